@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// One entry point: `handoff serve | client | bench | compare`. Each command lives
+// beside the code it drives; this file only wires them into yargs.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { serveCommand } from './server/cli.ts';
+import { clientCommand } from './client/cli.ts';
+import { benchCommand, compareCommand } from './bench/cli.ts';
+
+await yargs(hideBin(process.argv))
+  .scriptName('handoff')
+  .command(serveCommand)
+  .command(clientCommand)
+  .command(benchCommand)
+  .command(compareCommand)
+  .demandCommand(1, 'name a command: serve, client, bench or compare')
+  .strict()
+  .help()
+  .alias('h', 'help')
+  .version(false)
+  .wrap(Math.min(100, process.stdout.columns ?? 100))
+  .fail((msg, err, y) => {
+    // A bad flag is one clear line and exit status 2, never a stack trace.
+    if (err && !(err as { code?: string }).code?.startsWith('ERR_INVALID')) throw err;
+    process.stderr.write(`handoff: ${msg ?? err?.message}\n`);
+    if (!err) process.stderr.write(`run '${y.$0} --help' for usage\n`);
+    process.exit(2);
+  })
+  .parseAsync();

@@ -1,0 +1,140 @@
+import { DEFAULT_HEADER_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from './constants.ts';
+import { BadHeaderError, type ProtocolError, TooLargeError } from './errors.ts';
+import { assertHeaderBytes, HEADER_MALFORMED, parseHeader } from './header.ts';
+
+export interface FrameDecoderOptions {
+  headerBytes?: number;
+  maxMessageBytes?: number;
+}
+
+/**
+ * Called once per complete frame. `payload` may be a view into the chunk given to
+ * push(): it is valid only until the callback returns if the caller reuses that
+ * chunk's memory (the server's shared read buffer does). Copy it to keep it.
+ */
+export type FrameHandler = (payload: Buffer) => void;
+export type DecodeErrorHandler = (err: ProtocolError) => void;
+
+// Integer states, as in ws's receiver: cheap to compare on every byte run.
+const READ_HEADER = 0;
+const READ_PAYLOAD = 1;
+const STOPPED = 2;
+
+/** A partial payload starts this small and doubles, so a declared 1 MiB that never comes costs little. */
+const FIRST_PAYLOAD_CAPACITY = 64 * 1024;
+
+/**
+ * Streaming decoder for `header + payload` frames. Takes arbitrary chunks (one
+ * byte, many frames, a frame split anywhere) and calls `onFrame` per frame.
+ *
+ * Hot path notes: a payload that arrives whole inside one chunk is handed out
+ * as a view (no copy); a split payload is copied into one growing buffer
+ * (amortised O(n), never a concat of everything buffered); nothing is
+ * allocated from a declared length above `maxMessageBytes`.
+ */
+export class FrameDecoder {
+  readonly headerBytes: number;
+  readonly maxMessageBytes: number;
+  #onFrame: FrameHandler;
+  #onError: DecodeErrorHandler;
+  #state = READ_HEADER;
+  /** Bytes of a split header gathered so far, in #headerScratch. */
+  #headerFilled = 0;
+  #headerScratch: Buffer;
+  /** Declared length of the payload being gathered. */
+  #payloadLength = 0;
+  #payloadFilled = 0;
+  #payload: Buffer | null = null;
+
+  constructor(options: FrameDecoderOptions, onFrame: FrameHandler, onError: DecodeErrorHandler) {
+    this.headerBytes = options.headerBytes ?? DEFAULT_HEADER_BYTES;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    assertHeaderBytes(this.headerBytes);
+    this.#headerScratch = Buffer.allocUnsafe(this.headerBytes);
+    this.#onFrame = onFrame;
+    this.#onError = onError;
+  }
+
+  /** True while a frame has been started (some header byte read) and not finished. */
+  get inFrame(): boolean {
+    return this.#headerFilled > 0 || this.#state === READ_PAYLOAD;
+  }
+
+  /** True once the decoder failed or was stopped: further input is ignored. */
+  get stopped(): boolean {
+    return this.#state === STOPPED;
+  }
+
+  /** Ignore everything from now on (after `!DISCONNECT`, or once the connection is going away). */
+  stop(): void {
+    this.#state = STOPPED;
+    this.#payload = null;
+  }
+
+  push(chunk: Buffer): void {
+    const headerBytes = this.headerBytes;
+    const end = chunk.length;
+    let pos = 0;
+    while (pos < end) {
+      const state = this.#state;
+      if (state === READ_HEADER) {
+        let length: number;
+        if (this.#headerFilled === 0 && end - pos >= headerBytes) {
+          // Whole header inside the chunk: parse in place, no copy.
+          length = parseHeader(chunk, pos, headerBytes, this.maxMessageBytes);
+          pos += headerBytes;
+        } else {
+          const take = Math.min(headerBytes - this.#headerFilled, end - pos);
+          chunk.copy(this.#headerScratch, this.#headerFilled, pos, pos + take);
+          this.#headerFilled += take;
+          pos += take;
+          if (this.#headerFilled < headerBytes) return;
+          this.#headerFilled = 0;
+          length = parseHeader(this.#headerScratch, 0, headerBytes, this.maxMessageBytes);
+        }
+        if (length < 0) {
+          this.#fail(length === HEADER_MALFORMED);
+          return;
+        }
+        if (end - pos >= length) {
+          // Whole payload inside the chunk: hand out a view.
+          const payload = chunk.subarray(pos, pos + length);
+          pos += length;
+          this.#onFrame(payload);
+          continue;
+        }
+        this.#payloadLength = length;
+        this.#payload = Buffer.allocUnsafe(Math.min(length, Math.max(FIRST_PAYLOAD_CAPACITY, end - pos)));
+        this.#payloadFilled = 0;
+        this.#state = READ_PAYLOAD;
+      } else if (state === READ_PAYLOAD) {
+        const take = Math.min(this.#payloadLength - this.#payloadFilled, end - pos);
+        let payload = this.#payload!;
+        if (this.#payloadFilled + take > payload.length) {
+          // Grow by doubling (capped at the declared length): linear total copying.
+          const grown = Buffer.allocUnsafe(Math.min(this.#payloadLength, Math.max(payload.length * 2, this.#payloadFilled + take)));
+          payload.copy(grown, 0, 0, this.#payloadFilled);
+          payload = this.#payload = grown;
+        }
+        chunk.copy(payload, this.#payloadFilled, pos, pos + take);
+        this.#payloadFilled += take;
+        pos += take;
+        if (this.#payloadFilled < this.#payloadLength) return;
+        this.#payload = null;
+        this.#state = READ_HEADER;
+        this.#onFrame(payload);
+      } else {
+        return; // STOPPED
+      }
+    }
+  }
+
+  #fail(malformed: boolean): void {
+    this.stop();
+    this.#onError(
+      malformed
+        ? new BadHeaderError('header must be ASCII decimal digits padded with spaces')
+        : new TooLargeError(`message exceeds the limit of ${this.maxMessageBytes} bytes`),
+    );
+  }
+}

@@ -1,0 +1,59 @@
+import { DIGIT_0, DIGIT_9, MAX_HEADER_BYTES, MIN_HEADER_BYTES, SPACE } from './constants.ts';
+import { HandoffError } from './errors.ts';
+
+/** parseHeader's answer for a header that is not spaces + digits + spaces. */
+export const HEADER_MALFORMED = -1;
+/** parseHeader's answer for a well-formed header whose value is above the limit. */
+export const HEADER_TOO_LARGE = -2;
+
+export function assertHeaderBytes(headerBytes: number): void {
+  if (!Number.isInteger(headerBytes) || headerBytes < MIN_HEADER_BYTES || headerBytes > MAX_HEADER_BYTES) {
+    throw new HandoffError(
+      'ERR_INVALID_HEADER_BYTES',
+      `header size must be an integer from ${MIN_HEADER_BYTES} to ${MAX_HEADER_BYTES}, got ${headerBytes}`,
+    );
+  }
+}
+
+/**
+ * Parses the header in `buf[start, start + headerBytes)`.
+ * Returns the payload length, HEADER_MALFORMED or HEADER_TOO_LARGE.
+ * Accepts spaces on both sides of the digits and leading zeros, nothing else.
+ * The value saturates just above `maxMessageBytes`, so 300 digits cost no bignum.
+ */
+export function parseHeader(buf: Uint8Array, start: number, headerBytes: number, maxMessageBytes: number): number {
+  const end = start + headerBytes;
+  let i = start;
+  while (i < end && buf[i] === SPACE) i++;
+  const digitsStart = i;
+  let value = 0;
+  let over = false;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c < DIGIT_0 || c > DIGIT_9) break;
+    if (!over) {
+      value = value * 10 + (c - DIGIT_0);
+      if (value > maxMessageBytes) over = true;
+    }
+  }
+  if (i === digitsStart) return HEADER_MALFORMED; // spaces alone, or a non-digit first
+  for (; i < end; i++) if (buf[i] !== SPACE) return HEADER_MALFORMED;
+  return over ? HEADER_TOO_LARGE : value;
+}
+
+/** Writes the header for a `length`-byte payload into `target` at `offset`: digits, then spaces. */
+export function writeHeader(target: Buffer, offset: number, length: number, headerBytes: number): void {
+  const digits = String(length);
+  if (digits.length > headerBytes) {
+    throw new HandoffError('ERR_HEADER_OVERFLOW', `a ${length}-byte payload does not fit a ${headerBytes}-byte header`);
+  }
+  target.write(digits, offset, 'latin1');
+  target.fill(SPACE, offset + digits.length, offset + headerBytes);
+}
+
+/** A new header buffer for a `length`-byte payload. */
+export function encodeHeader(length: number, headerBytes: number): Buffer {
+  const header = Buffer.allocUnsafe(headerBytes);
+  writeHeader(header, 0, length, headerBytes);
+  return header;
+}

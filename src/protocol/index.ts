@@ -1,0 +1,5 @@
+export * from './constants.ts';
+export * from './errors.ts';
+export * from './header.ts';
+export * from './frame-encoder.ts';
+export * from './frame-decoder.ts';
