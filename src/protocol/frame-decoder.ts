@@ -71,9 +71,9 @@ export class FrameDecoder {
     this.#payload = null;
   }
 
-  push(chunk: Buffer): void {
+  /** Decodes `chunk[0, end)`; `end` lets a caller pass a reused read buffer without slicing it. */
+  push(chunk: Buffer, end: number = chunk.length): void {
     const headerBytes = this.headerBytes;
-    const end = chunk.length;
     let pos = 0;
     while (pos < end) {
       const state = this.#state;

@@ -1,0 +1,226 @@
+import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import {
+  DISCONNECT_MESSAGE,
+  encodeFrame,
+  errorPayload,
+  FrameDecoder,
+  type ProtocolError,
+  TimeoutError,
+} from '../protocol/index.ts';
+import type { ConnectionHost } from './connection-host.ts';
+
+const DISCONNECT_BYTES = Buffer.from(DISCONNECT_MESSAGE, 'utf8');
+/** Below this many reply bytes per read, echo replies are joined into one write. */
+const JOIN_ECHO_BELOW_BYTES = 64 * 1024;
+/** A peer that will not take our last bytes (error or shutdown frame) is cut off after this. */
+const CLOSE_GRACE_MS = 5_000;
+const NOT_STARTED = -1;
+
+export type CloseReason = 'disconnect' | 'peer-closed' | 'error' | 'reset';
+
+/** What a connection did, returned to whoever handed it over when it closes. */
+export interface SessionSummary {
+  remote: string;
+  messages: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  reason: CloseReason;
+  /** Protocol error code the server sent, if any (TIMEOUT, BAD_HEADER, ...). */
+  errorCode?: string;
+}
+
+/**
+ * One client connection, for its whole life: parses frames from the host's
+ * shared read buffer, answers each, applies flow control and the timeouts.
+ * The same class serves every strategy (handoff, reuseport, single).
+ */
+export class Session {
+  readonly remote: string;
+  readonly done: Promise<SessionSummary>;
+  readonly #socket: net.Socket;
+  readonly #host: ConnectionHost;
+  readonly #decoder: FrameDecoder;
+  readonly #startedAt: number;
+  #resolve!: (summary: SessionSummary) => void;
+
+  messages = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Frames completed by the read being processed. */
+  #batchMessages = 0;
+  #pendingAcks = 0;
+  #pendingEcho: Buffer[] = [];
+  #pendingEchoBytes = 0;
+
+  #idleSince: number;
+  #frameStartedAt = NOT_STARTED;
+  /** When the server stopped reading for flow control; NOT_STARTED while reading. */
+  #pausedAt = NOT_STARTED;
+  /** Set once the server decided to close: input is ignored from then on. */
+  #closing = false;
+  #disconnecting = false;
+  #reason: CloseReason = 'peer-closed';
+  #errorCode: string | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(socket: net.Socket, host: ConnectionHost) {
+    this.#socket = socket;
+    this.#host = host;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.#startedAt = this.#idleSince = performance.now();
+    this.#decoder = new FrameDecoder(
+      host.options,
+      (payload) => this.#onFrame(payload),
+      (err) => this.fail(err),
+    );
+    this.done = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+    socket.on('drain', () => this.#resumeReading());
+    socket.on('error', () => {
+      this.#reason = this.#closing ? this.#reason : 'reset';
+    });
+    socket.on('close', () => this.#onClose());
+  }
+
+  /** Called for every read with the host's shared buffer: valid only during this call. */
+  onRead(bytesRead: number, buffer: Buffer): void {
+    if (this.#closing) return; // after !DISCONNECT or an error, input is ignored
+    this.bytesIn += bytesRead;
+    this.#batchMessages = 0;
+    this.#decoder.push(buffer, bytesRead);
+    const completed = this.#batchMessages;
+    this.#host.thread.received(completed, bytesRead);
+    const now = performance.now();
+    if (completed > 0) {
+      this.messages += completed;
+      this.#idleSince = now;
+    }
+    // The frame timer runs from the first byte of the frame now in progress.
+    if (!this.#decoder.inFrame) this.#frameStartedAt = NOT_STARTED;
+    else if (completed > 0 || this.#frameStartedAt === NOT_STARTED) this.#frameStartedAt = now;
+    this.#flushReplies();
+    if (this.#disconnecting && !this.#closing) {
+      this.#closing = true;
+      this.#reason = 'disconnect';
+      this.#endGracefully();
+    }
+  }
+
+  #onFrame(payload: Buffer): void {
+    this.#batchMessages++;
+    const host = this.#host;
+    if (host.logMessages) host.log.info('message', `[${this.remote}] ${payload.toString('utf8')}`, { remote: this.remote });
+    if (payload.length === DISCONNECT_BYTES.length && payload.equals(DISCONNECT_BYTES)) {
+      this.#decoder.stop(); // anything after !DISCONNECT is ignored
+      this.#disconnecting = true;
+    }
+    if (host.echo) {
+      // The payload may be a view into the shared read buffer: copy it, with its header, in one go.
+      const frame = encodeFrame(payload, host.options.headerBytes);
+      this.#pendingEcho.push(frame);
+      this.#pendingEchoBytes += frame.length;
+    } else {
+      this.#pendingAcks++;
+    }
+  }
+
+  /** Writes the replies of one read: acks as one slice of a prebuilt run, echoes joined or corked. */
+  #flushReplies(): void {
+    let acks = this.#pendingAcks;
+    if (acks > 0) {
+      this.#pendingAcks = 0;
+      const run = this.#host.ackRun;
+      const frameBytes = this.#host.ackFrame.length;
+      const perRun = run.length / frameBytes;
+      while (acks > 0) {
+        const n = acks < perRun ? acks : perRun;
+        this.#write(n === 1 ? this.#host.ackFrame : run.subarray(0, n * frameBytes));
+        acks -= n;
+      }
+      return;
+    }
+    const echoes = this.#pendingEcho;
+    if (echoes.length === 0) return;
+    this.#pendingEcho = [];
+    const total = this.#pendingEchoBytes;
+    this.#pendingEchoBytes = 0;
+    if (echoes.length === 1) this.#write(echoes[0]!);
+    else if (total < JOIN_ECHO_BELOW_BYTES) this.#write(Buffer.concat(echoes, total));
+    else {
+      this.#socket.cork();
+      for (const frame of echoes) this.#write(frame);
+      this.#socket.uncork();
+    }
+  }
+
+  #write(bytes: Buffer): void {
+    this.bytesOut += bytes.length;
+    this.#host.thread.sent(bytes.length);
+    // write() says false once unsent replies pass the high-water mark: stop reading until 'drain'.
+    if (!this.#socket.write(bytes) && this.#pausedAt === NOT_STARTED && !this.#closing) {
+      this.#pausedAt = performance.now();
+      this.#socket.pause();
+    }
+  }
+
+  #resumeReading(): void {
+    if (this.#pausedAt === NOT_STARTED) return;
+    // The timeouts stand still while the server itself is not reading.
+    const paused = performance.now() - this.#pausedAt;
+    this.#idleSince += paused;
+    if (this.#frameStartedAt !== NOT_STARTED) this.#frameStartedAt += paused;
+    this.#pausedAt = NOT_STARTED;
+    if (!this.#closing) this.#socket.resume();
+  }
+
+  /** Called by the host's timer. */
+  checkTimeouts(now: number, frameTimeoutMs: number, idleTimeoutMs: number): void {
+    if (this.#closing || this.#pausedAt !== NOT_STARTED) return;
+    if (this.#frameStartedAt !== NOT_STARTED && now - this.#frameStartedAt >= frameTimeoutMs) {
+      this.fail(new TimeoutError(`frame not completed within ${frameTimeoutMs / 1000} s`));
+    } else if (idleTimeoutMs > 0 && now - this.#idleSince >= idleTimeoutMs) {
+      this.fail(new TimeoutError(`no message within ${idleTimeoutMs / 1000} s`));
+    }
+  }
+
+  /** Sends the replies already due, then one `!ERROR` frame, then closes. Other connections are untouched. */
+  fail(err: ProtocolError): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#reason = 'error';
+    this.#errorCode = err.code;
+    this.#decoder.stop();
+    this.#flushReplies();
+    this.#host.log.info('error', `[ERROR] ${this.remote} ${err.code} ${err.text}`, { remote: this.remote, code: err.code });
+    this.#write(encodeFrame(errorPayload(err), this.#host.options.headerBytes));
+    this.#endGracefully();
+  }
+
+  /** Flushes and sends FIN; a peer that will not read what is left is cut off after a grace period. */
+  #endGracefully(): void {
+    this.#socket.end();
+    this.#graceTimer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS);
+    this.#graceTimer.unref();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  #onClose(): void {
+    clearTimeout(this.#graceTimer);
+    this.#closing = true;
+    this.#resolve({
+      remote: this.remote,
+      messages: this.messages,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      durationMs: Math.round(performance.now() - this.#startedAt),
+      reason: this.#reason,
+      ...(this.#errorCode ? { errorCode: this.#errorCode } : {}),
+    });
+  }
+}
