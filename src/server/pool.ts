@@ -8,8 +8,10 @@ const SPARE_TASKS_PER_WORKER = 16;
 
 /**
  * The worker-thread pool. Each connection is a long-lived task, so:
- * - `atomics: 'disabled'`: the default 'sync' parks a thread between tasks in
- *   Atomics.wait, which would freeze every socket that thread owns;
+ * - `atomics: 'disabled'`: the default 'sync' parks a thread in Atomics.wait
+ *   whenever it has no task running. Every connection is a running task, but a
+ *   thread must never stop its event loop while it may own any handle (a socket
+ *   in transfer, a reuseport listener, a last flush): we never let it block;
  * - `concurrentTasksPerWorker` as high as the connection limit: one thread holds
  *   thousands of connections at once;
  * - fixed min = max threads and no idle timeout: threads own sockets and must never be reaped.
