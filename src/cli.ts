@@ -19,11 +19,11 @@ await yargs(hideBin(process.argv))
   .alias('h', 'help')
   .version(false)
   .wrap(Math.min(100, process.stdout.columns ?? 100))
-  .fail((msg, err, y) => {
+  .fail((msg, err) => {
     // A bad flag is one clear line and exit status 2, never a stack trace.
     if (err && !(err as { code?: string }).code?.startsWith('ERR_INVALID')) throw err;
-    process.stderr.write(`handoff: ${msg ?? err?.message}\n`);
-    if (!err) process.stderr.write(`run '${y.$0} --help' for usage\n`);
+    const text = (msg ?? err?.message ?? 'invalid arguments').replace(/:?\s*\n\s*/g, ': ');
+    process.stderr.write(`handoff: ${text} (see 'handoff --help')\n`);
     process.exit(2);
   })
   .parseAsync();

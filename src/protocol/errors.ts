@@ -100,7 +100,8 @@ export function parseErrorPayload(payload: Buffer): ProtocolError | null {
   const space = rest.indexOf(' ');
   const code = space === -1 ? rest : rest.slice(0, space);
   const text = space === -1 ? '' : rest.slice(space + 1);
-  if (code in classByCode) return protocolErrorFor(code as ErrorCode, text);
+  // hasOwn, not `in`: `!ERROR toString x` must not reach Object.prototype.
+  if (Object.hasOwn(classByCode, code)) return protocolErrorFor(code as ErrorCode, text);
   const err = new ProtocolError(code as ErrorCode, text);
   return err;
 }

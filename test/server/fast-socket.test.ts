@@ -79,7 +79,7 @@ test('a worker keeps serving its connection while no new task arrives', async (t
   await once(client, 'connect');
   const replies: string[] = [];
   const decoder = new FrameDecoder({}, (p) => replies.push(p.toString()), (e) => assert.fail(e));
-  client.on('data', (chunk) => decoder.push(chunk));
+  client.on('data', (chunk: Buffer) => decoder.push(chunk));
   for (let i = 0; i < 3; i++) {
     await new Promise((r) => setTimeout(r, 150)); // the worker is idle between these
     client.write(encodeTextFrame(`hello ${i}`, 64));

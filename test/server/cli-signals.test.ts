@@ -1,0 +1,140 @@
+// The real server process: `bin/handoff serve`. SIGTERM and SIGINT send SHUTTING_DOWN to
+// every client and exit 0 within 5 s; bad flags exit non-zero with one line on stderr.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { type TestContext, test } from 'node:test';
+import { ACK_TEXT, encodeFrame } from '../../src/protocol/index.ts';
+import { connect, errorOf } from '../helpers/wire.ts';
+
+// HANDOFF_TEST_BIN: run these tests against another build of the command.
+const BIN = process.env.HANDOFF_TEST_BIN ?? fileURLToPath(new URL('../../bin/handoff', import.meta.url));
+
+interface Spawned {
+  child: ChildProcess;
+  stdout: string[];
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function run(t: TestContext, args: string[]): Spawned {
+  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const stdout: string[] = [];
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    partial += s;
+    const lines = partial.split('\n');
+    partial = lines.pop()!;
+    stdout.push(...lines);
+  });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  return { child, stdout, stderr: () => err, exited };
+}
+
+/** `promise`'s value, or null if it takes longer than `ms` (the timer never outlives the race). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(0, ms))))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The host and port of the `"event":"listening"` JSON line. */
+async function listening(p: Spawned, boundMs = 20_000): Promise<{ host: string; port: number }> {
+  const deadline = performance.now() + boundMs;
+  for (;;) {
+    for (const line of p.stdout) {
+      let obj: Record<string, unknown>;
+      try {
+        obj = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      if (obj.event === 'listening') return { host: String(obj.host), port: Number(obj.port) };
+    }
+    if (p.child.exitCode !== null) throw new Error(`server exited (${p.child.exitCode}) before listening: ${p.stderr()}`);
+    if (performance.now() > deadline) throw new Error(`no "listening" line in ${boundMs} ms; stdout: ${p.stdout.join('\n')}; stderr: ${p.stderr()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`${signal}: both clients receive !ERROR SHUTTING_DOWN and the process exits with status 0 within 5 s`, async (t) => {
+    const p = run(t, ['serve', '--port', '0', '--json']);
+    const address = await listening(p);
+    assert.ok(address.port > 0, `listening line carries the port: ${JSON.stringify(address)}`);
+    const a = await connect(t, address);
+    const b = await connect(t, address);
+    for (const c of [a, b]) {
+      await c.send('hello');
+      assert.equal(await c.readText(), ACK_TEXT);
+    }
+    const signalled = performance.now();
+    p.child.kill(signal);
+    for (const c of [a, b]) {
+      const { frames } = await c.readUntilClose(5000);
+      assert.equal(frames.length, 1, c.describe());
+      const err = errorOf(frames[0]);
+      assert.equal(err?.code, 'SHUTTING_DOWN', `got ${JSON.stringify(frames[0]?.toString())}`);
+      assert.ok(err.text.trim().length > 0);
+    }
+    const exit = await within(p.exited, 5000 - (performance.now() - signalled));
+    assert.notEqual(exit, null, 'exited within 5 s of the signal');
+    assert.deepEqual(exit, { code: 0, signal: null }, `stderr: ${p.stderr()}`);
+  });
+}
+
+test('a second SIGTERM exits at once, even while the first is still flushing a client that does not read', async (t) => {
+  const p = run(t, ['serve', '--port', '0', '--json', '--mode', 'echo']);
+  const address = await listening(p);
+  const hog = await connect(t, address, { keepFrames: false });
+  hog.pause();
+  // Give the server unsent replies it would like to flush before closing.
+  const frame = encodeFrame(Buffer.alloc(64 * 1024, 0x41), 64);
+  for (let i = 0; i < 400; i++) {
+    if (!hog.socket.write(frame)) {
+      const drained = await within(once(hog.socket, 'drain'), 500);
+      if (drained === null) break;
+    }
+  }
+  p.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 200));
+  const secondAt = performance.now();
+  if (p.child.exitCode === null) p.child.kill('SIGTERM');
+  const exit = await within(p.exited, 2000);
+  assert.notEqual(exit, null, 'exited within 2 s of the second signal');
+  t.diagnostic(`exited ${(performance.now() - secondAt).toFixed(0)} ms after the second signal with ${JSON.stringify(exit)}`);
+  assert.equal(exit!.signal, null, 'exited by itself, not killed by the signal');
+});
+
+for (const [what, args] of [
+  ['--header-bytes 2', ['serve', '--header-bytes', '2']],
+  ['--ack raw --mode echo', ['serve', '--ack', 'raw', '--mode', 'echo']],
+  ['--workers 0', ['serve', '--workers', '0']],
+  ['--max-connections 0', ['serve', '--max-connections', '0']],
+  ['--mode shout', ['serve', '--mode', 'shout']],
+] as const) {
+  test(`serve ${what} exits non-zero with one line on stderr and no stack trace`, async (t) => {
+    const p = run(t, [...args, '--port', '0']);
+    const exit = await within(p.exited, 20_000);
+    assert.notEqual(exit, null, 'exits by itself');
+    assert.notEqual(exit!.code, 0, 'non-zero status');
+    assert.equal(exit!.signal, null);
+    const stderr = p.stderr().trimEnd();
+    const lines = stderr.split('\n');
+    assert.equal(lines.length, 1, `one line on stderr, got:\n${stderr}`);
+    assert.ok(lines[0]!.length > 0);
+    assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+    assert.equal(p.stdout.filter((l) => /"event":"listening"/.test(l)).length, 0, 'never listened');
+  });
+}

@@ -1,0 +1,101 @@
+// resolveServerOptions: one test per option (bad values -> InvalidOptionError with code
+// ERR_INVALID_OPTION naming the option), and startServer refuses the same way.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InvalidOptionError, resolveServerOptions, SERVER_DEFAULTS, type ServerOptions } from '../../src/server/options.ts';
+import { startServer } from '../../src/server/server.ts';
+
+function rejects(options: Record<string, unknown>, option: string): void {
+  assert.throws(
+    () => resolveServerOptions(options as ServerOptions),
+    (err: unknown) => {
+      assert.ok(err instanceof InvalidOptionError, `an InvalidOptionError for ${JSON.stringify(options)}, got ${String(err)}`);
+      assert.equal(err.code, 'ERR_INVALID_OPTION');
+      assert.equal(err.option, option);
+      assert.ok(err.message.length > 0 && !err.message.includes('\n'), 'one-line message');
+      return true;
+    },
+  );
+}
+
+// (null and undefined mean "the default", as for every option.)
+const NOT_INTEGERS = [1.5, Number.NaN, Number.POSITIVE_INFINITY, '10', true];
+
+const INTEGER_OPTIONS: Array<[keyof ServerOptions, number, number]> = [
+  ['port', 0, 65_535],
+  ['headerBytes', 4, 1024],
+  ['maxMessageBytes', 0, 2 ** 31 - 1],
+  ['maxConnections', 1, 1_000_000],
+  ['frameTimeoutMs', 1, 86_400_000],
+  ['idleTimeoutMs', 0, 86_400_000],
+  ['workers', 1, 256],
+  ['highWaterMarkBytes', 1024, 2 ** 30],
+  ['statsIntervalMs', 0, 86_400_000],
+];
+
+test('resolveServerOptions() with nothing gives the documented defaults', () => {
+  const resolved = resolveServerOptions();
+  assert.deepEqual(resolved, SERVER_DEFAULTS);
+  assert.equal(resolved.headerBytes, 64);
+  assert.equal(resolved.maxMessageBytes, 1048576);
+  assert.equal(resolved.maxConnections, 10_000);
+  assert.equal(resolved.frameTimeoutMs, 30_000);
+  assert.equal(resolved.idleTimeoutMs, 300_000);
+  assert.equal(resolved.mode, 'ack');
+  assert.equal(resolved.ack, 'framed');
+  assert.ok(Object.isFrozen(resolved));
+});
+
+for (const [name, min, max] of INTEGER_OPTIONS) {
+  test(`option ${name}: integers from ${min} to ${max} accepted, others refused with ERR_INVALID_OPTION`, () => {
+    assert.equal(resolveServerOptions({ [name]: min })[name], min);
+    assert.equal(resolveServerOptions({ [name]: max })[name], max);
+    rejects({ [name]: min - 1 }, name);
+    rejects({ [name]: max + 1 }, name);
+    for (const bad of NOT_INTEGERS) rejects({ [name]: bad }, name);
+  });
+}
+
+test('option host: a non-empty string accepted, empty or non-string refused', () => {
+  assert.equal(resolveServerOptions({ host: '0.0.0.0' }).host, '0.0.0.0');
+  rejects({ host: '' }, 'host');
+  rejects({ host: 42 }, 'host');
+});
+
+for (const [name, allowed] of [
+  ['strategy', ['handoff', 'reuseport', 'single']],
+  ['mode', ['ack', 'echo']],
+  ['ack', ['framed', 'raw']],
+] as const) {
+  test(`option ${name}: one of ${allowed.join(', ')}; anything else refused with ERR_INVALID_OPTION`, () => {
+    for (const value of allowed) {
+      if (name === 'ack' && value === 'raw') assert.equal(resolveServerOptions({ ack: 'raw', mode: 'ack' }).ack, 'raw');
+      else assert.equal(resolveServerOptions({ [name]: value })[name], value);
+    }
+    rejects({ [name]: 'nope' }, name);
+    rejects({ [name]: allowed[0].toUpperCase() }, name);
+    rejects({ [name]: 1 }, name);
+  });
+}
+
+for (const name of ['logMessages', 'quiet', 'json', 'silent'] as const) {
+  test(`option ${name}: true or false; anything else refused with ERR_INVALID_OPTION`, () => {
+    assert.equal(resolveServerOptions({ [name]: true })[name], true);
+    assert.equal(resolveServerOptions({ [name]: false })[name], false);
+    rejects({ [name]: 'yes' }, name);
+    rejects({ [name]: 1 }, name);
+  });
+}
+
+test("ack 'raw' with mode 'echo' is refused (ERR_INVALID_OPTION)", () => {
+  rejects({ ack: 'raw', mode: 'echo' }, 'ack');
+});
+
+test('startServer() refuses a bad option with InvalidOptionError before listening', async () => {
+  await assert.rejects(startServer({ port: 0, silent: true, headerBytes: 2 }), (err: unknown) => {
+    assert.ok(err instanceof InvalidOptionError, String(err));
+    assert.equal(err.code, 'ERR_INVALID_OPTION');
+    return true;
+  });
+  await assert.rejects(startServer({ port: 0, silent: true, ack: 'raw', mode: 'echo' }), { code: 'ERR_INVALID_OPTION' });
+});
