@@ -68,6 +68,7 @@ export class FrameDecoder {
   /** Ignore everything from now on (after `!DISCONNECT`, or once the connection is going away). */
   stop(): void {
     this.#state = STOPPED;
+    this.#headerFilled = 0;
     this.#payload = null;
   }
 

@@ -1,0 +1,149 @@
+// A tiny framed server for client tests, so that they do not depend on src/server:
+// it speaks the wire protocol through the same FrameDecoder, and each test can
+// replace the reply with anything (an !ERROR, raw bytes, nothing, a drop).
+import net from 'node:net';
+import { once } from 'node:events';
+import type { TestContext } from 'node:test';
+import {
+  ACK_TEXT,
+  DEFAULT_HEADER_BYTES,
+  DISCONNECT_MESSAGE,
+  encodeFrame,
+  errorPayload,
+  FrameDecoder,
+  type ProtocolError,
+} from '../../src/protocol/index.ts';
+import { type Client, type ClientOptions, connect } from '../../src/client/index.ts';
+
+export type FakeMode = 'ack' | 'echo' | 'raw-ack' | 'silent';
+
+/** One accepted connection, seen from the server. */
+export class FakeConnection {
+  readonly socket: net.Socket;
+  readonly headerBytes: number;
+  /** Every message received, in order (copies). */
+  readonly received: Buffer[] = [];
+  /** The client sent its FIN. */
+  clientEnded = false;
+  readonly closed: Promise<void>;
+
+  constructor(socket: net.Socket, headerBytes: number) {
+    this.socket = socket;
+    this.headerBytes = headerBytes;
+    socket.on('end', () => {
+      this.clientEnded = true;
+    });
+    socket.on('error', () => {
+      // A client that resets is part of what these tests do.
+    });
+    this.closed = once(socket, 'close').then(() => undefined);
+  }
+
+  /** One framed reply. */
+  reply(payload: Buffer | string): void {
+    this.socket.write(encodeFrame(typeof payload === 'string' ? Buffer.from(payload) : payload, this.headerBytes));
+  }
+
+  /** The error frame, then a clean close, as the real server does. */
+  replyError(err: ProtocolError): void {
+    this.reply(errorPayload(err));
+    this.socket.end();
+  }
+}
+
+/** Decides the reply to message `index` of a connection; the default follows `mode`. */
+export type ReplyPolicy = (conn: FakeConnection, payload: Buffer, index: number) => void;
+
+export interface FakeServerOptions {
+  mode?: FakeMode;
+  headerBytes?: number;
+  /** Replaces the mode's reply (still called for !DISCONNECT, see `handleDisconnect`). */
+  reply?: ReplyPolicy;
+  /** Reply to `!DISCONNECT` then FIN, as PROTOCOL.md says (default true). */
+  handleDisconnect?: boolean;
+  /** Called for each connection right after accept (e.g. to send SERVER_FULL). */
+  onConnection?: (conn: FakeConnection) => void;
+}
+
+export interface FakeServer {
+  readonly port: number;
+  readonly connections: FakeConnection[];
+  /** Resolves with the next connection accepted (or the first if one is already there and not taken). */
+  nextConnection(): Promise<FakeConnection>;
+  close(): Promise<void>;
+}
+
+const ACK_BYTES = Buffer.from(ACK_TEXT);
+
+export function replyByMode(mode: FakeMode): ReplyPolicy {
+  return (conn, payload) => {
+    if (mode === 'ack') conn.reply(ACK_BYTES);
+    else if (mode === 'echo') conn.reply(payload);
+    else if (mode === 'raw-ack') conn.socket.write(ACK_BYTES);
+  };
+}
+
+/** Starts on 127.0.0.1, port 0; everything is torn down after the test (cleanup registered first). */
+export async function startFakeServer(t: TestContext, options: FakeServerOptions = {}): Promise<FakeServer> {
+  const headerBytes = options.headerBytes ?? DEFAULT_HEADER_BYTES;
+  const mode = options.mode ?? 'ack';
+  const reply = options.reply ?? replyByMode(mode);
+  const handleDisconnect = options.handleDisconnect ?? true;
+  const connections: FakeConnection[] = [];
+  let taken = 0;
+  const waiters: Array<() => void> = [];
+
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    const conn = new FakeConnection(socket, headerBytes);
+    connections.push(conn);
+    const decoder = new FrameDecoder(
+      { headerBytes, maxMessageBytes: 2 ** 31 - 1 },
+      (view) => {
+        const payload = Buffer.from(view);
+        const index = conn.received.push(payload) - 1;
+        const isDisconnect = handleDisconnect && payload.toString('latin1') === DISCONNECT_MESSAGE;
+        if (isDisconnect) decoder.stop();
+        reply(conn, payload, index);
+        if (isDisconnect && !socket.destroyed) socket.end();
+      },
+      (err) => conn.replyError(err),
+    );
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    options.onConnection?.(conn);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  t.after(async () => {
+    for (const conn of connections) conn.socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections,
+    async nextConnection() {
+      while (connections.length <= taken) await new Promise<void>((resolve) => waiters.push(resolve));
+      return connections[taken++]!;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A port nothing listens on: bound, then released. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** connect() to the fake server; destroyed after the test whatever happens. */
+export async function openClient(t: TestContext, port: number, options: Omit<ClientOptions, 'port'> = {}): Promise<Client> {
+  let client: Client | undefined;
+  t.after(() => client?.destroy());
+  client = await connect({ port, ...options });
+  return client;
+}

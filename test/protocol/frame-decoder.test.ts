@@ -1,0 +1,147 @@
+// The streaming FrameDecoder: any chunking of the same bytes gives the same frames.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BadHeaderError, FrameDecoder, TooLargeError } from '../../src/protocol/index.ts';
+import { byteByByte, decodeChunks, decoderFor, frames, splitAt } from './decode.ts';
+
+const SAMPLE = ['Hello World!', '', 'ünïcødé ✓', 'x'.repeat(300), '', '!DISCONNECT'];
+const texts = (bufs: Buffer[]): string[] => bufs.map((b) => b.toString('utf8'));
+
+describe('chunking does not change the frames (byByteTest)', () => {
+  for (const headerBytes of [4, 64, 1024]) {
+    const stream = frames(SAMPLE, headerBytes);
+
+    test(`whole stream in one chunk (header ${headerBytes})`, () => {
+      const out = decodeChunks([stream], { headerBytes });
+      assert.deepEqual(texts(out.frames), SAMPLE);
+      assert.deepEqual(out.errors, []);
+    });
+
+    test(`split in two at every offset (header ${headerBytes})`, () => {
+      for (let cut = 0; cut <= stream.length; cut++) {
+        const out = decodeChunks(splitAt(stream, [cut]), { headerBytes });
+        assert.deepEqual(texts(out.frames), SAMPLE, `cut at ${cut}`);
+        assert.equal(out.errors.length, 0);
+      }
+    });
+
+    test(`one byte at a time (header ${headerBytes})`, () => {
+      const out = decodeChunks(byteByByte(stream), { headerBytes });
+      assert.deepEqual(texts(out.frames), SAMPLE);
+    });
+  }
+});
+
+test('many frames in one chunk are all delivered, in order', () => {
+  const payloads = Array.from({ length: 1000 }, (_, i) => `message ${i}`);
+  const out = decodeChunks([frames(payloads, 8)], { headerBytes: 8 });
+  assert.deepEqual(texts(out.frames), payloads);
+});
+
+test('0-byte payloads, alone and back to back, are frames', () => {
+  const out = decodeChunks([frames(['', '', 'a', ''], 4)], { headerBytes: 4 });
+  assert.deepEqual(texts(out.frames), ['', '', 'a', '']);
+});
+
+test('an invalid UTF-8 payload is delivered byte-exact', () => {
+  const invalid = Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0x00]);
+  for (const chunks of [[frames([invalid])], [...byteByByte(frames([invalid]))]]) {
+    const out = decodeChunks(chunks);
+    assert.equal(out.frames.length, 1);
+    assert.ok(out.frames[0]!.equals(invalid));
+  }
+});
+
+test('decoder rejects a tab in the header (BAD_HEADER), once, and decodes nothing after', () => {
+  const bad = Buffer.from('12\t'.padEnd(64, ' '));
+  const out = decodeChunks([frames(['before']), bad, frames(['after'])]);
+  assert.deepEqual(texts(out.frames), ['before']);
+  assert.equal(out.errors.length, 1);
+  assert.ok(out.errors[0] instanceof BadHeaderError);
+  assert.equal(out.errors[0].code, 'BAD_HEADER');
+});
+
+test('decoder reports TOO_LARGE right after the header, before any payload byte arrives', () => {
+  const { decoder, out } = decoderFor({ maxMessageBytes: 1000 });
+  decoder.push(Buffer.from('1001'.padEnd(64, ' ')));
+  assert.equal(out.errors.length, 1);
+  assert.ok(out.errors[0] instanceof TooLargeError);
+  assert.equal(decoder.stopped, true);
+  decoder.push(Buffer.alloc(1001, 0x41));
+  assert.equal(out.frames.length, 0);
+  assert.equal(out.errors.length, 1);
+});
+
+test('decoder reports TOO_LARGE for a header split across chunks too', () => {
+  const { decoder, out } = decoderFor({ headerBytes: 8, maxMessageBytes: 10 });
+  decoder.push(Buffer.from('99'));
+  assert.equal(out.errors.length, 0);
+  decoder.push(Buffer.from('      '));
+  assert.ok(out.errors[0] instanceof TooLargeError);
+});
+
+test('a payload exactly at maxMessageBytes is accepted', () => {
+  const out = decodeChunks([frames(['x'.repeat(10)], 8)], { headerBytes: 8, maxMessageBytes: 10 });
+  assert.deepEqual(texts(out.frames), ['x'.repeat(10)]);
+});
+
+test('nothing is decoded after stop()', () => {
+  const { decoder, out } = decoderFor();
+  decoder.push(frames(['one']));
+  decoder.stop();
+  decoder.push(frames(['two', 'three']));
+  assert.deepEqual(texts(out.frames), ['one']);
+  assert.equal(decoder.stopped, true);
+  assert.equal(out.errors.length, 0);
+});
+
+test('stop() called from inside onFrame ends the chunk there', () => {
+  const seen: string[] = [];
+  const decoder: FrameDecoder = new FrameDecoder(
+    {},
+    (payload) => {
+      seen.push(payload.toString());
+      if (payload.toString() === '!DISCONNECT') decoder.stop();
+    },
+    () => assert.fail('no error expected'),
+  );
+  decoder.push(frames(['a', '!DISCONNECT', 'ignored']));
+  assert.deepEqual(seen, ['a', '!DISCONNECT']);
+});
+
+test('inFrame is true mid-header and mid-payload, false at a frame boundary', () => {
+  const { decoder } = decoderFor({ headerBytes: 8 });
+  const frame = frames(['hello'], 8);
+  assert.equal(decoder.inFrame, false);
+  decoder.push(frame.subarray(0, 3));
+  assert.equal(decoder.inFrame, true, 'mid-header');
+  decoder.push(frame.subarray(3, 10));
+  assert.equal(decoder.inFrame, true, 'mid-payload');
+  decoder.push(frame.subarray(10));
+  assert.equal(decoder.inFrame, false, 'at the boundary');
+  decoder.push(Buffer.concat([frame, frame]));
+  assert.equal(decoder.inFrame, false, 'after two whole frames');
+});
+
+test('a payload inside one chunk is handed out as a view of that chunk (no copy)', () => {
+  const chunk = frames(['view me']);
+  let payloadMemory: ArrayBufferLike | undefined;
+  new FrameDecoder({}, (p) => (payloadMemory = p.buffer), () => {}).push(chunk);
+  assert.equal(payloadMemory, chunk.buffer);
+});
+
+test('a 1 MiB payload fed one byte at a time is correct, with linear total copying', (t) => {
+  const payload = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + (i >>> 11)) & 0xff;
+  const stream = frames([payload]);
+  const { decoder, out } = decoderFor();
+  // Every byte copied into a grown buffer was first allocated: summing allocations bounds the copying.
+  const alloc = t.mock.method(Buffer, 'allocUnsafe');
+  for (let i = 0; i < stream.length; i++) decoder.push(stream.subarray(i, i + 1));
+  const allocated = alloc.mock.calls.reduce((sum, call) => sum + (call.arguments[0] as number), 0);
+  alloc.mock.restore();
+  assert.equal(out.frames.length, 1);
+  assert.ok(out.frames[0]!.equals(payload));
+  assert.ok(alloc.mock.callCount() <= 8, `payload buffer grew ${alloc.mock.callCount()} times`);
+  assert.ok(allocated <= 2 * payload.length, `allocated ${allocated} bytes for a ${payload.length}-byte payload`);
+});
