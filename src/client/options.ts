@@ -1,10 +1,12 @@
 import {
   DEFAULT_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
-  HandoffError,
+  InvalidOptionError,
   MAX_HEADER_BYTES,
   MIN_HEADER_BYTES,
 } from '../protocol/index.ts';
+
+export { InvalidOptionError };
 
 export const CLIENT_ACK_STYLES = ['framed', 'raw'] as const;
 /** How the server acks: `framed` (the protocol) or `raw` (the tutorial's original server: 12 bytes, no header). */
@@ -37,16 +39,6 @@ export const CLIENT_DEFAULTS: Readonly<Omit<ResolvedClientOptions, 'port'>> = Ob
   connectTimeoutMs: 10_000,
   replyTimeoutMs: 0,
 });
-
-/** An option that cannot be used; `message` is one line fit for a user. */
-export class InvalidOptionError extends HandoffError {
-  readonly option: string;
-  constructor(option: string, message: string) {
-    super('ERR_INVALID_OPTION', message);
-    this.name = 'InvalidOptionError';
-    this.option = option;
-  }
-}
 
 const DAY_MS = 86_400_000;
 

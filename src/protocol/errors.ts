@@ -23,6 +23,17 @@ export class HandoffError extends Error {
   }
 }
 
+/** A setting that cannot be used (server, client or bench); `message` is one line fit for a user. */
+export class InvalidOptionError extends HandoffError {
+  /** The option's name in the programmatic API (a CLI maps it to its flag). */
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super('ERR_INVALID_OPTION', message);
+    this.name = 'InvalidOptionError';
+    this.option = option;
+  }
+}
+
 /** An error defined by PROTOCOL.md: it travels as an `!ERROR` frame. */
 export class ProtocolError extends HandoffError {
   declare readonly code: ErrorCode;

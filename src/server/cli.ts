@@ -1,8 +1,8 @@
 import { lookup } from 'node:dns/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import { HandoffError } from '../protocol/index.ts';
-import { ACK_STYLES, InvalidOptionError, MODES, SERVER_DEFAULTS, type ServerOptions, STRATEGIES } from './options.ts';
+import { HandoffError, InvalidOptionError } from '../protocol/index.ts';
+import { ACK_STYLES, MODES, SERVER_DEFAULTS, type ServerOptions, STRATEGIES } from './options.ts';
 import { type RunningServer, startServer } from './server.ts';
 
 /** The exit deadline PROTOCOL.md gives for SIGINT/SIGTERM. */

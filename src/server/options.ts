@@ -2,10 +2,12 @@ import { availableParallelism } from 'node:os';
 import {
   DEFAULT_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
-  HandoffError,
+  InvalidOptionError,
   MAX_HEADER_BYTES,
   MIN_HEADER_BYTES,
 } from '../protocol/index.ts';
+
+export { InvalidOptionError };
 
 export const STRATEGIES = ['handoff', 'reuseport', 'single'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -69,16 +71,6 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   silent: false,
   statsIntervalMs: 5_000,
 });
-
-/** A start-up option that cannot be used; `message` is one line fit for a user. */
-export class InvalidOptionError extends HandoffError {
-  readonly option: string;
-  constructor(option: string, message: string) {
-    super('ERR_INVALID_OPTION', message);
-    this.name = 'InvalidOptionError';
-    this.option = option;
-  }
-}
 
 function integerIn(options: ServerOptions, name: keyof ServerOptions, min: number, max: number): number {
   const value = options[name] ?? SERVER_DEFAULTS[name];
