@@ -1,0 +1,124 @@
+/**
+ * Charts as SVG: a vega-lite spec, compiled by vega-lite and rendered by
+ * vega's headless View (no canvas needed for SVG).
+ */
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { formatSize } from './options.ts';
+import type { SummaryRow } from './results.ts';
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Warn });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+const SIZE_AXIS = {
+  field: 'sizeBytes',
+  type: 'quantitative' as const,
+  title: 'payload size (bytes, log scale)',
+  scale: { type: 'log' as const, base: 2 },
+  axis: { labelExpr: "datum.value >= 1024 ? datum.value / 1024 + ' KiB' : datum.value + ' B'" },
+};
+
+/** msgs/s, MB/s (payload solid, wire dashed) and header share against payload size, one line per variant. */
+export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLevelSpec {
+  const values = rows.map((r) => ({
+    variant: r.variant,
+    sizeBytes: r.sizeBytes,
+    size: formatSize(r.sizeBytes),
+    msgsPerSec: Math.round(r.msgsPerSec),
+    payloadMBps: r.payloadMBps,
+    wireMBps: r.wireMBps,
+    headerShare: r.headerShare,
+  }));
+  const color = { field: 'variant', type: 'nominal' as const, title: 'server, header' };
+  const point = { point: true };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    data: { values },
+    config: { view: { stroke: null }, font: 'sans-serif' },
+    hconcat: [
+      {
+        width: 260,
+        height: 220,
+        title: 'messages per second',
+        mark: { type: 'line', ...point },
+        encoding: {
+          x: SIZE_AXIS,
+          y: { field: 'msgsPerSec', type: 'quantitative', title: 'msgs/s' },
+          color,
+        },
+      },
+      {
+        width: 260,
+        height: 220,
+        title: 'MB/s (solid: payload, dashed: wire)',
+        transform: [{ fold: ['payloadMBps', 'wireMBps'], as: ['kind', 'MBps'] }],
+        mark: { type: 'line', ...point },
+        encoding: {
+          x: SIZE_AXIS,
+          y: { field: 'MBps', type: 'quantitative', title: 'MB/s (1e6 bytes)' },
+          color,
+          strokeDash: { field: 'kind', type: 'nominal', title: 'bytes', legend: { labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'" } },
+          detail: { field: 'kind' },
+        },
+      },
+      {
+        width: 260,
+        height: 220,
+        title: 'header share of wire bytes (measured)',
+        mark: { type: 'line', ...point },
+        encoding: {
+          x: SIZE_AXIS,
+          y: { field: 'headerShare', type: 'quantitative', title: 'header / wire', axis: { format: '.0%' } },
+          color,
+        },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+export interface ComparisonPoint {
+  sizeBytes: number;
+  ratio: number;
+  noise: number;
+  verdict: string;
+}
+
+/** B/A ratio of msgs/s per size, with the noise band around 1. */
+export function compareChartSpec(points: readonly ComparisonPoint[], title: string): TopLevelSpec {
+  const values = points.map((p) => ({ ...p, low: 1 - p.noise, high: 1 + p.noise }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 420,
+    height: 240,
+    data: { values },
+    config: { font: 'sans-serif' },
+    layer: [
+      {
+        mark: { type: 'area', opacity: 0.2 },
+        encoding: {
+          x: SIZE_AXIS,
+          y: { field: 'low', type: 'quantitative', title: 'msgs/s ratio B / A (band: run-to-run noise)' },
+          y2: { field: 'high' },
+        },
+      },
+      { mark: { type: 'rule', strokeDash: [4, 4] }, encoding: { y: { datum: 1 } } },
+      {
+        mark: { type: 'line', point: { filled: true, size: 60 } },
+        encoding: {
+          x: SIZE_AXIS,
+          y: { field: 'ratio', type: 'quantitative' },
+          color: { field: 'verdict', type: 'nominal', title: 'difference' },
+        },
+      },
+    ],
+  } as TopLevelSpec;
+}

@@ -1,0 +1,221 @@
+/**
+ * Two runs (or two variants of one run) side by side, per payload size, with
+ * the ratio and whether it is beyond the run-to-run noise.
+ *
+ * Not a t-test over messages (autocannon-compare's): messages of one run are
+ * not independent samples, so such a test calls nearly any difference
+ * significant. The unit of evidence here is a repeated measurement: the
+ * spread of each side's rounds (--repeat), or, for two variants of one run,
+ * the spread of the per-round ratios, rounds having been interleaved A B A B so
+ * that drift hits both sides alike. With a single round the noise falls back
+ * to the per-second spread, which underestimates it; the output says so.
+ */
+import { stat, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { compareChartSpec, renderSvg } from './chart.ts';
+import { ResultsFileError } from './errors.ts';
+import { formatSize } from './options.ts';
+import { fmtInt, fmtUs, markdownTable, textTable } from './report.ts';
+import { listRuns, readResult, runFileStem } from './results-index.ts';
+import { type BenchResult, type Measurement, median, type SummaryRow } from './results.ts';
+
+export type Verdict = 'B faster' | 'B slower' | 'within noise';
+
+export interface ComparisonRow {
+  sizeBytes: number;
+  variantA: string;
+  variantB: string;
+  a: number;
+  b: number;
+  ratio: number;
+  /** Relative half-width of the noise band around ratio 1. */
+  noise: number;
+  verdict: Verdict;
+  /** 'rounds' when judged on repeated measurements, 'per-second' when only one round existed. */
+  basis: 'paired rounds' | 'rounds' | 'per-second';
+  p99A: number;
+  p99B: number;
+  cpuA: number | null;
+  cpuB: number | null;
+}
+
+export interface Comparison {
+  nameA: string;
+  nameB: string;
+  rows: ComparisonRow[];
+  notes: string[];
+}
+
+interface Side {
+  name: string;
+  result: BenchResult;
+  variant: string | null;
+}
+
+function verdictOf(ratio: number, noise: number): Verdict {
+  if (Math.abs(ratio - 1) <= noise) return 'within noise';
+  return ratio > 1 ? 'B faster' : 'B slower';
+}
+
+/** Matching rows of A and B by payload size; by variant too when both sides have it. */
+export function compareRuns(A: Side, B: Side): Comparison {
+  const notes: string[] = [];
+  const rowsOf = (s: Side) => s.result.summary.filter((r) => s.variant === null || r.variant === s.variant);
+  const rowsA = rowsOf(A);
+  const rowsB = rowsOf(B);
+  const variantsA = new Set(rowsA.map((r) => r.variant));
+  const variantsB = new Set(rowsB.map((r) => r.variant));
+  const byVariant = !(variantsA.size === 1 && variantsB.size === 1);
+  const sameRun = A.result === B.result;
+  const rows: ComparisonRow[] = [];
+  for (const ra of rowsA) {
+    const rb = rowsB.find((r) => r.sizeBytes === ra.sizeBytes && (!byVariant || r.variant === ra.variant));
+    if (!rb) continue;
+    rows.push(sameRun ? pairedRow(A.result.measurements, ra, rb) : independentRow(ra, rb));
+  }
+  if (rows.length === 0) throw new ResultsFileError(`${A.name} and ${B.name} have no payload size in common`);
+  if (rows.some((r) => r.basis === 'per-second')) {
+    notes.push('Some sizes had one round only: their noise is the per-second spread, which understates run-to-run noise. Use --repeat 3 or more.');
+  }
+  if (A.result.environment.cpuModel !== B.result.environment.cpuModel || A.result.environment.cores !== B.result.environment.cores) {
+    notes.push(`The runs come from different machines (${A.result.environment.cpuModel} vs ${B.result.environment.cpuModel}).`);
+  }
+  for (const s of [A, B]) {
+    if (s.result.summary.some((r) => r.testerSaturated)) notes.push(`${s.name}: the tester was saturated in some measurements.`);
+  }
+  return { nameA: A.name, nameB: B.name, rows, notes };
+}
+
+function baseRow(ra: SummaryRow, rb: SummaryRow) {
+  return {
+    sizeBytes: ra.sizeBytes,
+    variantA: ra.variant,
+    variantB: rb.variant,
+    a: ra.msgsPerSec,
+    b: rb.msgsPerSec,
+    p99A: ra.p99Us,
+    p99B: rb.p99Us,
+    cpuA: ra.serverCpuSecondsPerMillionMsgs,
+    cpuB: rb.serverCpuSecondsPerMillionMsgs,
+  };
+}
+
+/** Two separate runs: the noise bands of both sides added (ranges that do not overlap differ). */
+function independentRow(ra: SummaryRow, rb: SummaryRow): ComparisonRow {
+  const ratio = ra.msgsPerSec > 0 ? rb.msgsPerSec / ra.msgsPerSec : Number.POSITIVE_INFINITY;
+  const noise = ra.noise + rb.noise;
+  const basis = ra.rounds > 1 && rb.rounds > 1 ? 'rounds' : 'per-second';
+  return { ...baseRow(ra, rb), ratio, noise, verdict: verdictOf(ratio, noise), basis };
+}
+
+/** Two variants of one interleaved run: ratio per round, judged against the spread of those ratios. */
+function pairedRow(measurements: readonly Measurement[], ra: SummaryRow, rb: SummaryRow): ComparisonRow {
+  const pick = (row: SummaryRow) =>
+    new Map(
+      measurements
+        .filter((m) => m.variant === row.variant && m.sizeBytes === row.sizeBytes)
+        .map((m) => [m.round, m.msgsPerSec.overall] as const),
+    );
+  const a = pick(ra);
+  const b = pick(rb);
+  const ratios: number[] = [];
+  for (const [round, va] of a) {
+    const vb = b.get(round);
+    if (vb !== undefined && va > 0) ratios.push(vb / va);
+  }
+  if (ratios.length < 2) return independentRow(ra, rb);
+  const ratio = median(ratios);
+  const noise = (Math.max(...ratios) - Math.min(...ratios)) / 2 / ratio;
+  return { ...baseRow(ra, rb), ratio, noise, verdict: verdictOf(ratio, noise), basis: 'paired rounds' };
+}
+
+/**
+ * What to compare, from the command line: two result files; a folder (its two
+ * newest runs); or one file whose run has two variants (strategies or header sizes).
+ */
+export async function resolveSides(paths: readonly string[]): Promise<[Side, Side]> {
+  const expanded: Side[] = [];
+  for (const p of paths) {
+    let isDir = false;
+    try {
+      isDir = (await stat(p)).isDirectory();
+    } catch (err) {
+      throw new ResultsFileError(`cannot read ${p}: ${(err as Error).message}`, { cause: err });
+    }
+    if (isDir) {
+      const runs = await listRuns(p);
+      for (const run of runs.slice(-2)) expanded.push({ name: path.basename(run.file, '.json'), result: run.result, variant: null });
+      if (runs.length === 0) throw new ResultsFileError(`${p} holds no saved runs`);
+    } else {
+      expanded.push({ name: path.basename(p, '.json'), result: await readResult(p), variant: null });
+    }
+  }
+  if (expanded.length === 1) {
+    const only = expanded[0]!;
+    const variants = [...new Set(only.result.summary.map((r) => r.variant))];
+    if (variants.length < 2) {
+      throw new ResultsFileError(`${only.name} holds one run of one variant: give two results to compare`);
+    }
+    return [
+      { name: `${only.name} ${variants[0]}`, result: only.result, variant: variants[0]! },
+      { name: `${only.name} ${variants[1]}`, result: only.result, variant: variants[1]! },
+    ];
+  }
+  if (expanded.length !== 2) throw new ResultsFileError(`compare takes two runs, got ${expanded.length}`);
+  return [expanded[0]!, expanded[1]!];
+}
+
+const HEAD = ['size', 'A', 'B', 'A msgs/s', 'B msgs/s', 'B/A', 'noise ±', 'verdict', 'basis', 'A p99 µs', 'B p99 µs', 'A srv CPU-s/M', 'B srv CPU-s/M'];
+const RIGHT = new Set([3, 4, 5, 6, 9, 10, 11, 12]);
+
+function cells(r: ComparisonRow): string[] {
+  const cpu = (v: number | null) => (v === null ? 'n/a' : v.toFixed(2));
+  return [
+    formatSize(r.sizeBytes),
+    r.variantA,
+    r.variantB,
+    fmtInt(r.a),
+    fmtInt(r.b),
+    r.ratio.toFixed(3),
+    `${(r.noise * 100).toFixed(1)}%`,
+    r.verdict,
+    r.basis,
+    fmtUs(r.p99A),
+    fmtUs(r.p99B),
+    cpu(r.cpuA),
+    cpu(r.cpuB),
+  ];
+}
+
+export function comparisonText(c: Comparison): string {
+  return [`A: ${c.nameA}`, `B: ${c.nameB}`, '', textTable(HEAD, c.rows.map(cells), RIGHT), ...c.notes.map((n) => `note: ${n}`)].join('\n');
+}
+
+export function comparisonMarkdown(c: Comparison, chartFile?: string): string {
+  return [
+    `# ${c.nameA} vs ${c.nameB}`,
+    '',
+    `A: \`${c.nameA}\`, B: \`${c.nameB}\`. Verdict: the difference counts only when the ratio lies outside the run-to-run noise band.`,
+    '',
+    ...(chartFile ? [`![msgs/s ratio B/A per payload size](${chartFile})`, ''] : []),
+    markdownTable(HEAD, c.rows.map(cells), RIGHT),
+    '',
+    ...c.notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+}
+
+/** Writes compare-<A>-vs-<B>.md and .svg into `dir`; returns their paths. */
+export async function saveComparison(c: Comparison, dir: string): Promise<{ markdown: string; svg: string }> {
+  await mkdir(dir, { recursive: true });
+  const clean = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '-').slice(0, 60);
+  const stem = `compare-${clean(c.nameA)}-vs-${clean(c.nameB)}`;
+  const svg = path.join(dir, `${stem}.svg`);
+  const markdown = path.join(dir, `${stem}.md`);
+  const points = c.rows.map((r) => ({ sizeBytes: r.sizeBytes, ratio: r.ratio, noise: r.noise, verdict: r.verdict }));
+  await writeFile(svg, await renderSvg(compareChartSpec(points, `${c.nameA} vs ${c.nameB}`)));
+  await writeFile(markdown, comparisonMarkdown(c, path.basename(svg)));
+  return { markdown, svg };
+}
+
+export { runFileStem };

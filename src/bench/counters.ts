@@ -1,0 +1,108 @@
+/**
+ * Live counters of the load threads, in shared memory: each thread adds to its
+ * own slot with plain stores (once per read or write, not per message) and the
+ * orchestrator reads them whenever it likes (per-second samples, progress,
+ * window boundaries) without a message round trip.
+ */
+export const C = {
+  SENT: 0,
+  ACKED: 1,
+  TX_WIRE: 2,
+  TX_HEADER: 3,
+  RX_WIRE: 4,
+  RX_HEADER: 5,
+  ERRORS: 6,
+  TIMEOUTS: 7,
+  OPEN: 8,
+  /** Rate mode: ms the thread spent spinning to hit send times closer than a timer can. */
+  SPIN_MS: 9,
+} as const;
+export const FIELDS = 10;
+
+export type CounterSnapshot = {
+  sent: number;
+  acked: number;
+  txWire: number;
+  txHeader: number;
+  rxWire: number;
+  rxHeader: number;
+  errors: number;
+  timeouts: number;
+  open: number;
+  spinMs: number;
+};
+
+export function allocateLoadCounters(threads: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(threads * FIELDS * Float64Array.BYTES_PER_ELEMENT);
+}
+
+/** Totals over all threads now. */
+/** One thread's spin time now (see C.SPIN_MS). */
+export function readThreadSpinMs(memory: SharedArrayBuffer, thread: number): number {
+  return new Float64Array(memory)[thread * FIELDS + C.SPIN_MS]!;
+}
+
+export function readCounters(memory: SharedArrayBuffer): CounterSnapshot {
+  const a = new Float64Array(memory);
+  const s = { sent: 0, acked: 0, txWire: 0, txHeader: 0, rxWire: 0, rxHeader: 0, errors: 0, timeouts: 0, open: 0, spinMs: 0 };
+  for (let base = 0; base < a.length; base += FIELDS) {
+    s.sent += a[base + C.SENT]!;
+    s.acked += a[base + C.ACKED]!;
+    s.txWire += a[base + C.TX_WIRE]!;
+    s.txHeader += a[base + C.TX_HEADER]!;
+    s.rxWire += a[base + C.RX_WIRE]!;
+    s.rxHeader += a[base + C.RX_HEADER]!;
+    s.errors += a[base + C.ERRORS]!;
+    s.timeouts += a[base + C.TIMEOUTS]!;
+    s.open += a[base + C.OPEN]!;
+    s.spinMs += a[base + C.SPIN_MS]!;
+  }
+  return s;
+}
+
+export function diffCounters(later: CounterSnapshot, earlier: CounterSnapshot): CounterSnapshot {
+  return {
+    sent: later.sent - earlier.sent,
+    acked: later.acked - earlier.acked,
+    txWire: later.txWire - earlier.txWire,
+    txHeader: later.txHeader - earlier.txHeader,
+    rxWire: later.rxWire - earlier.rxWire,
+    rxHeader: later.rxHeader - earlier.rxHeader,
+    errors: later.errors - earlier.errors,
+    timeouts: later.timeouts - earlier.timeouts,
+    open: later.open,
+    spinMs: later.spinMs - earlier.spinMs,
+  };
+}
+
+/**
+ * Phase word shared with the load threads. MEASURE starts at the instant in
+ * CONTROL_START_MS (ms since the Unix epoch, as timeOrigin + now()), so every
+ * thread uses the same boundary whatever its own clock origin.
+ */
+export const PHASE = { RAMP: 0, MEASURE: 1, DRAIN: 2 } as const;
+export const CONTROL_BYTES = 16;
+
+export class Control {
+  readonly #phase: Int32Array;
+  readonly #start: Float64Array;
+  constructor(memory: SharedArrayBuffer) {
+    this.#phase = new Int32Array(memory, 0, 1);
+    this.#start = new Float64Array(memory, 8, 1);
+  }
+  get phase(): number {
+    return Atomics.load(this.#phase, 0);
+  }
+  /** Absolute epoch milliseconds of the start of the measured window. */
+  get measureStartEpochMs(): number {
+    return this.#start[0]!;
+  }
+  set(phase: number, measureStartEpochMs?: number): void {
+    if (measureStartEpochMs !== undefined) this.#start[0] = measureStartEpochMs;
+    Atomics.store(this.#phase, 0, phase);
+  }
+}
+
+export function epochNowMs(): number {
+  return performance.timeOrigin + performance.now();
+}

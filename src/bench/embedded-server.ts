@@ -1,0 +1,191 @@
+/**
+ * The server under test as a child process, so its CPU and the tester's are
+ * measured apart. Talks to it only through its documented interface: one JSON
+ * object per stdout line, SIGUSR2 for a `stats` line, SIGTERM to stop.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ServerStats } from '../server/server.ts';
+import type { Mode, Strategy } from '../server/options.ts';
+import { EmbeddedServerError } from './errors.ts';
+import { processCpuSeconds, REPO_DIR } from './system.ts';
+
+export interface EmbeddedServerOptions {
+  workers: number;
+  strategy: Strategy;
+  mode: Mode;
+  headerBytes: number;
+  maxConnections: number;
+  /** Command before the flags; default `bin/handoff serve`. */
+  command?: readonly string[];
+  startTimeoutMs?: number;
+}
+
+export interface ServerUnderTest {
+  readonly host: string;
+  readonly port: number;
+  /** Null for a server we did not start (--target). */
+  readonly pid: number | null;
+  readonly workers: number | null;
+  readonly strategy: string | null;
+  stats(): Promise<ServerStats | null>;
+  cpuSeconds(): number | null;
+  stop(): Promise<void>;
+}
+
+const STATS_TIMEOUT_MS = 5_000;
+const STOP_TIMEOUT_MS = 6_000;
+
+type Line = Record<string, unknown> & { event?: string };
+
+export function defaultServerCommand(): string[] {
+  return [path.join(REPO_DIR, 'bin', 'handoff'), 'serve'];
+}
+
+export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<ServerUnderTest> {
+  const [cmd, ...pre] = options.command && options.command.length > 0 ? options.command : defaultServerCommand();
+  const args = [
+    ...pre,
+    '--port', '0',
+    '--host', '127.0.0.1',
+    '--json',
+    '--quiet',
+    '--workers', String(options.workers),
+    '--strategy', options.strategy,
+    '--mode', options.mode,
+    '--header-bytes', String(options.headerBytes),
+    '--max-connections', String(options.maxConnections),
+  ];
+  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderrTail = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-2000);
+  });
+  const waiters: Array<{ event: string; resolve: (line: Line) => void }> = [];
+  let exited: { code: number | null; signal: string | null } | null = null;
+  const exitListeners: Array<() => void> = [];
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+    for (const l of exitListeners.splice(0)) l();
+  });
+  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+  spawnError.catch(() => {});
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: Line;
+    try {
+      line = JSON.parse(text) as Line;
+    } catch {
+      return; // not a JSON line: nothing we wait for
+    }
+    const i = waiters.findIndex((w) => w.event === line.event);
+    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(line);
+  });
+
+  const describeExit = () =>
+    `the server exited (${exited?.code ?? exited?.signal})${stderrTail ? `: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
+
+  function waitFor(event: string, timeoutMs: number): Promise<Line> {
+    return new Promise((resolve, reject) => {
+      if (exited) {
+        reject(new EmbeddedServerError(`waiting for '${event}': ${describeExit()}`));
+        return;
+      }
+      const waiter = {
+        event,
+        resolve: (line: Line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        reject(new EmbeddedServerError(`the server printed no '${event}' line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      waiters.push(waiter);
+      exitListeners.push(() => {
+        clearTimeout(timer);
+        reject(new EmbeddedServerError(`waiting for '${event}': ${describeExit()}`));
+      });
+    });
+  }
+
+  let listening: Line;
+  try {
+    listening = await Promise.race([waitFor('listening', options.startTimeoutMs ?? 20_000), spawnError]);
+  } catch (err) {
+    if (!exited) child.kill('SIGKILL');
+    if (err instanceof EmbeddedServerError) throw err;
+    throw new EmbeddedServerError(`cannot start the server '${cmd}': ${(err as Error).message}`, { cause: err });
+  }
+  const pid = typeof listening.pid === 'number' ? listening.pid : child.pid!;
+  // One stats request at a time: two SIGUSR2 in a row could be merged into one line.
+  let statsChain: Promise<unknown> = Promise.resolve();
+
+  return {
+    host: typeof listening.host === 'string' ? listening.host : '127.0.0.1',
+    port: Number(listening.port),
+    pid,
+    workers: typeof listening.workers === 'number' ? listening.workers : options.workers,
+    strategy: typeof listening.strategy === 'string' ? listening.strategy : options.strategy,
+    stats() {
+      const next = statsChain.then(async () => {
+        if (exited) return null;
+        const line = waitFor('stats', STATS_TIMEOUT_MS);
+        child.kill('SIGUSR2');
+        return toStats(await line);
+      });
+      statsChain = next.catch(() => {});
+      return next;
+    },
+    cpuSeconds: () => processCpuSeconds(pid),
+    stop: () => stopChild(child, () => exited !== null, exitListeners),
+  };
+}
+
+function toStats(line: Line): ServerStats {
+  // Fields may sit at the top level or under `stats`.
+  const s = (typeof line.stats === 'object' && line.stats !== null ? line.stats : line) as Partial<ServerStats>;
+  return {
+    activeConnections: Number(s.activeConnections ?? 0),
+    totalConnections: Number(s.totalConnections ?? 0),
+    refusedConnections: Number(s.refusedConnections ?? 0),
+    messages: Number(s.messages ?? 0),
+    bytesIn: Number(s.bytesIn ?? 0),
+    bytesOut: Number(s.bytesOut ?? 0),
+    workers: Array.isArray(s.workers)
+      ? s.workers.map((w) => ({
+          activeConnections: Number(w.activeConnections ?? 0),
+          totalConnections: Number(w.totalConnections ?? 0),
+          messages: Number(w.messages ?? 0),
+        }))
+      : [],
+  };
+}
+
+function stopChild(child: ChildProcess, hasExited: () => boolean, exitListeners: Array<() => void>): Promise<void> {
+  if (hasExited()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    exitListeners.push(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** A server somebody else runs (--target): no pid, no stats, nothing to stop. */
+export function externalServer(host: string, port: number): ServerUnderTest {
+  return {
+    host,
+    port,
+    pid: null,
+    workers: null,
+    strategy: null,
+    stats: async () => null,
+    cpuSeconds: () => null,
+    stop: async () => {},
+  };
+}

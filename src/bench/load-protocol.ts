@@ -1,0 +1,42 @@
+import type { Mode } from '../server/options.ts';
+
+/** What one load thread is told to do for one measurement. */
+export interface LoadSetup {
+  host: string;
+  port: number;
+  connections: number;
+  headerBytes: number;
+  sizeBytes: number;
+  mode: Mode;
+  pipelining: number;
+  /** Rate mode: ms between messages of one connection; 0 = closed loop. */
+  intervalMs: number;
+  /** In [0, 1): where this thread's schedules sit inside one interval, so threads interleave. */
+  phaseOffset: number;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  rampTimeoutMs: number;
+}
+
+/** Orders from run.ts to a load thread, answered in turn by FromWorker. */
+export type ToWorker =
+  | { type: 'setup'; setup: LoadSetup }
+  | { type: 'start' }
+  | { type: 'drain'; timeoutMs: number }
+  | { type: 'close' }
+  | { type: 'exit' };
+
+export type FromWorker =
+  | { type: 'connected'; failed: number; error: string; connectMs: number }
+  | { type: 'ramped'; rampMs: number; unramped: number }
+  | {
+      type: 'drained';
+      histogram: string;
+      unanswered: number;
+      openConnections: number;
+      connAckedMin: number;
+      connAckedMax: number;
+      errorKinds: Record<string, number>;
+      firstError: string;
+    }
+  | { type: 'closed' };

@@ -1,0 +1,450 @@
+/**
+ * A load-generating thread: owns many connections and drives them through one
+ * measurement (connect, ramp, warm-up, measured window, drain), on orders from
+ * run.ts. Reports live counts through shared memory (counters.ts) and its
+ * latency histogram, encoded, at the end.
+ *
+ * Hot path: each connection reads with `onread` into the thread's one reused
+ * buffer (no allocation per read, no stream machinery), decodes with the
+ * protocol's FrameDecoder, and answers every batch of replies with ONE write of
+ * a view into pre-built back-to-back frames. One clock read per read callback.
+ */
+import net from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+import { ACK_TEXT, FrameDecoder, parseErrorPayload, repeatFrame, encodeFrame } from '../protocol/index.ts';
+import { C, Control, FIELDS, PHASE } from './counters.ts';
+import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
+import type { FromWorker, LoadSetup, ToWorker } from './load-protocol.ts';
+
+const READ_BUFFER_BYTES = 256 * 1024;
+const BANG = 0x21; // '!': first byte of an error payload
+
+interface WorkerInit {
+  index: number;
+  counters: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+}
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const counters = new Float64Array(init.counters, init.index * FIELDS * 8, FIELDS);
+const control = new Control(init.control);
+const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+
+let setup: LoadSetup;
+let frameBytes = 0;
+/** `pipelining` request frames back to back: a batch of n is one subarray. */
+let batch: Buffer = Buffer.alloc(0);
+let expectedReplyBytes = 0;
+let histogram = createLatencyHistogram(32);
+let conns: Conn[] = [];
+/** When the load started (the ramp), this thread's clock. */
+let startedAt = 0;
+/** Start of the measured window in this thread's clock; +Infinity until known. */
+let measureStart = Number.POSITIVE_INFINITY;
+let phase: number = PHASE.RAMP;
+let unramped = 0;
+let onRamped: (() => void) | null = null;
+let onDrained: (() => void) | null = null;
+let tickTimer: NodeJS.Timeout | null = null;
+let timeoutTimer: NodeJS.Timeout | null = null;
+const errorKinds: Record<string, number> = {};
+let firstError = '';
+
+function countError(kind: string, detail: string): void {
+  errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+  counters[C.ERRORS]! += 1;
+  if (!firstError) firstError = `${kind}: ${detail}`;
+}
+
+/** Picks up phase changes lazily, once per read: an Atomics.load is cheap, a message would not be. */
+function syncPhase(): number {
+  const p = control.phase;
+  if (p !== phase) {
+    phase = p;
+    if (p >= PHASE.MEASURE && measureStart === Number.POSITIVE_INFINITY) {
+      measureStart = control.measureStartEpochMs - performance.timeOrigin;
+    }
+  }
+  return p;
+}
+
+class Conn {
+  readonly socket: net.Socket;
+  readonly decoder: FrameDecoder;
+  /** Start time of each message in flight (when it was due), a ring of `pipelining`. */
+  readonly starts: Float64Array;
+  head = 0;
+  inflight = 0;
+  acked = 0;
+  open = false;
+  closing = false;
+  /** The server sent an !ERROR frame: its close that follows is not a second error. */
+  errored = false;
+  /** Replies decoded in the current read. */
+  batchReplies = 0;
+  now = 0;
+  /** Rate mode: schedule origin, interval and index of the next message due. */
+  t0 = 0;
+  nextIndex = 0;
+  /** `acked` when the oldest message was last counted as timed out (-1 = none). */
+  timedOutAt = -1;
+
+  constructor(onConnect: (err?: Error) => void) {
+    this.starts = new Float64Array(setup.pipelining);
+    this.decoder = new FrameDecoder(
+      { headerBytes: setup.headerBytes, maxMessageBytes: Math.max(setup.sizeBytes, 4096) },
+      (payload) => this.#onFrame(payload),
+      (err) => {
+        countError('BAD_REPLY', err.message);
+        this.socket.destroy();
+      },
+    );
+    this.socket = net.connect({
+      host: setup.host,
+      port: setup.port,
+      noDelay: true,
+      onread: { buffer: readBuffer, callback: (n: number) => this.#onRead(n) },
+    } as net.NetConnectOpts);
+    let settled = false;
+    this.socket.once('connect', () => {
+      settled = true;
+      this.open = true;
+      counters[C.OPEN]! += 1;
+      onConnect();
+    });
+    this.socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (!settled) {
+        settled = true;
+        onConnect(err);
+        return;
+      }
+      if (!this.closing) countError(err.code ?? 'SOCKET', err.message);
+    });
+    this.socket.on('close', () => {
+      if (this.open) counters[C.OPEN]! -= 1;
+      const wasOpen = this.open;
+      this.open = false;
+      if (wasOpen && !this.closing) {
+        if (!this.errored) countError('CLOSED', 'the server closed a connection mid-run');
+        if (this.acked === 0) rampedOne();
+      }
+      if (this.inflight > 0) this.inflight = 0;
+      checkDrained();
+    });
+  }
+
+  #onRead(nread: number): boolean {
+    this.now = performance.now();
+    counters[C.RX_WIRE]! += nread;
+    this.batchReplies = 0;
+    this.decoder.push(readBuffer.subarray(0, nread));
+    const replies = this.batchReplies;
+    if (replies === 0) return true;
+    counters[C.ACKED]! += replies;
+    counters[C.RX_HEADER]! += replies * setup.headerBytes;
+    if (this.acked === replies) rampedOne();
+    const p = syncPhase();
+    if (p === PHASE.DRAIN) {
+      if (this.inflight === 0) checkDrained();
+    } else if (setup.intervalMs === 0) {
+      this.send(replies, this.now);
+    } else {
+      this.pump(this.now);
+    }
+    return true;
+  }
+
+  #onFrame(payload: Buffer): void {
+    if (payload.length > 0 && payload[0] === BANG) {
+      const err = parseErrorPayload(payload);
+      if (err) {
+        // The server closes after an error frame: this is not a reply to a message.
+        countError(err.code, err.text);
+        this.errored = true;
+        this.decoder.stop();
+        return;
+      }
+    }
+    if (payload.length !== expectedReplyBytes) {
+      countError('BAD_REPLY', `reply of ${payload.length} bytes, expected ${expectedReplyBytes}`);
+    }
+    if (this.inflight === 0) {
+      countError('BAD_REPLY', 'a reply to no message');
+      return;
+    }
+    const start = this.starts[this.head]!;
+    this.head = this.head + 1 === this.starts.length ? 0 : this.head + 1;
+    this.inflight--;
+    this.acked++;
+    this.batchReplies++;
+    // Only messages due inside the window and answered before its end count,
+    // so warm-up and drain transients stay out of the histogram.
+    if (start >= measureStart && phase === PHASE.MEASURE) {
+      const ns = Math.round((this.now - start) * 1e6);
+      histogram.recordValue(ns > 0 ? ns : 1);
+    }
+  }
+
+  /** Sends `n` messages whose latency clock starts at `due`. */
+  send(n: number, due: number): void {
+    if (!this.open || n === 0) return;
+    const ring = this.starts;
+    let slot = this.head + this.inflight;
+    for (let i = 0; i < n; i++) {
+      if (slot >= ring.length) slot -= ring.length;
+      ring[slot++] = due;
+    }
+    this.inflight += n;
+    this.socket.write(n === setup.pipelining ? batch : batch.subarray(0, n * frameBytes));
+    counters[C.SENT]! += n;
+    counters[C.TX_WIRE]! += n * frameBytes;
+    counters[C.TX_HEADER]! += n * setup.headerBytes;
+  }
+
+  /**
+   * Rate mode: sends every message now due, as far as the pipeline allows. A
+   * message's clock starts when the schedule said it should go, not when it
+   * could (wrk2's correction): a stalled server leaves messages due and
+   * unsent, and their waiting shows in the latency.
+   */
+  pump(now: number): void {
+    if (!this.open) return;
+    const ring = this.starts;
+    let slot = this.head + this.inflight;
+    let n = 0;
+    while (this.inflight + n < setup.pipelining) {
+      const due = this.t0 + this.nextIndex * setup.intervalMs;
+      if (due > now) break;
+      if (slot >= ring.length) slot -= ring.length;
+      ring[slot++] = due;
+      this.nextIndex++;
+      n++;
+    }
+    if (n === 0) return;
+    this.inflight += n;
+    this.socket.write(n === setup.pipelining ? batch : batch.subarray(0, n * frameBytes));
+    counters[C.SENT]! += n;
+    counters[C.TX_WIRE]! += n * frameBytes;
+    counters[C.TX_HEADER]! += n * setup.headerBytes;
+  }
+
+  nextDue(): number {
+    return this.inflight < setup.pipelining ? this.t0 + this.nextIndex * setup.intervalMs : Number.POSITIVE_INFINITY;
+  }
+}
+
+function rampedOne(): void {
+  unramped--;
+  if (unramped === 0 && onRamped) {
+    const done = onRamped;
+    onRamped = null;
+    done();
+  }
+}
+
+function checkDrained(): void {
+  if (!onDrained) return;
+  for (const c of conns) if (c.open && c.inflight > 0) return;
+  const done = onDrained;
+  onDrained = null;
+  done();
+}
+
+/**
+ * Rate mode's clock: sends what is due, then sleeps until the next message is.
+ * libuv timers have millisecond granularity and fire late by up to a
+ * millisecond, which would add itself to every latency; so the timer wakes
+ * the thread a millisecond early and the rest is spun with setImmediate (spin
+ * time is counted, so it is not mistaken for load: see C.SPIN_MS).
+ */
+let spinning = false;
+let spinSince = 0;
+function tick(): void {
+  tickTimer = null;
+  const now = performance.now();
+  if (spinning) {
+    counters[C.SPIN_MS]! += now - spinSince;
+    spinning = false;
+  }
+  if (syncPhase() === PHASE.DRAIN) return;
+  let next = Number.POSITIVE_INFINITY;
+  for (const c of conns) {
+    c.pump(now);
+    const due = c.nextDue();
+    if (due < next) next = due;
+  }
+  // With every pipeline full, a reply (not the timer) sends the next message; poll slowly meanwhile.
+  const after = performance.now();
+  const wait = next === Number.POSITIVE_INFINITY ? 5 : next - after;
+  if (wait < 1.5) {
+    spinning = true;
+    spinSince = after;
+    tickTimer = setImmediate(tick) as unknown as NodeJS.Timeout;
+  } else {
+    tickTimer = setTimeout(tick, Math.floor(wait - 1));
+  }
+}
+
+/** Counts a message as timed out once while it stays unanswered past the limit. */
+function checkTimeouts(): void {
+  const now = performance.now();
+  for (const c of conns) {
+    if (c.open && c.inflight > 0 && c.timedOutAt !== c.acked && now - c.starts[c.head]! > setup.timeoutMs) {
+      c.timedOutAt = c.acked;
+      counters[C.TIMEOUTS]! += 1;
+    }
+  }
+}
+
+function connectAll(): Promise<FromWorker> {
+  const began = performance.now();
+  return new Promise((resolve) => {
+    let pending = setup.connections;
+    let failed = 0;
+    let error = '';
+    const timer = setTimeout(() => {
+      for (const c of conns) if (!c.open) c.socket.destroy();
+    }, setup.connectTimeoutMs);
+    const onConnect = (err?: Error) => {
+      if (err) {
+        failed++;
+        if (!error) error = `${(err as NodeJS.ErrnoException).code ?? 'ERROR'}: ${err.message}`;
+      }
+      if (--pending === 0) {
+        clearTimeout(timer);
+        resolve({ type: 'connected', failed, error, connectMs: performance.now() - began });
+      }
+    };
+    conns = [];
+    for (let i = 0; i < setup.connections; i++) conns.push(new Conn(onConnect));
+    // A connection still pending at the deadline is destroyed; destroy() without an
+    // error emits no 'error', so count it here.
+    setTimeout(() => {
+      for (const c of conns) if (!c.open && !c.socket.destroyed) c.socket.destroy(new Error('connect timed out'));
+    }, setup.connectTimeoutMs + 10).unref();
+  });
+}
+
+function startLoad(): Promise<FromWorker> {
+  startedAt = performance.now();
+  const open = conns.filter((c) => c.open);
+  unramped = open.length;
+  timeoutTimer = setInterval(checkTimeouts, Math.min(1000, setup.timeoutMs / 4));
+  return new Promise((resolve) => {
+    const rampTimer = setTimeout(() => {
+      onRamped = null;
+      resolve({ type: 'ramped', rampMs: performance.now() - startedAt, unramped });
+    }, setup.rampTimeoutMs);
+    onRamped = () => {
+      clearTimeout(rampTimer);
+      resolve({ type: 'ramped', rampMs: performance.now() - startedAt, unramped: 0 });
+    };
+    if (unramped === 0) onRamped();
+    if (setup.intervalMs === 0) {
+      for (const c of open) c.send(setup.pipelining, startedAt);
+    } else {
+      // Spread the connections' schedules over one interval so the load is smooth, not in bursts.
+      open.forEach((c, i) => {
+        c.t0 = startedAt + (setup.intervalMs * (i + setup.phaseOffset)) / open.length;
+      });
+      tick();
+    }
+  });
+}
+
+function drain(timeoutMs: number): Promise<FromWorker> {
+  syncPhase();
+  if (tickTimer) {
+    clearTimeout(tickTimer);
+    clearImmediate(tickTimer as unknown as NodeJS.Immediate);
+    tickTimer = null;
+  }
+  return new Promise((resolve) => {
+    const finish = () => {
+      clearTimeout(timer);
+      if (timeoutTimer) clearInterval(timeoutTimer);
+      let unanswered = 0;
+      let min = Number.POSITIVE_INFINITY;
+      let max = 0;
+      let open = 0;
+      for (const c of conns) {
+        if (c.open) {
+          open++;
+          unanswered += c.inflight;
+        }
+        if (c.acked < min) min = c.acked;
+        if (c.acked > max) max = c.acked;
+      }
+      resolve({
+        type: 'drained',
+        histogram: encodeHistogram(histogram),
+        unanswered,
+        openConnections: open,
+        connAckedMin: conns.length ? min : 0,
+        connAckedMax: max,
+        errorKinds: { ...errorKinds },
+        firstError,
+      });
+    };
+    const timer = setTimeout(() => {
+      onDrained = null;
+      finish();
+    }, timeoutMs);
+    onDrained = finish;
+    checkDrained();
+  });
+}
+
+function closeAll(): Promise<FromWorker> {
+  return new Promise((resolve) => {
+    let pending = 0;
+    for (const c of conns) {
+      c.closing = true;
+      if (c.socket.destroyed) continue;
+      pending++;
+      c.socket.once('close', () => {
+        if (--pending === 0) resolve({ type: 'closed' });
+      });
+      c.socket.destroy();
+    }
+    if (pending === 0) resolve({ type: 'closed' });
+  });
+}
+
+function configure(next: LoadSetup): void {
+  setup = next;
+  const payload = Buffer.alloc(setup.sizeBytes, 0x61); // 'a'...: printable if anyone looks
+  const frame = encodeFrame(payload, setup.headerBytes);
+  frameBytes = frame.length;
+  batch = repeatFrame(frame, setup.pipelining);
+  expectedReplyBytes = setup.mode === 'echo' ? setup.sizeBytes : Buffer.byteLength(ACK_TEXT);
+  histogram = createLatencyHistogram(32);
+  measureStart = Number.POSITIVE_INFINITY;
+  phase = PHASE.RAMP;
+  for (const key of Object.keys(errorKinds)) delete errorKinds[key];
+  firstError = '';
+  counters.fill(0);
+}
+
+port.on('message', async (msg: ToWorker) => {
+  let reply: FromWorker;
+  switch (msg.type) {
+    case 'setup':
+      configure(msg.setup);
+      reply = await connectAll();
+      break;
+    case 'start':
+      reply = await startLoad();
+      break;
+    case 'drain':
+      reply = await drain(msg.timeoutMs);
+      break;
+    case 'close':
+      reply = await closeAll();
+      break;
+    case 'exit':
+      process.exit(0);
+  }
+  port.postMessage(reply);
+});

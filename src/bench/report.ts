@@ -1,0 +1,173 @@
+/** Tables for people: per measurement, and a summary across sizes, as terminal text and as markdown. */
+import { formatSize } from './options.ts';
+import type { BenchResult, Measurement, SummaryRow } from './results.ts';
+
+export function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function fmtUs(us: number): string {
+  if (us >= 100_000) return `${fmtInt(us / 1000)} ms`;
+  if (us >= 1000) return `${(us / 1000).toFixed(1)} ms`;
+  return us >= 100 ? us.toFixed(0) : us.toFixed(1);
+}
+
+function fmtMB(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+/** A few lines per measurement, printed as soon as it is done. */
+export function describeMeasurement(m: Measurement): string {
+  const lines: string[] = [];
+  const round = m.round > 1 ? ` (round ${m.round})` : '';
+  lines.push(`${m.key}${round}: ${m.clients} connections x ${m.pipelining} in flight${m.rate ? `, rate ${fmtInt(m.rate)}/s` : ''}`);
+  lines.push(`  connect ${m.connect.ms.toFixed(1)} ms, ramp ${m.ramp.ms.toFixed(1)} ms (until every connection had a reply)`);
+  lines.push(
+    `  ${fmtInt(m.msgsPerSec.overall)} msgs/s over ${m.window.seconds.toFixed(1)} s ` +
+      `(per second: mean ${fmtInt(m.msgsPerSec.mean)}, stdev ${fmtInt(m.msgsPerSec.stdev)}, min ${fmtInt(m.msgsPerSec.min)})`,
+  );
+  const l = m.latencyUs;
+  lines.push(
+    `  latency µs: p50 ${fmtUs(l.p50)}  p90 ${fmtUs(l.p90)}  p99 ${fmtUs(l.p99)}  p99.9 ${fmtUs(l.p999)}  max ${fmtUs(l.max)}` +
+      (m.rate ? '  (from the scheduled send time)' : ''),
+  );
+  lines.push(
+    `  payload ${fmtMB(m.payloadMBps)} MB/s, wire ${fmtMB(m.wireMBps)} MB/s, header ${pct(m.headerShare)} of wire bytes`,
+  );
+  const kinds = Object.entries(m.errors.kinds).map(([k, v]) => `${k} ${v}`).join(', ');
+  lines.push(`  errors ${m.errors.total}${kinds ? ` (${kinds})` : ''}, timeouts ${m.timeouts}, unanswered at the end ${m.unanswered}`);
+  if (m.server) {
+    const s = m.server;
+    const cpu = s.cpuSecondsPerMillionMsgs === null ? 'n/a' : s.cpuSecondsPerMillionMsgs.toFixed(2);
+    lines.push(
+      `  server: ${cpu} CPU-s per million msgs, connections per worker [${s.connectionsPerWorker.join(', ')}], ` +
+        `messages counted ${s.messages === null ? 'n/a' : fmtInt(s.messages)} vs acked ${fmtInt(s.testerAcked)}` +
+        (s.countsAgree === false ? '  MISMATCH' : ''),
+    );
+  }
+  const t = m.tester;
+  lines.push(
+    `  tester: ${t.cpuUsPerMsg.toFixed(1)} µs CPU per msg, threads busy [${t.threadUtilization.map(pct).join(', ')}]` +
+      (t.machineBusy === null ? '' : `, machine ${pct(t.machineBusy)} busy`) +
+      (t.saturated ? '  SATURATED: these figures are the tester\'s limit' : ''),
+  );
+  return lines.join('\n');
+}
+
+const SUMMARY_HEAD = [
+  'server, header',
+  'size',
+  'msgs/s',
+  'noise',
+  'p50 µs',
+  'p99 µs',
+  'p99.9 µs',
+  'payload MB/s',
+  'wire MB/s',
+  'header share',
+  'errors',
+  'timeouts',
+  'server CPU-s/M msgs',
+  'tester',
+];
+
+function summaryCells(r: SummaryRow): string[] {
+  return [
+    r.variant,
+    formatSize(r.sizeBytes),
+    fmtInt(r.msgsPerSec),
+    `±${pct(r.noise)}`,
+    fmtUs(r.p50Us),
+    fmtUs(r.p99Us),
+    fmtUs(r.p999Us),
+    fmtMB(r.payloadMBps),
+    fmtMB(r.wireMBps),
+    pct(r.headerShare),
+    String(r.errors),
+    String(r.timeouts),
+    r.serverCpuSecondsPerMillionMsgs === null ? 'n/a' : r.serverCpuSecondsPerMillionMsgs.toFixed(2),
+    r.testerSaturated ? 'SATURATED' : 'ok',
+  ];
+}
+
+const RIGHT = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+
+export function textTable(head: string[], rows: string[][], right: Set<number> = RIGHT): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function markdownTable(head: string[], rows: string[][], right: Set<number> = RIGHT): string {
+  const esc = (c: string) => c.replaceAll('|', '\\|');
+  return [
+    `| ${head.map(esc).join(' | ')} |`,
+    `| ${head.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+export function summaryText(result: BenchResult): string {
+  return textTable(SUMMARY_HEAD, result.summary.map(summaryCells));
+}
+
+function optionLine(result: BenchResult): string {
+  const o = result.options;
+  const load = o.rate > 0 ? `rate ${fmtInt(o.rate)} msgs/s` : 'closed loop';
+  const length = o.messages > 0 ? `${fmtInt(o.messages)} msgs` : `${o.durationS} s`;
+  const target = result.target.kind === 'external' ? `target ${result.target.host}:${result.target.port}` : `embedded server, ${o.serverWorkers} workers`;
+  return `${o.clients} connections x ${o.pipelining} in flight, ${load}, mode ${o.mode}, ${length} per measurement after ${o.warmupS} s warm-up, ${o.workers} load threads, ${o.repeat} round(s); ${target}`;
+}
+
+/** The whole run as markdown: settings, summary, details, warnings. */
+export function markdownReport(result: BenchResult, chartFile?: string): string {
+  const e = result.environment;
+  const out: string[] = [];
+  out.push(`# Bench ${result.label || result.startedAt}`);
+  out.push('');
+  out.push(`${optionLine(result)}.`);
+  out.push('');
+  out.push(
+    `Node ${e.node}, ${e.cpuModel} (${e.cores} cores), ${e.platform}, ${e.date}, commit ${e.gitCommit?.slice(0, 12) ?? 'unknown'}.`,
+  );
+  out.push('');
+  if (chartFile) out.push(`![msgs/s, MB/s and header share against payload size](${chartFile})`, '');
+  out.push('## Summary');
+  out.push('');
+  out.push('Medians over rounds; noise is half the range over rounds (or the per-second coefficient of variation with one round).');
+  out.push('');
+  out.push(markdownTable(SUMMARY_HEAD, result.summary.map(summaryCells)));
+  out.push('');
+  out.push('## Measurements');
+  out.push('');
+  out.push(
+    markdownTable(
+      ['measurement', 'round', 'connect ms', 'ramp ms', 'msgs/s', 'per-s stdev', 'per-s min', 'p90 µs', 'max µs', 'conns per server worker', 'tester µs CPU/msg', 'tester busy'],
+      result.measurements.map((m) => [
+        m.key,
+        String(m.round),
+        m.connect.ms.toFixed(1),
+        m.ramp.ms.toFixed(1),
+        fmtInt(m.msgsPerSec.overall),
+        fmtInt(m.msgsPerSec.stdev),
+        fmtInt(m.msgsPerSec.min),
+        fmtUs(m.latencyUs.p90),
+        fmtUs(m.latencyUs.max),
+        m.server ? m.server.connectionsPerWorker.join(' / ') : 'n/a',
+        m.tester.cpuUsPerMsg.toFixed(1),
+        m.tester.threadUtilization.map(pct).join(' / '),
+      ]),
+      new Set([1, 2, 3, 4, 5, 6, 7, 8, 10]),
+    ),
+  );
+  if (result.warnings.length) {
+    out.push('', '## Warnings', '', ...result.warnings.map((w) => `- ${w}`));
+  }
+  out.push('');
+  return out.join('\n');
+}

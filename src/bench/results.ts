@@ -1,0 +1,179 @@
+/**
+ * The saved form of a run (results/*.json) and the summaries read from it by
+ * the report, the chart and compare. Bump SCHEMA when a field changes meaning.
+ */
+import type { Environment } from './system.ts';
+import type { LatencySummaryUs } from './histogram.ts';
+import type { ResolvedBenchOptions } from './options.ts';
+import { formatSize } from './options.ts';
+
+export const SCHEMA = 'handoff-bench/1';
+
+export interface Sample {
+  /** Seconds since the start of the measured window, at the end of this sample. */
+  t: number;
+  seconds: number;
+  messages: number;
+  msgsPerSec: number;
+  txWireBytes: number;
+  rxWireBytes: number;
+  errors: number;
+}
+
+export interface Measurement {
+  /** `strategy h<header> <size>`: what repeats across rounds. */
+  key: string;
+  /** `strategy h<header>`: one line of the chart, one column of a comparison. */
+  variant: string;
+  round: number;
+  strategy: string | null;
+  headerBytes: number;
+  sizeBytes: number;
+  mode: string;
+  clients: number;
+  pipelining: number;
+  /** Target total msgs/s in rate mode, 0 = closed loop. */
+  rate: number;
+  connect: { ms: number; failed: number; firstError: string };
+  /** Until every connection had its first reply; measuring starts after it. */
+  ramp: { ms: number; unramped: number };
+  window: { seconds: number; messages: number };
+  msgsPerSec: { overall: number; mean: number; stdev: number; min: number; max: number };
+  samples: Sample[];
+  latencyUs: LatencySummaryUs;
+  /** HdrHistogram V2 compressed base64, values in nanoseconds. */
+  histogram: string;
+  bytes: { txPayload: number; rxPayload: number; txWire: number; rxWire: number; txHeader: number; rxHeader: number };
+  /** Megabytes (1e6 bytes) per second, both directions together. */
+  payloadMBps: number;
+  wireMBps: number;
+  /** Header bytes / wire bytes, counted on the frames sent and decoded. */
+  headerShare: number;
+  errors: { total: number; kinds: Record<string, number>; first: string };
+  timeouts: number;
+  unanswered: number;
+  connAcked: { min: number; max: number };
+  server: {
+    pid: number;
+    workers: number | null;
+    cpuSeconds: number | null;
+    cpuSecondsPerMillionMsgs: number | null;
+    /** Open connections of each server worker during the window (the balance). */
+    connectionsPerWorker: number[];
+    /** Messages the server counted over the whole measurement, and the tester's acks. */
+    messages: number | null;
+    testerAcked: number;
+    countsAgree: boolean | null;
+  } | null;
+  tester: {
+    cpuSeconds: number;
+    cpuUsPerMsg: number;
+    /** Event-loop utilisation of each load thread over the window. */
+    threadUtilization: number[];
+    machineBusy: number | null;
+    saturated: boolean;
+  };
+}
+
+export interface SummaryRow {
+  variant: string;
+  strategy: string | null;
+  headerBytes: number;
+  sizeBytes: number;
+  rounds: number;
+  /** Median over rounds of each round's overall msgs/s. */
+  msgsPerSec: number;
+  msgsPerSecMin: number;
+  msgsPerSecMax: number;
+  /** Run-to-run noise: (max - min) / 2 / median over rounds, or per-second CV with one round. */
+  noise: number;
+  p50Us: number;
+  p99Us: number;
+  p999Us: number;
+  maxUs: number;
+  payloadMBps: number;
+  wireMBps: number;
+  headerShare: number;
+  errors: number;
+  timeouts: number;
+  serverCpuSecondsPerMillionMsgs: number | null;
+  testerSaturated: boolean;
+}
+
+export interface BenchResult {
+  schema: typeof SCHEMA;
+  label: string;
+  environment: Environment;
+  options: ResolvedBenchOptions;
+  target: { kind: 'embedded' | 'external'; host: string; port: number | null };
+  startedAt: string;
+  finishedAt: string;
+  measurements: Measurement[];
+  summary: SummaryRow[];
+  warnings: string[];
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function meanStdev(values: readonly number[]): { mean: number; stdev: number } {
+  if (values.length === 0) return { mean: 0, stdev: 0 };
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.length > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { mean, stdev: Math.sqrt(variance) };
+}
+
+export function variantName(strategy: string | null, headerBytes: number): string {
+  return `${strategy ?? 'target'} h${headerBytes}`;
+}
+
+export function measurementKey(strategy: string | null, headerBytes: number, sizeBytes: number): string {
+  return `${variantName(strategy, headerBytes)} ${formatSize(sizeBytes)}`;
+}
+
+/** One row per variant x size, over its rounds; in the order first measured. */
+export function summarizeMeasurements(measurements: readonly Measurement[]): SummaryRow[] {
+  const groups = new Map<string, Measurement[]>();
+  for (const m of measurements) {
+    const g = groups.get(m.key);
+    if (g) g.push(m);
+    else groups.set(m.key, [m]);
+  }
+  return [...groups.values()].map((g) => {
+    const first = g[0]!;
+    const rates = g.map((m) => m.msgsPerSec.overall);
+    const med = median(rates);
+    const min = Math.min(...rates);
+    const max = Math.max(...rates);
+    let noise: number;
+    if (g.length > 1) noise = med > 0 ? (max - min) / 2 / med : 0;
+    else noise = first.msgsPerSec.mean > 0 ? first.msgsPerSec.stdev / first.msgsPerSec.mean : 0;
+    const cpu = g.map((m) => m.server?.cpuSecondsPerMillionMsgs).filter((v): v is number => typeof v === 'number');
+    return {
+      variant: first.variant,
+      strategy: first.strategy,
+      headerBytes: first.headerBytes,
+      sizeBytes: first.sizeBytes,
+      rounds: g.length,
+      msgsPerSec: med,
+      msgsPerSecMin: min,
+      msgsPerSecMax: max,
+      noise,
+      p50Us: median(g.map((m) => m.latencyUs.p50)),
+      p99Us: median(g.map((m) => m.latencyUs.p99)),
+      p999Us: median(g.map((m) => m.latencyUs.p999)),
+      maxUs: Math.max(...g.map((m) => m.latencyUs.max)),
+      payloadMBps: median(g.map((m) => m.payloadMBps)),
+      wireMBps: median(g.map((m) => m.wireMBps)),
+      headerShare: median(g.map((m) => m.headerShare)),
+      errors: g.reduce((a, m) => a + m.errors.total, 0),
+      timeouts: g.reduce((a, m) => a + m.timeouts, 0),
+      serverCpuSecondsPerMillionMsgs: cpu.length ? median(cpu) : null,
+      testerSaturated: g.some((m) => m.tester.saturated),
+    };
+  });
+}

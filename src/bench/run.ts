@@ -1,0 +1,403 @@
+/**
+ * Orchestration of a bench run: for each round, strategy and header size a
+ * server; for each payload size one measurement in phases
+ *
+ *   connect -> ramp (until every connection has had a reply) -> warm-up ->
+ *   measured window (per-second samples) -> drain (no new messages) -> close
+ *
+ * Figures come from the load threads' shared counters read at the window's
+ * edges, their histograms merged exactly, the server's stats lines, and CPU
+ * times read from /proc.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServerStats } from '../server/server.ts';
+import type { Strategy } from '../server/options.ts';
+import { type CounterSnapshot, diffCounters, epochNowMs, PHASE } from './counters.ts';
+import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
+import { TargetUnreachableError } from './errors.ts';
+import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
+import { LoadPool, split } from './load-pool.ts';
+import type { LoadSetup } from './load-protocol.ts';
+import type { ResolvedBenchOptions } from './options.ts';
+import {
+  type BenchResult,
+  type Measurement,
+  measurementKey,
+  meanStdev,
+  type Sample,
+  SCHEMA,
+  summarizeMeasurements,
+  variantName,
+} from './results.ts';
+import { checkFileLimit, environment, machineCpuSeconds } from './system.ts';
+
+/** Event-loop utilisation above which a load thread is the limit, not the server. */
+export const SATURATED_UTILIZATION = 0.9;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface MeasurementPlan {
+  index: number;
+  total: number;
+  key: string;
+  strategy: Strategy | null;
+  headerBytes: number;
+  sizeBytes: number;
+  round: number;
+}
+
+export type RunPhase = 'connect' | 'ramp' | 'warmup' | 'measure' | 'drain';
+
+export interface Tick {
+  phase: RunPhase;
+  elapsedS: number;
+  /** Over the last second or so. */
+  msgsPerSec: number;
+  /** Acknowledged since the phase began. */
+  messages: number;
+}
+
+/** What the CLI shows while running; all optional. */
+export interface RunHooks {
+  onMeasurementStart?(plan: MeasurementPlan): void;
+  onPhase?(plan: MeasurementPlan, phase: RunPhase): void;
+  /** About every second of the window (and of the warm-up), with the live rate. */
+  onTick?(plan: MeasurementPlan, tick: Tick): void;
+  onMeasurementEnd?(plan: MeasurementPlan, m: Measurement): void;
+  onWarning?(text: string): void;
+}
+
+export async function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
+  checkFileLimit(options.clients);
+  const startedAt = new Date().toISOString();
+  const warnings: string[] = [];
+  const warn = (text: string) => {
+    if (warnings.includes(text)) return;
+    warnings.push(text);
+    hooks.onWarning?.(text);
+  };
+  const strategies: Array<Strategy | null> = options.target ? [null] : [...options.strategies];
+  const total = options.repeat * strategies.length * options.headerBytes.length * options.sizes.length;
+  const measurements: Measurement[] = [];
+  const pool = new LoadPool(options.workers);
+  let lastTarget: { host: string; port: number | null } = { host: '127.0.0.1', port: null };
+  let index = 0;
+  try {
+    for (let round = 1; round <= options.repeat; round++) {
+      // Round by round, A B A B: slow drift of the machine hits every variant alike.
+      for (const strategy of strategies) {
+        for (const headerBytes of options.headerBytes) {
+          const server = options.target
+            ? externalServer(options.target.host, options.target.port)
+            : await startEmbeddedServer({
+                workers: options.serverWorkers,
+                strategy: strategy!,
+                mode: options.mode,
+                headerBytes,
+                maxConnections: options.clients + 16,
+                command: options.serverCommand,
+              });
+          lastTarget = { host: server.host, port: server.port };
+          try {
+            for (const sizeBytes of options.sizes) {
+              const plan: MeasurementPlan = {
+                index: index++,
+                total,
+                key: measurementKey(strategy, headerBytes, sizeBytes),
+                strategy,
+                headerBytes,
+                sizeBytes,
+                round,
+              };
+              hooks.onMeasurementStart?.(plan);
+              const m = await measure(options, pool, server, plan, hooks, warn);
+              measurements.push(m);
+              hooks.onMeasurementEnd?.(plan, m);
+            }
+          } finally {
+            await server.stop();
+          }
+        }
+      }
+    }
+  } finally {
+    await pool.destroy();
+  }
+  return {
+    schema: SCHEMA,
+    label: options.label,
+    environment: environment(),
+    options,
+    target: { kind: options.target ? 'external' : 'embedded', ...lastTarget },
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    measurements,
+    summary: summarizeMeasurements(measurements),
+    warnings,
+  };
+}
+
+async function measure(
+  options: ResolvedBenchOptions,
+  pool: LoadPool,
+  server: ServerUnderTest,
+  plan: MeasurementPlan,
+  hooks: RunHooks,
+  warn: (text: string) => void,
+): Promise<Measurement> {
+  const statsBefore = await server.stats();
+  const perThread = split(options.clients, pool.size);
+  const timeoutMs = options.timeoutS * 1000;
+  const setups: LoadSetup[] = perThread.map((connections, i) => ({
+    host: server.host,
+    port: server.port,
+    connections,
+    headerBytes: plan.headerBytes,
+    sizeBytes: plan.sizeBytes,
+    mode: options.mode,
+    pipelining: options.pipelining,
+    intervalMs: options.rate > 0 ? (options.clients / options.rate) * 1000 : 0,
+    phaseOffset: i / pool.size,
+    timeoutMs,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    rampTimeoutMs: Math.max(timeoutMs, CONNECT_TIMEOUT_MS),
+  }));
+
+  pool.control.set(PHASE.RAMP);
+  hooks.onPhase?.(plan, 'connect');
+  const connected = await pool.setup(setups);
+  const failed = connected.reduce((a, c) => a + c.failed, 0);
+  const connectError = connected.find((c) => c.error)?.error ?? '';
+  if (failed === options.clients) {
+    await pool.close();
+    throw new TargetUnreachableError(`cannot connect to ${server.host}:${server.port}: ${connectError}`);
+  }
+  if (failed > 0) warn(`${plan.key}: ${failed} of ${options.clients} connections failed (${connectError})`);
+
+  hooks.onPhase?.(plan, 'ramp');
+  const ramped = await pool.start();
+  const unramped = ramped.reduce((a, r) => a + r.unramped, 0);
+  if (unramped > 0) warn(`${plan.key}: ${unramped} connections had no reply within the ramp limit`);
+  // Balance while every connection is open and busy.
+  const statsRamped = await server.stats();
+
+  if (options.warmupS > 0) {
+    hooks.onPhase?.(plan, 'warmup');
+    await tickFor(pool, options.warmupS, (tick) => hooks.onTick?.(plan, tick));
+  }
+
+  hooks.onPhase?.(plan, 'measure');
+  const eluBefore = pool.utilization();
+  const spinBefore = pool.spinMs();
+  const cpuBefore = process.cpuUsage();
+  const machineBefore = machineCpuSeconds();
+  const serverCpuBefore = server.cpuSeconds();
+  const windowStart = epochNowMs();
+  pool.control.set(PHASE.MEASURE, windowStart);
+  const c0 = pool.counters();
+  const samples = await sampleWindow(options, pool, c0, windowStart, (tick) => hooks.onTick?.(plan, tick));
+  pool.control.set(PHASE.DRAIN);
+  const windowEnd = epochNowMs();
+  const c1 = pool.counters();
+  const serverCpuAfter = server.cpuSeconds();
+  const machineAfter = machineCpuSeconds();
+  const cpu = process.cpuUsage(cpuBefore);
+  const threadUtilization = pool.utilizationSince(eluBefore, spinBefore);
+
+  hooks.onPhase?.(plan, 'drain');
+  const drained = await pool.drain(timeoutMs);
+  const cAll = pool.counters();
+  const statsAfter = await server.stats();
+  await pool.close();
+
+  const w = diffCounters(c1, c0);
+  const seconds = (windowEnd - windowStart) / 1000;
+  const histogram = mergeHistograms(drained.map((d) => d.histogram));
+  const perSecond = samples.filter((s) => s.seconds >= 0.999).map((s) => s.msgsPerSec);
+  const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [w.acked / seconds]);
+  const txPayload = w.txWire - w.txHeader;
+  const rxPayload = w.rxWire - w.rxHeader;
+  const errorKinds: Record<string, number> = {};
+  for (const d of drained) for (const [k, v] of Object.entries(d.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
+  if (failed > 0) errorKinds.CONNECT = (errorKinds.CONNECT ?? 0) + failed;
+  const errorTotal = Object.values(errorKinds).reduce((a, b) => a + b, 0);
+  const unanswered = drained.reduce((a, d) => a + d.unanswered, 0);
+  const testerCpu = (cpu.user + cpu.system) / 1e6;
+  const machineBusy =
+    machineBefore && machineAfter
+      ? (machineAfter.busy - machineBefore.busy) / Math.max(1e-9, machineAfter.total - machineBefore.total)
+      : null;
+  const saturated = threadUtilization.some((u) => u >= SATURATED_UTILIZATION);
+  if (saturated) {
+    warn(
+      `${plan.key}: a load thread was busy ${(Math.max(...threadUtilization) * 100).toFixed(0)}% of the time: ` +
+        'the figures may be the tester\'s limit, not the server\'s (add --workers, or fewer --clients)',
+    );
+  }
+  const firstError = drained.find((d) => d.firstError)?.firstError ?? connectError;
+  if (errorTotal > 0) warn(`${plan.key}: ${errorTotal} errors (${firstError})`);
+
+  return {
+    key: plan.key,
+    variant: variantName(plan.strategy, plan.headerBytes),
+    round: plan.round,
+    strategy: plan.strategy,
+    headerBytes: plan.headerBytes,
+    sizeBytes: plan.sizeBytes,
+    mode: options.mode,
+    clients: options.clients,
+    pipelining: options.pipelining,
+    rate: options.rate,
+    connect: { ms: Math.max(...connected.map((c) => c.connectMs)), failed, firstError: connectError },
+    ramp: { ms: Math.max(...ramped.map((r) => r.rampMs)), unramped },
+    window: { seconds, messages: w.acked },
+    msgsPerSec: {
+      overall: w.acked / seconds,
+      mean,
+      stdev,
+      min: perSecond.length ? Math.min(...perSecond) : w.acked / seconds,
+      max: perSecond.length ? Math.max(...perSecond) : w.acked / seconds,
+    },
+    samples,
+    latencyUs: summarize(histogram),
+    histogram: encodeHistogram(histogram),
+    bytes: { txPayload, rxPayload, txWire: w.txWire, rxWire: w.rxWire, txHeader: w.txHeader, rxHeader: w.rxHeader },
+    payloadMBps: (txPayload + rxPayload) / seconds / 1e6,
+    wireMBps: (w.txWire + w.rxWire) / seconds / 1e6,
+    headerShare: w.txWire + w.rxWire > 0 ? (w.txHeader + w.rxHeader) / (w.txWire + w.rxWire) : 0,
+    errors: { total: errorTotal, kinds: errorKinds, first: firstError },
+    timeouts: cAll.timeouts,
+    unanswered,
+    connAcked: {
+      min: Math.min(...drained.map((d) => d.connAckedMin)),
+      max: Math.max(...drained.map((d) => d.connAckedMax)),
+    },
+    server:
+      server.pid === null
+        ? null
+        : serverFigures(server, statsBefore, statsRamped, statsAfter, cAll, w.acked, serverCpuBefore, serverCpuAfter),
+    tester: {
+      cpuSeconds: testerCpu,
+      cpuUsPerMsg: w.acked > 0 ? (testerCpu * 1e6) / w.acked : 0,
+      threadUtilization,
+      machineBusy,
+      saturated,
+    },
+  };
+}
+
+function serverFigures(
+  server: ServerUnderTest,
+  before: ServerStats | null,
+  ramped: ServerStats | null,
+  after: ServerStats | null,
+  all: CounterSnapshot,
+  windowMessages: number,
+  cpuBefore: number | null,
+  cpuAfter: number | null,
+): NonNullable<Measurement['server']> {
+  const cpuSeconds = cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null;
+  const messages = before && after ? after.messages - before.messages : null;
+  return {
+    pid: server.pid!,
+    workers: server.workers,
+    cpuSeconds,
+    cpuSecondsPerMillionMsgs: cpuSeconds !== null && windowMessages > 0 ? cpuSeconds / (windowMessages / 1e6) : null,
+    connectionsPerWorker: ramped
+      ? ramped.workers.map((w, i) => w.activeConnections - (before?.workers[i]?.activeConnections ?? 0))
+      : [],
+    messages,
+    testerAcked: all.acked,
+    countsAgree: messages === null ? null : messages === all.acked,
+  };
+}
+
+/** Calls `tick` about once a second for `seconds`, with the live rate. */
+async function tickFor(pool: LoadPool, seconds: number, tick: (tick: Tick) => void) {
+  const start = performance.now();
+  let last = pool.counters();
+  const first = last;
+  let lastAt = start;
+  for (;;) {
+    const left = seconds * 1000 - (performance.now() - start);
+    if (left <= 0) break;
+    await sleep(Math.min(1000, left));
+    const now = performance.now();
+    const c = pool.counters();
+    tick({
+      phase: 'warmup',
+      elapsedS: (now - start) / 1000,
+      msgsPerSec: (c.acked - last.acked) / ((now - lastAt) / 1000),
+      messages: c.acked - first.acked,
+    });
+    last = c;
+    lastAt = now;
+  }
+}
+
+/**
+ * The measured window: one sample per second on the second boundaries of the
+ * window (not drifting with timer lateness), until the duration or the
+ * message count is reached. A last partial second is kept as a shorter sample.
+ */
+async function sampleWindow(
+  options: ResolvedBenchOptions,
+  pool: LoadPool,
+  c0: CounterSnapshot,
+  windowStartEpochMs: number,
+  tick: (tick: Tick) => void,
+): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const start = performance.now() - (epochNowMs() - windowStartEpochMs);
+  const durationMs = options.messages > 0 ? Number.POSITIVE_INFINITY : options.durationS * 1000;
+  // Bounded even in --messages mode: a stalled server must not hang the run forever.
+  const limitMs = options.messages > 0 ? Math.max(options.timeoutS * 1000, 600_000) : durationMs;
+  let prev = c0;
+  let prevAt = start;
+  let nextSampleAt = start + 1000;
+  const finish = (now: number, c: CounterSnapshot) => {
+    const d = diffCounters(c, prev);
+    const seconds = (now - prevAt) / 1000;
+    if (seconds <= 0.001) return;
+    const sample: Sample = {
+      t: (now - start) / 1000,
+      seconds,
+      messages: d.acked,
+      msgsPerSec: d.acked / seconds,
+      txWireBytes: d.txWire,
+      rxWireBytes: d.rxWire,
+      errors: d.errors,
+    };
+    samples.push(sample);
+    tick({ phase: 'measure', elapsedS: sample.t, msgsPerSec: sample.msgsPerSec, messages: c.acked - c0.acked });
+    prev = c;
+    prevAt = now;
+  };
+  for (;;) {
+    const now = performance.now();
+    const endAt = start + Math.min(durationMs, limitMs);
+    if (now >= endAt) {
+      finish(now, pool.counters());
+      break;
+    }
+    if (options.messages > 0) {
+      const c = pool.counters();
+      if (c.acked - c0.acked >= options.messages) {
+        finish(now, c);
+        break;
+      }
+      if (now >= nextSampleAt) {
+        finish(now, c);
+        nextSampleAt += 1000;
+      }
+      await sleep(Math.min(20, nextSampleAt - now));
+      continue;
+    }
+    if (now >= nextSampleAt) {
+      finish(now, pool.counters());
+      nextSampleAt += 1000;
+      continue;
+    }
+    await sleep(Math.max(1, Math.min(nextSampleAt, endAt) - now));
+  }
+  return samples;
+}

@@ -1,0 +1,133 @@
+/**
+ * What the bench reads from the machine: open-file limits, CPU time of a
+ * process (the embedded server) and of the whole machine, and the
+ * environment recorded with a run. Linux /proc; elsewhere the figures are null.
+ */
+import { readFileSync } from 'node:fs';
+import { cpus, availableParallelism } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { FileLimitError } from './errors.ts';
+
+/** Descriptors a process needs beyond its connections (stdio, epoll, pipes, threads...). */
+export const FD_HEADROOM = 64;
+
+export interface FileLimit {
+  soft: number;
+  hard: number;
+}
+
+function limitValue(text: string): number {
+  return text === 'unlimited' ? Number.POSITIVE_INFINITY : Number(text);
+}
+
+export function readFileLimit(limitsText?: string): FileLimit | null {
+  try {
+    const text = limitsText ?? readFileSync('/proc/self/limits', 'utf8');
+    const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(text);
+    return m ? { soft: limitValue(m[1]!), hard: limitValue(m[2]!) } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Node cannot call setrlimit, so the bench cannot raise its own limit: it says
+ * exactly what to run instead. (bin/handoff raises the soft limit to the hard
+ * one when the shell allows.) The embedded server inherits the same limit.
+ */
+export function checkFileLimit(clients: number, limit: FileLimit | null = readFileLimit()): void {
+  if (!limit) return;
+  const need = clients + FD_HEADROOM;
+  if (limit.soft >= need) return;
+  if (limit.hard >= need) {
+    throw new FileLimitError(
+      `--clients ${clients} needs about ${need} open files but the limit is ${limit.soft}: ` +
+        `run 'ulimit -n ${Number.isFinite(limit.hard) ? Math.min(limit.hard, Math.max(need, 65_536)) : Math.max(need, 65_536)}' in this shell first`,
+    );
+  }
+  throw new FileLimitError(
+    `--clients ${clients} needs about ${need} open files but the hard limit is ${limit.hard}: ` +
+      `lower --clients to ${Math.max(1, limit.hard - FD_HEADROOM)} or raise the hard limit (limits.conf, or 'prlimit --nofile')`,
+  );
+}
+
+let clockTicks = 0;
+function ticksPerSecond(): number {
+  if (clockTicks === 0) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** User + system CPU seconds of process `pid` (all its threads), or null if unreadable. */
+export function processCpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return null;
+  }
+}
+
+/** Busy and total CPU seconds of the whole machine, summed over cores. */
+export function machineCpuSeconds(): { busy: number; total: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    const hz = ticksPerSecond();
+    return { busy: (total - idle) / hz, total: total / hz };
+  } catch {
+    return null;
+  }
+}
+
+export interface Environment {
+  node: string;
+  platform: string;
+  cpuModel: string;
+  cores: number;
+  date: string;
+  gitCommit: string | null;
+  hostname?: string;
+}
+
+/** The commit checked out in `repoDir`, read from .git without running git. */
+export function gitCommit(repoDir: string): string | null {
+  try {
+    const gitDir = path.join(repoDir, '.git');
+    const head = readFileSync(path.join(gitDir, 'HEAD'), 'utf8').trim();
+    if (!head.startsWith('ref: ')) return head;
+    const ref = head.slice(5);
+    try {
+      return readFileSync(path.join(gitDir, ref), 'utf8').trim();
+    } catch {
+      const packed = readFileSync(path.join(gitDir, 'packed-refs'), 'utf8');
+      const line = packed.split('\n').find((l) => l.endsWith(` ${ref}`));
+      return line ? line.split(' ')[0]! : null;
+    }
+  } catch {
+    return null;
+  }
+}
+
+export const REPO_DIR = path.resolve(import.meta.dirname, '..', '..');
+
+export function environment(): Environment {
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    date: new Date().toISOString(),
+    gitCommit: gitCommit(REPO_DIR),
+  };
+}
