@@ -59,7 +59,7 @@ test('a !DISCONNECT sent by hand gets its reply, the FIN ends the connection cle
 test('close() resolves when the server is already gone', async (t) => {
   const server = await startFakeServer(t, { mode: 'ack' });
   const client = await openClient(t, server.port);
-  server.connections[0] ?? (await server.nextConnection());
+  if (!server.connections[0]) await server.nextConnection();
   server.connections[0]!.socket.destroy();
   await client.closed;
   await client.close();
