@@ -1,0 +1,124 @@
+/**
+ * Checks the tester against the reference C load generator on the same
+ * server: msgs/s within 10%, and the tester's CPU per message at most 2x the
+ * generator's. Runs them in turn (A B A B) against one embedded server and
+ * writes results/reference-check.{md,json}.
+ *
+ *   node src/bench/reference-check.ts [--loadgen ~/ref/loadgen] [-c 50] [-s 16,4k] [-d 3] [--rounds 2]
+ *        [--server-workers 1] [--strategy handoff] [--out results]
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { startEmbeddedServer } from './embedded-server.ts';
+import { formatSize, resolveBenchOptions, splitList, parseSize } from './options.ts';
+import { fmtInt, markdownTable } from './report.ts';
+import { median } from './results.ts';
+import { runBench } from './run.ts';
+import { environment } from './system.ts';
+import type { Strategy } from '../server/options.ts';
+
+const run = promisify(execFile);
+
+const { values } = parseArgs({
+  options: {
+    loadgen: { type: 'string', default: path.join(homedir(), 'ref', 'loadgen') },
+    clients: { type: 'string', short: 'c', default: '50' },
+    sizes: { type: 'string', short: 's', default: '16,4k' },
+    duration: { type: 'string', short: 'd', default: '3' },
+    rounds: { type: 'string', default: '2' },
+    'server-workers': { type: 'string', default: '1' },
+    strategy: { type: 'string', default: 'handoff' },
+    workers: { type: 'string', short: 'w', default: '1' },
+    out: { type: 'string', default: 'results' },
+  },
+});
+const clients = Number(values.clients);
+const durationS = Number(values.duration);
+const rounds = Number(values.rounds);
+const sizes = splitList(values.sizes!).map((s) => parseSize(s));
+const threads = Number(values.workers);
+
+const server = await startEmbeddedServer({
+  workers: Number(values['server-workers']),
+  strategy: values.strategy as Strategy,
+  mode: 'ack',
+  headerBytes: 64,
+  maxConnections: clients * 2 + 16,
+});
+type Row = { size: number; tool: 'loadgen' | 'handoff bench'; round: number; msgsPerSec: number; cpuUsPerMsg: number; p50Us: number; p99Us: number };
+const rows: Row[] = [];
+try {
+  for (let round = 1; round <= rounds; round++) {
+    for (const size of sizes) {
+      const { stdout } = await run(values.loadgen!, [
+        '-H', '127.0.0.1', '-P', String(server.port), '-c', String(clients), '-s', String(size),
+        '-d', String(durationS), '-w', '1', '-p', '1', '-t', String(threads),
+      ], { timeout: 120_000 });
+      const lg = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+      rows.push({ size, tool: 'loadgen', round, msgsPerSec: lg.msgs_per_s!, cpuUsPerMsg: (lg.loadgen_cpu_s! * 1e6) / lg.msgs!, p50Us: lg.p50_us!, p99Us: lg.p99_us! });
+
+      const r = await runBench(resolveBenchOptions({
+        clients, workers: threads, sizes: [size], durationS, warmupS: 1, target: `127.0.0.1:${server.port}`, out: '', progress: false,
+      }));
+      const m = r.measurements[0]!;
+      rows.push({ size, tool: 'handoff bench', round, msgsPerSec: m.msgsPerSec.overall, cpuUsPerMsg: m.tester.cpuUsPerMsg, p50Us: m.latencyUs.p50, p99Us: m.latencyUs.p99 });
+    }
+  }
+} finally {
+  await server.stop();
+}
+
+const verdicts = sizes.map((size) => {
+  const pick = (tool: Row['tool']) => rows.filter((r) => r.size === size && r.tool === tool);
+  const lg = pick('loadgen');
+  const hb = pick('handoff bench');
+  const rateRatio = median(hb.map((r) => r.msgsPerSec)) / median(lg.map((r) => r.msgsPerSec));
+  const cpuRatio = median(hb.map((r) => r.cpuUsPerMsg)) / median(lg.map((r) => r.cpuUsPerMsg));
+  return {
+    size,
+    loadgenMsgsPerSec: median(lg.map((r) => r.msgsPerSec)),
+    benchMsgsPerSec: median(hb.map((r) => r.msgsPerSec)),
+    rateRatio,
+    rateOk: Math.abs(rateRatio - 1) <= 0.1,
+    loadgenCpuUsPerMsg: median(lg.map((r) => r.cpuUsPerMsg)),
+    benchCpuUsPerMsg: median(hb.map((r) => r.cpuUsPerMsg)),
+    cpuRatio,
+    cpuOk: cpuRatio <= 2,
+  };
+});
+
+const env = environment();
+const md = [
+  '# Reference check: handoff bench vs the C load generator',
+  '',
+  `Same embedded server (${values.strategy}, ${values['server-workers']} worker(s), ack, 64-byte header), ${clients} connections x 1, ` +
+    `${durationS} s per measurement, ${threads} load thread(s) each, ${rounds} interleaved round(s). ` +
+    `Node ${env.node}, ${env.cpuModel} (${env.cores} cores), ${env.date}, commit ${env.gitCommit?.slice(0, 12) ?? 'unknown'}.`,
+  '',
+  'Criteria: msgs/s within 10% of loadgen; tester CPU per message at most 2x loadgen\'s.',
+  '',
+  markdownTable(
+    ['size', 'loadgen msgs/s', 'bench msgs/s', 'ratio', 'within 10%', 'loadgen µs CPU/msg', 'bench µs CPU/msg', 'CPU ratio', 'at most 2x'],
+    verdicts.map((v) => [
+      formatSize(v.size), fmtInt(v.loadgenMsgsPerSec), fmtInt(v.benchMsgsPerSec), v.rateRatio.toFixed(3), v.rateOk ? 'yes' : 'NO',
+      v.loadgenCpuUsPerMsg.toFixed(2), v.benchCpuUsPerMsg.toFixed(2), v.cpuRatio.toFixed(2), v.cpuOk ? 'yes' : 'NO',
+    ]),
+    new Set([1, 2, 3, 5, 6, 7]),
+  ),
+  '',
+  '## Every measurement',
+  '',
+  markdownTable(
+    ['round', 'size', 'tool', 'msgs/s', 'µs CPU/msg', 'p50 µs', 'p99 µs'],
+    rows.map((r) => [String(r.round), formatSize(r.size), r.tool, fmtInt(r.msgsPerSec), r.cpuUsPerMsg.toFixed(2), r.p50Us.toFixed(1), r.p99Us.toFixed(1)]),
+    new Set([0, 3, 4, 5, 6]),
+  ),
+  '',
+].join('\n');
+await mkdir(values.out!, { recursive: true });
+await writeFile(path.join(values.out!, 'reference-check.md'), md);
+await writeFile(path.join(values.out!, 'reference-check.json'), `${JSON.stringify({ environment: env, options: values, verdicts, rows }, null, 1)}\n`);
+process.stdout.write(md);
