@@ -32,7 +32,7 @@ export function describeMeasurement(m: Measurement): string {
   );
   const l = m.latencyUs;
   lines.push(
-    `  latency µs: p50 ${fmtUs(l.p50)}  p90 ${fmtUs(l.p90)}  p99 ${fmtUs(l.p99)}  p99.9 ${fmtUs(l.p999)}  max ${fmtUs(l.max)}` +
+    `  latency: p50 ${fmtUs(l.p50)}  p90 ${fmtUs(l.p90)}  p99 ${fmtUs(l.p99)}  p99.9 ${fmtUs(l.p999)}  max ${fmtUs(l.max)}` +
       (m.rate ? '  (from the scheduled send time)' : ''),
   );
   lines.push(

@@ -12,13 +12,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { startEmbeddedServer } from './embedded-server.ts';
-import { formatSize, resolveBenchOptions, splitList, parseSize } from './options.ts';
-import { fmtInt, markdownTable } from './report.ts';
-import { median } from './results.ts';
-import { runBench } from './run.ts';
-import { environment } from './system.ts';
-import type { Strategy } from '../server/options.ts';
+import { startEmbeddedServer } from '../embedded-server.ts';
+import { formatSize, resolveBenchOptions, splitList, parseSize } from '../options.ts';
+import { fmtInt, markdownTable } from '../report.ts';
+import { median } from '../results.ts';
+import { runBench } from '../run.ts';
+import { environment } from '../system.ts';
+import type { Strategy } from '../../server/options.ts';
 
 const run = promisify(execFile);
 

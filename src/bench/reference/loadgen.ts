@@ -1,0 +1,75 @@
+/**
+ * Runs the reference instruments of ../shared/reference (C, built outside this
+ * repository) and reads their one-line JSON reports. They are measuring tools,
+ * not part of the product: build them with
+ *   gcc -O2 -pthread -o ~/ref/loadgen   ../shared/reference/loadgen.c
+ *   gcc -O2 -pthread -o ~/ref/ref_epoll ../shared/reference/ref_epoll.c
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const DEFAULT_LOADGEN = path.join(homedir(), 'ref', 'loadgen');
+export const DEFAULT_REF_SERVER = path.join(homedir(), 'ref', 'ref_epoll');
+
+export interface LoadgenRun {
+  host?: string;
+  port: number;
+  clients: number;
+  sizeBytes: number;
+  durationS: number;
+  warmupS: number;
+  depth: number;
+  threads: number;
+  echo: boolean;
+  /** Server pids whose CPU loadgen reports per message. */
+  serverPids?: number[];
+}
+
+/** loadgen's report; the fields used here (it prints more). */
+export interface LoadgenReport {
+  msgs: number;
+  msgs_per_s: number;
+  p50_us: number;
+  p99_us: number;
+  errors: number;
+  loadgen_cpu_s: number;
+  server_cpu_s_per_million_msgs: number;
+  [field: string]: unknown;
+}
+
+export async function runLoadgen(binary: string, r: LoadgenRun): Promise<LoadgenReport> {
+  const args = [
+    '-H', r.host ?? '127.0.0.1', '-P', String(r.port), '-c', String(r.clients), '-s', String(r.sizeBytes),
+    '-d', String(r.durationS), '-w', String(r.warmupS), '-p', String(r.depth), '-t', String(r.threads),
+  ];
+  if (r.echo) args.push('-e');
+  if (r.serverPids?.length) args.push('-S', r.serverPids.join(','));
+  const { stdout } = await run(binary, args, { timeout: (r.durationS + r.warmupS + 60) * 1000 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadgenReport;
+}
+
+/** Starts ref_epoll on `port` and resolves once it accepts connections. */
+export async function startRefServer(binary: string, port: number, threads: number, echo: boolean): Promise<ChildProcess> {
+  const args = ['-H', '127.0.0.1', '-p', String(port), '-t', String(threads)];
+  if (echo) args.push('-e');
+  const child = spawn(binary, args, { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return child;
+    await delay(50);
+  }
+  child.kill();
+  throw new Error(`${binary} did not start listening on 127.0.0.1:${port}`);
+}

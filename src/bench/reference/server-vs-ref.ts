@@ -1,0 +1,156 @@
+/**
+ * The server's CPU per message against the reference C epoll server, measured
+ * side by side with the reference load generator (loadgen -S reads each
+ * server's CPU from /proc). Servers take turns, round by round (A B C A B C),
+ * so drift on this noisy machine hits all alike; the figure is the ratio of
+ * medians. Writes results/server-vs-reference.{md,json}.
+ *
+ *   node src/bench/reference/server-vs-ref.ts [--cases 16:ack,64k:ack,64k:echo] [--rounds 5]
+ *        [-c 500] [-d 4] [--servers ref,handoff,single] [--server-workers 2] [--out results]
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Mode, Strategy } from '../../server/options.ts';
+import { startEmbeddedServer, type ServerUnderTest } from '../embedded-server.ts';
+import { formatSize, parseSize, splitList } from '../options.ts';
+import { fmtInt, markdownTable } from '../report.ts';
+import { median } from '../results.ts';
+import { environment } from '../system.ts';
+import { DEFAULT_LOADGEN, DEFAULT_REF_SERVER, runLoadgen, startRefServer } from './loadgen.ts';
+
+const { values } = parseArgs({
+  options: {
+    loadgen: { type: 'string', default: DEFAULT_LOADGEN },
+    'ref-server': { type: 'string', default: DEFAULT_REF_SERVER },
+    cases: { type: 'string', default: '16:ack,64k:ack,64k:echo' },
+    servers: { type: 'string', default: 'ref,handoff,single' },
+    rounds: { type: 'string', default: '5' },
+    clients: { type: 'string', short: 'c', default: '500' },
+    duration: { type: 'string', short: 'd', default: '4' },
+    'server-workers': { type: 'string', default: '2' },
+    'ref-threads': { type: 'string', default: '1' },
+    'ref-port': { type: 'string', default: '5799' },
+    out: { type: 'string', default: 'results' },
+  },
+});
+
+const cases = splitList(values.cases!).map((c) => {
+  const [size, mode = 'ack'] = c.split(':');
+  return { sizeBytes: parseSize(size!), mode: mode as Mode };
+});
+const serverNames = splitList(values.servers!);
+const rounds = Number(values.rounds);
+const clients = Number(values.clients);
+const durationS = Number(values.duration);
+const serverWorkers = Number(values['server-workers']);
+const refThreads = Number(values['ref-threads']);
+
+interface Row {
+  sizeBytes: number;
+  mode: Mode;
+  server: string;
+  round: number;
+  msgsPerSec: number;
+  serverCpuSPerMillion: number;
+  p50Us: number;
+  p99Us: number;
+  errors: number;
+}
+const rows: Row[] = [];
+
+function describeServer(name: string): string {
+  if (name === 'ref') return `ref_epoll -t ${refThreads}`;
+  return `bin/handoff serve --quiet --strategy ${name}${name === 'single' ? '' : ` --workers ${serverWorkers}`}`;
+}
+
+for (const mode of [...new Set(cases.map((c) => c.mode))]) {
+  // One instance of each server per mode, kept for every size and round of that mode.
+  const started: Array<{ name: string; port: number; pid: number; stop: () => Promise<void> }> = [];
+  try {
+    for (const name of serverNames) {
+      if (name === 'ref') {
+        const port = Number(values['ref-port']);
+        const child = await startRefServer(values['ref-server']!, port, refThreads, mode === 'echo');
+        started.push({ name, port, pid: child.pid!, stop: async () => void child.kill('SIGTERM') });
+      } else {
+        const s: ServerUnderTest = await startEmbeddedServer({
+          workers: serverWorkers,
+          strategy: name as Strategy,
+          mode,
+          headerBytes: 64,
+          maxConnections: clients * 2 + 16,
+        });
+        started.push({ name, port: s.port, pid: s.pid!, stop: () => s.stop() });
+      }
+    }
+    for (let round = 1; round <= rounds; round++) {
+      for (const c of cases.filter((x) => x.mode === mode)) {
+        for (const s of started) {
+          const r = await runLoadgen(values.loadgen!, {
+            port: s.port, clients, sizeBytes: c.sizeBytes, durationS, warmupS: 1, depth: 1, threads: 1,
+            echo: mode === 'echo', serverPids: [s.pid],
+          });
+          rows.push({
+            sizeBytes: c.sizeBytes, mode, server: s.name, round, msgsPerSec: r.msgs_per_s,
+            serverCpuSPerMillion: r.server_cpu_s_per_million_msgs, p50Us: r.p50_us, p99Us: r.p99_us, errors: r.errors,
+          });
+          process.stderr.write(`round ${round} ${formatSize(c.sizeBytes)} ${mode} ${s.name}: ${fmtInt(r.msgs_per_s)} msgs/s, ${r.server_cpu_s_per_million_msgs.toFixed(2)} CPU-s/M msgs\n`);
+        }
+      }
+    }
+  } finally {
+    for (const s of started) await s.stop();
+  }
+}
+
+const summary = cases.flatMap((c) => {
+  const of = (server: string) => rows.filter((r) => r.sizeBytes === c.sizeBytes && r.mode === c.mode && r.server === server);
+  const refCpu = median(of('ref').map((r) => r.serverCpuSPerMillion));
+  return serverNames.map((server) => {
+    const mine = of(server);
+    const cpu = median(mine.map((r) => r.serverCpuSPerMillion));
+    return {
+      sizeBytes: c.sizeBytes, mode: c.mode, server, description: describeServer(server),
+      medianMsgsPerSec: median(mine.map((r) => r.msgsPerSec)),
+      medianCpuSPerMillion: cpu,
+      minCpu: Math.min(...mine.map((r) => r.serverCpuSPerMillion)),
+      maxCpu: Math.max(...mine.map((r) => r.serverCpuSPerMillion)),
+      ratioToRef: Number.isFinite(refCpu) && refCpu > 0 ? cpu / refCpu : null,
+      errors: mine.reduce((a, r) => a + r.errors, 0),
+    };
+  });
+});
+
+const env = environment();
+const md = [
+  '# Server CPU per message: handoff vs the reference C server',
+  '',
+  `loadgen (C, closed loop) with ${clients} connections, depth 1, ${durationS} s per measurement after 1 s warm-up, ` +
+    `${rounds} rounds with the servers taking turns. Server CPU from /proc (loadgen -S), all threads of the process. ` +
+    `Node ${env.node}, ${env.cpuModel} (${env.cores} cores), ${env.date}, commit ${env.gitCommit?.slice(0, 12) ?? 'unknown'}.`,
+  '',
+  `Command: \`node src/bench/reference/server-vs-ref.ts --cases ${values.cases} --servers ${values.servers} --rounds ${rounds} -c ${clients} -d ${durationS} --server-workers ${serverWorkers}\``,
+  '',
+  markdownTable(
+    ['size', 'mode', 'server', 'median msgs/s', 'median CPU-s / M msgs', 'range', 'ratio to ref (CPU/msg)', 'errors'],
+    summary.map((s) => [
+      formatSize(s.sizeBytes), s.mode, s.description, fmtInt(s.medianMsgsPerSec), s.medianCpuSPerMillion.toFixed(2),
+      `${s.minCpu.toFixed(2)}–${s.maxCpu.toFixed(2)}`, s.ratioToRef === null ? '-' : `${s.ratioToRef.toFixed(2)}×`, String(s.errors),
+    ]),
+    new Set([3, 4, 6, 7]),
+  ),
+  '',
+  '## Every measurement',
+  '',
+  markdownTable(
+    ['round', 'size', 'mode', 'server', 'msgs/s', 'CPU-s / M msgs', 'p50 µs', 'p99 µs', 'errors'],
+    rows.map((r) => [String(r.round), formatSize(r.sizeBytes), r.mode, r.server, fmtInt(r.msgsPerSec), r.serverCpuSPerMillion.toFixed(2), r.p50Us.toFixed(0), r.p99Us.toFixed(0), String(r.errors)]),
+    new Set([0, 4, 5, 6, 7, 8]),
+  ),
+  '',
+].join('\n');
+await mkdir(values.out!, { recursive: true });
+await writeFile(path.join(values.out!, 'server-vs-reference.md'), md);
+await writeFile(path.join(values.out!, 'server-vs-reference.json'), `${JSON.stringify({ environment: env, options: values, summary, rows }, null, 1)}\n`);
+process.stdout.write(md);
