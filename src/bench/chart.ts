@@ -22,7 +22,7 @@ const SIZE_AXIS = {
   type: 'quantitative' as const,
   title: 'payload size (bytes, log scale)',
   scale: { type: 'log' as const, base: 2 },
-  axis: { labelExpr: "datum.value >= 1024 ? datum.value / 1024 + ' KiB' : datum.value + ' B'" },
+  axis: { values: [16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576], labelExpr: "datum.value >= 1048576 ? datum.value / 1048576 + ' MiB' : datum.value >= 1024 ? datum.value / 1024 + ' KiB' : datum.value + ' B'" },
 };
 
 /** msgs/s, MB/s (payload solid, wire dashed) and header share against payload size, one line per variant. */
@@ -63,7 +63,7 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
         mark: { type: 'line', ...point },
         encoding: {
           x: SIZE_AXIS,
-          y: { field: 'MBps', type: 'quantitative', title: 'MB/s (1e6 bytes)' },
+          y: { field: 'MBps', type: 'quantitative', title: 'MB/s (1e6 bytes, log scale)', scale: { type: 'log' as const } },
           color,
           strokeDash: { field: 'kind', type: 'nominal', title: 'bytes', legend: { labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'" } },
           detail: { field: 'kind' },

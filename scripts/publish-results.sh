@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Re-runs every figure published in README.md and results/, on this machine, in one go.
+# Needs the reference instruments of ../shared/reference (C), built outside the repository:
+#   gcc -O2 -pthread -o ~/ref/loadgen ../shared/reference/loadgen.c
+#   gcc -O2 -pthread -o ~/ref/ref_epoll ../shared/reference/ref_epoll.c
+# Takes about 12 minutes. Run it on an otherwise idle machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+node=node_modules/.bin/node
+ref_src=../shared/reference
+if [ ! -x ~/ref/loadgen ] || [ ! -x ~/ref/ref_epoll ]; then
+  mkdir -p ~/ref
+  gcc -O2 -pthread -o ~/ref/loadgen "$ref_src/loadgen.c"
+  gcc -O2 -pthread -o ~/ref/ref_epoll "$ref_src/ref_epoll.c"
+fi
+ulimit -n "$(ulimit -Hn)"
+set -x
+bin/handoff bench --clients 500 --label default --no-progress
+bin/handoff bench --clients 500 --header-bytes 64,8 --repeat 3 --label header-64-vs-8 --no-progress
+bin/handoff bench --clients 500 --strategy handoff,reuseport,single --sizes 1k --repeat 3 --label strategies-1k --no-progress
+$node src/bench/reference/server-vs-ref.ts --cases 16:ack,64k:ack,64k:echo --rounds 5 -c 500 -d 4 --server-workers 2 --out results
+$node src/bench/reference/tester-vs-loadgen.ts -c 500 -s 16,4k -d 4 --rounds 3 --server-workers 2 --out results
