@@ -114,16 +114,17 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .example('$0 serve --ack raw', "talk to the tutorial's original Python client")
       .example('$0 serve --lan --workers 4 --mode echo', 'echo server on the LAN address') as unknown as Argv<ServeArgs>,
   handler: async (args) => {
-    let server: RunningServer;
+    // Signal handlers go in before the server starts: a SIGUSR2 or SIGTERM that
+    // arrives right after the [LISTENING] line must never find the default action.
+    const signals = installSignals();
     try {
       const options = serveOptionsFromArgs(args);
       if (args.lan) options.host = await lanAddress();
-      server = await startServer(options);
+      signals.serving(await startServer(options));
     } catch (err) {
       process.stderr.write(`handoff: ${describeStartError(err)}\n`);
       process.exit(err instanceof InvalidOptionError ? 2 : 1);
     }
-    installSignals(server);
   },
 };
 
@@ -139,11 +140,15 @@ function describeStartError(err: unknown): string {
   return e.message ?? String(err);
 }
 
-/** First SIGINT/SIGTERM: graceful stop, exit 0 within the deadline. Second: exit at once. SIGUSR2: print stats. */
-function installSignals(server: RunningServer): void {
+/**
+ * First SIGINT/SIGTERM: graceful stop, exit 0 within the deadline. Second: exit at once.
+ * SIGUSR2: print the cumulative stats. Before the server is up, a stop signal exits at once.
+ */
+function installSignals(): { serving(server: RunningServer): void } {
+  let server: RunningServer | undefined;
   let stopping = false;
   const onStop = () => {
-    if (stopping) process.exit(0);
+    if (stopping || !server) process.exit(0);
     stopping = true;
     setTimeout(() => process.exit(0), EXIT_DEADLINE_MS).unref();
     server.close().then(
@@ -153,11 +158,24 @@ function installSignals(server: RunningServer): void {
   };
   process.on('SIGINT', onStop);
   process.on('SIGTERM', onStop);
-  process.on('SIGUSR2', () => {
+  // A request that arrives between the [LISTENING] line and serving() is answered right after it.
+  let statsWanted = false;
+  const printStats = () => {
+    if (!server) {
+      statsWanted = true;
+      return;
+    }
     const stats = server.stats();
     const line = server.options.json
       ? JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, event: 'stats', ...stats, msg: 'stats' })
       : `[STATS] ${stats.activeConnections} active, ${stats.totalConnections} served, ${stats.messages} messages, ${stats.refusedConnections} refused`;
     process.stdout.write(`${line}\n`);
-  });
+  };
+  process.on('SIGUSR2', printStats);
+  return {
+    serving(running) {
+      server = running;
+      if (statsWanted) printStats();
+    },
+  };
 }
