@@ -165,7 +165,7 @@ export async function resolveSides(paths: readonly string[]): Promise<[Side, Sid
   return [expanded[0]!, expanded[1]!];
 }
 
-const HEAD = ['size', 'A', 'B', 'A msgs/s', 'B msgs/s', 'B/A', 'noise ±', 'verdict', 'basis', 'A p99 µs', 'B p99 µs', 'A srv CPU-s/M', 'B srv CPU-s/M'];
+const HEAD = ['size', 'A', 'B', 'A msgs/s', 'B msgs/s', 'B/A', 'noise ±', 'verdict', 'basis', 'A p99', 'B p99', 'A srv CPU-s/M', 'B srv CPU-s/M'];
 const RIGHT = new Set([3, 4, 5, 6, 9, 10, 11, 12]);
 
 function cells(r: ComparisonRow): string[] {

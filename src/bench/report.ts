@@ -63,9 +63,9 @@ const SUMMARY_HEAD = [
   'size',
   'msgs/s',
   'noise',
-  'p50 µs',
-  'p99 µs',
-  'p99.9 µs',
+  'p50',
+  'p99',
+  'p99.9',
   'payload MB/s',
   'wire MB/s',
   'header share',
@@ -121,7 +121,7 @@ function optionLine(result: BenchResult): string {
   const load = o.rate > 0 ? `rate ${fmtInt(o.rate)} msgs/s` : 'closed loop';
   const length = o.messages > 0 ? `${fmtInt(o.messages)} msgs` : `${o.durationS} s`;
   const target = result.target.kind === 'external' ? `target ${result.target.host}:${result.target.port}` : `embedded server, ${o.serverWorkers} workers`;
-  return `${o.clients} connections x ${o.pipelining} in flight, ${load}, mode ${o.mode}, ${length} per measurement after ${o.warmupS} s warm-up, ${o.workers} load threads, ${o.repeat} round(s); ${target}`;
+  return `${o.clients} connections x ${o.pipelining} in flight, ${load}, mode ${o.mode}, ${length} per measurement after ${o.warmupS} s warm-up, ${o.workers} load thread(s), ${o.repeat} round(s); ${target}`;
 }
 
 /** The whole run as markdown: settings, summary, details, warnings. */
@@ -147,7 +147,7 @@ export function markdownReport(result: BenchResult, chartFile?: string): string 
   out.push('');
   out.push(
     markdownTable(
-      ['measurement', 'round', 'connect ms', 'ramp ms', 'msgs/s', 'per-s stdev', 'per-s min', 'p90 µs', 'max µs', 'conns per server worker', 'tester µs CPU/msg', 'tester busy'],
+      ['measurement', 'round', 'connect ms', 'ramp ms', 'msgs/s', 'per-s stdev', 'per-s min', 'p90', 'max', 'conns per server worker', 'tester µs CPU/msg', 'tester busy'],
       result.measurements.map((m) => [
         m.key,
         String(m.round),

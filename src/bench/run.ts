@@ -302,8 +302,10 @@ function serverFigures(
     workers: server.workers,
     cpuSeconds,
     cpuSecondsPerMillionMsgs: cpuSeconds !== null && windowMessages > 0 ? cpuSeconds / (windowMessages / 1e6) : null,
+    // Connections each worker accepted during this measurement: counting the active ones
+    // would include the previous measurement's, which may still be closing.
     connectionsPerWorker: ramped
-      ? ramped.workers.map((w, i) => w.activeConnections - (before?.workers[i]?.activeConnections ?? 0))
+      ? ramped.workers.map((w, i) => w.totalConnections - (before?.workers[i]?.totalConnections ?? 0))
       : [],
     messages,
     testerAcked: all.acked,
