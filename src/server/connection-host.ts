@@ -52,6 +52,8 @@ export class ConnectionHost {
   readonly ackFrame: Buffer;
   readonly ackRun: Buffer;
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  /** Memory behind the shared read buffer: a payload viewing it must be copied before it is kept. */
+  readonly readMemory: ArrayBufferLike = this.#readBuffer.buffer;
   readonly #sessions = new Set<Session>();
   #sweep: NodeJS.Timeout | undefined;
   #shuttingDown = false;

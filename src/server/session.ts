@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import {
   DISCONNECT_MESSAGE,
   encodeFrame,
+  encodeHeader,
   errorPayload,
   FrameDecoder,
   type ProtocolError,
@@ -118,10 +119,16 @@ export class Session {
       this.#disconnecting = true;
     }
     if (host.echo) {
-      // The payload may be a view into the shared read buffer: copy it, with its header, in one go.
-      const frame = encodeFrame(payload, host.options.headerBytes);
-      this.#pendingEcho.push(frame);
-      this.#pendingEchoBytes += frame.length;
+      if (payload.buffer === host.readMemory) {
+        // A view into the shared read buffer, reused by the next read: copy it, with its header, in one go.
+        const frame = encodeFrame(payload, host.options.headerBytes);
+        this.#pendingEcho.push(frame);
+        this.#pendingEchoBytes += frame.length;
+      } else {
+        // The decoder gathered this payload in a buffer of its own: send that buffer as it is.
+        this.#pendingEcho.push(encodeHeader(payload.length, host.options.headerBytes), payload);
+        this.#pendingEchoBytes += host.options.headerBytes + payload.length;
+      }
     } else {
       this.#pendingAcks++;
     }
