@@ -11,6 +11,7 @@ import {
 } from '../protocol/index.ts';
 import type { ServerCounters, ThreadCounters } from './counters.ts';
 import { adoptSocket } from './fast-socket.ts';
+import { ReplyBufferPool } from './reply-pool.ts';
 import type { ServerLog } from './log.ts';
 import type { ResolvedServerOptions } from './options.ts';
 import { Session, type SessionSummary } from './session.ts';
@@ -52,6 +53,7 @@ export class ConnectionHost {
   readonly ackFrame: Buffer;
   readonly ackRun: Buffer;
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  readonly replyPool = new ReplyBufferPool();
   /** Memory behind the shared read buffer: a payload viewing it must be copied before it is kept. */
   readonly readMemory: ArrayBufferLike = this.#readBuffer.buffer;
   readonly #sessions = new Set<Session>();

@@ -4,6 +4,7 @@ import {
   DISCONNECT_MESSAGE,
   encodeFrame,
   encodeHeader,
+  writeHeader,
   errorPayload,
   FrameDecoder,
   type ProtocolError,
@@ -54,6 +55,8 @@ export class Session {
   #pendingAcks = 0;
   #pendingEcho: Buffer[] = [];
   #pendingEchoBytes = 0;
+  /** Pool buffers behind this read's echo replies, given back once they are flushed. */
+  #pendingPooled: Buffer[] = [];
 
   #idleSince: number;
   #frameStartedAt = NOT_STARTED;
@@ -120,10 +123,22 @@ export class Session {
     }
     if (host.echo) {
       if (payload.buffer === host.readMemory) {
-        // A view into the shared read buffer, reused by the next read: copy it, with its header, in one go.
-        const frame = encodeFrame(payload, host.options.headerBytes);
+        // A view into the shared read buffer, reused by the next read: copy it, with its header, in one go,
+        // into a recycled buffer when it is large.
+        const headerBytes = host.options.headerBytes;
+        const size = headerBytes + payload.length;
+        const pooled = host.replyPool.take(size);
+        let frame: Buffer;
+        if (pooled) {
+          frame = pooled.subarray(0, size);
+          writeHeader(frame, 0, payload.length, headerBytes);
+          frame.set(payload, headerBytes);
+          this.#pendingPooled.push(pooled);
+        } else {
+          frame = encodeFrame(payload, headerBytes);
+        }
         this.#pendingEcho.push(frame);
-        this.#pendingEchoBytes += frame.length;
+        this.#pendingEchoBytes += size;
       } else {
         // The decoder gathered this payload in a buffer of its own: send that buffer as it is.
         this.#pendingEcho.push(encodeHeader(payload.length, host.options.headerBytes), payload);
@@ -154,20 +169,33 @@ export class Session {
     this.#pendingEcho = [];
     const total = this.#pendingEchoBytes;
     this.#pendingEchoBytes = 0;
-    if (echoes.length === 1) this.#write(echoes[0]!);
-    else if (total < JOIN_ECHO_BELOW_BYTES) this.#write(Buffer.concat(echoes, total));
+    const pooled = this.#pendingPooled;
+    // Writes complete in order: when the last one is done, every pooled buffer of this read is free.
+    const release = pooled.length === 0 ? undefined : this.#releaser(pooled);
+    if (pooled.length > 0) this.#pendingPooled = [];
+    if (echoes.length === 1) this.#write(echoes[0]!, release);
+    else if (total < JOIN_ECHO_BELOW_BYTES && !release) this.#write(Buffer.concat(echoes, total));
     else {
       this.#socket.cork();
-      for (const frame of echoes) this.#write(frame);
+      const last = echoes.length - 1;
+      for (let i = 0; i < last; i++) this.#write(echoes[i]!);
+      this.#write(echoes[last]!, release);
       this.#socket.uncork();
     }
   }
 
-  #write(bytes: Buffer): void {
+  #releaser(buffers: Buffer[]): () => void {
+    const pool = this.#host.replyPool;
+    return () => {
+      for (const buffer of buffers) pool.give(buffer);
+    };
+  }
+
+  #write(bytes: Buffer, onFlushed?: () => void): void {
     this.bytesOut += bytes.length;
     this.#host.thread.sent(bytes.length);
     // write() says false once unsent replies pass the high-water mark: stop reading until 'drain'.
-    if (!this.#socket.write(bytes) && this.#pausedAt === NOT_STARTED && !this.#closing) {
+    if (!this.#socket.write(bytes, onFlushed) && this.#pausedAt === NOT_STARTED && !this.#closing) {
       this.#pausedAt = performance.now();
       this.#socket.pause();
     }
