@@ -6,7 +6,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { HandoffError } from '../protocol/index.ts';
 import { comparisonText, compareRuns, resolveSides, saveComparison } from './compare.ts';
-import { BenchOptionError, type BenchOptions, resolveBenchOptions } from './options.ts';
+import { InvalidOptionError, type BenchOptions, resolveBenchOptions } from './options.ts';
 import { progressHooks } from './progress.ts';
 import { describeMeasurement, summaryText } from './report.ts';
 import { saveRun } from './results-index.ts';
@@ -18,7 +18,7 @@ const print = (text: string) => process.stderr.write(`${text}\n`);
 function fail(command: string, err: unknown): void {
   if (err instanceof HandoffError) {
     process.stderr.write(`handoff ${command}: ${err.message}\n`);
-    process.exitCode = err instanceof BenchOptionError ? 2 : 1;
+    process.exitCode = err instanceof InvalidOptionError ? 2 : 1;
     return;
   }
   throw err;

@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { HandoffError, MAX_HEADER_BYTES, MIN_HEADER_BYTES } from '../protocol/index.ts';
+import { InvalidOptionError, MAX_HEADER_BYTES, MIN_HEADER_BYTES } from '../protocol/index.ts';
 import { MODES, type Mode, STRATEGIES, type Strategy } from '../server/options.ts';
+
+export { InvalidOptionError };
 
 /**
  * Everything a bench run takes. All optional; units are in the names. The yargs
@@ -93,16 +95,6 @@ export const BENCH_DEFAULTS = Object.freeze({
 /** Payload sizes above this are refused: the server's default limit is 1 MiB. */
 export const MAX_SIZE_BYTES = 1024 * 1024;
 
-/** A bench option that cannot be used; `message` is one line fit for a user. */
-export class BenchOptionError extends HandoffError {
-  readonly option: string;
-  constructor(option: string, message: string) {
-    super('ERR_INVALID_BENCH_OPTION', message);
-    this.name = 'BenchOptionError';
-    this.option = option;
-  }
-}
-
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2 };
 const COUNT_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6 };
 
@@ -118,14 +110,14 @@ export function parseCount(text: string | number, option: string): number {
 
 function withUnit(text: string | number, units: Record<string, number>, option: string, hint: string): number {
   if (typeof text === 'number') {
-    if (!Number.isFinite(text) || text < 0) throw new BenchOptionError(option, `--${option}: ${text} is not ${hint}`);
+    if (!Number.isFinite(text) || text < 0) throw new InvalidOptionError(option, `--${option}: ${text} is not ${hint}`);
     return text;
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
   const factor = m ? units[m[2]!.toLowerCase()] : undefined;
-  if (!m || factor === undefined) throw new BenchOptionError(option, `--${option}: '${text}' is not ${hint}`);
+  if (!m || factor === undefined) throw new InvalidOptionError(option, `--${option}: '${text}' is not ${hint}`);
   const value = Number(m[1]) * factor;
-  if (!Number.isInteger(value)) throw new BenchOptionError(option, `--${option}: '${text}' is not a whole number of units`);
+  if (!Number.isInteger(value)) throw new InvalidOptionError(option, `--${option}: '${text}' is not a whole number of units`);
   return value;
 }
 
@@ -140,14 +132,14 @@ export function splitList(value: string | number | readonly (string | number)[])
 
 function integerIn(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new BenchOptionError(name, `--${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw new InvalidOptionError(name, `--${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
   }
   return value;
 }
 
 function numberIn(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new BenchOptionError(name, `--${name} must be a number from ${min} to ${max}, got ${String(value)}`);
+    throw new InvalidOptionError(name, `--${name} must be a number from ${min} to ${max}, got ${String(value)}`);
   }
   return value;
 }
@@ -157,7 +149,7 @@ export function parseTarget(text: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d+)$/.exec(text.trim());
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || !Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new BenchOptionError('target', `--target must be host:port (port 1-65535), got '${text}'`);
+    throw new InvalidOptionError('target', `--target must be host:port (port 1-65535), got '${text}'`);
   }
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
@@ -182,9 +174,9 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
       : typeof options.sizes === 'string'
         ? splitList(options.sizes).map((s) => parseSize(s))
         : options.sizes.map((s) => parseSize(s));
-  if (sizes.length === 0) throw new BenchOptionError('sizes', '--sizes needs at least one size');
+  if (sizes.length === 0) throw new InvalidOptionError('sizes', '--sizes needs at least one size');
   for (const size of sizes) {
-    if (size > MAX_SIZE_BYTES) throw new BenchOptionError('sizes', `--sizes: ${size} bytes is above the 1 MiB message limit`);
+    if (size > MAX_SIZE_BYTES) throw new InvalidOptionError('sizes', `--sizes: ${size} bytes is above the 1 MiB message limit`);
   }
 
   const headerList =
@@ -193,48 +185,48 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
       : typeof options.headerBytes === 'number'
         ? [options.headerBytes]
         : splitList(options.headerBytes as string | readonly string[]).map(Number);
-  if (headerList.length === 0) throw new BenchOptionError('header-bytes', '--header-bytes needs at least one size');
+  if (headerList.length === 0) throw new InvalidOptionError('header-bytes', '--header-bytes needs at least one size');
   const headerBytes = headerList.map((h) => integerIn('header-bytes', h, MIN_HEADER_BYTES, MAX_HEADER_BYTES));
   for (const h of headerBytes) {
     const largest = Math.max(...sizes);
     if (String(largest).length > h) {
-      throw new BenchOptionError('header-bytes', `--header-bytes ${h} cannot carry the length of a ${largest}-byte payload`);
+      throw new InvalidOptionError('header-bytes', `--header-bytes ${h} cannot carry the length of a ${largest}-byte payload`);
     }
   }
 
   const mode = options.mode ?? BENCH_DEFAULTS.mode;
-  if (!MODES.includes(mode)) throw new BenchOptionError('mode', `--mode must be one of ${MODES.join(', ')}, got ${String(mode)}`);
+  if (!MODES.includes(mode)) throw new InvalidOptionError('mode', `--mode must be one of ${MODES.join(', ')}, got ${String(mode)}`);
 
   const rate = options.rate === undefined ? 0 : parseCount(options.rate, 'rate');
   numberIn('rate', rate, 0, 1e9);
 
   const workers = integerIn('workers', options.workers ?? defaultWorkers(clients), 1, 256);
   if (workers > clients) {
-    throw new BenchOptionError('workers', `--workers ${workers} is more than --clients ${clients}: each thread needs a connection`);
+    throw new InvalidOptionError('workers', `--workers ${workers} is more than --clients ${clients}: each thread needs a connection`);
   }
 
   const strategyList =
     options.strategies === undefined
       ? BENCH_DEFAULTS.strategies
       : splitList(options.strategies as string | readonly string[]);
-  if (strategyList.length === 0) throw new BenchOptionError('strategy', '--strategy needs at least one strategy');
+  if (strategyList.length === 0) throw new InvalidOptionError('strategy', '--strategy needs at least one strategy');
   for (const s of strategyList) {
     if (!STRATEGIES.includes(s as Strategy)) {
-      throw new BenchOptionError('strategy', `--strategy must be among ${STRATEGIES.join(', ')}, got '${s}'`);
+      throw new InvalidOptionError('strategy', `--strategy must be among ${STRATEGIES.join(', ')}, got '${s}'`);
     }
   }
   const strategies = [...new Set(strategyList)] as Strategy[];
 
   const target = options.target ? parseTarget(options.target) : null;
   if (target && headerBytes.length > 1) {
-    throw new BenchOptionError('header-bytes', '--target measures one running server, so give one --header-bytes (the one it uses)');
+    throw new InvalidOptionError('header-bytes', '--target measures one running server, so give one --header-bytes (the one it uses)');
   }
   if (target && strategies.length > 1) {
-    throw new BenchOptionError('strategy', '--strategy chooses the embedded server; it cannot be used with --target');
+    throw new InvalidOptionError('strategy', '--strategy chooses the embedded server; it cannot be used with --target');
   }
 
   const label = options.label ?? BENCH_DEFAULTS.label;
-  if (typeof label !== 'string' || /[\n\r]/.test(label)) throw new BenchOptionError('label', '--label must be one line of text');
+  if (typeof label !== 'string' || /[\n\r]/.test(label)) throw new InvalidOptionError('label', '--label must be one line of text');
 
   return Object.freeze({
     clients,

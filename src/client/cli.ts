@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { secondsToMs } from '../protocol/index.ts';
 import { CLIENT_ACK_STYLES, CLIENT_DEFAULTS, type ClientAckStyle, type ClientOptions, InvalidOptionError, resolveClientOptions } from './options.ts';
 import { runRepl } from './repl.ts';
 
@@ -22,13 +23,6 @@ const FLAG_OF: Record<string, string> = {
   connectTimeoutMs: '--connect-timeout',
   replyTimeoutMs: '--reply-timeout',
 };
-
-function secondsToMs(flagName: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidOptionError(flagName, `${flagName} must be a number of seconds >= 0, got ${String(value)}`);
-  }
-  return Math.round(value * 1000);
-}
 
 /**
  * Pure argv -> ClientOptions mapping, validated (the programmatic connect() takes the

@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import { HandoffError, InvalidOptionError } from '../protocol/index.ts';
+import { HandoffError, InvalidOptionError, secondsToMs } from '../protocol/index.ts';
 import { ACK_STYLES, MODES, SERVER_DEFAULTS, type ServerOptions, STRATEGIES } from './options.ts';
 import { type RunningServer, startServer } from './server.ts';
 
@@ -45,13 +45,6 @@ const FLAG_OF: Record<string, string> = {
   statsIntervalMs: '--stats-interval',
 };
 
-function seconds(flagName: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidOptionError(flagName, `${flagName} must be a number of seconds >= 0, got ${String(value)}`);
-  }
-  return Math.round(value * 1000);
-}
-
 /** Pure argv -> ServerOptions mapping (the programmatic API takes the same object). */
 export function serveOptionsFromArgs(args: ServeArgs): ServerOptions {
   return {
@@ -60,8 +53,8 @@ export function serveOptionsFromArgs(args: ServeArgs): ServerOptions {
     headerBytes: args['header-bytes'],
     maxMessageBytes: args['max-message-bytes'],
     maxConnections: args['max-connections'],
-    frameTimeoutMs: seconds('--frame-timeout', args['frame-timeout']),
-    idleTimeoutMs: seconds('--idle-timeout', args['idle-timeout']),
+    frameTimeoutMs: secondsToMs('--frame-timeout', args['frame-timeout']),
+    idleTimeoutMs: secondsToMs('--idle-timeout', args['idle-timeout']),
     workers: args.workers,
     strategy: args.strategy as ServerOptions['strategy'],
     mode: args.mode as ServerOptions['mode'],
@@ -70,7 +63,7 @@ export function serveOptionsFromArgs(args: ServeArgs): ServerOptions {
     logMessages: args['log-messages'],
     quiet: args.quiet,
     json: args.json,
-    statsIntervalMs: seconds('--stats-interval', args['stats-interval']),
+    statsIntervalMs: secondsToMs('--stats-interval', args['stats-interval']),
   };
 }
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import yargs from 'yargs';
 import { benchBuilder, benchOptionsFromArgv } from '../../src/bench/cli.ts';
 import {
-  BenchOptionError,
+  InvalidOptionError,
   DEFAULT_SIZES,
   parseCount,
   parseSize,
@@ -22,8 +22,8 @@ async function fromArgv(line: string) {
 }
 
 function rejects(options: Parameters<typeof resolveBenchOptions>[0], option: string) {
-  assert.throws(() => resolveBenchOptions(options), (err: BenchOptionError) => {
-    assert.equal(err.code, 'ERR_INVALID_BENCH_OPTION');
+  assert.throws(() => resolveBenchOptions(options), (err: InvalidOptionError) => {
+    assert.equal(err.code, 'ERR_INVALID_OPTION');
     assert.equal(err.option, option);
     assert.ok(!err.message.includes('\n'), 'one line');
     return true;
@@ -42,14 +42,14 @@ test('sizes take binary units: 16, 1k, 4KiB, 64k, 1m', () => {
 
 test('a size with an unknown unit or a fraction of a byte is refused', () => {
   for (const bad of ['1x', 'k', '-1', '1.3', '', '1 k b']) {
-    assert.throws(() => parseSize(bad), { code: 'ERR_INVALID_BENCH_OPTION' }, bad);
+    assert.throws(() => parseSize(bad), { code: 'ERR_INVALID_OPTION' }, bad);
   }
 });
 
 test('counts and rates take decimal units: 10k, 1.5m', () => {
   assert.equal(parseCount('10k', 'rate'), 10_000);
   assert.equal(parseCount('1.5m', 'rate'), 1_500_000);
-  assert.throws(() => parseCount('10q', 'rate'), { code: 'ERR_INVALID_BENCH_OPTION' });
+  assert.throws(() => parseCount('10q', 'rate'), { code: 'ERR_INVALID_OPTION' });
 });
 
 test('lists split on commas and spaces, and repeated flags add up', () => {
@@ -90,8 +90,8 @@ test('--target takes host:port, :port, or [v6]:port', () => {
   assert.deepEqual(parseTarget('localhost:5050'), { host: 'localhost', port: 5050 });
   assert.deepEqual(parseTarget(':5050'), { host: '127.0.0.1', port: 5050 });
   assert.deepEqual(parseTarget('[::1]:7000'), { host: '::1', port: 7000 });
-  assert.throws(() => parseTarget('localhost'), { code: 'ERR_INVALID_BENCH_OPTION' });
-  assert.throws(() => parseTarget('host:70000'), { code: 'ERR_INVALID_BENCH_OPTION' });
+  assert.throws(() => parseTarget('localhost'), { code: 'ERR_INVALID_OPTION' });
+  assert.throws(() => parseTarget('host:70000'), { code: 'ERR_INVALID_OPTION' });
 });
 
 test('argv with every flag maps onto the options', async () => {
