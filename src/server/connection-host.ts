@@ -57,6 +57,7 @@ export class ConnectionHost {
   /** Memory behind the shared read buffer: a payload viewing it must be copied before it is kept. */
   readonly readMemory: ArrayBufferLike = this.#readBuffer.buffer;
   readonly #sessions = new Set<Session>();
+  readonly #released = new WeakSet<Session>();
   #sweep: NodeJS.Timeout | undefined;
   #shuttingDown = false;
 
@@ -109,8 +110,8 @@ export class ConnectionHost {
     if (this.#shuttingDown) session.fail(new ShuttingDownError('server is shutting down'));
     return session.done.then((summary) => {
       this.#sessions.delete(session);
-      this.thread.closed();
-      const active = this.counters.closed();
+      this.release(session);
+      const active = this.counters.active;
       if (this.log.verbose) {
         this.log.info(
           'disconnect',
@@ -121,6 +122,18 @@ export class ConnectionHost {
       if (this.#sessions.size === 0) this.#stopSweep();
       return summary;
     });
+  }
+
+  /**
+   * Stops counting a connection against --max-connections: when it has closed, or
+   * as soon as the server has sent its FIN (a peer that does not close its side
+   * must not hold a place for the grace period). Counts each session once.
+   */
+  release(session: Session): void {
+    if (this.#released.has(session)) return;
+    this.#released.add(session);
+    this.thread.closed();
+    this.counters.closed();
   }
 
   /** Sends SHUTTING_DOWN to every connection and resolves once all are closed (or cut off). */

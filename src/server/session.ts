@@ -237,6 +237,7 @@ export class Session {
   /** Flushes and sends FIN; a peer that will not read what is left is cut off after a grace period. */
   #endGracefully(): void {
     this.#socket.end();
+    this.#host.release(this);
     this.#graceTimer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS);
     this.#graceTimer.unref();
   }

@@ -2,7 +2,9 @@
 // refused connection gets the error right after accept, with nothing sent by it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ACK_TEXT, DISCONNECT_MESSAGE } from '../../src/protocol/index.ts';
+import { once } from 'node:events';
+import net from 'node:net';
+import { ACK_TEXT, DISCONNECT_MESSAGE, encodeFrame } from '../../src/protocol/index.ts';
 import { connect, connectMany, errorOf, forEachVariant, sleep, variantOptions, withServer, type WireClient } from '../helpers/wire.ts';
 import type { RunningServer } from '../../src/server/server.ts';
 
@@ -67,6 +69,22 @@ forEachVariant((variant) => {
     b!.destroy();
     const d = await connectWhenRoom(server, t);
     await roundTrip([c, d]);
+  });
+
+  test('a connection the server has ended (FIN sent) stops counting at once, even if the client never closes its side', async (t) => {
+    const server = await withServer(t, variantOptions(variant, { maxConnections: 1 }));
+    // allowHalfOpen: this client reads the server's FIN and keeps its own side open.
+    const lingering = net.connect({ host: server.host, port: server.port, allowHalfOpen: true });
+    t.after(() => lingering.destroy());
+    await once(lingering, 'connect');
+    lingering.resume();
+    lingering.write(encodeFrame(Buffer.from(DISCONNECT_MESSAGE), 64));
+    await once(lingering, 'end');
+    // Well inside the server's 5 s close grace period: the place is free already.
+    const next = await connectWhenRoom(server, t, 1500);
+    assert.equal(next.closed, false);
+    assert.equal(lingering.destroyed, false, 'the lingering client is still connected');
+    lingering.destroy();
   });
 
   test('the limit counts connections across all workers: every extra attempt is refused', async (t) => {
