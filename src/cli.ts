@@ -21,7 +21,8 @@ await yargs(hideBin(process.argv))
   .wrap(Math.min(100, process.stdout.columns ?? 100))
   .fail((msg, err) => {
     // A bad flag is one clear line and exit status 2, never a stack trace.
-    if (err && !(err as { code?: string }).code?.startsWith('ERR_INVALID')) throw err;
+    const usageError = !err || err.name === 'YError' || (err as { code?: string }).code?.startsWith('ERR_INVALID');
+    if (!usageError) throw err;
     const text = (msg ?? err?.message ?? 'invalid arguments').replace(/:?\s*\n\s*/g, ': ');
     process.stderr.write(`handoff: ${text} (see 'handoff --help')\n`);
     process.exit(2);

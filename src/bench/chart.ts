@@ -87,13 +87,14 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
 export interface ComparisonPoint {
   sizeBytes: number;
   ratio: number;
-  noise: number;
+  /** Null when there was no noise estimate: no band is drawn. */
+  noise: number | null;
   verdict: string;
 }
 
 /** B/A ratio of msgs/s per size, with the noise band around 1. */
 export function compareChartSpec(points: readonly ComparisonPoint[], title: string): TopLevelSpec {
-  const values = points.map((p) => ({ ...p, low: 1 - p.noise, high: 1 + p.noise }));
+  const values = points.map((p) => ({ ...p, low: p.noise === null ? null : 1 - p.noise, high: p.noise === null ? null : 1 + p.noise }));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,

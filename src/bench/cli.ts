@@ -98,6 +98,7 @@ export function benchBuilder(y: Argv): Argv<BenchArgs> {
     .option('timeout', { type: 'number', describe: 'seconds after which an unanswered message counts as a timeout (default 10)' })
     .option('progress', { type: 'boolean', describe: 'progress bars on stderr when it is a terminal (default true)' })
     .option('server-command', { type: 'string', hidden: true, describe: 'command that starts the server (tests)' })
+    .requiresArg(['clients', 'pipelining', 'duration', 'messages', 'warmup', 'sizes', 'header-bytes', 'mode', 'rate', 'workers', 'label', 'out', 'target', 'server-workers', 'strategy', 'repeat', 'timeout', 'server-command'])
     .example('$0 bench -c 500 -d 5 -s 16,1k,64k', 'the embedded server, three sizes')
     .example('$0 bench --header-bytes 64,8 --repeat 3', 'what the 64-byte header costs against an 8-byte one')
     .example('$0 bench --target 127.0.0.1:5050 -r 20k', 'a running server at a fixed rate') as unknown as Argv<BenchArgs>;

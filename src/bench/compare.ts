@@ -19,7 +19,7 @@ import { fmtInt, fmtUs, markdownTable, textTable } from './report.ts';
 import { listRuns, readResult, runFileStem } from './results-index.ts';
 import { type BenchResult, type Measurement, median, type SummaryRow } from './results.ts';
 
-export type Verdict = 'B faster' | 'B slower' | 'within noise';
+export type Verdict = 'B faster' | 'B slower' | 'within noise' | 'no noise estimate';
 
 export interface ComparisonRow {
   sizeBytes: number;
@@ -28,8 +28,8 @@ export interface ComparisonRow {
   a: number;
   b: number;
   ratio: number;
-  /** Relative half-width of the noise band around ratio 1. */
-  noise: number;
+  /** Relative half-width of the noise band around ratio 1; null when a side had no estimate. */
+  noise: number | null;
   verdict: Verdict;
   /** 'rounds' when judged on repeated measurements, 'per-second' when only one round existed. */
   basis: 'paired rounds' | 'rounds' | 'per-second';
@@ -52,7 +52,9 @@ interface Side {
   variant: string | null;
 }
 
-function verdictOf(ratio: number, noise: number): Verdict {
+function verdictOf(ratio: number, noise: number | null): Verdict {
+  if (ratio === 1) return 'within noise'; // no difference is within any noise
+  if (noise === null) return 'no noise estimate';
   if (Math.abs(ratio - 1) <= noise) return 'within noise';
   return ratio > 1 ? 'B faster' : 'B slower';
 }
@@ -103,7 +105,7 @@ function baseRow(ra: SummaryRow, rb: SummaryRow) {
 /** Two separate runs: the noise bands of both sides added (ranges that do not overlap differ). */
 function independentRow(ra: SummaryRow, rb: SummaryRow): ComparisonRow {
   const ratio = ra.msgsPerSec > 0 ? rb.msgsPerSec / ra.msgsPerSec : Number.POSITIVE_INFINITY;
-  const noise = ra.noise + rb.noise;
+  const noise = ra.noise === null || rb.noise === null ? null : ra.noise + rb.noise;
   const basis = ra.rounds > 1 && rb.rounds > 1 ? 'rounds' : 'per-second';
   return { ...baseRow(ra, rb), ratio, noise, verdict: verdictOf(ratio, noise), basis };
 }
@@ -177,7 +179,7 @@ function cells(r: ComparisonRow): string[] {
     fmtInt(r.a),
     fmtInt(r.b),
     r.ratio.toFixed(3),
-    `${(r.noise * 100).toFixed(1)}%`,
+    r.noise === null ? 'n/a' : `${(r.noise * 100).toFixed(1)}%`,
     r.verdict,
     r.basis,
     fmtUs(r.p99A),

@@ -9,7 +9,7 @@ export function fmtInt(n: number): string {
 export function fmtUs(us: number): string {
   if (us >= 100_000) return `${fmtInt(us / 1000)} ms`;
   if (us >= 1000) return `${(us / 1000).toFixed(1)} ms`;
-  return us >= 100 ? us.toFixed(0) : us.toFixed(1);
+  return `${us >= 100 ? us.toFixed(0) : us.toFixed(1)} µs`;
 }
 
 function fmtMB(n: number): string {
@@ -80,7 +80,7 @@ function summaryCells(r: SummaryRow): string[] {
     r.variant,
     formatSize(r.sizeBytes),
     fmtInt(r.msgsPerSec),
-    `±${pct(r.noise)}`,
+    r.noise === null ? 'n/a' : `±${pct(r.noise)}`,
     fmtUs(r.p50Us),
     fmtUs(r.p99Us),
     fmtUs(r.p999Us),

@@ -85,8 +85,8 @@ export interface SummaryRow {
   msgsPerSec: number;
   msgsPerSecMin: number;
   msgsPerSecMax: number;
-  /** Run-to-run noise: (max - min) / 2 / median over rounds, or per-second CV with one round. */
-  noise: number;
+  /** Run-to-run noise: (max - min) / 2 / median over rounds, or per-second CV with one round; null with one round of fewer than 2 full seconds. */
+  noise: number | null;
   p50Us: number;
   p99Us: number;
   p999Us: number;
@@ -149,8 +149,9 @@ export function summarizeMeasurements(measurements: readonly Measurement[]): Sum
     const med = median(rates);
     const min = Math.min(...rates);
     const max = Math.max(...rates);
-    let noise: number;
+    let noise: number | null;
     if (g.length > 1) noise = med > 0 ? (max - min) / 2 / med : 0;
+    else if (first.samples.filter((s) => s.seconds >= 0.999).length < 2) noise = null; // one sample has no spread
     else noise = first.msgsPerSec.mean > 0 ? first.msgsPerSec.stdev / first.msgsPerSec.mean : 0;
     const cpu = g.map((m) => m.server?.cpuSecondsPerMillionMsgs).filter((v): v is number => typeof v === 'number');
     return {

@@ -35,7 +35,7 @@ export function clientOptionsFromArgs(args: ClientArgs): ClientOptions {
     headerBytes: args['header-bytes'],
     maxMessageBytes: args['max-message-bytes'],
     ack: args.ack as ClientAckStyle,
-    connectTimeoutMs: secondsToMs('--connect-timeout', args['connect-timeout']),
+    connectTimeoutMs: secondsToMs('--connect-timeout', args['connect-timeout'], { zeroAllowed: false }),
     replyTimeoutMs: secondsToMs('--reply-timeout', args['reply-timeout']),
   };
   try {
@@ -70,6 +70,7 @@ export const clientCommand: CommandModule<object, ClientArgs> = {
         return true;
       })
       .epilogue('Type a message and press Enter. /quit, !DISCONNECT or Ctrl-D leave cleanly. Piped input works too: one message per line.')
+      .requiresArg(['host', 'port', 'header-bytes', 'max-message-bytes', 'ack', 'connect-timeout', 'reply-timeout'])
       .example('$0 client', 'talk to a server on 127.0.0.1:5050')
       .example('printf "hi\\nthere\\n" | $0 client --port 6000', 'send two messages, print the two replies, leave')
       .example('$0 client --ack raw', "talk to the tutorial's original Python server") as unknown as Argv<ClientArgs>,

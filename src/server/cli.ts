@@ -53,7 +53,7 @@ export function serveOptionsFromArgs(args: ServeArgs): ServerOptions {
     headerBytes: args['header-bytes'],
     maxMessageBytes: args['max-message-bytes'],
     maxConnections: args['max-connections'],
-    frameTimeoutMs: secondsToMs('--frame-timeout', args['frame-timeout']),
+    frameTimeoutMs: secondsToMs('--frame-timeout', args['frame-timeout'], { zeroAllowed: false }),
     idleTimeoutMs: secondsToMs('--idle-timeout', args['idle-timeout']),
     workers: args.workers,
     strategy: args.strategy as ServerOptions['strategy'],
@@ -103,6 +103,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only start-up, errors and the final line' })
       .option('json', { type: 'boolean', default: false, describe: 'structured log lines (pino JSON)' })
       .option('stats-interval', { type: 'number', default: SERVER_DEFAULTS.statsIntervalMs / 1000, describe: 'seconds between stats lines while busy; 0 = never' })
+      .requiresArg(['host', 'port', 'header-bytes', 'max-message-bytes', 'max-connections', 'frame-timeout', 'idle-timeout', 'workers', 'strategy', 'mode', 'ack', 'high-water-mark', 'stats-interval'])
       .example('$0 serve', 'the tutorial server on 127.0.0.1:5050')
       .example('$0 serve --ack raw', "talk to the tutorial's original Python client")
       .example('$0 serve --lan --workers 4 --mode echo', 'echo server on the LAN address') as unknown as Argv<ServeArgs>,

@@ -19,6 +19,16 @@ const JOIN_ECHO_BELOW_BYTES = 64 * 1024;
 const CLOSE_GRACE_MS = 5_000;
 const NOT_STARTED = -1;
 
+// C0 and C1 control characters and DEL: a client must not be able to move the
+// cursor, clear the screen or forge a log line in the server's terminal.
+// eslint-disable-next-line no-control-regex -- control characters are the point of this pattern
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** A message as it is printed: control characters shown as \xNN escapes. */
+export function printable(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export type CloseReason = 'disconnect' | 'peer-closed' | 'error' | 'reset';
 
 /** What a connection did, returned to whoever handed it over when it closes. */
@@ -116,7 +126,10 @@ export class Session {
   #onFrame(payload: Buffer): void {
     this.#batchMessages++;
     const host = this.#host;
-    if (host.logMessages) host.log.info('message', `[${this.remote}] ${payload.toString('utf8')}`, { remote: this.remote });
+    if (host.logMessages) {
+      const text = payload.toString('utf8');
+      host.log.info('message', `[${this.remote}] ${printable(text)}`, { remote: this.remote, payload: text });
+    }
     if (payload.length === DISCONNECT_BYTES.length && payload.equals(DISCONNECT_BYTES)) {
       this.#decoder.stop(); // anything after !DISCONNECT is ignored
       this.#disconnecting = true;

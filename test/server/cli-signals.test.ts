@@ -123,6 +123,10 @@ for (const [what, args] of [
   ['--workers 0', ['serve', '--workers', '0']],
   ['--max-connections 0', ['serve', '--max-connections', '0']],
   ['--mode shout', ['serve', '--mode', 'shout']],
+  ['--frame-timeout 0', ['serve', '--frame-timeout', '0']],
+  ['--frame-timeout 1e9 (more than a day)', ['serve', '--frame-timeout', '1e9']],
+  ['--idle-timeout 0.0001 (rounds to 0 ms, which would mean never)', ['serve', '--idle-timeout', '0.0001']],
+  ['--idle-timeout given no value', ['serve', '--idle-timeout', '--quiet']],
 ] as const) {
   test(`serve ${what} exits non-zero with one line on stderr and no stack trace`, async (t) => {
     const p = run(t, [...args, '--port', '0']);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ACK_TEXT, DISCONNECT_MESSAGE, encodeFrame, encodeTextFrame } from '../../src/protocol/index.ts';
+import { printable } from '../../src/server/session.ts';
 import { connect, errorOf, forEachVariant, sharedServer, variantOptions } from '../helpers/wire.ts';
 
 forEachVariant((variant) => {
@@ -147,4 +148,9 @@ forEachVariant((variant) => {
       assert.equal(errorOf(frames[0])?.code, 'BAD_HEADER');
     });
   });
+});
+
+test('--log-messages prints control characters escaped, so a client cannot forge log lines', () => {
+  assert.equal(printable('a\x1b[2J\r\nfake [DISCONNECTED] line\x7f'), 'a\\x1b[2J\\x0d\\x0afake [DISCONNECTED] line\\x7f');
+  assert.equal(printable('Hello Wörld! ✓'), 'Hello Wörld! ✓', 'printable text is untouched');
 });
