@@ -3,6 +3,9 @@ import { secondsToMs } from '../protocol/index.ts';
 import { CLIENT_ACK_STYLES, CLIENT_DEFAULTS, type ClientAckStyle, type ClientOptions, InvalidOptionError, resolveClientOptions } from './options.ts';
 import { runRepl } from './repl.ts';
 
+/** The interactive client's reply limit; the library's default is none. */
+const INTERACTIVE_REPLY_TIMEOUT_S = 30;
+
 export interface ClientArgs {
   host: string;
   port: number;
@@ -63,7 +66,8 @@ export const clientCommand: CommandModule<object, ClientArgs> = {
         describe: "raw: the server acks with 12 bare bytes 'Msg received' (the tutorial's original server); acks only, no echo",
       })
       .option('connect-timeout', { type: 'number', default: CLIENT_DEFAULTS.connectTimeoutMs / 1000, describe: 'seconds to wait for the connection' })
-      .option('reply-timeout', { type: 'number', default: 0, describe: 'seconds to wait for each reply; 0 = for ever' })
+      // A person at a prompt should not wait for ever on a server that never answers (a raw-ack one, say).
+      .option('reply-timeout', { type: 'number', default: INTERACTIVE_REPLY_TIMEOUT_S, describe: 'seconds to wait for each reply; 0 = for ever' })
       // Validated here, before the handler, so that a bad value is one line and exit 2 (see src/cli.ts).
       .check((args) => {
         clientOptionsFromArgs(args as unknown as ClientArgs);
