@@ -17,13 +17,20 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-const SIZE_AXIS = {
-  field: 'sizeBytes',
-  type: 'quantitative' as const,
-  title: 'payload size (bytes, log scale)',
-  scale: { type: 'log' as const, base: 2 },
-  axis: { values: [16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576], labelExpr: "datum.value >= 1048576 ? datum.value / 1048576 + ' MiB' : datum.value >= 1024 ? datum.value / 1024 + ' KiB' : datum.value + ' B'" },
-};
+const SIZE_LABEL = "datum.value >= 1048576 ? datum.value / 1048576 + ' MiB' : datum.value >= 1024 ? datum.value / 1024 + ' KiB' : datum.value + ' B'";
+
+/** Payload size on a log scale, ticks at the sizes measured (a one-size run gets a domain around it). */
+function sizeAxis(sizes: readonly number[]) {
+  const ticks = [...new Set(sizes)].sort((a, b) => a - b);
+  const domain = ticks.length === 1 ? [ticks[0]! / 4, ticks[0]! * 4] : undefined;
+  return {
+    field: 'sizeBytes',
+    type: 'quantitative' as const,
+    title: 'payload size (bytes, log scale)',
+    scale: { type: 'log' as const, base: 2, ...(domain ? { domain } : {}) },
+    axis: { values: ticks, labelExpr: SIZE_LABEL, labelOverlap: false, labelFontSize: 9 },
+  };
+}
 
 /** msgs/s, MB/s (payload solid, wire dashed) and header share against payload size, one line per variant. */
 export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLevelSpec {
@@ -37,6 +44,7 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
     headerShare: r.headerShare,
   }));
   const color = { field: 'variant', type: 'nominal' as const, title: 'server, header' };
+  const sizeX = sizeAxis(rows.map((r) => r.sizeBytes));
   const point = { point: true };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -50,7 +58,7 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
         title: 'messages per second',
         mark: { type: 'line', ...point },
         encoding: {
-          x: SIZE_AXIS,
+          x: sizeX,
           y: { field: 'msgsPerSec', type: 'quantitative', title: 'msgs/s' },
           color,
         },
@@ -62,10 +70,10 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
         transform: [{ fold: ['payloadMBps', 'wireMBps'], as: ['kind', 'MBps'] }],
         mark: { type: 'line', ...point },
         encoding: {
-          x: SIZE_AXIS,
+          x: sizeX,
           y: { field: 'MBps', type: 'quantitative', title: 'MB/s (1e6 bytes, log scale)', scale: { type: 'log' as const } },
           color,
-          strokeDash: { field: 'kind', type: 'nominal', title: 'bytes', legend: { labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'" } },
+          strokeDash: { field: 'kind', type: 'nominal', title: 'bytes', legend: { symbolType: 'stroke', symbolStrokeColor: 'black', symbolStrokeWidth: 2, symbolSize: 300, labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'" } },
           detail: { field: 'kind' },
         },
       },
@@ -75,7 +83,7 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
         title: 'header share of wire bytes (measured)',
         mark: { type: 'line', ...point },
         encoding: {
-          x: SIZE_AXIS,
+          x: sizeX,
           y: { field: 'headerShare', type: 'quantitative', title: 'header / wire', axis: { format: '.0%' } },
           color,
         },
@@ -95,6 +103,7 @@ export interface ComparisonPoint {
 /** B/A ratio of msgs/s per size, with the noise band around 1. */
 export function compareChartSpec(points: readonly ComparisonPoint[], title: string): TopLevelSpec {
   const values = points.map((p) => ({ ...p, low: p.noise === null ? null : 1 - p.noise, high: p.noise === null ? null : 1 + p.noise }));
+  const sizeX = sizeAxis(points.map((p) => p.sizeBytes));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -106,7 +115,7 @@ export function compareChartSpec(points: readonly ComparisonPoint[], title: stri
       {
         mark: { type: 'area', opacity: 0.2 },
         encoding: {
-          x: SIZE_AXIS,
+          x: sizeX,
           y: { field: 'low', type: 'quantitative', title: 'msgs/s ratio B / A (band: run-to-run noise)' },
           y2: { field: 'high' },
         },
@@ -115,7 +124,7 @@ export function compareChartSpec(points: readonly ComparisonPoint[], title: stri
       {
         mark: { type: 'line', point: { filled: true, size: 60 } },
         encoding: {
-          x: SIZE_AXIS,
+          x: sizeX,
           y: { field: 'ratio', type: 'quantitative' },
           color: { field: 'verdict', type: 'nominal', title: 'difference' },
         },
