@@ -144,7 +144,7 @@ async function measure(
   hooks: RunHooks,
   warn: (text: string) => void,
 ): Promise<Measurement> {
-  const statsBefore = await server.stats();
+  const statsBefore = await settledStats(server);
   const perThread = split(options.clients, pool.size);
   const timeoutMs = options.timeoutS * 1000;
   const setups: LoadSetup[] = perThread.map((connections, i) => ({
@@ -311,6 +311,24 @@ function serverFigures(
     testerAcked: all.acked,
     countsAgree: messages === null ? null : messages === all.acked,
   };
+}
+
+/** Bound on waiting for an embedded server to see the previous measurement's connections close. */
+const SETTLE_LIMIT_MS = 5_000;
+
+/**
+ * The server's counters once the previous measurement's connections have closed on its
+ * side too: until then they would count against its connection limit (SERVER_FULL for
+ * the new ones) and blur the balance. Bounded; null for a server we cannot ask.
+ */
+async function settledStats(server: ServerUnderTest): Promise<ServerStats | null> {
+  const deadline = performance.now() + SETTLE_LIMIT_MS;
+  let stats = await server.stats();
+  while (stats && stats.activeConnections > 0 && performance.now() < deadline) {
+    await sleep(50);
+    stats = await server.stats();
+  }
+  return stats;
 }
 
 /** Calls `tick` about once a second for `seconds`, with the live rate. */
