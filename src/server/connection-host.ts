@@ -74,10 +74,6 @@ export class ConnectionHost {
     this.ackRun = repeatFrame(this.ackFrame, ACKS_PER_RUN);
   }
 
-  get size(): number {
-    return this.#sessions.size;
-  }
-
   /** Accepts a socket this thread's own listener took: counts it against the limit, then serves it. */
   accept(socket: net.Socket): void {
     if (!this.counters.tryOpen(this.options.maxConnections)) {
