@@ -1,5 +1,6 @@
 // Raw-socket test utilities: a client that speaks the wire protocol byte for byte
 // (no src/client involved), so server tests are black-box.
+import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import type { TestContext } from 'node:test';
@@ -298,6 +299,17 @@ export function errorOf(payload: Buffer | undefined): { code: string; text: stri
   if (!payload) return null;
   const err = parseErrorPayload(payload);
   return err ? { code: err.code, text: err.text } : null;
+}
+
+/**
+ * The server's last frame is `!ERROR <code> <non-empty text>` and the server, not this
+ * client, ended the connection. Callers assert how many frames came before it.
+ */
+export function assertEndedWithError(client: WireClient, { frames, closedBy }: ReadResult, code: string): void {
+  const err = errorOf(frames.at(-1));
+  assert.equal(err?.code, code, `got ${JSON.stringify(frames.at(-1)?.toString())} (${client.describe()})`);
+  assert.ok(err.text.trim().length > 0, 'the text after the code is not empty');
+  assert.notEqual(closedBy, 'local');
 }
 
 /** Polls `predicate` until it holds; rejects after `boundMs` with `what`. */

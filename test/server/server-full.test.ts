@@ -5,16 +5,13 @@ import { test } from 'node:test';
 import { once } from 'node:events';
 import net from 'node:net';
 import { ACK_TEXT, DISCONNECT_MESSAGE, encodeFrame } from '../../src/protocol/index.ts';
-import { connect, connectMany, errorOf, forEachVariant, sleep, variantOptions, withServer, type WireClient } from '../helpers/wire.ts';
+import { assertEndedWithError, connect, connectMany, errorOf, forEachVariant, sleep, variantOptions, withServer, type WireClient } from '../helpers/wire.ts';
 import type { RunningServer } from '../../src/server/server.ts';
 
 async function expectServerFull(client: WireClient): Promise<void> {
-  const { frames, closedBy } = await client.readUntilClose();
-  assert.equal(frames.length, 1, `exactly one frame, got ${client.describe()}`);
-  const err = errorOf(frames[0]);
-  assert.equal(err?.code, 'SERVER_FULL', `got ${JSON.stringify(frames[0]!.toString())}`);
-  assert.ok(err.text.trim().length > 0, 'the text after the code is not empty');
-  assert.notEqual(closedBy, 'local');
+  const result = await client.readUntilClose();
+  assert.equal(result.frames.length, 1, `exactly one frame, got ${client.describe()}`);
+  assertEndedWithError(client, result, 'SERVER_FULL');
 }
 
 /** Serves every client once, so that each is known to be accepted (not queued). */

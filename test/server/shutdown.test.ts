@@ -5,19 +5,16 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { ACK_TEXT, encodeFrame } from '../../src/protocol/index.ts';
-import { connect, connectMany, errorOf, forEachVariant, variantOptions, withServer, type WireClient } from '../helpers/wire.ts';
+import { assertEndedWithError, connect, connectMany, errorOf, forEachVariant, variantOptions, withServer, type WireClient } from '../helpers/wire.ts';
 
 async function expectShuttingDown(client: WireClient, before: string[] = []): Promise<void> {
-  const { frames, closedBy } = await client.readUntilClose();
+  const result = await client.readUntilClose();
   assert.deepEqual(
-    frames.slice(0, before.length).map((f) => f.toString()),
+    result.frames.slice(0, before.length).map((f) => f.toString()),
     before,
   );
-  assert.equal(frames.length, before.length + 1, `replies then one error frame, got ${client.describe()}`);
-  const err = errorOf(frames.at(-1));
-  assert.equal(err?.code, 'SHUTTING_DOWN', `got ${JSON.stringify(frames.at(-1)?.toString())}`);
-  assert.ok(err.text.trim().length > 0, 'the text after the code is not empty');
-  assert.notEqual(closedBy, 'local');
+  assert.equal(result.frames.length, before.length + 1, `replies then one error frame, got ${client.describe()}`);
+  assertEndedWithError(client, result, 'SHUTTING_DOWN');
 }
 
 forEachVariant((variant) => {

@@ -4,16 +4,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACK_TEXT, encodeFrame } from '../../src/protocol/index.ts';
-import { connect, errorOf, forEachVariant, sleep, variantOptions, withServer, type WireClient } from '../helpers/wire.ts';
+import { assertEndedWithError, connect, forEachVariant, sleep, variantOptions, withServer, type WireClient } from '../helpers/wire.ts';
 
 async function expectTimeout(client: WireClient, timeoutMs = 8000): Promise<Buffer[]> {
-  const { frames, closedBy } = await client.readUntilClose(timeoutMs);
-  assert.ok(frames.length >= 1, `an error frame, got ${client.describe()}`);
-  const err = errorOf(frames.at(-1));
-  assert.equal(err?.code, 'TIMEOUT', `got ${JSON.stringify(frames.at(-1)?.toString())}`);
-  assert.ok(err.text.trim().length > 0, 'the text after the code is not empty');
-  assert.notEqual(closedBy, 'local');
-  return frames;
+  const result = await client.readUntilClose(timeoutMs);
+  assert.ok(result.frames.length >= 1, `an error frame, got ${client.describe()}`);
+  assertEndedWithError(client, result, 'TIMEOUT');
+  return result.frames;
 }
 
 forEachVariant(
