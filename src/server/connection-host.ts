@@ -76,11 +76,7 @@ export class ConnectionHost {
 
   /** Accepts a socket this thread's own listener took: counts it against the limit, then serves it. */
   accept(socket: net.Socket): void {
-    if (!this.counters.tryOpen(this.options.maxConnections)) {
-      refuseConnection(socket, this.options.headerBytes, this.log);
-      return;
-    }
-    void this.serve(socket);
+    if (admit(socket, this.counters, this.options, this.log)) void this.serve(socket);
   }
 
   /**
@@ -167,8 +163,17 @@ export class ConnectionHost {
   }
 }
 
-/** Answers a connection over the limit with SERVER_FULL and closes it; nothing of it is read. */
-export function refuseConnection(socket: net.Socket, headerBytes: number, log: ServerLog): void {
+/**
+ * Counts a just-accepted connection against --max-connections, or answers it with
+ * SERVER_FULL and closes it (nothing of it is read). True when it may be served.
+ */
+export function admit(socket: net.Socket, counters: ServerCounters, options: ResolvedServerOptions, log: ServerLog): boolean {
+  if (counters.tryOpen(options.maxConnections)) return true;
+  refuseConnection(socket, options.headerBytes, log);
+  return false;
+}
+
+function refuseConnection(socket: net.Socket, headerBytes: number, log: ServerLog): void {
   const remote = `${socket.remoteAddress}:${socket.remotePort}`;
   log.info('refused', `[REFUSED] ${remote}: server full`, { remote, code: 'SERVER_FULL' });
   socket.on('error', () => {});

@@ -4,7 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { BroadcastChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import { ConnectionHost, refuseConnection } from './connection-host.ts';
+import { admit, ConnectionHost } from './connection-host.ts';
 import { allocateCounters, ServerCounters } from './counters.ts';
 import { createServerLog, type ServerLog } from './log.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
@@ -98,10 +98,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   // The acceptor of strategy handoff: count, then transfer. It never reads,
   // writes or sets an encoding on the socket, or Node refuses the transfer.
   const handOff = (socket: net.Socket) => {
-    if (!counters.tryOpen(options.maxConnections)) {
-      refuseConnection(socket, options.headerBytes, log);
-      return;
-    }
+    if (!admit(socket, counters, options, log)) return;
     // piscina's types do not know a net.Socket is transferable (Node >= 24.20 / 26.6).
     const transferList = [socket] as unknown as RunOptions['transferList'];
     // A worker that died with the connection never un-counted it.
