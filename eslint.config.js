@@ -1,4 +1,6 @@
-// Lint: ESLint's and typescript-eslint's recommended rules; tsc (npm run typecheck) does the type checking.
+// Lint: ESLint's and typescript-eslint's recommended rules everywhere, and the
+// type-aware ones (floating promises, misused promises, ...) on src; tsc
+// (npm run typecheck) does the type checking and prettier the layout.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -7,12 +9,22 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', Buffer: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', queueMicrotask: 'readonly', performance: 'readonly', URL: 'readonly', MessageEvent: 'readonly', SharedArrayBuffer: 'readonly', Atomics: 'readonly', structuredClone: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', NodeJS: 'readonly' } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
       // cleanup is registered (t.after) before the value it cleans up exists
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    extends: [tseslint.configs.recommendedTypeCheckedOnly],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // A promise nobody awaits must say so (`void`), or its rejection is lost.
+      '@typescript-eslint/no-floating-promises': 'error',
+      // Handlers that return promises where Node ignores them (socket events, timers).
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
     },
   },
 );

@@ -17,7 +17,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-const SIZE_LABEL = "datum.value >= 1048576 ? datum.value / 1048576 + ' MiB' : datum.value >= 1024 ? datum.value / 1024 + ' KiB' : datum.value + ' B'";
+const SIZE_LABEL =
+  "datum.value >= 1048576 ? datum.value / 1048576 + ' MiB' : datum.value >= 1024 ? datum.value / 1024 + ' KiB' : datum.value + ' B'";
 
 /** Payload size on a log scale, ticks at the sizes measured (a one-size run gets a domain around it). */
 function sizeAxis(sizes: readonly number[]) {
@@ -71,9 +72,25 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
         mark: { type: 'line', ...point },
         encoding: {
           x: sizeX,
-          y: { field: 'MBps', type: 'quantitative', title: 'MB/s (1e6 bytes, log scale)', scale: { type: 'log' as const } },
+          y: {
+            field: 'MBps',
+            type: 'quantitative',
+            title: 'MB/s (1e6 bytes, log scale)',
+            scale: { type: 'log' as const },
+          },
           color,
-          strokeDash: { field: 'kind', type: 'nominal', title: 'bytes', legend: { symbolType: 'stroke', symbolStrokeColor: 'black', symbolStrokeWidth: 2, symbolSize: 300, labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'" } },
+          strokeDash: {
+            field: 'kind',
+            type: 'nominal',
+            title: 'bytes',
+            legend: {
+              symbolType: 'stroke',
+              symbolStrokeColor: 'black',
+              symbolStrokeWidth: 2,
+              symbolSize: 300,
+              labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'",
+            },
+          },
           detail: { field: 'kind' },
         },
       },
@@ -89,7 +106,7 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
         },
       },
     ],
-  } as TopLevelSpec;
+  };
 }
 
 export interface ComparisonPoint {
@@ -102,7 +119,11 @@ export interface ComparisonPoint {
 
 /** B/A ratio of msgs/s per size, with the noise band around 1. */
 export function compareChartSpec(points: readonly ComparisonPoint[], title: string): TopLevelSpec {
-  const values = points.map((p) => ({ ...p, low: p.noise === null ? null : 1 - p.noise, high: p.noise === null ? null : 1 + p.noise }));
+  const values = points.map((p) => ({
+    ...p,
+    low: p.noise === null ? null : 1 - p.noise,
+    high: p.noise === null ? null : 1 + p.noise,
+  }));
   const sizeX = sizeAxis(points.map((p) => p.sizeBytes));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -130,5 +151,5 @@ export function compareChartSpec(points: readonly ComparisonPoint[], title: stri
         },
       },
     ],
-  } as TopLevelSpec;
+  };
 }

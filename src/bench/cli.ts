@@ -80,12 +80,29 @@ export function benchBuilder(y: Argv): Argv<BenchArgs> {
     .option('clients', { alias: 'c', type: 'number', describe: 'concurrent connections (default 50)' })
     .option('pipelining', { alias: 'p', type: 'number', describe: 'messages in flight per connection (default 1)' })
     .option('duration', { alias: 'd', type: 'number', describe: 'seconds per measurement (default 5)' })
-    .option('messages', { alias: 'n', type: 'string', describe: 'messages per measurement instead of a duration (10k, 1m)' })
+    .option('messages', {
+      alias: 'n',
+      type: 'string',
+      describe: 'messages per measurement instead of a duration (10k, 1m)',
+    })
     .option('warmup', { type: 'number', describe: 'seconds of load before each measurement, not counted (default 1)' })
-    .option('sizes', { alias: 's', type: 'string', array: true, describe: 'payload sizes: 16,256,1k,4k,64k (default 16 B to 64 KiB by fours)' })
-    .option('header-bytes', { type: 'string', array: true, describe: 'header size(s) to sweep, e.g. 64,8 (default 64)' })
+    .option('sizes', {
+      alias: 's',
+      type: 'string',
+      array: true,
+      describe: 'payload sizes: 16,256,1k,4k,64k (default 16 B to 64 KiB by fours)',
+    })
+    .option('header-bytes', {
+      type: 'string',
+      array: true,
+      describe: 'header size(s) to sweep, e.g. 64,8 (default 64)',
+    })
     .option('mode', { type: 'string', choices: ['ack', 'echo'], describe: "what the server replies (default 'ack')" })
-    .option('rate', { alias: 'r', type: 'string', describe: 'fixed total send rate, msgs/s (10k); latency counts from the schedule' })
+    .option('rate', {
+      alias: 'r',
+      type: 'string',
+      describe: 'fixed total send rate, msgs/s (10k); latency counts from the schedule',
+    })
     .option('workers', { alias: 'w', type: 'number', describe: 'load-generating threads (default: half the cores)' })
     .option('label', { type: 'string', describe: 'name of this run, in file names and reports' })
     .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout, no progress bars' })
@@ -93,15 +110,44 @@ export function benchBuilder(y: Argv): Argv<BenchArgs> {
     .option('save', { type: 'boolean', describe: 'save the run under --out (default true; --no-save)' })
     .option('target', { type: 'string', describe: 'host:port of a running server, instead of starting one' })
     .option('server-workers', { type: 'number', describe: "the embedded server's worker threads (default: all cores)" })
-    .option('strategy', { type: 'string', array: true, describe: 'embedded server strategy: handoff, reuseport, single (several to compare)' })
-    .option('repeat', { type: 'number', describe: 'rounds, interleaving strategies and header sizes A B A B (default 1)' })
-    .option('timeout', { type: 'number', describe: 'seconds after which an unanswered message counts as a timeout (default 10)' })
+    .option('strategy', {
+      type: 'string',
+      array: true,
+      describe: 'embedded server strategy: handoff, reuseport, single (several to compare)',
+    })
+    .option('repeat', {
+      type: 'number',
+      describe: 'rounds, interleaving strategies and header sizes A B A B (default 1)',
+    })
+    .option('timeout', {
+      type: 'number',
+      describe: 'seconds after which an unanswered message counts as a timeout (default 10)',
+    })
     .option('progress', { type: 'boolean', describe: 'progress bars on stderr when it is a terminal (default true)' })
     .option('server-command', { type: 'string', hidden: true, describe: 'command that starts the server (tests)' })
-    .requiresArg(['clients', 'pipelining', 'duration', 'messages', 'warmup', 'sizes', 'header-bytes', 'mode', 'rate', 'workers', 'label', 'out', 'target', 'server-workers', 'strategy', 'repeat', 'timeout', 'server-command'])
+    .requiresArg([
+      'clients',
+      'pipelining',
+      'duration',
+      'messages',
+      'warmup',
+      'sizes',
+      'header-bytes',
+      'mode',
+      'rate',
+      'workers',
+      'label',
+      'out',
+      'target',
+      'server-workers',
+      'strategy',
+      'repeat',
+      'timeout',
+      'server-command',
+    ])
     .example('$0 bench -c 500 -d 5 -s 16,1k,64k', 'the embedded server, three sizes')
     .example('$0 bench --header-bytes 64,8 --repeat 3', 'what the 64-byte header costs against an 8-byte one')
-    .example('$0 bench --target 127.0.0.1:5050 -r 20k', 'a running server at a fixed rate') as unknown as Argv<BenchArgs>;
+    .example('$0 bench --target 127.0.0.1:5050 -r 20k', 'a running server at a fixed rate');
 }
 
 export async function benchHandler(argv: ArgumentsCamelCase<BenchArgs>): Promise<void> {
@@ -109,7 +155,7 @@ export async function benchHandler(argv: ArgumentsCamelCase<BenchArgs>): Promise
     const options = resolveBenchOptions(benchOptionsFromArgv(argv));
     const hooks = progressHooks(options, print);
     if (!options.json) {
-      const base = hooks.onMeasurementEnd;
+      const base = hooks.onMeasurementEnd?.bind(hooks);
       hooks.onMeasurementEnd = (plan, m) => {
         base?.(plan, m);
         process.stdout.write(`${describeMeasurement(m)}\n\n`);
@@ -151,7 +197,11 @@ export const compareCommand: CommandModule<object, CompareArgs> = {
       .positional('runs', { type: 'string', array: true, describe: 'A.json B.json | results/ | run.json' })
       .option('out', { type: 'string', default: 'results', describe: 'folder for the comparison (markdown + SVG)' })
       .option('save', { type: 'boolean', default: true, describe: 'write the comparison files (--no-save)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the comparison as JSON' }) as unknown as Argv<CompareArgs>,
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'print the comparison as JSON',
+      }) as unknown as Argv<CompareArgs>,
   handler: async (argv) => {
     try {
       const [a, b] = await resolveSides(argv.runs);

@@ -77,13 +77,21 @@ export function compareRuns(A: Side, B: Side): Comparison {
   }
   if (rows.length === 0) throw new ResultsFileError(`${A.name} and ${B.name} have no payload size in common`);
   if (rows.some((r) => r.basis === 'per-second')) {
-    notes.push('Some sizes had one round only: their noise is the per-second spread, which understates run-to-run noise. Use --repeat 3 or more.');
+    notes.push(
+      'Some sizes had one round only: their noise is the per-second spread, which understates run-to-run noise. Use --repeat 3 or more.',
+    );
   }
-  if (A.result.environment.cpuModel !== B.result.environment.cpuModel || A.result.environment.cores !== B.result.environment.cores) {
-    notes.push(`The runs come from different machines (${A.result.environment.cpuModel} vs ${B.result.environment.cpuModel}).`);
+  if (
+    A.result.environment.cpuModel !== B.result.environment.cpuModel ||
+    A.result.environment.cores !== B.result.environment.cores
+  ) {
+    notes.push(
+      `The runs come from different machines (${A.result.environment.cpuModel} vs ${B.result.environment.cpuModel}).`,
+    );
   }
   for (const s of [A, B]) {
-    if (s.result.summary.some((r) => r.testerSaturated)) notes.push(`${s.name}: the tester was saturated in some measurements.`);
+    if (s.result.summary.some((r) => r.testerSaturated))
+      notes.push(`${s.name}: the tester was saturated in some measurements.`);
   }
   return { nameA: A.name, nameB: B.name, rows, notes };
 }
@@ -146,7 +154,8 @@ export async function resolveSides(paths: readonly string[]): Promise<[Side, Sid
     }
     if (isDir) {
       const runs = await listRuns(p);
-      for (const run of runs.slice(-2)) expanded.push({ name: path.basename(run.file, '.json'), result: run.result, variant: null });
+      for (const run of runs.slice(-2))
+        expanded.push({ name: path.basename(run.file, '.json'), result: run.result, variant: null });
       if (runs.length === 0) throw new ResultsFileError(`${p} holds no saved runs`);
     } else {
       expanded.push({ name: path.basename(p, '.json'), result: await readResult(p), variant: null });
@@ -167,7 +176,21 @@ export async function resolveSides(paths: readonly string[]): Promise<[Side, Sid
   return [expanded[0]!, expanded[1]!];
 }
 
-const HEAD = ['size', 'A', 'B', 'A msgs/s', 'B msgs/s', 'B/A', 'noise ±', 'verdict', 'basis', 'A p99', 'B p99', 'A srv CPU-s/M', 'B srv CPU-s/M'];
+const HEAD = [
+  'size',
+  'A',
+  'B',
+  'A msgs/s',
+  'B msgs/s',
+  'B/A',
+  'noise ±',
+  'verdict',
+  'basis',
+  'A p99',
+  'B p99',
+  'A srv CPU-s/M',
+  'B srv CPU-s/M',
+];
 const RIGHT = new Set([3, 4, 5, 6, 9, 10, 11, 12]);
 
 function cells(r: ComparisonRow): string[] {
@@ -190,7 +213,13 @@ function cells(r: ComparisonRow): string[] {
 }
 
 export function comparisonText(c: Comparison): string {
-  return [`A: ${c.nameA}`, `B: ${c.nameB}`, '', textTable(HEAD, c.rows.map(cells), RIGHT), ...c.notes.map((n) => `note: ${n}`)].join('\n');
+  return [
+    `A: ${c.nameA}`,
+    `B: ${c.nameB}`,
+    '',
+    textTable(HEAD, c.rows.map(cells), RIGHT),
+    ...c.notes.map((n) => `note: ${n}`),
+  ].join('\n');
 }
 
 export function comparisonMarkdown(c: Comparison, chartFile?: string): string {

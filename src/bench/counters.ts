@@ -44,7 +44,18 @@ export function readThreadSpinMs(memory: SharedArrayBuffer, thread: number): num
 
 export function readCounters(memory: SharedArrayBuffer): CounterSnapshot {
   const a = new Float64Array(memory);
-  const s = { sent: 0, acked: 0, txWire: 0, txHeader: 0, rxWire: 0, rxHeader: 0, errors: 0, timeouts: 0, open: 0, spinMs: 0 };
+  const s = {
+    sent: 0,
+    acked: 0,
+    txWire: 0,
+    txHeader: 0,
+    rxWire: 0,
+    rxHeader: 0,
+    errors: 0,
+    timeouts: 0,
+    open: 0,
+    spinMs: 0,
+  };
   for (let base = 0; base < a.length; base += FIELDS) {
     s.sent += a[base + C.SENT]!;
     s.acked += a[base + C.ACKED]!;

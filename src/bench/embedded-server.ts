@@ -47,20 +47,27 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   const [cmd, ...pre] = options.command && options.command.length > 0 ? options.command : defaultServerCommand();
   const args = [
     ...pre,
-    '--port', '0',
-    '--host', '127.0.0.1',
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
     '--json',
     '--quiet',
-    '--workers', String(options.workers),
-    '--strategy', options.strategy,
-    '--mode', options.mode,
-    '--header-bytes', String(options.headerBytes),
-    '--max-connections', String(options.maxConnections),
+    '--workers',
+    String(options.workers),
+    '--strategy',
+    options.strategy,
+    '--mode',
+    options.mode,
+    '--header-bytes',
+    String(options.headerBytes),
+    '--max-connections',
+    String(options.maxConnections),
   ];
   const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderrTail = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
     stderrTail = (stderrTail + chunk).slice(-2000);
   });
   const waiters: Array<{ event: string; resolve: (line: Line) => void }> = [];
@@ -72,7 +79,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   });
   const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
   spawnError.catch(() => {});
-  createInterface({ input: child.stdout! }).on('line', (text) => {
+  createInterface({ input: child.stdout }).on('line', (text) => {
     let line: Line;
     try {
       line = JSON.parse(text) as Line;
@@ -184,7 +191,7 @@ export function externalServer(host: string, port: number): ServerUnderTest {
     pid: null,
     workers: null,
     strategy: null,
-    stats: async () => null,
+    stats: () => Promise.resolve(null),
     cpuSeconds: () => null,
     stop: async () => {},
   };

@@ -5,7 +5,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { allocateLoadCounters, CONTROL_BYTES, Control, readCounters, readThreadSpinMs, type CounterSnapshot } from './counters.ts';
+import {
+  allocateLoadCounters,
+  CONTROL_BYTES,
+  Control,
+  readCounters,
+  readThreadSpinMs,
+  type CounterSnapshot,
+} from './counters.ts';
 import type { FromWorker, LoadSetup, ToWorker } from './load-protocol.ts';
 
 type Reply<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;

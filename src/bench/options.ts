@@ -79,14 +79,14 @@ export const BENCH_DEFAULTS = Object.freeze({
   messages: 0,
   warmupS: 1,
   sizes: DEFAULT_SIZES,
-  headerBytes: Object.freeze([64]) as readonly number[],
-  mode: 'ack' as Mode,
+  headerBytes: Object.freeze<number[]>([64]),
+  mode: 'ack',
   rate: 0,
   label: '',
   json: false,
   out: 'results',
   serverWorkers: availableParallelism(),
-  strategies: Object.freeze(['handoff']) as readonly Strategy[],
+  strategies: Object.freeze<Strategy[]>(['handoff']),
   repeat: 1,
   timeoutS: 10,
   progress: true,
@@ -95,7 +95,16 @@ export const BENCH_DEFAULTS = Object.freeze({
 /** Payload sizes above this are refused: the server's default limit is 1 MiB. */
 export const MAX_SIZE_BYTES = 1024 * 1024;
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+};
 const COUNT_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6 };
 
 /** `64k` -> 65536, `1.5KiB` -> 1536, `16` -> 16; binary units, as sizes are. Throws on anything else. */
@@ -117,7 +126,8 @@ function withUnit(text: string | number, units: Record<string, number>, option: 
   const factor = m ? units[m[2]!.toLowerCase()] : undefined;
   if (!m || factor === undefined) throw new InvalidOptionError(option, `--${option}: '${text}' is not ${hint}`);
   const value = Number(m[1]) * factor;
-  if (!Number.isInteger(value)) throw new InvalidOptionError(option, `--${option}: '${text}' is not a whole number of units`);
+  if (!Number.isInteger(value))
+    throw new InvalidOptionError(option, `--${option}: '${text}' is not a whole number of units`);
   return value;
 }
 
@@ -176,7 +186,8 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
         : options.sizes.map((s) => parseSize(s));
   if (sizes.length === 0) throw new InvalidOptionError('sizes', '--sizes needs at least one size');
   for (const size of sizes) {
-    if (size > MAX_SIZE_BYTES) throw new InvalidOptionError('sizes', `--sizes: ${size} bytes is above the 1 MiB message limit`);
+    if (size > MAX_SIZE_BYTES)
+      throw new InvalidOptionError('sizes', `--sizes: ${size} bytes is above the 1 MiB message limit`);
   }
 
   const headerList =
@@ -190,25 +201,29 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
   for (const h of headerBytes) {
     const largest = Math.max(...sizes);
     if (String(largest).length > h) {
-      throw new InvalidOptionError('header-bytes', `--header-bytes ${h} cannot carry the length of a ${largest}-byte payload`);
+      throw new InvalidOptionError(
+        'header-bytes',
+        `--header-bytes ${h} cannot carry the length of a ${largest}-byte payload`,
+      );
     }
   }
 
   const mode = options.mode ?? BENCH_DEFAULTS.mode;
-  if (!MODES.includes(mode)) throw new InvalidOptionError('mode', `--mode must be one of ${MODES.join(', ')}, got ${String(mode)}`);
+  if (!MODES.includes(mode))
+    throw new InvalidOptionError('mode', `--mode must be one of ${MODES.join(', ')}, got ${String(mode)}`);
 
   const rate = options.rate === undefined ? 0 : parseCount(options.rate, 'rate');
   numberIn('rate', rate, 0, 1e9);
 
   const workers = integerIn('workers', options.workers ?? defaultWorkers(clients), 1, 256);
   if (workers > clients) {
-    throw new InvalidOptionError('workers', `--workers ${workers} is more than --clients ${clients}: each thread needs a connection`);
+    throw new InvalidOptionError(
+      'workers',
+      `--workers ${workers} is more than --clients ${clients}: each thread needs a connection`,
+    );
   }
 
-  const strategyList =
-    options.strategies === undefined
-      ? BENCH_DEFAULTS.strategies
-      : splitList(options.strategies as string | readonly string[]);
+  const strategyList = options.strategies === undefined ? BENCH_DEFAULTS.strategies : splitList(options.strategies);
   if (strategyList.length === 0) throw new InvalidOptionError('strategy', '--strategy needs at least one strategy');
   for (const s of strategyList) {
     if (!STRATEGIES.includes(s as Strategy)) {
@@ -219,14 +234,18 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
 
   const target = options.target ? parseTarget(options.target) : null;
   if (target && headerBytes.length > 1) {
-    throw new InvalidOptionError('header-bytes', '--target measures one running server, so give one --header-bytes (the one it uses)');
+    throw new InvalidOptionError(
+      'header-bytes',
+      '--target measures one running server, so give one --header-bytes (the one it uses)',
+    );
   }
   if (target && strategies.length > 1) {
     throw new InvalidOptionError('strategy', '--strategy chooses the embedded server; it cannot be used with --target');
   }
 
   const label = options.label ?? BENCH_DEFAULTS.label;
-  if (typeof label !== 'string' || /[\n\r]/.test(label)) throw new InvalidOptionError('label', '--label must be one line of text');
+  if (typeof label !== 'string' || /[\n\r]/.test(label))
+    throw new InvalidOptionError('label', '--label must be one line of text');
 
   return Object.freeze({
     clients,

@@ -24,8 +24,12 @@ function pct(x: number): string {
 export function describeMeasurement(m: Measurement): string {
   const lines: string[] = [];
   const round = m.round > 1 ? ` (round ${m.round})` : '';
-  lines.push(`${m.key}${round}: ${m.clients} connections x ${m.pipelining} in flight${m.rate ? `, rate ${fmtInt(m.rate)}/s` : ''}`);
-  lines.push(`  connect ${m.connect.ms.toFixed(1)} ms, ramp ${m.ramp.ms.toFixed(1)} ms (until every connection had a reply)`);
+  lines.push(
+    `${m.key}${round}: ${m.clients} connections x ${m.pipelining} in flight${m.rate ? `, rate ${fmtInt(m.rate)}/s` : ''}`,
+  );
+  lines.push(
+    `  connect ${m.connect.ms.toFixed(1)} ms, ramp ${m.ramp.ms.toFixed(1)} ms (until every connection had a reply)`,
+  );
   lines.push(
     `  ${fmtInt(m.msgsPerSec.overall)} msgs/s over ${m.window.seconds.toFixed(1)} s ` +
       `(per second: mean ${fmtInt(m.msgsPerSec.mean)}, stdev ${fmtInt(m.msgsPerSec.stdev)}, min ${fmtInt(m.msgsPerSec.min)})`,
@@ -38,8 +42,12 @@ export function describeMeasurement(m: Measurement): string {
   lines.push(
     `  payload ${fmtMB(m.payloadMBps)} MB/s, wire ${fmtMB(m.wireMBps)} MB/s, header ${pct(m.headerShare)} of wire bytes`,
   );
-  const kinds = Object.entries(m.errors.kinds).map(([k, v]) => `${k} ${v}`).join(', ');
-  lines.push(`  errors ${m.errors.total}${kinds ? ` (${kinds})` : ''}, timeouts ${m.timeouts}, unanswered at the end ${m.unanswered}`);
+  const kinds = Object.entries(m.errors.kinds)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  lines.push(
+    `  errors ${m.errors.total}${kinds ? ` (${kinds})` : ''}, timeouts ${m.timeouts}, unanswered at the end ${m.unanswered}`,
+  );
   if (m.server) {
     const s = m.server;
     const cpu = s.cpuSecondsPerMillionMsgs === null ? 'n/a' : s.cpuSecondsPerMillionMsgs.toFixed(2);
@@ -53,7 +61,7 @@ export function describeMeasurement(m: Measurement): string {
   lines.push(
     `  tester: ${t.cpuUsPerMsg.toFixed(1)} µs CPU per msg, threads busy [${t.threadUtilization.map(pct).join(', ')}]` +
       (t.machineBusy === null ? '' : `, machine ${pct(t.machineBusy)} busy`) +
-      (t.saturated ? '  SATURATED: these figures are the tester\'s limit' : ''),
+      (t.saturated ? "  SATURATED: these figures are the tester's limit" : ''),
   );
   return lines.join('\n');
 }
@@ -99,7 +107,10 @@ const RIGHT = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 export function textTable(head: string[], rows: string[][], right: Set<number> = RIGHT): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -120,7 +131,10 @@ function optionLine(result: BenchResult): string {
   const o = result.options;
   const load = o.rate > 0 ? `rate ${fmtInt(o.rate)} msgs/s` : 'closed loop';
   const length = o.messages > 0 ? `${fmtInt(o.messages)} msgs` : `${o.durationS} s`;
-  const target = result.target.kind === 'external' ? `target ${result.target.host}:${result.target.port}` : `embedded server, ${o.serverWorkers} workers`;
+  const target =
+    result.target.kind === 'external'
+      ? `target ${result.target.host}:${result.target.port}`
+      : `embedded server, ${o.serverWorkers} workers`;
   return `${o.clients} connections x ${o.pipelining} in flight, ${load}, mode ${o.mode}, ${length} per measurement after ${o.warmupS} s warm-up, ${o.workers} load thread(s), ${o.repeat} round(s); ${target}`;
 }
 
@@ -139,7 +153,9 @@ export function markdownReport(result: BenchResult, chartFile?: string): string 
   if (chartFile) out.push(`![msgs/s, MB/s and header share against payload size](${chartFile})`, '');
   out.push('## Summary');
   out.push('');
-  out.push('Medians over rounds; noise is half the range over rounds (or the per-second coefficient of variation with one round).');
+  out.push(
+    'Medians over rounds; noise is half the range over rounds (or the per-second coefficient of variation with one round).',
+  );
   out.push('');
   out.push(markdownTable(SUMMARY_HEAD, result.summary.map(summaryCells)));
   out.push('');
@@ -147,7 +163,20 @@ export function markdownReport(result: BenchResult, chartFile?: string): string 
   out.push('');
   out.push(
     markdownTable(
-      ['measurement', 'round', 'connect ms', 'ramp ms', 'msgs/s', 'per-s stdev', 'per-s min', 'p90', 'max', 'conns per server worker', 'tester µs CPU/msg', 'tester busy'],
+      [
+        'measurement',
+        'round',
+        'connect ms',
+        'ramp ms',
+        'msgs/s',
+        'per-s stdev',
+        'per-s min',
+        'p90',
+        'max',
+        'conns per server worker',
+        'tester µs CPU/msg',
+        'tester busy',
+      ],
       result.measurements.map((m) => [
         m.key,
         String(m.round),

@@ -22,7 +22,11 @@ export interface SavedRun {
 }
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 60);
 }
 
 export function runFileStem(result: BenchResult): string {
@@ -115,11 +119,15 @@ export async function updateIndex(dir: string): Promise<void> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    text = '# Bench results\n\nSaved runs of `npm run bench`, newest first. Compare two with `npm run bench:compare -- A.json B.json`.\n\n';
+    text =
+      '# Bench results\n\nSaved runs of `npm run bench`, newest first. Compare two with `npm run bench:compare -- A.json B.json`.\n\n';
   }
   const block = `${INDEX_START}\n${table}\n${INDEX_END}`;
   const start = text.indexOf(INDEX_START);
   const end = text.indexOf(INDEX_END);
-  text = start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + INDEX_END.length) : `${text.trimEnd()}\n\n${block}\n`;
+  text =
+    start >= 0 && end > start
+      ? text.slice(0, start) + block + text.slice(end + INDEX_END.length)
+      : `${text.trimEnd()}\n\n${block}\n`;
   await writeFile(file, text);
 }

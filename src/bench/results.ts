@@ -151,7 +151,8 @@ export function summarizeMeasurements(measurements: readonly Measurement[]): Sum
     const max = Math.max(...rates);
     let noise: number | null;
     if (g.length > 1) noise = med > 0 ? (max - min) / 2 / med : 0;
-    else if (first.samples.filter((s) => s.seconds >= 0.999).length < 2) noise = null; // one sample has no spread
+    else if (first.samples.filter((s) => s.seconds >= 0.999).length < 2)
+      noise = null; // one sample has no spread
     else noise = first.msgsPerSec.mean > 0 ? first.msgsPerSec.stdev / first.msgsPerSec.mean : 0;
     const cpu = g.map((m) => m.server?.cpuSecondsPerMillionMsgs).filter((v): v is number => typeof v === 'number');
     return {

@@ -230,7 +230,7 @@ async function measure(
   if (saturated) {
     warn(
       `${plan.key}: a load thread was busy ${(Math.max(...threadUtilization) * 100).toFixed(0)}% of the time: ` +
-        'the figures may be the tester\'s limit, not the server\'s (add --workers, or fewer --clients)',
+        "the figures may be the tester's limit, not the server's (add --workers, or fewer --clients)",
     );
   }
   const firstError = drained.find((d) => d.firstError)?.firstError ?? connectError;

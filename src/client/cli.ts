@@ -1,6 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import { secondsToMs } from '../protocol/index.ts';
-import { CLIENT_ACK_STYLES, CLIENT_DEFAULTS, type ClientAckStyle, type ClientOptions, InvalidOptionError, resolveClientOptions } from './options.ts';
+import {
+  CLIENT_ACK_STYLES,
+  CLIENT_DEFAULTS,
+  type ClientAckStyle,
+  type ClientOptions,
+  InvalidOptionError,
+  resolveClientOptions,
+} from './options.ts';
 import { runRepl } from './repl.ts';
 
 /** The interactive client's reply limit; the library's default is none. */
@@ -58,26 +65,45 @@ export const clientCommand: CommandModule<object, ClientArgs> = {
     y
       .option('host', { type: 'string', default: CLIENT_DEFAULTS.host, describe: 'server address' })
       .option('port', { alias: 'p', type: 'number', default: 5050, describe: 'server port' })
-      .option('header-bytes', { type: 'number', default: CLIENT_DEFAULTS.headerBytes, describe: "header size H, 4..1024 (must match the server's)" })
-      .option('max-message-bytes', { type: 'number', default: CLIENT_DEFAULTS.maxMessageBytes, describe: 'largest reply accepted' })
+      .option('header-bytes', {
+        type: 'number',
+        default: CLIENT_DEFAULTS.headerBytes,
+        describe: "header size H, 4..1024 (must match the server's)",
+      })
+      .option('max-message-bytes', {
+        type: 'number',
+        default: CLIENT_DEFAULTS.maxMessageBytes,
+        describe: 'largest reply accepted',
+      })
       .option('ack', {
         choices: CLIENT_ACK_STYLES,
         default: CLIENT_DEFAULTS.ack,
-        describe: "raw: the server acks with 12 bare bytes 'Msg received' (the tutorial's original server); acks only, no echo",
+        describe:
+          "raw: the server acks with 12 bare bytes 'Msg received' (the tutorial's original server); acks only, no echo",
       })
-      .option('connect-timeout', { type: 'number', default: CLIENT_DEFAULTS.connectTimeoutMs / 1000, describe: 'seconds to wait for the connection' })
+      .option('connect-timeout', {
+        type: 'number',
+        default: CLIENT_DEFAULTS.connectTimeoutMs / 1000,
+        describe: 'seconds to wait for the connection',
+      })
       // A person at a prompt should not wait for ever on a server that never answers (a raw-ack one, say).
-      .option('reply-timeout', { type: 'number', default: INTERACTIVE_REPLY_TIMEOUT_S, describe: 'seconds to wait for each reply; 0 = for ever' })
+      .option('reply-timeout', {
+        type: 'number',
+        default: INTERACTIVE_REPLY_TIMEOUT_S,
+        describe: 'seconds to wait for each reply; 0 = for ever',
+      })
       // Validated here, before the handler, so that a bad value is one line and exit 2 (see src/cli.ts).
       .check((args) => {
-        clientOptionsFromArgs(args as unknown as ClientArgs);
+        clientOptionsFromArgs(args);
         return true;
       })
-      .epilogue('Type a message and press Enter. /quit, !DISCONNECT or Ctrl-D leave cleanly. Piped input works too: one message per line.')
+      .epilogue(
+        'Type a message and press Enter. /quit, !DISCONNECT or Ctrl-D leave cleanly. Piped input works too: one message per line.',
+      )
       .requiresArg(['host', 'port', 'header-bytes', 'max-message-bytes', 'ack', 'connect-timeout', 'reply-timeout'])
       .example('$0 client', 'talk to a server on 127.0.0.1:5050')
       .example('printf "hi\\nthere\\n" | $0 client --port 6000', 'send two messages, print the two replies, leave')
-      .example('$0 client --ack raw', "talk to the tutorial's original Python server") as unknown as Argv<ClientArgs>,
+      .example('$0 client --ack raw', "talk to the tutorial's original Python server"),
   handler: async (args) => {
     process.exitCode = await runRepl({ client: clientOptionsFromArgs(args) });
   },

@@ -190,7 +190,9 @@ export class Client {
   sendJson(value: unknown): Promise<unknown> {
     const text = JSON.stringify(value);
     if (text === undefined) {
-      return Promise.reject(new HandoffError('ERR_INVALID_ARG_VALUE', `sendJson cannot send ${String(value)}: it has no JSON form`));
+      return Promise.reject(
+        new HandoffError('ERR_INVALID_ARG_VALUE', `sendJson cannot send ${String(value)}: it has no JSON form`),
+      );
     }
     return this.#request(text, 'json');
   }
@@ -236,7 +238,9 @@ export class Client {
     const outcome = await Promise.race([this.closed, late]);
     clearTimeout(timer);
     if (outcome === 'late') {
-      this.#fail(connectionClosed(`the server did not close the connection within ${CLOSE_GRACE_MS} ms of !DISCONNECT`));
+      this.#fail(
+        connectionClosed(`the server did not close the connection within ${CLOSE_GRACE_MS} ms of !DISCONNECT`),
+      );
       await this.closed;
     }
   }
@@ -246,7 +250,9 @@ export class Client {
     if (!internal && (this.#endRequested || this.#disconnectSent)) {
       return Promise.reject(
         connectionClosed(
-          this.#disconnectSent ? 'a !DISCONNECT was sent: the server ignores anything after it' : 'the client is closing',
+          this.#disconnectSent
+            ? 'a !DISCONNECT was sent: the server ignores anything after it'
+            : 'the client is closing',
         ),
       );
     }
@@ -256,12 +262,13 @@ export class Client {
     try {
       this.#write(message);
     } catch (err) {
-      return Promise.reject(err); // e.g. ERR_HEADER_OVERFLOW: nothing was written
+      return Promise.reject(err instanceof Error ? err : new Error(String(err))); // e.g. ERR_HEADER_OVERFLOW: nothing was written
     }
     if (isDisconnect(message)) this.#disconnectSent = true;
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ kind, sentAt: performance.now(), resolve: resolve as (value: never) => void, reject });
-      if (this.options.replyTimeoutMs > 0 && this.#replyTimer === null) this.#armReplyTimer(this.options.replyTimeoutMs);
+      this.#pending.push({ kind, sentAt: performance.now(), resolve: resolve, reject });
+      if (this.options.replyTimeoutMs > 0 && this.#replyTimer === null)
+        this.#armReplyTimer(this.options.replyTimeoutMs);
     });
   }
 
@@ -303,7 +310,8 @@ export class Client {
     if (this.#pending.length === 0) this.#clearReplyTimer();
     const settle = pending.resolve as (value: unknown) => void;
     if (pending.kind === 'text') settle(payload.toString('utf8'));
-    else if (pending.kind === 'buffer') settle(Buffer.from(payload)); // the payload may be a view into a socket chunk
+    else if (pending.kind === 'buffer')
+      settle(Buffer.from(payload)); // the payload may be a view into a socket chunk
     else settle(parseJsonOrText(payload));
   }
 
@@ -315,7 +323,9 @@ export class Client {
   #fail(reason: HandoffError): void {
     if (this.#failure) return;
     const aboutTheConnection = reason.code === ERR_CONNECTION_CLOSED;
-    const closedError = aboutTheConnection ? reason : connectionClosed(`connection closed after ${reason.message}`, reason);
+    const closedError = aboutTheConnection
+      ? reason
+      : connectionClosed(`connection closed after ${reason.message}`, reason);
     this.#failure = closedError;
     if (!aboutTheConnection || !(this.#endRequested || this.#disconnectSent)) this.#closeError = reason;
     this.#reader.stop();
@@ -360,12 +370,18 @@ export async function connect(input: ClientOptions): Promise<Client> {
     const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new HandoffError(ERR_CONNECT, `cannot connect to ${where}: no answer within ${options.connectTimeoutMs} ms`));
+      reject(
+        new HandoffError(ERR_CONNECT, `cannot connect to ${where}: no answer within ${options.connectTimeoutMs} ms`),
+      );
     }, options.connectTimeoutMs);
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       const words = (err.code && CONNECT_FAILURE_TEXT[err.code]) ?? err.message;
-      reject(new HandoffError(ERR_CONNECT, `cannot connect to ${where}: ${words}${err.code ? ` (${err.code})` : ''}`, { cause: err }));
+      reject(
+        new HandoffError(ERR_CONNECT, `cannot connect to ${where}: ${words}${err.code ? ` (${err.code})` : ''}`, {
+          cause: err,
+        }),
+      );
     });
     socket.once('connect', () => {
       clearTimeout(timer);

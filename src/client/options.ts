@@ -66,10 +66,25 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     host,
     // Port 0 means "any" to a listener; to a client it can only be a mistake.
     port: integerIn('port', options.port, 1, 65_535),
-    headerBytes: integerIn('headerBytes', options.headerBytes ?? CLIENT_DEFAULTS.headerBytes, MIN_HEADER_BYTES, MAX_HEADER_BYTES),
-    maxMessageBytes: integerIn('maxMessageBytes', options.maxMessageBytes ?? CLIENT_DEFAULTS.maxMessageBytes, 0, 2 ** 31 - 1),
+    headerBytes: integerIn(
+      'headerBytes',
+      options.headerBytes ?? CLIENT_DEFAULTS.headerBytes,
+      MIN_HEADER_BYTES,
+      MAX_HEADER_BYTES,
+    ),
+    maxMessageBytes: integerIn(
+      'maxMessageBytes',
+      options.maxMessageBytes ?? CLIENT_DEFAULTS.maxMessageBytes,
+      0,
+      2 ** 31 - 1,
+    ),
     ack,
-    connectTimeoutMs: integerIn('connectTimeoutMs', options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs, 1, DAY_MS),
+    connectTimeoutMs: integerIn(
+      'connectTimeoutMs',
+      options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
+      1,
+      DAY_MS,
+    ),
     replyTimeoutMs: integerIn('replyTimeoutMs', options.replyTimeoutMs ?? CLIENT_DEFAULTS.replyTimeoutMs, 0, DAY_MS),
   });
 }

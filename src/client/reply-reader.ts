@@ -21,7 +21,11 @@ export interface ReplyReaderOptions {
   maxMessageBytes: number;
 }
 
-export function createReplyReader(options: ReplyReaderOptions, onReply: ReplyHandler, onError: ReplyErrorHandler): ReplyReader {
+export function createReplyReader(
+  options: ReplyReaderOptions,
+  onReply: ReplyHandler,
+  onError: ReplyErrorHandler,
+): ReplyReader {
   if (options.ack === 'raw') return new RawAckReader(options, onReply, onError);
   const decoder = new FrameDecoder(options, onReply, onError);
   return {
@@ -71,7 +75,7 @@ class RawAckReader implements ReplyReader {
   }
 
   push(chunk: Buffer): void {
-    for (let pos = 0; pos < chunk.length; ) {
+    for (let pos = 0; pos < chunk.length;) {
       if (this.#stopped) return;
       if (this.#framed) {
         this.#framed.push(pos === 0 ? chunk : chunk.subarray(pos));
@@ -85,7 +89,10 @@ class RawAckReader implements ReplyReader {
       if (byte !== ACK_BYTES[this.#matched]) {
         this.stop();
         this.#onError(
-          new HandoffError('ERR_BAD_REPLY', `with --ack raw every reply must be the ${ACK_BYTES.length} bytes "${ACK_TEXT}"`),
+          new HandoffError(
+            'ERR_BAD_REPLY',
+            `with --ack raw every reply must be the ${ACK_BYTES.length} bytes "${ACK_TEXT}"`,
+          ),
         );
         return;
       }

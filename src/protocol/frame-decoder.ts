@@ -114,7 +114,9 @@ export class FrameDecoder {
         if (this.#payloadFilled + take > payload.length) {
           // Grow 4x at a time (capped at the declared length): total copying stays linear
           // and a 1 MiB payload is re-copied twice, not four times.
-          const grown = Buffer.allocUnsafe(Math.min(this.#payloadLength, Math.max(payload.length * 4, this.#payloadFilled + take)));
+          const grown = Buffer.allocUnsafe(
+            Math.min(this.#payloadLength, Math.max(payload.length * 4, this.#payloadFilled + take)),
+          );
           payload.copy(grown, 0, 0, this.#payloadFilled);
           payload = this.#payload = grown;
         }

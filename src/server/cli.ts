@@ -86,27 +86,98 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
   describe: 'Run the server: an acceptor hands each connection to a pool of worker threads',
   builder: (y: Argv) =>
     y
-      .option('host', { type: 'string', default: SERVER_DEFAULTS.host, describe: 'address to bind (0.0.0.0: every interface)' })
-      .option('port', { type: 'number', default: SERVER_DEFAULTS.port, describe: 'port to listen on; 0 picks a free one' })
-      .option('lan', { type: 'boolean', default: false, describe: "bind the machine's LAN address, as the tutorial did" })
-      .option('header-bytes', { type: 'number', default: SERVER_DEFAULTS.headerBytes, describe: 'header size H, 4..1024 (both ends must agree)' })
-      .option('max-message-bytes', { type: 'number', default: SERVER_DEFAULTS.maxMessageBytes, describe: 'larger messages get !ERROR TOO_LARGE' })
-      .option('max-connections', { type: 'number', default: SERVER_DEFAULTS.maxConnections, describe: 'open connections, all workers together; more get SERVER_FULL' })
-      .option('frame-timeout', { type: 'number', default: SERVER_DEFAULTS.frameTimeoutMs / 1000, describe: 'seconds from a frame\'s first byte to its last' })
-      .option('idle-timeout', { type: 'number', default: SERVER_DEFAULTS.idleTimeoutMs / 1000, describe: 'seconds without a complete frame; 0 = never' })
+      .option('host', {
+        type: 'string',
+        default: SERVER_DEFAULTS.host,
+        describe: 'address to bind (0.0.0.0: every interface)',
+      })
+      .option('port', {
+        type: 'number',
+        default: SERVER_DEFAULTS.port,
+        describe: 'port to listen on; 0 picks a free one',
+      })
+      .option('lan', {
+        type: 'boolean',
+        default: false,
+        describe: "bind the machine's LAN address, as the tutorial did",
+      })
+      .option('header-bytes', {
+        type: 'number',
+        default: SERVER_DEFAULTS.headerBytes,
+        describe: 'header size H, 4..1024 (both ends must agree)',
+      })
+      .option('max-message-bytes', {
+        type: 'number',
+        default: SERVER_DEFAULTS.maxMessageBytes,
+        describe: 'larger messages get !ERROR TOO_LARGE',
+      })
+      .option('max-connections', {
+        type: 'number',
+        default: SERVER_DEFAULTS.maxConnections,
+        describe: 'open connections, all workers together; more get SERVER_FULL',
+      })
+      .option('frame-timeout', {
+        type: 'number',
+        default: SERVER_DEFAULTS.frameTimeoutMs / 1000,
+        describe: "seconds from a frame's first byte to its last",
+      })
+      .option('idle-timeout', {
+        type: 'number',
+        default: SERVER_DEFAULTS.idleTimeoutMs / 1000,
+        describe: 'seconds without a complete frame; 0 = never',
+      })
       .option('workers', { alias: 'w', type: 'number', default: SERVER_DEFAULTS.workers, describe: 'worker threads' })
-      .option('strategy', { choices: STRATEGIES, default: SERVER_DEFAULTS.strategy, describe: 'handoff: acceptor + pool; reuseport: every worker listens; single: main thread only' })
-      .option('mode', { choices: MODES, default: SERVER_DEFAULTS.mode, describe: "ack: reply 'Msg received'; echo: reply the payload" })
-      .option('ack', { choices: ACK_STYLES, default: SERVER_DEFAULTS.ack, describe: "raw: ack without a header, for the tutorial's own client" })
-      .option('high-water-mark', { type: 'number', default: SERVER_DEFAULTS.highWaterMarkBytes, describe: 'unsent reply bytes per connection above which reading pauses' })
+      .option('strategy', {
+        choices: STRATEGIES,
+        default: SERVER_DEFAULTS.strategy,
+        describe: 'handoff: acceptor + pool; reuseport: every worker listens; single: main thread only',
+      })
+      .option('mode', {
+        choices: MODES,
+        default: SERVER_DEFAULTS.mode,
+        describe: "ack: reply 'Msg received'; echo: reply the payload",
+      })
+      .option('ack', {
+        choices: ACK_STYLES,
+        default: SERVER_DEFAULTS.ack,
+        describe: "raw: ack without a header, for the tutorial's own client",
+      })
+      .option('high-water-mark', {
+        type: 'number',
+        default: SERVER_DEFAULTS.highWaterMarkBytes,
+        describe: 'unsent reply bytes per connection above which reading pauses',
+      })
       .option('log-messages', { type: 'boolean', default: false, describe: 'print [addr] message for every message' })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'only start-up, errors and the final line' })
+      .option('quiet', {
+        alias: 'q',
+        type: 'boolean',
+        default: false,
+        describe: 'only start-up, errors and the final line',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'structured log lines (pino JSON)' })
-      .option('stats-interval', { type: 'number', default: SERVER_DEFAULTS.statsIntervalMs / 1000, describe: 'seconds between stats lines while busy; 0 = never' })
-      .requiresArg(['host', 'port', 'header-bytes', 'max-message-bytes', 'max-connections', 'frame-timeout', 'idle-timeout', 'workers', 'strategy', 'mode', 'ack', 'high-water-mark', 'stats-interval'])
+      .option('stats-interval', {
+        type: 'number',
+        default: SERVER_DEFAULTS.statsIntervalMs / 1000,
+        describe: 'seconds between stats lines while busy; 0 = never',
+      })
+      .requiresArg([
+        'host',
+        'port',
+        'header-bytes',
+        'max-message-bytes',
+        'max-connections',
+        'frame-timeout',
+        'idle-timeout',
+        'workers',
+        'strategy',
+        'mode',
+        'ack',
+        'high-water-mark',
+        'stats-interval',
+      ])
       .example('$0 serve', 'the tutorial server on 127.0.0.1:5050')
       .example('$0 serve --ack raw', "talk to the tutorial's original Python client")
-      .example('$0 serve --lan --workers 4 --mode echo', 'echo server on the LAN address') as unknown as Argv<ServeArgs>,
+      .example('$0 serve --lan --workers 4 --mode echo', 'echo server on the LAN address'),
   handler: async (args) => {
     // Signal handlers go in before the server starts: a SIGUSR2 or SIGTERM that
     // arrives right after the [LISTENING] line must never find the default action.

@@ -167,7 +167,12 @@ export class ConnectionHost {
  * Counts a just-accepted connection against --max-connections, or answers it with
  * SERVER_FULL and closes it (nothing of it is read). True when it may be served.
  */
-export function admit(socket: net.Socket, counters: ServerCounters, options: ResolvedServerOptions, log: ServerLog): boolean {
+export function admit(
+  socket: net.Socket,
+  counters: ServerCounters,
+  options: ResolvedServerOptions,
+  log: ServerLog,
+): boolean {
   if (counters.tryOpen(options.maxConnections)) return true;
   refuseConnection(socket, options.headerBytes, log);
   return false;

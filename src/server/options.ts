@@ -90,7 +90,8 @@ function oneOf<T extends string>(options: ServerOptions, name: keyof ServerOptio
 
 function flag(options: ServerOptions, name: keyof ServerOptions): boolean {
   const value = options[name] ?? SERVER_DEFAULTS[name];
-  if (typeof value !== 'boolean') throw new InvalidOptionError(name, `${name} must be true or false, got ${String(value)}`);
+  if (typeof value !== 'boolean')
+    throw new InvalidOptionError(name, `${name} must be true or false, got ${String(value)}`);
   return value;
 }
 
@@ -99,7 +100,8 @@ const DAY_MS = 86_400_000;
 /** Validates every field once, with a precise message, and fills in defaults. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const host = options.host ?? SERVER_DEFAULTS.host;
-  if (typeof host !== 'string' || host.length === 0) throw new InvalidOptionError('host', 'host must be a non-empty address');
+  if (typeof host !== 'string' || host.length === 0)
+    throw new InvalidOptionError('host', 'host must be a non-empty address');
   const mode = oneOf(options, 'mode', MODES);
   const ack = oneOf(options, 'ack', ACK_STYLES);
   if (ack === 'raw' && mode === 'echo') {

@@ -18,7 +18,11 @@ const SPARE_TASKS_PER_WORKER = 16;
  * piscina's default least-busy balancer then sends each new connection to the
  * thread that holds the fewest, which is the balance we want.
  */
-export function createWorkerPool(options: ResolvedServerOptions, counters: SharedCountersMemory, channel: string): Piscina {
+export function createWorkerPool(
+  options: ResolvedServerOptions,
+  counters: SharedCountersMemory,
+  channel: string,
+): Piscina {
   const boot: WorkerBoot = { options, counters, channel };
   return new Piscina({
     filename: new URL('./worker.ts', import.meta.url).href,

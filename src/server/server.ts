@@ -123,7 +123,9 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
         // reuseport: bind here first so port 0 becomes one concrete port for all threads,
         // then let every thread listen on it, then step aside.
         const { port } = await listenOn(listener, { host: options.host, port: options.port, reusePort: true });
-        const listening = Array.from({ length: threads }, () => pool!.run({ host: options.host, port }, { name: 'listen' }));
+        const listening = Array.from({ length: threads }, () =>
+          pool!.run({ host: options.host, port }, { name: 'listen' }),
+        );
         for (const task of listening) track(task, () => {});
         const failed = Promise.race(listening).then(() => {
           throw new Error('a worker stopped listening during start-up');
@@ -170,17 +172,22 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
 
   const where = reachableAddresses(options.host).map((h) => (h.includes(':') ? `[${h}]` : h));
   const threadsText = options.strategy === 'single' ? 'main thread only' : `${threads} workers`;
-  log.essential('listening', `[LISTENING] Server is listening on ${where[0]}:${address.port} (${threadsText}, strategy ${options.strategy}, mode ${options.mode})`, {
-    host: address.address,
-    port: address.port,
-    addresses: where,
-    workers: threads,
-    strategy: options.strategy,
-    mode: options.mode,
-    ack: options.ack,
-    headerBytes: options.headerBytes,
-  });
-  for (const other of where.slice(1)) log.essential('listening-also', `[LISTENING] also reachable at ${other}:${address.port}`);
+  log.essential(
+    'listening',
+    `[LISTENING] Server is listening on ${where[0]}:${address.port} (${threadsText}, strategy ${options.strategy}, mode ${options.mode})`,
+    {
+      host: address.address,
+      port: address.port,
+      addresses: where,
+      workers: threads,
+      strategy: options.strategy,
+      mode: options.mode,
+      ack: options.ack,
+      headerBytes: options.headerBytes,
+    },
+  );
+  for (const other of where.slice(1))
+    log.essential('listening-also', `[LISTENING] also reachable at ${other}:${address.port}`);
 
   const statsTimer = startStatsLine(options, log, stats);
 
@@ -195,7 +202,9 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       await pool?.destroy();
       control.close();
       const final = stats();
-      log.essential('stopped', `[STOPPED] ${final.totalConnections} connections, ${final.messages} messages served`, { ...final });
+      log.essential('stopped', `[STOPPED] ${final.totalConnections} connections, ${final.messages} messages served`, {
+        ...final,
+      });
       log.flush();
     })();
     return closing;
@@ -205,7 +214,11 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
 }
 
 /** A line every few seconds while busy: connections per thread, messages/s, bytes/s. */
-function startStatsLine(options: ResolvedServerOptions, log: ServerLog, stats: () => ServerStats): NodeJS.Timeout | undefined {
+function startStatsLine(
+  options: ResolvedServerOptions,
+  log: ServerLog,
+  stats: () => ServerStats,
+): NodeJS.Timeout | undefined {
   if (options.statsIntervalMs === 0 || !log.verbose) return undefined;
   let last = stats();
   let lastAt = performance.now();
@@ -222,7 +235,12 @@ function startStatsLine(options: ResolvedServerOptions, log: ServerLog, stats: (
       log.info(
         'stats',
         `[STATS] ${now.activeConnections} connections (per worker ${perThread}) | ${rate} msg/s | in ${inMBs.toFixed(2)} MB/s | out ${outMBs.toFixed(2)} MB/s`,
-        { ...now, messagesPerSecond: rate, bytesInPerSecond: Math.round(inMBs * 1e6), bytesOutPerSecond: Math.round(outMBs * 1e6) },
+        {
+          ...now,
+          messagesPerSecond: rate,
+          bytesInPerSecond: Math.round(inMBs * 1e6),
+          bytesOutPerSecond: Math.round(outMBs * 1e6),
+        },
       );
     }
     last = now;

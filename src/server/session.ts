@@ -242,7 +242,10 @@ export class Session {
     this.#errorCode = err.code;
     this.#decoder.stop();
     this.#flushReplies();
-    this.#host.log.info('error', `[ERROR] ${this.remote} ${err.code} ${err.text}`, { remote: this.remote, code: err.code });
+    this.#host.log.info('error', `[ERROR] ${this.remote} ${err.code} ${err.text}`, {
+      remote: this.remote,
+      code: err.code,
+    });
     this.#write(encodeFrame(errorPayload(err), this.#host.options.headerBytes));
     this.#endGracefully();
   }

@@ -62,7 +62,7 @@ export function listen(task: { host: string; port: number }): Promise<void> {
     server.listen({ host: task.host, port: task.port, reusePort: true }, () => {
       listener = server;
       counters.markListening();
-      stopped.promise.then(resolve);
+      void stopped.promise.then(resolve);
     });
   });
 }

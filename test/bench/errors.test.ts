@@ -22,7 +22,10 @@ async function failing(args: string[]): Promise<{ code: number; stderr: string }
 }
 
 test('bad options give one clear line and exit status 2: --clients 0, --sizes 1x', async () => {
-  for (const args of [['--clients', '0'], ['--sizes', '1x']]) {
+  for (const args of [
+    ['--clients', '0'],
+    ['--sizes', '1x'],
+  ]) {
     const { code, stderr } = await failing(['bench', ...args, '--no-save']);
     assert.equal(code, 2, args.join(' '));
     assert.equal(stderr.trim().split('\n').length, 1, stderr);
@@ -36,7 +39,22 @@ test('an unreachable --target gives one line and a non-zero exit', async () => {
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as net.AddressInfo;
   await new Promise((resolve) => probe.close(resolve));
-  const { code, stderr } = await failing(['bench', '--target', `127.0.0.1:${port}`, '-c', '2', '-w', '1', '-s', '16', '-d', '0.2', '--warmup', '0', '--no-save']);
+  const { code, stderr } = await failing([
+    'bench',
+    '--target',
+    `127.0.0.1:${port}`,
+    '-c',
+    '2',
+    '-w',
+    '1',
+    '-s',
+    '16',
+    '-d',
+    '0.2',
+    '--warmup',
+    '0',
+    '--no-save',
+  ]);
   assert.equal(code, 1);
   assert.equal(stderr.trim().split('\n').length, 1, stderr);
   assert.match(stderr, /cannot connect to 127\.0\.0\.1:\d+: ECONNREFUSED/);

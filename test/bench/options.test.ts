@@ -15,19 +15,25 @@ import { checkFileLimit, readFileLimit } from '../../src/bench/system.ts';
 
 /** argv as a user types it -> resolved options, through the real yargs builder, without running anything. */
 async function fromArgv(line: string) {
-  const argv = await benchBuilder(yargs()).strict().fail((msg, err) => {
-    throw err ?? new Error(msg);
-  }).parseAsync(line);
+  const argv = await benchBuilder(yargs())
+    .strict()
+    .fail((msg, err) => {
+      throw err ?? new Error(msg);
+    })
+    .parseAsync(line);
   return resolveBenchOptions(benchOptionsFromArgv(argv));
 }
 
 function rejects(options: Parameters<typeof resolveBenchOptions>[0], option: string) {
-  assert.throws(() => resolveBenchOptions(options), (err: InvalidOptionError) => {
-    assert.equal(err.code, 'ERR_INVALID_OPTION');
-    assert.equal(err.option, option);
-    assert.ok(!err.message.includes('\n'), 'one line');
-    return true;
-  });
+  assert.throws(
+    () => resolveBenchOptions(options),
+    (err: InvalidOptionError) => {
+      assert.equal(err.code, 'ERR_INVALID_OPTION');
+      assert.equal(err.option, option);
+      assert.ok(!err.message.includes('\n'), 'one line');
+      return true;
+    },
+  );
 }
 
 test('sizes take binary units: 16, 1k, 4KiB, 64k, 1m', () => {
@@ -77,12 +83,16 @@ test('--duration 0 is refused', () => rejects({ durationS: 0 }, 'duration'));
 test('--sizes 1x is refused', () => rejects({ sizes: '1x' }, 'sizes'));
 test('--sizes above the 1 MiB message limit is refused', () => rejects({ sizes: '2m' }, 'sizes'));
 test('--header-bytes 3 is refused (protocol minimum is 4)', () => rejects({ headerBytes: '64,3' }, 'header-bytes'));
-test('--header-bytes too small for the largest size is refused', () => rejects({ headerBytes: 4, sizes: '64k' }, 'header-bytes'));
+test('--header-bytes too small for the largest size is refused', () =>
+  rejects({ headerBytes: 4, sizes: '64k' }, 'header-bytes'));
 test('--mode other than ack or echo is refused', () => rejects({ mode: 'pong' as 'ack' }, 'mode'));
-test('--strategy outside handoff, reuseport, single is refused', () => rejects({ strategies: 'handoff,fork' }, 'strategy'));
+test('--strategy outside handoff, reuseport, single is refused', () =>
+  rejects({ strategies: 'handoff,fork' }, 'strategy'));
 test('--workers above --clients is refused', () => rejects({ clients: 2, workers: 3 }, 'workers'));
-test('--target with two header sizes is refused', () => rejects({ target: '127.0.0.1:5050', headerBytes: '64,8' }, 'header-bytes'));
-test('--target with several strategies is refused', () => rejects({ target: ':5050', strategies: 'handoff,single' }, 'strategy'));
+test('--target with two header sizes is refused', () =>
+  rejects({ target: '127.0.0.1:5050', headerBytes: '64,8' }, 'header-bytes'));
+test('--target with several strategies is refused', () =>
+  rejects({ target: ':5050', strategies: 'handoff,single' }, 'strategy'));
 test('--rate 10q is refused', () => rejects({ rate: '10q' }, 'rate'));
 test('--messages 0 is refused', () => rejects({ messages: '0' }, 'messages'));
 
@@ -127,12 +137,17 @@ test('argv: -n and --target, and --no-save empties the output folder', async () 
 
 test('file limit: enough passes; a low soft limit names the ulimit command; a low hard limit says so', () => {
   checkFileLimit(500, { soft: 1024, hard: 4096 });
-  assert.throws(() => checkFileLimit(500, { soft: 256, hard: 4096 }), (err: Error & { code: string }) => {
-    assert.equal(err.code, 'ERR_FILE_LIMIT');
-    assert.match(err.message, /ulimit -n \d+/);
-    return true;
-  });
+  assert.throws(
+    () => checkFileLimit(500, { soft: 256, hard: 4096 }),
+    (err: Error & { code: string }) => {
+      assert.equal(err.code, 'ERR_FILE_LIMIT');
+      assert.match(err.message, /ulimit -n \d+/);
+      return true;
+    },
+  );
   assert.throws(() => checkFileLimit(500, { soft: 256, hard: 256 }), /hard limit is 256/);
-  const parsed = readFileLimit('Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n');
+  const parsed = readFileLimit(
+    'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n',
+  );
   assert.deepEqual(parsed, { soft: 1024, hard: 524288 });
 });

@@ -30,7 +30,24 @@ async function onlyResult(dir: string): Promise<{ file: string; result: BenchRes
 
 test('a short bench (2 sizes, 1 s) against the embedded server saves a JSON run that compare reads; acks equal the server count', async (t) => {
   const dir = await tempDir(t);
-  const { stdout } = await bench(['-c', '4', '-w', '1', '-s', '16,1k', '-d', '1', '--warmup', '0', '--server-workers', '2', '--out', dir, '--label', 'test run']);
+  const { stdout } = await bench([
+    '-c',
+    '4',
+    '-w',
+    '1',
+    '-s',
+    '16,1k',
+    '-d',
+    '1',
+    '--warmup',
+    '0',
+    '--server-workers',
+    '2',
+    '--out',
+    dir,
+    '--label',
+    'test run',
+  ]);
   assert.match(stdout, /msgs\/s/);
   const { file, result } = await onlyResult(dir);
   assert.equal(result.schema, 'handoff-bench/1');
@@ -49,13 +66,29 @@ test('a short bench (2 sizes, 1 s) against the embedded server saves a JSON run 
     // Measured on the wire: 64-byte headers on both directions.
     assert.ok(m.headerShare > 0 && m.headerShare < 1);
     assert.ok(m.server, 'server figures for an embedded server');
-    assert.equal(m.server.messages, m.server.testerAcked, `${m.key}: server counted ${m.server.messages}, tester acked ${m.server.testerAcked}`);
+    assert.equal(
+      m.server.messages,
+      m.server.testerAcked,
+      `${m.key}: server counted ${m.server.messages}, tester acked ${m.server.testerAcked}`,
+    );
     assert.equal(m.server.countsAgree, true);
-    assert.equal(m.server.connectionsPerWorker.reduce((a, b) => a + b, 0), 4);
+    assert.equal(
+      m.server.connectionsPerWorker.reduce((a, b) => a + b, 0),
+      4,
+    );
   }
   const files = await readdir(dir);
-  assert.ok(files.some((f) => f.endsWith('.svg')), 'chart saved');
-  const svg = await readFile(path.join(dir, files.find((f) => f.endsWith('.svg'))!), 'utf8');
+  assert.ok(
+    files.some((f) => f.endsWith('.svg')),
+    'chart saved',
+  );
+  const svg = await readFile(
+    path.join(
+      dir,
+      files.find((f) => f.endsWith('.svg'))!,
+    ),
+    'utf8',
+  );
   assert.match(svg, /^<svg/);
   assert.match(await readFile(path.join(dir, 'README.md'), 'utf8'), /test-run\.json/);
 
@@ -70,11 +103,35 @@ test('a short bench (2 sizes, 1 s) against the embedded server saves a JSON run 
 test('two header sizes over two interleaved rounds: compare judges the pair on paired rounds', async (t) => {
   const dir = await tempDir(t);
   await bench([
-    '-c', '2', '-w', '1', '-s', '16', '-d', '0.5', '--warmup', '0', '--header-bytes', '64,8', '--repeat', '2',
-    '--out', dir, '--server-command', fakeServerCommand().join(' '),
+    '-c',
+    '2',
+    '-w',
+    '1',
+    '-s',
+    '16',
+    '-d',
+    '0.5',
+    '--warmup',
+    '0',
+    '--header-bytes',
+    '64,8',
+    '--repeat',
+    '2',
+    '--out',
+    dir,
+    '--server-command',
+    fakeServerCommand().join(' '),
   ]);
   const { file, result } = await onlyResult(dir);
-  assert.deepEqual(result.measurements.map((m) => [m.round, m.headerBytes]), [[1, 64], [1, 8], [2, 64], [2, 8]]);
+  assert.deepEqual(
+    result.measurements.map((m) => [m.round, m.headerBytes]),
+    [
+      [1, 64],
+      [1, 8],
+      [2, 64],
+      [2, 8],
+    ],
+  );
   assert.equal(result.summary.length, 2);
   const h8 = result.measurements.find((m) => m.headerBytes === 8)!;
   const h64 = result.measurements.find((m) => m.headerBytes === 64)!;

@@ -59,9 +59,18 @@ test('argv maps onto the options connect() takes (seconds become ms)', () => {
 });
 
 test('a bad flag value is ERR_INVALID_OPTION naming the flag', () => {
-  assert.throws(() => clientOptionsFromArgs({ ...ARGS, 'header-bytes': 2 }), { code: 'ERR_INVALID_OPTION', message: /^--header-bytes must be/ });
-  assert.throws(() => clientOptionsFromArgs({ ...ARGS, port: Number.NaN }), { code: 'ERR_INVALID_OPTION', message: /^--port must be/ });
-  assert.throws(() => clientOptionsFromArgs({ ...ARGS, 'reply-timeout': -1 }), { code: 'ERR_INVALID_OPTION', message: /^--reply-timeout/ });
+  assert.throws(() => clientOptionsFromArgs({ ...ARGS, 'header-bytes': 2 }), {
+    code: 'ERR_INVALID_OPTION',
+    message: /^--header-bytes must be/,
+  });
+  assert.throws(() => clientOptionsFromArgs({ ...ARGS, port: Number.NaN }), {
+    code: 'ERR_INVALID_OPTION',
+    message: /^--port must be/,
+  });
+  assert.throws(() => clientOptionsFromArgs({ ...ARGS, 'reply-timeout': -1 }), {
+    code: 'ERR_INVALID_OPTION',
+    message: /^--reply-timeout/,
+  });
 });
 
 test('`handoff client` with piped lines prints each reply and exits 0 after !DISCONNECT', async (t) => {
@@ -75,7 +84,10 @@ test('`handoff client` with piped lines prints each reply and exits 0 after !DIS
 
 test('`handoff client --ack raw --header-bytes 8` talks to a raw-ack server with 8-byte headers', async (t) => {
   const server = await startFakeServer(t, { mode: 'raw-ack', headerBytes: 8 });
-  const run = await runHandoff(['client', '--port', String(server.port), '--ack', 'raw', '--header-bytes', '8'], 'hi\n');
+  const run = await runHandoff(
+    ['client', '--port', String(server.port), '--ack', 'raw', '--header-bytes', '8'],
+    'hi\n',
+  );
   assert.equal(run.stdout, `${ACK_TEXT}\n`);
   assert.equal(run.code, 0);
 });

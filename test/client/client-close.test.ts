@@ -50,7 +50,10 @@ test('a !DISCONNECT sent by hand gets its reply, the FIN ends the connection cle
   const server = await startFakeServer(t, { mode: 'ack' });
   const client = await openClient(t, server.port);
   assert.equal(await client.send(DISCONNECT_MESSAGE), ACK_TEXT);
-  await assert.rejects(client.send('ignored by the server anyway'), { code: ERR_CONNECTION_CLOSED, message: /DISCONNECT/ });
+  await assert.rejects(client.send('ignored by the server anyway'), {
+    code: ERR_CONNECTION_CLOSED,
+    message: /DISCONNECT/,
+  });
   assert.deepEqual(await client.closed, { error: null });
   await client.close();
   assert.equal(server.connections[0]!.received.length, 1);

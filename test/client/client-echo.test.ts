@@ -42,7 +42,7 @@ test('multi-byte UTF-8 text is sent with its byte length in the header', async (
   assert.equal(server.connections[0]!.received[0]!.length, Buffer.byteLength('héllo 🌍'));
 });
 
-test('the Buffer from sendBuffer() is the caller\'s own: later replies do not change it', async (t) => {
+test("the Buffer from sendBuffer() is the caller's own: later replies do not change it", async (t) => {
   const server = await startFakeServer(t, { mode: 'echo' });
   const client = await openClient(t, server.port);
   const [a, b] = await Promise.all([client.sendBuffer('first'), client.sendBuffer('second')]);

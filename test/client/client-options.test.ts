@@ -1,12 +1,21 @@
 // resolveClientOptions: one check per option, a precise message naming it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CLIENT_DEFAULTS, type ClientOptions, InvalidOptionError, resolveClientOptions } from '../../src/client/index.ts';
+import {
+  CLIENT_DEFAULTS,
+  type ClientOptions,
+  InvalidOptionError,
+  resolveClientOptions,
+} from '../../src/client/index.ts';
 
 function rejects(options: ClientOptions, option: string): void {
   assert.throws(
     () => resolveClientOptions(options),
-    (err: unknown) => err instanceof InvalidOptionError && err.code === 'ERR_INVALID_OPTION' && err.option === option && err.message.startsWith(option),
+    (err: unknown) =>
+      err instanceof InvalidOptionError &&
+      err.code === 'ERR_INVALID_OPTION' &&
+      err.option === option &&
+      err.message.startsWith(option),
   );
 }
 
@@ -16,7 +25,8 @@ test('defaults fill every option but the port', () => {
 });
 
 test('port must be an integer from 1 to 65535', () => {
-  for (const port of [0, -1, 65_536, 1.5, Number.NaN, '80' as unknown as number, undefined as unknown as number]) rejects({ port }, 'port');
+  for (const port of [0, -1, 65_536, 1.5, Number.NaN, '80' as unknown as number, undefined as unknown as number])
+    rejects({ port }, 'port');
   assert.equal(resolveClientOptions({ port: 65_535 }).port, 65_535);
 });
 

@@ -10,7 +10,10 @@ test('100 pipelined sends resolve in order, each with its own reply', async (t) 
   const sends = Array.from({ length: 100 }, (_, i) => client.send(`message ${i}`));
   assert.equal(client.pendingCount, 100);
   const replies = await Promise.all(sends);
-  assert.deepEqual(replies, Array.from({ length: 100 }, (_, i) => `message ${i}`));
+  assert.deepEqual(
+    replies,
+    Array.from({ length: 100 }, (_, i) => `message ${i}`),
+  );
   assert.equal(client.pendingCount, 0);
 });
 
@@ -25,7 +28,10 @@ test('replies coalesced into one TCP write are all delivered', async (t) => {
   });
   const client = await openClient(t, server.port);
   const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => client.send(String(i))));
-  assert.deepEqual(replies, Array.from({ length: 20 }, (_, i) => String(i)));
+  assert.deepEqual(
+    replies,
+    Array.from({ length: 20 }, (_, i) => String(i)),
+  );
 });
 
 test('replies that arrive one byte per TCP segment are reassembled', async (t) => {

@@ -17,7 +17,9 @@ import { openClient, startFakeServer } from './fake-server.ts';
 for (const code of Object.values(ErrorCode)) {
   test(`an !ERROR ${code} reply rejects the send with that class and code`, async (t) => {
     const expected = protocolErrorFor(code, `details of ${code}`);
-    const server = await startFakeServer(t, { reply: (conn) => conn.replyError(protocolErrorFor(code, `details of ${code}`)) });
+    const server = await startFakeServer(t, {
+      reply: (conn) => conn.replyError(protocolErrorFor(code, `details of ${code}`)),
+    });
     const client = await openClient(t, server.port);
     const err = await client.send('anything').then(
       () => assert.fail('send should reject'),
@@ -63,7 +65,10 @@ test('an !ERROR that arrives with no send waiting (SERVER_FULL at accept) is rep
   const { error } = await client.closed;
   assert.ok(error instanceof ServerFullError);
   assert.equal(error.code, 'SERVER_FULL');
-  await assert.rejects(client.send('too late'), (err: HandoffError) => err.code === ERR_CONNECTION_CLOSED && err.cause === error);
+  await assert.rejects(
+    client.send('too late'),
+    (err: HandoffError) => err.code === ERR_CONNECTION_CLOSED && err.cause === error,
+  );
 });
 
 test('SHUTTING_DOWN while idle closes the client with that error', async (t) => {
@@ -84,10 +89,14 @@ test('an !ERROR with a code this client does not know still rejects as a Protoco
     },
   });
   const client = await openClient(t, server.port);
-  await assert.rejects(client.send('x'), (err: unknown) => err instanceof ProtocolError && (err.code as string) === 'RATE_LIMITED' && err.text === 'slow down');
+  await assert.rejects(
+    client.send('x'),
+    (err: unknown) =>
+      err instanceof ProtocolError && (err.code as string) === 'RATE_LIMITED' && err.text === 'slow down',
+  );
 });
 
-test('a reply with a malformed header rejects with the decoder\'s BadHeaderError', async (t) => {
+test("a reply with a malformed header rejects with the decoder's BadHeaderError", async (t) => {
   const server = await startFakeServer(t, { reply: (conn) => conn.socket.write(Buffer.from('12x'.padEnd(64, ' '))) });
   const client = await openClient(t, server.port);
   await assert.rejects(client.send('x'), (err: unknown) => err instanceof BadHeaderError && err.code === 'BAD_HEADER');

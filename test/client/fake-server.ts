@@ -141,7 +141,11 @@ export async function closedPort(): Promise<number> {
 }
 
 /** connect() to the fake server; destroyed after the test whatever happens. */
-export async function openClient(t: TestContext, port: number, options: Omit<ClientOptions, 'port'> = {}): Promise<Client> {
+export async function openClient(
+  t: TestContext,
+  port: number,
+  options: Omit<ClientOptions, 'port'> = {},
+): Promise<Client> {
   let client: Client | undefined;
   t.after(() => client?.destroy());
   client = await connect({ port, ...options });

@@ -148,9 +148,13 @@ export class WireClient {
     await new Promise<void>((resolve, reject) => {
       const check = (): void => {
         if (predicate()) done(null);
-        else if (this.closedBy !== null) done(new Error(`connection ended (${this.closedBy}) before ${what}; got ${this.describe()}`));
+        else if (this.closedBy !== null)
+          done(new Error(`connection ended (${this.closedBy}) before ${what}; got ${this.describe()}`));
       };
-      const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${this.describe()}`)), timeoutMs);
+      const timer = setTimeout(
+        () => done(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${this.describe()}`)),
+        timeoutMs,
+      );
       const done = (err: Error | null): void => {
         clearTimeout(timer);
         this.#waiters.delete(check);
@@ -266,7 +270,11 @@ export function sharedServer(options: ServerOptions = {}): () => RunningServer {
 }
 
 /** Connects a WireClient to `server`; destroyed after the test. */
-export async function connect(t: TestContext, server: { host: string; port: number }, options: WireClientOptions = {}): Promise<WireClient> {
+export async function connect(
+  t: TestContext,
+  server: { host: string; port: number },
+  options: WireClientOptions = {},
+): Promise<WireClient> {
   let client: WireClient | undefined;
   t.after(() => client?.destroy());
   client = await WireClient.connect(server.port, server.host, options);
@@ -352,7 +360,11 @@ export const STRATEGY_VARIANTS: readonly ServerVariant[] = Object.freeze(
  */
 export function forEachVariant(
   body: (variant: ServerVariant) => void,
-  options: { variants?: readonly ServerVariant[]; concurrency?: boolean | number; variantConcurrency?: boolean | number } = {},
+  options: {
+    variants?: readonly ServerVariant[];
+    concurrency?: boolean | number;
+    variantConcurrency?: boolean | number;
+  } = {},
 ): void {
   const variants = options.variants ?? VARIANTS;
   describe('server variants', { concurrency: options.variantConcurrency ?? true }, () => {

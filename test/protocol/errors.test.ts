@@ -50,7 +50,14 @@ describe('every protocol code', () => {
 });
 
 describe('parseErrorPayload', () => {
-  for (const ordinary of ['Msg received', '', '!ERROR', '!ERRORS TOO_LARGE x', '!error TOO_LARGE x', ' !ERROR TOO_LARGE x']) {
+  for (const ordinary of [
+    'Msg received',
+    '',
+    '!ERROR',
+    '!ERRORS TOO_LARGE x',
+    '!error TOO_LARGE x',
+    ' !ERROR TOO_LARGE x',
+  ]) {
     test(`an ordinary payload ${JSON.stringify(ordinary)} is not an error`, () => {
       assert.equal(parseErrorPayload(Buffer.from(ordinary)), null);
     });

@@ -10,7 +10,11 @@ import { decodeChunks, frames, splitAt } from './decode.ts';
 const SPACE = 0x20;
 
 /** The reference: header matched by a regex, value compared as a BigInt, whole buffer at once. */
-function referenceDecode(stream: Buffer, headerBytes: number, limit: number): { payloads: Buffer[]; error: 'BAD_HEADER' | 'TOO_LARGE' | null } {
+function referenceDecode(
+  stream: Buffer,
+  headerBytes: number,
+  limit: number,
+): { payloads: Buffer[]; error: 'BAD_HEADER' | 'TOO_LARGE' | null } {
   const payloads: Buffer[] = [];
   let pos = 0;
   while (stream.length - pos >= headerBytes) {
@@ -31,10 +35,16 @@ function referenceDecode(stream: Buffer, headerBytes: number, limit: number): { 
 /** A header's worth of bytes that is often, not always, well-formed: mostly digits and spaces. */
 const headerishBytes = (headerBytes: number) =>
   fc
-    .array(fc.oneof({ weight: 8, arbitrary: fc.constantFrom(SPACE, SPACE, 0x30, 0x31, 0x32, 0x39) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }), {
-      minLength: headerBytes,
-      maxLength: headerBytes,
-    })
+    .array(
+      fc.oneof(
+        { weight: 8, arbitrary: fc.constantFrom(SPACE, SPACE, 0x30, 0x31, 0x32, 0x39) },
+        { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
+      ),
+      {
+        minLength: headerBytes,
+        maxLength: headerBytes,
+      },
+    )
     .map((bytes) => Buffer.from(bytes));
 
 /**
@@ -46,7 +56,9 @@ const mixedStream = (headerBytes: number) =>
     .array(
       fc.oneof(
         fc.uint8Array({ maxLength: 300 }).map((p) => frames([p], headerBytes)),
-        fc.tuple(headerishBytes(headerBytes), fc.uint8Array({ maxLength: 60 })).map(([h, body]) => Buffer.concat([h, body])),
+        fc
+          .tuple(headerishBytes(headerBytes), fc.uint8Array({ maxLength: 60 }))
+          .map(([h, body]) => Buffer.concat([h, body])),
         fc.uint8Array({ maxLength: 100 }).map((b) => Buffer.from(b)),
       ),
       { maxLength: 8 },
@@ -86,7 +98,10 @@ test('any sequence of valid frames, cut anywhere, decodes to the same payloads',
           { headerBytes },
         );
         assert.deepEqual(out.errors, []);
-        assert.deepEqual(out.frames, payloads.map((p) => Buffer.from(p)));
+        assert.deepEqual(
+          out.frames,
+          payloads.map((p) => Buffer.from(p)),
+        );
       },
     ),
   );
@@ -96,7 +111,13 @@ test('any bytes, cut anywhere, give what the reference decoder gives: frames, th
   fc.assert(
     fc.property(
       fc.integer({ min: 4, max: 16 }).chain((headerBytes) =>
-        fc.tuple(fc.constant(headerBytes), fc.oneof(mixedStream(headerBytes), fc.uint8Array({ maxLength: 400, size: 'max' }).map((b) => Buffer.from(b)))),
+        fc.tuple(
+          fc.constant(headerBytes),
+          fc.oneof(
+            mixedStream(headerBytes),
+            fc.uint8Array({ maxLength: 400, size: 'max' }).map((b) => Buffer.from(b)),
+          ),
+        ),
       ),
       fc.oneof(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 2 ** 31 - 1 })),
       cutPoints,
@@ -113,17 +134,20 @@ test('any bytes, cut anywhere, give what the reference decoder gives: frames, th
 
 test('streams of well-formed headers with random padding and values around the limit match the reference', () => {
   const header = (headerBytes: number) =>
-    fc
-      .tuple(fc.nat({ max: 3 }), fc.nat({ max: 40 }), fc.nat({ max: 2 }))
-      .map(([before, value, zeros]) => {
-        const text = `${' '.repeat(before)}${'0'.repeat(zeros)}${value}`;
-        return Buffer.from(text.slice(0, headerBytes).padEnd(headerBytes, ' '), 'latin1');
-      });
+    fc.tuple(fc.nat({ max: 3 }), fc.nat({ max: 40 }), fc.nat({ max: 2 })).map(([before, value, zeros]) => {
+      const text = `${' '.repeat(before)}${'0'.repeat(zeros)}${value}`;
+      return Buffer.from(text.slice(0, headerBytes).padEnd(headerBytes, ' '), 'latin1');
+    });
   fc.assert(
     fc.property(
-      fc.integer({ min: 4, max: 12 }).chain((headerBytes) =>
-        fc.tuple(fc.constant(headerBytes), fc.array(fc.tuple(header(headerBytes), fc.uint8Array({ maxLength: 40 })), { maxLength: 6 })),
-      ),
+      fc
+        .integer({ min: 4, max: 12 })
+        .chain((headerBytes) =>
+          fc.tuple(
+            fc.constant(headerBytes),
+            fc.array(fc.tuple(header(headerBytes), fc.uint8Array({ maxLength: 40 })), { maxLength: 6 }),
+          ),
+        ),
       fc.integer({ min: 0, max: 40 }),
       cutPoints,
       ([headerBytes, parts], limit, cuts) => {

@@ -126,7 +126,11 @@ test('inFrame is true mid-header and mid-payload, false at a frame boundary', ()
 test('a payload inside one chunk is handed out as a view of that chunk (no copy)', () => {
   const chunk = frames(['view me']);
   let payloadMemory: ArrayBufferLike | undefined;
-  new FrameDecoder({}, (p) => (payloadMemory = p.buffer), () => {}).push(chunk);
+  new FrameDecoder(
+    {},
+    (p) => (payloadMemory = p.buffer),
+    () => {},
+  ).push(chunk);
   assert.equal(payloadMemory, chunk.buffer);
 });
 

@@ -3,7 +3,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encodeFrame } from '../../src/protocol/index.ts';
-import { assertEndedWithError, connect, errorOf, forEachVariant, sharedServer, variantOptions } from '../helpers/wire.ts';
+import {
+  assertEndedWithError,
+  connect,
+  errorOf,
+  forEachVariant,
+  sharedServer,
+  variantOptions,
+} from '../helpers/wire.ts';
 
 const H = 64;
 
@@ -60,7 +67,10 @@ forEachVariant((variant) => {
         const payload = Buffer.from('abcdefghijklmnopqrstuvwxyz'.slice(0, length));
         await client.sendRaw(Buffer.concat([head, payload]));
         const [reply] = await client.readFrames(1);
-        assert.ok(reply!.equals(payload), `echo of ${JSON.stringify(payload.toString())}, got ${JSON.stringify(reply!.toString())}`);
+        assert.ok(
+          reply!.equals(payload),
+          `echo of ${JSON.stringify(payload.toString())}, got ${JSON.stringify(reply!.toString())}`,
+        );
         assert.equal(errorOf(reply), null);
         // The connection goes on.
         await client.send('next');
@@ -84,7 +94,9 @@ forEachVariant((variant) => {
 
     test('a bad header after good frames: the good ones are answered, then BAD_HEADER, then close', async (t) => {
       const client = await connect(t, server());
-      await client.sendRaw(Buffer.concat([encodeFrame(Buffer.from('one'), H), encodeFrame(Buffer.from('two'), H), header('-1')]));
+      await client.sendRaw(
+        Buffer.concat([encodeFrame(Buffer.from('one'), H), encodeFrame(Buffer.from('two'), H), header('-1')]),
+      );
       const { frames } = await client.readUntilClose();
       assert.deepEqual(
         frames.slice(0, 2).map((f) => f.toString()),

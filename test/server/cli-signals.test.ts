@@ -35,7 +35,10 @@ function run(t: TestContext, args: string[]): Spawned {
   child.stderr!.setEncoding('utf8').on('data', (s: string) => {
     err += s;
   });
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   return { child, stdout, stderr: () => err, exited };
 }
 
@@ -43,7 +46,10 @@ function run(t: TestContext, args: string[]): Spawned {
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(0, ms))))]);
+    return await Promise.race([
+      promise,
+      new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(0, ms)))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -62,8 +68,10 @@ async function listening(p: Spawned, boundMs = 20_000): Promise<{ host: string; 
       }
       if (obj.event === 'listening') return { host: String(obj.host), port: Number(obj.port) };
     }
-    if (p.child.exitCode !== null) throw new Error(`server exited (${p.child.exitCode}) before listening: ${p.stderr()}`);
-    if (performance.now() > deadline) throw new Error(`no "listening" line in ${boundMs} ms; stdout: ${p.stdout.join('\n')}; stderr: ${p.stderr()}`);
+    if (p.child.exitCode !== null)
+      throw new Error(`server exited (${p.child.exitCode}) before listening: ${p.stderr()}`);
+    if (performance.now() > deadline)
+      throw new Error(`no "listening" line in ${boundMs} ms; stdout: ${p.stdout.join('\n')}; stderr: ${p.stderr()}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -113,7 +121,9 @@ test('a second SIGTERM exits at once, even while the first is still flushing a c
   if (p.child.exitCode === null) p.child.kill('SIGTERM');
   const exit = await within(p.exited, 2000);
   assert.notEqual(exit, null, 'exited within 2 s of the second signal');
-  t.diagnostic(`exited ${(performance.now() - secondAt).toFixed(0)} ms after the second signal with ${JSON.stringify(exit)}`);
+  t.diagnostic(
+    `exited ${(performance.now() - secondAt).toFixed(0)} ms after the second signal with ${JSON.stringify(exit)}`,
+  );
   assert.equal(exit!.signal, null, 'exited by itself, not killed by the signal');
 });
 

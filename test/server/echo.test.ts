@@ -66,7 +66,10 @@ forEachVariant((variant) => {
         assert.ok(r.equals(payloads[i]!), `payload of ${sizes[i]} B`);
       });
       // Raw check of one reply's header: digits left-aligned, padded with spaces to headerBytes.
-      assert.equal(client.bytesReceived, payloads.reduce((n, p) => n + headerBytes + p.length, 0));
+      assert.equal(
+        client.bytesReceived,
+        payloads.reduce((n, p) => n + headerBytes + p.length, 0),
+      );
     });
 
     test(`headerBytes ${headerBytes}: frames split at odd offsets and many frames per write are parsed as a stream`, async (t) => {

@@ -78,7 +78,11 @@ test('a worker keeps serving its connection while no new task arrives', async (t
   t.after(() => client.destroy());
   await once(client, 'connect');
   const replies: string[] = [];
-  const decoder = new FrameDecoder({}, (p) => replies.push(p.toString()), (e) => assert.fail(e));
+  const decoder = new FrameDecoder(
+    {},
+    (p) => replies.push(p.toString()),
+    (e) => assert.fail(e),
+  );
   client.on('data', (chunk: Buffer) => decoder.push(chunk));
   for (let i = 0; i < 3; i++) {
     await new Promise((r) => setTimeout(r, 150)); // the worker is idle between these

@@ -8,7 +8,16 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { encodeFrame } from '../../src/protocol/index.ts';
-import { connect, errorOf, forEachVariant, STRATEGY_VARIANTS, sleep, variantOptions, withServer, type WireClient } from '../helpers/wire.ts';
+import {
+  connect,
+  errorOf,
+  forEachVariant,
+  STRATEGY_VARIANTS,
+  sleep,
+  variantOptions,
+  withServer,
+  type WireClient,
+} from '../helpers/wire.ts';
 
 const MiB = 1024 * 1024;
 
@@ -29,7 +38,12 @@ function writeOrBlock(socket: Socket, bytes: Buffer, blockedMs: number): Promise
  * Returns how many frames were handed to write() (the last may still be queued).
  * One buffer is reused: it is rewritten only after its previous write completed.
  */
-async function pipelineUntilBlocked(client: WireClient, payloadBytes: number, capBytes: number, blockedMs: number): Promise<{ frames: number; bytes: number; blocked: boolean }> {
+async function pipelineUntilBlocked(
+  client: WireClient,
+  payloadBytes: number,
+  capBytes: number,
+  blockedMs: number,
+): Promise<{ frames: number; bytes: number; blocked: boolean }> {
   const frame = encodeFrame(Buffer.alloc(payloadBytes, 0x5a), 64);
   let frames = 0;
   let bytes = 0;
@@ -43,7 +57,11 @@ async function pipelineUntilBlocked(client: WireClient, payloadBytes: number, ca
 }
 
 /** A client whose replies are checked on the fly: sequence numbers in order, right length. */
-async function sequencedClient(t: Parameters<typeof connect>[0], server: { host: string; port: number }, payloadBytes: number) {
+async function sequencedClient(
+  t: Parameters<typeof connect>[0],
+  server: { host: string; port: number },
+  payloadBytes: number,
+) {
   const state = { next: 0, problems: [] as string[], errors: [] as string[] };
   const client = await connect(t, server, {
     keepFrames: false,
@@ -54,7 +72,8 @@ async function sequencedClient(t: Parameters<typeof connect>[0], server: { host:
         return;
       }
       if (payload.length !== payloadBytes) state.problems.push(`reply ${state.next}: ${payload.length} bytes`);
-      else if (payload.readUInt32BE(0) !== state.next) state.problems.push(`reply ${state.next}: sequence ${payload.readUInt32BE(0)}`);
+      else if (payload.readUInt32BE(0) !== state.next)
+        state.problems.push(`reply ${state.next}: sequence ${payload.readUInt32BE(0)}`);
       state.next++;
     },
   });
@@ -80,7 +99,11 @@ forEachVariant(
       t.after(() => clearInterval(sampler));
 
       const sent = await pipelineUntilBlocked(hog, payloadBytes, 200 * MiB, 1500);
-      assert.equal(sent.blocked, true, `the server kept reading: ${(sent.bytes / MiB).toFixed(0)} MiB written without blocking`);
+      assert.equal(
+        sent.blocked,
+        true,
+        `the server kept reading: ${(sent.bytes / MiB).toFixed(0)} MiB written without blocking`,
+      );
 
       // Meanwhile another client is served normally.
       for (let i = 0; i < 5; i++) {
@@ -91,7 +114,9 @@ forEachVariant(
       rssMax = Math.max(rssMax, process.memoryUsage().rss);
       clearInterval(sampler);
       const grownMiB = (rssMax - rssBefore) / MiB;
-      t.diagnostic(`${variant.label}: wrote ${(sent.bytes / MiB).toFixed(1)} MiB (${sent.frames} frames) before blocking; RSS grew ${grownMiB.toFixed(1)} MiB`);
+      t.diagnostic(
+        `${variant.label}: wrote ${(sent.bytes / MiB).toFixed(1)} MiB (${sent.frames} frames) before blocking; RSS grew ${grownMiB.toFixed(1)} MiB`,
+      );
       assert.ok(grownMiB < 100, `RSS grew by ${grownMiB.toFixed(1)} MiB`);
 
       // Now read: every reply, in order, nothing dropped.
@@ -115,8 +140,16 @@ forEachVariant(
       assert.equal(sent.blocked, true, 'the server stopped reading');
       await sleep(2000); // five times both timeouts, while the server waits for us to read
       hog.resume();
-      await hog.until(() => state.next + state.errors.length >= sent.frames || hog.closed, `${sent.frames} replies`, 30_000);
-      assert.deepEqual(state.errors, [], `no error while paused by the server (got ${state.next} of ${sent.frames} replies)`);
+      await hog.until(
+        () => state.next + state.errors.length >= sent.frames || hog.closed,
+        `${sent.frames} replies`,
+        30_000,
+      );
+      assert.deepEqual(
+        state.errors,
+        [],
+        `no error while paused by the server (got ${state.next} of ${sent.frames} replies)`,
+      );
       assert.deepEqual(state.problems, []);
       assert.equal(state.next, sent.frames);
     });

@@ -2,14 +2,22 @@
 // ERR_INVALID_OPTION naming the option), and startServer refuses the same way.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InvalidOptionError, resolveServerOptions, SERVER_DEFAULTS, type ServerOptions } from '../../src/server/options.ts';
+import {
+  InvalidOptionError,
+  resolveServerOptions,
+  SERVER_DEFAULTS,
+  type ServerOptions,
+} from '../../src/server/options.ts';
 import { startServer } from '../../src/server/server.ts';
 
 function rejects(options: Record<string, unknown>, option: string): void {
   assert.throws(
     () => resolveServerOptions(options as ServerOptions),
     (err: unknown) => {
-      assert.ok(err instanceof InvalidOptionError, `an InvalidOptionError for ${JSON.stringify(options)}, got ${String(err)}`);
+      assert.ok(
+        err instanceof InvalidOptionError,
+        `an InvalidOptionError for ${JSON.stringify(options)}, got ${String(err)}`,
+      );
       assert.equal(err.code, 'ERR_INVALID_OPTION');
       assert.equal(err.option, option);
       assert.ok(err.message.length > 0 && !err.message.includes('\n'), 'one-line message');
@@ -97,5 +105,7 @@ test('startServer() refuses a bad option with InvalidOptionError before listenin
     assert.equal(err.code, 'ERR_INVALID_OPTION');
     return true;
   });
-  await assert.rejects(startServer({ port: 0, silent: true, ack: 'raw', mode: 'echo' }), { code: 'ERR_INVALID_OPTION' });
+  await assert.rejects(startServer({ port: 0, silent: true, ack: 'raw', mode: 'echo' }), {
+    code: 'ERR_INVALID_OPTION',
+  });
 });

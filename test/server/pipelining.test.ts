@@ -3,7 +3,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeFrame } from '../../src/protocol/index.ts';
-import { connectMany, eventually, forEachVariant, STRATEGY_VARIANTS, variantOptions, withServer } from '../helpers/wire.ts';
+import {
+  connectMany,
+  eventually,
+  forEachVariant,
+  STRATEGY_VARIANTS,
+  variantOptions,
+  withServer,
+} from '../helpers/wire.ts';
 
 const CLIENTS = 500;
 const MESSAGES = 100;
@@ -11,7 +18,9 @@ const MESSAGES = 100;
 /** Distinct payloads of varying length (1..~200 B) that say who sent them. */
 function payloadFor(client: number, message: number): Buffer {
   const tag = `c${client}-m${message}|`;
-  return Buffer.from(tag.padEnd(tag.length + ((client * 7 + message * 13) % 180), String.fromCharCode(97 + (message % 26))));
+  return Buffer.from(
+    tag.padEnd(tag.length + ((client * 7 + message * 13) % 180), String.fromCharCode(97 + (message % 26))),
+  );
 }
 
 forEachVariant(
@@ -26,7 +35,9 @@ forEachVariant(
           const replies = await client.readFrames(MESSAGES, 60_000);
           for (let m = 0; m < MESSAGES; m++) {
             if (!replies[m]!.equals(payloads[m]!)) {
-              assert.fail(`client ${c}, reply ${m}: got ${JSON.stringify(replies[m]!.toString().slice(0, 40))}, expected ${JSON.stringify(payloads[m]!.toString().slice(0, 40))}`);
+              assert.fail(
+                `client ${c}, reply ${m}: got ${JSON.stringify(replies[m]!.toString().slice(0, 40))}, expected ${JSON.stringify(payloads[m]!.toString().slice(0, 40))}`,
+              );
             }
           }
           // No extra (duplicated) replies.
@@ -34,7 +45,10 @@ forEachVariant(
         }),
       );
       // Workers may report their counters a little later.
-      await eventually(() => server.stats().messages === CLIENTS * MESSAGES, `stats().messages to reach ${CLIENTS * MESSAGES} (now ${server.stats().messages})`);
+      await eventually(
+        () => server.stats().messages === CLIENTS * MESSAGES,
+        `stats().messages to reach ${CLIENTS * MESSAGES} (now ${server.stats().messages})`,
+      );
     });
   },
   { variants: STRATEGY_VARIANTS, variantConcurrency: false },

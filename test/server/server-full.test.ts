@@ -5,7 +5,17 @@ import { test } from 'node:test';
 import { once } from 'node:events';
 import net from 'node:net';
 import { ACK_TEXT, DISCONNECT_MESSAGE, encodeFrame } from '../../src/protocol/index.ts';
-import { assertEndedWithError, connect, connectMany, errorOf, forEachVariant, sleep, variantOptions, withServer, type WireClient } from '../helpers/wire.ts';
+import {
+  assertEndedWithError,
+  connect,
+  connectMany,
+  errorOf,
+  forEachVariant,
+  sleep,
+  variantOptions,
+  withServer,
+  type WireClient,
+} from '../helpers/wire.ts';
 import type { RunningServer } from '../../src/server/server.ts';
 
 async function expectServerFull(client: WireClient): Promise<void> {
@@ -25,7 +35,11 @@ async function roundTrip(clients: WireClient[]): Promise<void> {
 }
 
 /** Connects until one is accepted (the server sees closes asynchronously). */
-async function connectWhenRoom(server: RunningServer, t: Parameters<typeof connect>[0], boundMs = 5000): Promise<WireClient> {
+async function connectWhenRoom(
+  server: RunningServer,
+  t: Parameters<typeof connect>[0],
+  boundMs = 5000,
+): Promise<WireClient> {
   const deadline = performance.now() + boundMs;
   for (;;) {
     const c = await connect(t, server);

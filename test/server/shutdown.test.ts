@@ -5,7 +5,16 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { ACK_TEXT, encodeFrame } from '../../src/protocol/index.ts';
-import { assertEndedWithError, connect, connectMany, errorOf, forEachVariant, variantOptions, withServer, type WireClient } from '../helpers/wire.ts';
+import {
+  assertEndedWithError,
+  connect,
+  connectMany,
+  errorOf,
+  forEachVariant,
+  variantOptions,
+  withServer,
+  type WireClient,
+} from '../helpers/wire.ts';
 
 async function expectShuttingDown(client: WireClient, before: string[] = []): Promise<void> {
   const result = await client.readUntilClose();

@@ -3,7 +3,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_MAX_MESSAGE_BYTES, encodeFrame, encodeHeader } from '../../src/protocol/index.ts';
-import { assertEndedWithError, connect, errorOf, forEachVariant, patternPayload, variantOptions, withServer } from '../helpers/wire.ts';
+import {
+  assertEndedWithError,
+  connect,
+  errorOf,
+  forEachVariant,
+  patternPayload,
+  variantOptions,
+  withServer,
+} from '../helpers/wire.ts';
 
 async function expectTooLarge(client: Awaited<ReturnType<typeof connect>>): Promise<void> {
   const result = await client.readUntilClose();

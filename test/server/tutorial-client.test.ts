@@ -24,6 +24,9 @@ forEachVariant((variant) => {
     const [code] = await once(child, 'exit');
     clearTimeout(timer);
     assert.equal(code, 0, `exit status; stderr: ${err}`);
-    assert.deepEqual(out.split('\n').filter((l) => l !== ''), ['Msg received', 'Msg received', 'Msg received', 'Msg received']);
+    assert.deepEqual(
+      out.split('\n').filter((l) => l !== ''),
+      ['Msg received', 'Msg received', 'Msg received', 'Msg received'],
+    );
   });
 });

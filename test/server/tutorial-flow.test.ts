@@ -96,7 +96,9 @@ forEachVariant((variant) => {
     test('!DISCONNECT after pipelined big messages: every reply is flushed before the FIN', async (t) => {
       const client = await connect(t, server());
       const payloads = Array.from({ length: 24 }, (_, i) => Buffer.alloc(64 * 1024, 65 + i));
-      await client.sendRaw(Buffer.concat([...payloads.map((p) => encodeFrame(p, 64)), encodeTextFrame(DISCONNECT_MESSAGE, 64)]));
+      await client.sendRaw(
+        Buffer.concat([...payloads.map((p) => encodeFrame(p, 64)), encodeTextFrame(DISCONNECT_MESSAGE, 64)]),
+      );
       const { frames, closedBy } = await client.readUntilClose();
       assert.equal(frames.length, payloads.length + 1, client.describe());
       frames.slice(0, -1).forEach((f, i) => {
@@ -151,6 +153,9 @@ forEachVariant((variant) => {
 });
 
 test('--log-messages prints control characters escaped, so a client cannot forge log lines', () => {
-  assert.equal(printable('a\x1b[2J\r\nfake [DISCONNECTED] line\x7f'), 'a\\x1b[2J\\x0d\\x0afake [DISCONNECTED] line\\x7f');
+  assert.equal(
+    printable('a\x1b[2J\r\nfake [DISCONNECTED] line\x7f'),
+    'a\\x1b[2J\\x0d\\x0afake [DISCONNECTED] line\\x7f',
+  );
   assert.equal(printable('Hello Wörld! ✓'), 'Hello Wörld! ✓', 'printable text is untouched');
 });

@@ -75,7 +75,13 @@ function headerCases(size: number, headerBytes: number): Case[] {
   // Some parse inputs with spaces before the digits and leading zeros, as a lenient receiver sees them.
   const padded = Buffer.from(`  00${size}`.padEnd(headerBytes, ' '), 'latin1');
   const useful = padded.length === headerBytes ? padded : header;
-  const common = { payloadBytes: size, headerBytes, chunking: '-' as const, framesPerIteration: HEADER_CALLS, bytesPerIteration: 0 };
+  const common = {
+    payloadBytes: size,
+    headerBytes,
+    chunking: '-' as const,
+    framesPerIteration: HEADER_CALLS,
+    bytesPerIteration: 0,
+  };
   return [
     {
       ...common,
@@ -142,7 +148,18 @@ function decodeCases(size: number, headerBytes: number): Case[] {
 function toRow(c: Case, task: Task): CodecRow {
   const r = task.result;
   if (r.state !== 'completed' && r.state !== 'aborted-with-statistics') {
-    return { name: c.name, group: c.group, payloadBytes: c.payloadBytes, headerBytes: c.headerBytes, chunking: c.chunking, framesPerSecond: 0, gigabytesPerSecond: null, rmePercent: 0, samples: 0, state: r.state };
+    return {
+      name: c.name,
+      group: c.group,
+      payloadBytes: c.payloadBytes,
+      headerBytes: c.headerBytes,
+      chunking: c.chunking,
+      framesPerSecond: 0,
+      gigabytesPerSecond: null,
+      rmePercent: 0,
+      samples: 0,
+      state: r.state,
+    };
   }
   // Iterations per second from the mean latency (ms): robust to the throughput estimator's choices.
   const iterationsPerSecond = 1000 / r.latency.mean;
@@ -197,7 +214,8 @@ async function main(): Promise<void> {
     },
   });
   const timeMs = Number(values.time);
-  if (!Number.isFinite(timeMs) || timeMs <= 0) throw new Error(`--time must be a positive number of ms, got ${values.time}`);
+  if (!Number.isFinite(timeMs) || timeMs <= 0)
+    throw new Error(`--time must be a positive number of ms, got ${values.time}`);
 
   const cases: Case[] = [];
   for (const headerBytes of HEADER_SIZES) {
@@ -205,7 +223,14 @@ async function main(): Promise<void> {
   }
   const selected = values.filter ? cases.filter((c) => c.name.includes(values.filter!)) : cases;
 
-  const bench = new Bench({ name: 'codec', time: timeMs, iterations: 8, warmupTime: Math.min(50, timeMs), warmupIterations: 4, throws: true });
+  const bench = new Bench({
+    name: 'codec',
+    time: timeMs,
+    iterations: 8,
+    warmupTime: Math.min(50, timeMs),
+    warmupIterations: 4,
+    throws: true,
+  });
   for (const c of selected) bench.add(c.name, c.fn);
   const started = Date.now();
   process.stderr.write(`codec: ${selected.length} tasks, ${timeMs} ms each...\n`);
@@ -228,9 +253,16 @@ async function main(): Promise<void> {
   if (values['no-save']) return;
   const resultsDir = new URL('../../../results/', import.meta.url);
   mkdirSync(resultsDir, { recursive: true });
-  const date = new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const date = new Date()
+    .toISOString()
+    .replace(/:/g, '-')
+    .replace(/\.\d+Z$/, 'Z');
   const file = `codec-${date}.json`;
-  const tinybenchVersion = (JSON.parse(readFileSync(new URL('../../../node_modules/tinybench/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const tinybenchVersion = (
+    JSON.parse(readFileSync(new URL('../../../node_modules/tinybench/package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version;
   const meta = {
     date: new Date(started).toISOString(),
     node: process.version,

@@ -45,8 +45,22 @@ export interface LoadgenReport {
 
 export async function runLoadgen(binary: string, r: LoadgenRun): Promise<LoadgenReport> {
   const args = [
-    '-H', r.host ?? '127.0.0.1', '-P', String(r.port), '-c', String(r.clients), '-s', String(r.sizeBytes),
-    '-d', String(r.durationS), '-w', String(r.warmupS), '-p', String(r.depth), '-t', String(r.threads),
+    '-H',
+    r.host ?? '127.0.0.1',
+    '-P',
+    String(r.port),
+    '-c',
+    String(r.clients),
+    '-s',
+    String(r.sizeBytes),
+    '-d',
+    String(r.durationS),
+    '-w',
+    String(r.warmupS),
+    '-p',
+    String(r.depth),
+    '-t',
+    String(r.threads),
   ];
   if (r.echo) args.push('-e');
   if (r.serverPids?.length) args.push('-S', r.serverPids.join(','));
@@ -55,7 +69,12 @@ export async function runLoadgen(binary: string, r: LoadgenRun): Promise<Loadgen
 }
 
 /** Starts ref_epoll on `port` and resolves once it accepts connections. */
-export async function startRefServer(binary: string, port: number, threads: number, echo: boolean): Promise<ChildProcess> {
+export async function startRefServer(
+  binary: string,
+  port: number,
+  threads: number,
+  echo: boolean,
+): Promise<ChildProcess> {
   const args = ['-H', '127.0.0.1', '-p', String(port), '-t', String(threads)];
   if (echo) args.push('-e');
   const child = spawn(binary, args, { stdio: 'ignore' });

@@ -35,11 +35,11 @@ const { values } = parseArgs({
   },
 });
 
-const cases = splitList(values.cases!).map((c) => {
+const cases = splitList(values.cases).map((c) => {
   const [size, mode = 'ack'] = c.split(':');
   return { sizeBytes: parseSize(size!), mode: mode as Mode };
 });
-const serverNames = splitList(values.servers!);
+const serverNames = splitList(values.servers);
 const rounds = Number(values.rounds);
 const clients = Number(values.clients);
 const durationS = Number(values.duration);
@@ -71,8 +71,8 @@ for (const mode of [...new Set(cases.map((c) => c.mode))]) {
     for (const name of serverNames) {
       if (name === 'ref') {
         const port = Number(values['ref-port']);
-        const child = await startRefServer(values['ref-server']!, port, refThreads, mode === 'echo');
-        started.push({ name, port, pid: child.pid!, stop: async () => void child.kill('SIGTERM') });
+        const child = await startRefServer(values['ref-server'], port, refThreads, mode === 'echo');
+        started.push({ name, port, pid: child.pid!, stop: () => Promise.resolve(void child.kill('SIGTERM')) });
       } else {
         const s: ServerUnderTest = await startEmbeddedServer({
           workers: serverWorkers,
@@ -87,15 +87,31 @@ for (const mode of [...new Set(cases.map((c) => c.mode))]) {
     for (let round = 1; round <= rounds; round++) {
       for (const c of cases.filter((x) => x.mode === mode)) {
         for (const s of started) {
-          const r = await runLoadgen(values.loadgen!, {
-            port: s.port, clients, sizeBytes: c.sizeBytes, durationS, warmupS: 1, depth: 1, threads: 1,
-            echo: mode === 'echo', serverPids: [s.pid],
+          const r = await runLoadgen(values.loadgen, {
+            port: s.port,
+            clients,
+            sizeBytes: c.sizeBytes,
+            durationS,
+            warmupS: 1,
+            depth: 1,
+            threads: 1,
+            echo: mode === 'echo',
+            serverPids: [s.pid],
           });
           rows.push({
-            sizeBytes: c.sizeBytes, mode, server: s.name, round, msgsPerSec: r.msgs_per_s,
-            serverCpuSPerMillion: r.server_cpu_s_per_million_msgs, p50Us: r.p50_us, p99Us: r.p99_us, errors: r.errors,
+            sizeBytes: c.sizeBytes,
+            mode,
+            server: s.name,
+            round,
+            msgsPerSec: r.msgs_per_s,
+            serverCpuSPerMillion: r.server_cpu_s_per_million_msgs,
+            p50Us: r.p50_us,
+            p99Us: r.p99_us,
+            errors: r.errors,
           });
-          process.stderr.write(`round ${round} ${formatSize(c.sizeBytes)} ${mode} ${s.name}: ${fmtInt(r.msgs_per_s)} msgs/s, ${r.server_cpu_s_per_million_msgs.toFixed(2)} CPU-s/M msgs\n`);
+          process.stderr.write(
+            `round ${round} ${formatSize(c.sizeBytes)} ${mode} ${s.name}: ${fmtInt(r.msgs_per_s)} msgs/s, ${r.server_cpu_s_per_million_msgs.toFixed(2)} CPU-s/M msgs\n`,
+          );
         }
       }
     }
@@ -105,13 +121,17 @@ for (const mode of [...new Set(cases.map((c) => c.mode))]) {
 }
 
 const summary = cases.flatMap((c) => {
-  const of = (server: string) => rows.filter((r) => r.sizeBytes === c.sizeBytes && r.mode === c.mode && r.server === server);
+  const of = (server: string) =>
+    rows.filter((r) => r.sizeBytes === c.sizeBytes && r.mode === c.mode && r.server === server);
   const refCpu = median(of('ref').map((r) => r.serverCpuSPerMillion));
   return serverNames.map((server) => {
     const mine = of(server);
     const cpu = median(mine.map((r) => r.serverCpuSPerMillion));
     return {
-      sizeBytes: c.sizeBytes, mode: c.mode, server, description: describeServer(server),
+      sizeBytes: c.sizeBytes,
+      mode: c.mode,
+      server,
+      description: describeServer(server),
       medianMsgsPerSec: median(mine.map((r) => r.msgsPerSec)),
       medianCpuSPerMillion: cpu,
       minCpu: Math.min(...mine.map((r) => r.serverCpuSPerMillion)),
@@ -135,8 +155,14 @@ const md = [
   markdownTable(
     ['size', 'mode', 'server', 'median msgs/s', 'median CPU-s / M msgs', 'range', 'ratio to ref (CPU/msg)', 'errors'],
     summary.map((s) => [
-      formatSize(s.sizeBytes), s.mode, s.description, fmtInt(s.medianMsgsPerSec), s.medianCpuSPerMillion.toFixed(2),
-      `${s.minCpu.toFixed(2)}–${s.maxCpu.toFixed(2)}`, s.ratioToRef === null ? '-' : `${s.ratioToRef.toFixed(2)}×`, String(s.errors),
+      formatSize(s.sizeBytes),
+      s.mode,
+      s.description,
+      fmtInt(s.medianMsgsPerSec),
+      s.medianCpuSPerMillion.toFixed(2),
+      `${s.minCpu.toFixed(2)}–${s.maxCpu.toFixed(2)}`,
+      s.ratioToRef === null ? '-' : `${s.ratioToRef.toFixed(2)}×`,
+      String(s.errors),
     ]),
     new Set([3, 4, 6, 7]),
   ),
@@ -145,12 +171,25 @@ const md = [
   '',
   markdownTable(
     ['round', 'size', 'mode', 'server', 'msgs/s', 'CPU-s / M msgs', 'p50 µs', 'p99 µs', 'errors'],
-    rows.map((r) => [String(r.round), formatSize(r.sizeBytes), r.mode, r.server, fmtInt(r.msgsPerSec), r.serverCpuSPerMillion.toFixed(2), r.p50Us.toFixed(0), r.p99Us.toFixed(0), String(r.errors)]),
+    rows.map((r) => [
+      String(r.round),
+      formatSize(r.sizeBytes),
+      r.mode,
+      r.server,
+      fmtInt(r.msgsPerSec),
+      r.serverCpuSPerMillion.toFixed(2),
+      r.p50Us.toFixed(0),
+      r.p99Us.toFixed(0),
+      String(r.errors),
+    ]),
     new Set([0, 4, 5, 6, 7, 8]),
   ),
   '',
 ].join('\n');
-await mkdir(values.out!, { recursive: true });
-await writeFile(path.join(values.out!, 'server-vs-reference.md'), md);
-await writeFile(path.join(values.out!, 'server-vs-reference.json'), `${JSON.stringify({ environment: env, options: values, summary, rows }, null, 1)}\n`);
+await mkdir(values.out, { recursive: true });
+await writeFile(path.join(values.out, 'server-vs-reference.md'), md);
+await writeFile(
+  path.join(values.out, 'server-vs-reference.json'),
+  `${JSON.stringify({ environment: env, options: values, summary, rows }, null, 1)}\n`,
+);
 process.stdout.write(md);

@@ -38,7 +38,7 @@ const { values } = parseArgs({
 const clients = Number(values.clients);
 const durationS = Number(values.duration);
 const rounds = Number(values.rounds);
-const sizes = splitList(values.sizes!).map((s) => parseSize(s));
+const sizes = splitList(values.sizes).map((s) => parseSize(s));
 const threads = Number(values.workers);
 
 const server = await startEmbeddedServer({
@@ -48,23 +48,74 @@ const server = await startEmbeddedServer({
   headerBytes: 64,
   maxConnections: clients * 2 + 16,
 });
-type Row = { size: number; tool: 'loadgen' | 'handoff bench'; round: number; msgsPerSec: number; cpuUsPerMsg: number; p50Us: number; p99Us: number };
+type Row = {
+  size: number;
+  tool: 'loadgen' | 'handoff bench';
+  round: number;
+  msgsPerSec: number;
+  cpuUsPerMsg: number;
+  p50Us: number;
+  p99Us: number;
+};
 const rows: Row[] = [];
 try {
   for (let round = 1; round <= rounds; round++) {
     for (const size of sizes) {
-      const { stdout } = await run(values.loadgen!, [
-        '-H', '127.0.0.1', '-P', String(server.port), '-c', String(clients), '-s', String(size),
-        '-d', String(durationS), '-w', '1', '-p', '1', '-t', String(threads),
-      ], { timeout: 120_000 });
+      const { stdout } = await run(
+        values.loadgen,
+        [
+          '-H',
+          '127.0.0.1',
+          '-P',
+          String(server.port),
+          '-c',
+          String(clients),
+          '-s',
+          String(size),
+          '-d',
+          String(durationS),
+          '-w',
+          '1',
+          '-p',
+          '1',
+          '-t',
+          String(threads),
+        ],
+        { timeout: 120_000 },
+      );
       const lg = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>;
-      rows.push({ size, tool: 'loadgen', round, msgsPerSec: lg.msgs_per_s!, cpuUsPerMsg: (lg.loadgen_cpu_s! * 1e6) / lg.msgs!, p50Us: lg.p50_us!, p99Us: lg.p99_us! });
+      rows.push({
+        size,
+        tool: 'loadgen',
+        round,
+        msgsPerSec: lg.msgs_per_s!,
+        cpuUsPerMsg: (lg.loadgen_cpu_s! * 1e6) / lg.msgs!,
+        p50Us: lg.p50_us!,
+        p99Us: lg.p99_us!,
+      });
 
-      const r = await runBench(resolveBenchOptions({
-        clients, workers: threads, sizes: [size], durationS, warmupS: 1, target: `127.0.0.1:${server.port}`, out: '', progress: false,
-      }));
+      const r = await runBench(
+        resolveBenchOptions({
+          clients,
+          workers: threads,
+          sizes: [size],
+          durationS,
+          warmupS: 1,
+          target: `127.0.0.1:${server.port}`,
+          out: '',
+          progress: false,
+        }),
+      );
       const m = r.measurements[0]!;
-      rows.push({ size, tool: 'handoff bench', round, msgsPerSec: m.msgsPerSec.overall, cpuUsPerMsg: m.tester.cpuUsPerMsg, p50Us: m.latencyUs.p50, p99Us: m.latencyUs.p99 });
+      rows.push({
+        size,
+        tool: 'handoff bench',
+        round,
+        msgsPerSec: m.msgsPerSec.overall,
+        cpuUsPerMsg: m.tester.cpuUsPerMsg,
+        p50Us: m.latencyUs.p50,
+        p99Us: m.latencyUs.p99,
+      });
     }
   }
 } finally {
@@ -98,13 +149,30 @@ const md = [
     `${durationS} s per measurement, ${threads} load thread(s) each, ${rounds} interleaved round(s). ` +
     `Node ${env.node}, ${env.cpuModel} (${env.cores} cores), ${env.date}, commit ${env.gitCommit?.slice(0, 12) ?? 'unknown'}.`,
   '',
-  'Criteria: msgs/s within 10% of loadgen; tester CPU per message at most 2x loadgen\'s.',
+  "Criteria: msgs/s within 10% of loadgen; tester CPU per message at most 2x loadgen's.",
   '',
   markdownTable(
-    ['size', 'loadgen msgs/s', 'bench msgs/s', 'ratio', 'within 10%', 'loadgen µs CPU/msg', 'bench µs CPU/msg', 'CPU ratio', 'at most 2x'],
+    [
+      'size',
+      'loadgen msgs/s',
+      'bench msgs/s',
+      'ratio',
+      'within 10%',
+      'loadgen µs CPU/msg',
+      'bench µs CPU/msg',
+      'CPU ratio',
+      'at most 2x',
+    ],
     verdicts.map((v) => [
-      formatSize(v.size), fmtInt(v.loadgenMsgsPerSec), fmtInt(v.benchMsgsPerSec), v.rateRatio.toFixed(3), v.rateOk ? 'yes' : 'NO',
-      v.loadgenCpuUsPerMsg.toFixed(2), v.benchCpuUsPerMsg.toFixed(2), v.cpuRatio.toFixed(2), v.cpuOk ? 'yes' : 'NO',
+      formatSize(v.size),
+      fmtInt(v.loadgenMsgsPerSec),
+      fmtInt(v.benchMsgsPerSec),
+      v.rateRatio.toFixed(3),
+      v.rateOk ? 'yes' : 'NO',
+      v.loadgenCpuUsPerMsg.toFixed(2),
+      v.benchCpuUsPerMsg.toFixed(2),
+      v.cpuRatio.toFixed(2),
+      v.cpuOk ? 'yes' : 'NO',
     ]),
     new Set([1, 2, 3, 5, 6, 7]),
   ),
@@ -113,12 +181,23 @@ const md = [
   '',
   markdownTable(
     ['round', 'size', 'tool', 'msgs/s', 'µs CPU/msg', 'p50 µs', 'p99 µs'],
-    rows.map((r) => [String(r.round), formatSize(r.size), r.tool, fmtInt(r.msgsPerSec), r.cpuUsPerMsg.toFixed(2), r.p50Us.toFixed(1), r.p99Us.toFixed(1)]),
+    rows.map((r) => [
+      String(r.round),
+      formatSize(r.size),
+      r.tool,
+      fmtInt(r.msgsPerSec),
+      r.cpuUsPerMsg.toFixed(2),
+      r.p50Us.toFixed(1),
+      r.p99Us.toFixed(1),
+    ]),
     new Set([0, 3, 4, 5, 6]),
   ),
   '',
 ].join('\n');
-await mkdir(values.out!, { recursive: true });
-await writeFile(path.join(values.out!, 'reference-check.md'), md);
-await writeFile(path.join(values.out!, 'reference-check.json'), `${JSON.stringify({ environment: env, options: values, verdicts, rows }, null, 1)}\n`);
+await mkdir(values.out, { recursive: true });
+await writeFile(path.join(values.out, 'reference-check.md'), md);
+await writeFile(
+  path.join(values.out, 'reference-check.json'),
+  `${JSON.stringify({ environment: env, options: values, verdicts, rows }, null, 1)}\n`,
+);
 process.stdout.write(md);

@@ -37,11 +37,19 @@ const closeAfter = Number(values['close-after']);
 const ack = encodeTextFrame(ACK_TEXT, headerBytes);
 
 const perWorker = Array.from({ length: workers }, () => ({ activeConnections: 0, totalConnections: 0, messages: 0 }));
-const stats = { activeConnections: 0, totalConnections: 0, refusedConnections: 0, messages: 0, bytesIn: 0, bytesOut: 0 };
+const stats = {
+  activeConnections: 0,
+  totalConnections: 0,
+  refusedConnections: 0,
+  messages: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+};
 let firstMessageAt = -1;
 let stallUntil = -1;
 let next = 0;
-const line = (event: string, fields: object) => process.stdout.write(`${JSON.stringify({ level: 30, pid: process.pid, event, ...fields })}\n`);
+const line = (event: string, fields: object) =>
+  process.stdout.write(`${JSON.stringify({ level: 30, pid: process.pid, event, ...fields })}\n`);
 const allStats = () => ({ ...stats, workers: perWorker.map((w) => ({ ...w })) });
 
 const server = net.createServer((socket) => {
@@ -56,31 +64,41 @@ const server = net.createServer((socket) => {
   const send = (frame: Buffer) => {
     stats.bytesOut += frame.length;
     if (Date.now() < stallUntil) {
-      if (held.length === 0) setTimeout(() => { for (const f of held.splice(0)) socket.write(f); }, stallUntil - Date.now());
+      if (held.length === 0)
+        setTimeout(() => {
+          for (const f of held.splice(0)) socket.write(f);
+        }, stallUntil - Date.now());
       held.push(frame);
     } else socket.write(frame);
   };
-  const decoder = new FrameDecoder({ headerBytes }, (payload) => {
-    count++;
-    stats.messages++;
-    w.messages++;
-    const now = Date.now();
-    if (firstMessageAt < 0) {
-      firstMessageAt = now;
-      if (stallAt >= 0) setTimeout(() => { stallUntil = Date.now() + stallMs; }, stallAt);
-    }
-    if (errorAfter > 0 && count === errorAfter) {
-      decoder.stop();
-      socket.end(encodeTextFrame('!ERROR TIMEOUT no frame arrived in time (fake)', headerBytes));
-      return;
-    }
-    if (closeAfter > 0 && count === closeAfter) {
-      decoder.stop();
-      socket.destroy();
-      return;
-    }
-    send(echo ? encodeFrame(payload, headerBytes) : ack);
-  }, () => socket.destroy());
+  const decoder = new FrameDecoder(
+    { headerBytes },
+    (payload) => {
+      count++;
+      stats.messages++;
+      w.messages++;
+      const now = Date.now();
+      if (firstMessageAt < 0) {
+        firstMessageAt = now;
+        if (stallAt >= 0)
+          setTimeout(() => {
+            stallUntil = Date.now() + stallMs;
+          }, stallAt);
+      }
+      if (errorAfter > 0 && count === errorAfter) {
+        decoder.stop();
+        socket.end(encodeTextFrame('!ERROR TIMEOUT no frame arrived in time (fake)', headerBytes));
+        return;
+      }
+      if (closeAfter > 0 && count === closeAfter) {
+        decoder.stop();
+        socket.destroy();
+        return;
+      }
+      send(echo ? encodeFrame(payload, headerBytes) : ack);
+    },
+    () => socket.destroy(),
+  );
   socket.on('data', (chunk: Buffer) => {
     stats.bytesIn += chunk.length;
     decoder.push(chunk);
