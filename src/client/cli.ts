@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { secondsToMs } from '../protocol/index.ts';
+import { secondsToMs } from '../options/validators.ts';
 import {
   CLIENT_ACK_STYLES,
   CLIENT_DEFAULTS,
@@ -45,8 +45,8 @@ export function clientOptionsFromArgs(args: ClientArgs): ClientOptions {
     headerBytes: args['header-bytes'],
     maxMessageBytes: args['max-message-bytes'],
     ack: args.ack as ClientAckStyle,
-    connectTimeoutMs: secondsToMs('--connect-timeout', args['connect-timeout'], { zeroAllowed: false }),
-    replyTimeoutMs: secondsToMs('--reply-timeout', args['reply-timeout']),
+    connectTimeoutMs: secondsToMs('connectTimeoutMs', args['connect-timeout']),
+    replyTimeoutMs: secondsToMs('replyTimeoutMs', args['reply-timeout'], 'never'),
   };
   try {
     resolveClientOptions(options);

@@ -1,93 +1,108 @@
+/**
+ * The error catalogue: every failure handoff reports, as one class with a
+ * stable `code`, all under HandoffError (the shape of undici's
+ * lib/core/errors.js). Users match on `code` (or `instanceof`), never on
+ * `message`. docs/ERRORS.md lists every code, who raises it and what to do;
+ * test/protocol/error-catalogue.test.ts keeps that table and this file equal.
+ *
+ * Two families:
+ * - protocol codes (PROTOCOL.md): they travel on the wire as `!ERROR <CODE> <text>`
+ *   (ProtocolError) or, in chat mode, as `!NO <CODE> <text>` (CommandRefusedError);
+ * - local codes, `ERR_*`: failures of this process (a bad option, a lost
+ *   connection, a bench that cannot reach its target).
+ */
 import { ERROR_PREFIX } from './constants.ts';
 
-/** The codes a server may send in an `!ERROR <CODE> <text>` frame. */
+/** Base of every error handoff raises. */
+export class HandoffError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Protocol errors: `!ERROR <CODE> <text>`, then the server closes the connection.
+
+/** The codes a server may send in an `!ERROR <CODE> <text>` frame (PROTOCOL.md "Errors"). */
 export const ErrorCode = {
   BAD_HEADER: 'BAD_HEADER',
   TOO_LARGE: 'TOO_LARGE',
   TIMEOUT: 'TIMEOUT',
   SERVER_FULL: 'SERVER_FULL',
   SHUTTING_DOWN: 'SHUTTING_DOWN',
+  SLOW_CONSUMER: 'SLOW_CONSUMER',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
- * Base of every error handoff raises. Match on `code`, never on `message`.
- * Protocol codes are the PROTOCOL.md ones; local failures use `ERR_*` codes.
+ * An error defined by PROTOCOL.md: it travels as an `!ERROR` frame. A code this
+ * version does not know (from a newer server) is still a ProtocolError with that
+ * code, so a client never mistakes it for an ordinary reply.
  */
-export class HandoffError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'HandoffError';
-    this.code = code;
-  }
-}
-
-/** A setting that cannot be used (server, client or bench); `message` is one line fit for a user. */
-export class InvalidOptionError extends HandoffError {
-  /** The option's name in the programmatic API (a CLI maps it to its flag). */
-  readonly option: string;
-  constructor(option: string, message: string) {
-    super('ERR_INVALID_OPTION', message);
-    this.name = 'InvalidOptionError';
-    this.option = option;
-  }
-}
-
-/** An error defined by PROTOCOL.md: it travels as an `!ERROR` frame. */
 export class ProtocolError extends HandoffError {
-  declare readonly code: ErrorCode;
   /** The human text after the code, as sent on the wire. */
   readonly text: string;
-  constructor(code: ErrorCode, text: string, options?: ErrorOptions) {
+  constructor(code: string, text: string, options?: ErrorOptions) {
     super(code, `${code}: ${text}`, options);
-    this.name = 'ProtocolError';
     this.text = text;
   }
 }
 
+/** The header is not spaces + decimal digits + spaces. */
 export class BadHeaderError extends ProtocolError {
   constructor(text: string, options?: ErrorOptions) {
     super(ErrorCode.BAD_HEADER, text, options);
-    this.name = 'BadHeaderError';
   }
 }
+/** The declared length is above the receiver's limit. */
 export class TooLargeError extends ProtocolError {
   constructor(text: string, options?: ErrorOptions) {
     super(ErrorCode.TOO_LARGE, text, options);
-    this.name = 'TooLargeError';
   }
 }
+/** A frame was not finished in time, or no frame came in time. */
 export class TimeoutError extends ProtocolError {
   constructor(text: string, options?: ErrorOptions) {
     super(ErrorCode.TIMEOUT, text, options);
-    this.name = 'TimeoutError';
   }
 }
+/** The server's connection limit is reached. */
 export class ServerFullError extends ProtocolError {
   constructor(text: string, options?: ErrorOptions) {
     super(ErrorCode.SERVER_FULL, text, options);
-    this.name = 'ServerFullError';
   }
 }
+/** The server is stopping. */
 export class ShuttingDownError extends ProtocolError {
   constructor(text: string, options?: ErrorOptions) {
     super(ErrorCode.SHUTTING_DOWN, text, options);
-    this.name = 'ShuttingDownError';
+  }
+}
+/** The connection did not read what the server sent it, for too long or past the pending limit. */
+export class SlowConsumerError extends ProtocolError {
+  constructor(text: string, options?: ErrorOptions) {
+    super(ErrorCode.SLOW_CONSUMER, text, options);
   }
 }
 
-const classByCode: Record<ErrorCode, new (text: string) => ProtocolError> = {
+const protocolClassByCode: Record<ErrorCode, new (text: string) => ProtocolError> = {
   BAD_HEADER: BadHeaderError,
   TOO_LARGE: TooLargeError,
   TIMEOUT: TimeoutError,
   SERVER_FULL: ServerFullError,
   SHUTTING_DOWN: ShuttingDownError,
+  SLOW_CONSUMER: SlowConsumerError,
 };
 
 /** Builds the protocol error class for `code` (used by receivers of `!ERROR`). */
-export function protocolErrorFor(code: ErrorCode, text: string): ProtocolError {
-  return new classByCode[code](text);
+export function protocolErrorFor(code: string, text: string): ProtocolError {
+  // hasOwn, not `in`: `!ERROR toString x` must not reach Object.prototype.
+  return Object.hasOwn(protocolClassByCode, code)
+    ? new protocolClassByCode[code as ErrorCode](text)
+    : new ProtocolError(code, text);
 }
 
 /** The payload of the `!ERROR` frame that carries `err`. */
@@ -97,22 +112,242 @@ export function errorPayload(err: ProtocolError): Buffer {
 
 const ERROR_PREFIX_BYTES = Buffer.from(ERROR_PREFIX, 'latin1');
 
-/**
- * If `payload` is an `!ERROR <CODE> <text>` frame, the error it carries, else null.
- * An unknown code still yields a ProtocolError (with that code) so that a client
- * never mistakes an error from a newer server for an ordinary reply.
- */
+/** If `payload` is an `!ERROR <CODE> <text>` frame, the error it carries, else null. */
 export function parseErrorPayload(payload: Buffer): ProtocolError | null {
-  if (payload.length < ERROR_PREFIX_BYTES.length) return null;
-  if (payload.compare(ERROR_PREFIX_BYTES, 0, ERROR_PREFIX_BYTES.length, 0, ERROR_PREFIX_BYTES.length) !== 0) {
-    return null;
-  }
-  const rest = payload.toString('utf8', ERROR_PREFIX_BYTES.length);
+  const prefix = ERROR_PREFIX_BYTES.length;
+  if (payload.length < prefix || payload.compare(ERROR_PREFIX_BYTES, 0, prefix, 0, prefix) !== 0) return null;
+  const rest = payload.toString('utf8', prefix);
   const space = rest.indexOf(' ');
-  const code = space === -1 ? rest : rest.slice(0, space);
-  const text = space === -1 ? '' : rest.slice(space + 1);
-  // hasOwn, not `in`: `!ERROR toString x` must not reach Object.prototype.
-  if (Object.hasOwn(classByCode, code)) return protocolErrorFor(code as ErrorCode, text);
-  const err = new ProtocolError(code as ErrorCode, text);
-  return err;
+  return space === -1 ? protocolErrorFor(rest, '') : protocolErrorFor(rest.slice(0, space), rest.slice(space + 1));
 }
+
+// ---------------------------------------------------------------------------
+// Chat mode: `!NO <CODE> <text>` refuses one command; the connection stays open.
+
+/** The codes of a `!NO <CODE> <text>` reply (PROTOCOL.md "Chat mode (v2)"). */
+export const RefusalCode = {
+  BAD_COMMAND: 'BAD_COMMAND',
+  BAD_NAME: 'BAD_NAME',
+  BAD_ROOM: 'BAD_ROOM',
+} as const;
+export type RefusalCode = (typeof RefusalCode)[keyof typeof RefusalCode];
+
+/** A chat command the server refused with `!NO`; the connection is still usable. */
+export class CommandRefusedError extends HandoffError {
+  /** The human text after the code, as sent on the wire. */
+  readonly text: string;
+  constructor(code: string, text: string, options?: ErrorOptions) {
+    super(code, `${code}: ${text}`, options);
+    this.text = text;
+  }
+}
+/** An unknown command word, a missing argument, or something after `!WHO` or `!DISCONNECT`. */
+export class BadCommandError extends CommandRefusedError {
+  constructor(text: string, options?: ErrorOptions) {
+    super(RefusalCode.BAD_COMMAND, text, options);
+  }
+}
+/** A `!NICK` name that is not 1 to 32 bytes of `A-Z a-z 0-9 _ . -`. */
+export class BadNameError extends CommandRefusedError {
+  constructor(text: string, options?: ErrorOptions) {
+    super(RefusalCode.BAD_NAME, text, options);
+  }
+}
+/** A `!JOIN` room that is not 1 to 32 bytes of `A-Z a-z 0-9 _ . -`. */
+export class BadRoomError extends CommandRefusedError {
+  constructor(text: string, options?: ErrorOptions) {
+    super(RefusalCode.BAD_ROOM, text, options);
+  }
+}
+
+const refusalClassByCode: Record<RefusalCode, new (text: string) => CommandRefusedError> = {
+  BAD_COMMAND: BadCommandError,
+  BAD_NAME: BadNameError,
+  BAD_ROOM: BadRoomError,
+};
+
+/** Builds the refusal class for `code` (an unknown code still yields a CommandRefusedError). */
+export function refusalFor(code: string, text: string): CommandRefusedError {
+  return Object.hasOwn(refusalClassByCode, code)
+    ? new refusalClassByCode[code as RefusalCode](text)
+    : new CommandRefusedError(code, text);
+}
+
+// ---------------------------------------------------------------------------
+// Local failures: options (server, client, bench).
+
+/**
+ * A setting that cannot be used. `message` names the option as the programmatic
+ * API spells it (`frameTimeoutMs`); a command line shows the same sentence with
+ * its own flag names through describe() (`--frame-timeout`). Option names inside
+ * the sentence are written `{name}` in `template`.
+ */
+export class InvalidOptionError extends HandoffError {
+  /** The option's name in the programmatic API. */
+  readonly option: string;
+  readonly template: string;
+  constructor(option: string, template: string) {
+    super(
+      'ERR_INVALID_OPTION',
+      renderOptionNames(template, (name) => name),
+    );
+    this.option = option;
+    this.template = template;
+  }
+  /** The message with every option named by `nameOf` (a CLI passes its flag names). */
+  describe(nameOf: (option: string) => string): string {
+    return renderOptionNames(this.template, nameOf);
+  }
+}
+
+function renderOptionNames(template: string, nameOf: (option: string) => string): string {
+  return template.replace(/\{([A-Za-z][A-Za-z0-9]*)\}/g, (_, name: string) => nameOf(name));
+}
+
+// ---------------------------------------------------------------------------
+// Local failures: building and sending frames (client and server).
+
+/** A payload whose length has more digits than the header has bytes (e.g. 10,000 bytes with H = 4). */
+export class HeaderOverflowError extends HandoffError {
+  constructor(message: string) {
+    super('ERR_HEADER_OVERFLOW', message);
+  }
+}
+/** A message that cannot be sent: not a string or bytes, or a value with no JSON form. */
+export class InvalidMessageError extends HandoffError {
+  constructor(message: string) {
+    super('ERR_INVALID_MESSAGE', message);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Local failures: a client's connection.
+
+/** The connection could not be made: refused, unreachable, unknown host. `cause` has the socket error. */
+export class ConnectError extends HandoffError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_CONNECT', message, options);
+  }
+}
+/** The connection was not made within the connect timeout. */
+export class ConnectTimeoutError extends HandoffError {
+  constructor(message: string) {
+    super('ERR_CONNECT_TIMEOUT', message);
+  }
+}
+/** The connection is gone (or going): a send waiting for its reply, and every later one, fails. */
+export class ConnectionClosedError extends HandoffError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_CONNECTION_CLOSED', message, options);
+  }
+}
+/** A reply came later than the reply timeout; replies are matched by order, so the connection is given up. */
+export class ReplyTimeoutError extends HandoffError {
+  constructor(message: string) {
+    super('ERR_REPLY_TIMEOUT', message);
+  }
+}
+/** The server sent a reply to no message (and not an `!ERROR`). */
+export class UnexpectedReplyError extends HandoffError {
+  constructor(message: string) {
+    super('ERR_UNEXPECTED_REPLY', message);
+  }
+}
+/** The server's bytes are not the replies expected (a raw ack that is not `Msg received`, a wrong length). */
+export class BadReplyError extends HandoffError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_BAD_REPLY', message, options);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Local failures: the server process.
+
+/** `--lan` on a machine with no non-loopback IPv4 address. */
+export class NoLanAddressError extends HandoffError {
+  constructor(message: string) {
+    super('ERR_NO_LAN_ADDRESS', message);
+  }
+}
+/** This Node.js lacks what the server needs (socket transfer, the onread handle take-over). */
+export class UnsupportedRuntimeError extends HandoffError {
+  constructor(message: string) {
+    super('ERR_UNSUPPORTED_RUNTIME', message);
+  }
+}
+/** A worker thread could not start serving (its listener failed, or no counter slot was free). */
+export class WorkerStartError extends HandoffError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_WORKER_START', message, options);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Local failures: the load tester.
+
+/** Every connection to the bench target failed: nothing listens there, or nothing reachable. */
+export class TargetUnreachableError extends HandoffError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_TARGET_UNREACHABLE', message, options);
+  }
+}
+/** The server the bench started (or a reference server) did not start, or stopped answering. */
+export class EmbeddedServerError extends HandoffError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_EMBEDDED_SERVER', message, options);
+  }
+}
+/** The open-file limit is below what the requested connections need. */
+export class FileLimitError extends HandoffError {
+  constructor(message: string) {
+    super('ERR_FILE_LIMIT', message);
+  }
+}
+/** A load-generating thread failed. */
+export class LoadThreadError extends HandoffError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_LOAD_THREAD', message, options);
+  }
+}
+/** A results file that compare cannot read. */
+export class ResultsFileError extends HandoffError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_RESULTS_FILE', message, options);
+  }
+}
+
+/**
+ * Every class of the catalogue with the code it carries (ProtocolError and
+ * CommandRefusedError carry the code they were given: `*` here). The docs test
+ * checks docs/ERRORS.md against this list.
+ */
+export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract new (...args: never[]) => Error }> = [
+  { code: '*', errorClass: ProtocolError },
+  { code: ErrorCode.BAD_HEADER, errorClass: BadHeaderError },
+  { code: ErrorCode.TOO_LARGE, errorClass: TooLargeError },
+  { code: ErrorCode.TIMEOUT, errorClass: TimeoutError },
+  { code: ErrorCode.SERVER_FULL, errorClass: ServerFullError },
+  { code: ErrorCode.SHUTTING_DOWN, errorClass: ShuttingDownError },
+  { code: ErrorCode.SLOW_CONSUMER, errorClass: SlowConsumerError },
+  { code: '*', errorClass: CommandRefusedError },
+  { code: RefusalCode.BAD_COMMAND, errorClass: BadCommandError },
+  { code: RefusalCode.BAD_NAME, errorClass: BadNameError },
+  { code: RefusalCode.BAD_ROOM, errorClass: BadRoomError },
+  { code: 'ERR_INVALID_OPTION', errorClass: InvalidOptionError },
+  { code: 'ERR_HEADER_OVERFLOW', errorClass: HeaderOverflowError },
+  { code: 'ERR_INVALID_MESSAGE', errorClass: InvalidMessageError },
+  { code: 'ERR_CONNECT', errorClass: ConnectError },
+  { code: 'ERR_CONNECT_TIMEOUT', errorClass: ConnectTimeoutError },
+  { code: 'ERR_CONNECTION_CLOSED', errorClass: ConnectionClosedError },
+  { code: 'ERR_REPLY_TIMEOUT', errorClass: ReplyTimeoutError },
+  { code: 'ERR_UNEXPECTED_REPLY', errorClass: UnexpectedReplyError },
+  { code: 'ERR_BAD_REPLY', errorClass: BadReplyError },
+  { code: 'ERR_NO_LAN_ADDRESS', errorClass: NoLanAddressError },
+  { code: 'ERR_UNSUPPORTED_RUNTIME', errorClass: UnsupportedRuntimeError },
+  { code: 'ERR_WORKER_START', errorClass: WorkerStartError },
+  { code: 'ERR_TARGET_UNREACHABLE', errorClass: TargetUnreachableError },
+  { code: 'ERR_EMBEDDED_SERVER', errorClass: EmbeddedServerError },
+  { code: 'ERR_FILE_LIMIT', errorClass: FileLimitError },
+  { code: 'ERR_LOAD_THREAD', errorClass: LoadThreadError },
+  { code: 'ERR_RESULTS_FILE', errorClass: ResultsFileError },
+];

@@ -1,5 +1,5 @@
 import { DIGIT_0, DIGIT_9, MAX_HEADER_BYTES, MIN_HEADER_BYTES, SPACE } from './constants.ts';
-import { HandoffError } from './errors.ts';
+import { HeaderOverflowError, InvalidOptionError } from './errors.ts';
 
 /** parseHeader's answer for a header that is not spaces + digits + spaces. */
 export const HEADER_MALFORMED = -1;
@@ -8,9 +8,9 @@ export const HEADER_TOO_LARGE = -2;
 
 export function assertHeaderBytes(headerBytes: number): void {
   if (!Number.isInteger(headerBytes) || headerBytes < MIN_HEADER_BYTES || headerBytes > MAX_HEADER_BYTES) {
-    throw new HandoffError(
-      'ERR_INVALID_HEADER_BYTES',
-      `header size must be an integer from ${MIN_HEADER_BYTES} to ${MAX_HEADER_BYTES}, got ${headerBytes}`,
+    throw new InvalidOptionError(
+      'headerBytes',
+      `{headerBytes} must be an integer from ${MIN_HEADER_BYTES} to ${MAX_HEADER_BYTES}, got ${String(headerBytes)}`,
     );
   }
 }
@@ -45,7 +45,7 @@ export function parseHeader(buf: Uint8Array, start: number, headerBytes: number,
 export function writeHeader(target: Buffer, offset: number, length: number, headerBytes: number): void {
   const digits = String(length);
   if (digits.length > headerBytes) {
-    throw new HandoffError('ERR_HEADER_OVERFLOW', `a ${length}-byte payload does not fit a ${headerBytes}-byte header`);
+    throw new HeaderOverflowError(`a ${length}-byte payload does not fit a ${headerBytes}-byte header`);
   }
   target.write(digits, offset, 'latin1');
   target.fill(SPACE, offset + digits.length, offset + headerBytes);

@@ -3,4 +3,3 @@ export * from './errors.ts';
 export * from './header.ts';
 export * from './frame-encoder.ts';
 export * from './frame-decoder.ts';
-export * from './duration.ts';

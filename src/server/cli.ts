@@ -1,7 +1,8 @@
 import { lookup } from 'node:dns/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import { HandoffError, InvalidOptionError, secondsToMs } from '../protocol/index.ts';
+import { HandoffError, InvalidOptionError } from '../protocol/index.ts';
+import { secondsToMs } from '../options/validators.ts';
 import { ACK_STYLES, MODES, SERVER_DEFAULTS, type ServerOptions, STRATEGIES } from './options.ts';
 import { type RunningServer, startServer } from './server.ts';
 
@@ -53,8 +54,8 @@ export function serveOptionsFromArgs(args: ServeArgs): ServerOptions {
     headerBytes: args['header-bytes'],
     maxMessageBytes: args['max-message-bytes'],
     maxConnections: args['max-connections'],
-    frameTimeoutMs: secondsToMs('--frame-timeout', args['frame-timeout'], { zeroAllowed: false }),
-    idleTimeoutMs: secondsToMs('--idle-timeout', args['idle-timeout']),
+    frameTimeoutMs: secondsToMs('frameTimeoutMs', args['frame-timeout']),
+    idleTimeoutMs: secondsToMs('idleTimeoutMs', args['idle-timeout'], 'never'),
     workers: args.workers,
     strategy: args.strategy as ServerOptions['strategy'],
     mode: args.mode as ServerOptions['mode'],
@@ -63,7 +64,7 @@ export function serveOptionsFromArgs(args: ServeArgs): ServerOptions {
     logMessages: args['log-messages'],
     quiet: args.quiet,
     json: args.json,
-    statsIntervalMs: secondsToMs('--stats-interval', args['stats-interval']),
+    statsIntervalMs: secondsToMs('statsIntervalMs', args['stats-interval'], 'never'),
   };
 }
 

@@ -11,6 +11,7 @@ import {
   protocolErrorFor,
   ServerFullError,
   ShuttingDownError,
+  SlowConsumerError,
   TimeoutError,
   TooLargeError,
 } from '../../src/protocol/index.ts';
@@ -21,6 +22,7 @@ const CLASS_OF = {
   TIMEOUT: TimeoutError,
   SERVER_FULL: ServerFullError,
   SHUTTING_DOWN: ShuttingDownError,
+  SLOW_CONSUMER: SlowConsumerError,
 } as const;
 
 describe('every protocol code', () => {

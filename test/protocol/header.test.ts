@@ -113,8 +113,8 @@ describe('assertHeaderBytes', () => {
     assertHeaderBytes(1024);
   });
   for (const bad of [3, 1025, 64.5, Number.NaN]) {
-    test(`rejects ${bad} with ERR_INVALID_HEADER_BYTES`, () => {
-      assert.throws(() => assertHeaderBytes(bad), { code: 'ERR_INVALID_HEADER_BYTES' });
+    test(`rejects ${bad} as an invalid headerBytes option, like every other way a header size enters`, () => {
+      assert.throws(() => assertHeaderBytes(bad), { code: 'ERR_INVALID_OPTION', option: 'headerBytes' });
     });
   }
 });

@@ -1,0 +1,148 @@
+/**
+ * One table per command line. Each row says, once, how a flag maps onto an
+ * option of the programmatic API (name, kind, unit, help); from the table come
+ * the yargs options, the help text with each default shown in the flag's own
+ * unit (taken from the API's defaults object, never repeated as literal text),
+ * the argv -> options mapping, and the flag names in error messages.
+ *
+ * The API validates ranges (resolveServerOptions and friends); this layer only
+ * parses what was typed, in the flag's unit (`--frame-timeout 2.5` seconds
+ * becomes frameTimeoutMs 2500), so a bad value is reported in the unit the user
+ * typed it in.
+ */
+import type { Argv, Options as YargsOption } from 'yargs';
+import { InvalidOptionError } from '../protocol/errors.ts';
+import { parseCount, parseNumber, parseSize, secondsToMs, splitList } from './validators.ts';
+
+/**
+ * - `integer`, `number`: plain decimal;
+ * - `seconds`: typed in seconds, the API takes milliseconds (`zero` says what 0 means, if it is allowed);
+ * - `size`: bytes with binary units (`64k`); `count`: decimal units (`10k`);
+ * - `choice`: one of `choices`; `string`; `boolean`;
+ * - `list`: comma- or space-separated, repeatable; each item parsed as `item`.
+ */
+export type FlagKind = 'integer' | 'number' | 'seconds' | 'size' | 'count' | 'choice' | 'string' | 'boolean' | 'list';
+type ItemKind = Exclude<FlagKind, 'list' | 'boolean' | 'seconds'>;
+
+export interface FlagRow<O> {
+  /** The option in the programmatic API that this flag sets. */
+  option: keyof O & string;
+  /** Without dashes: `frame-timeout`. */
+  flag: string;
+  alias?: string;
+  kind: FlagKind;
+  /** For `list`: what each item is. */
+  item?: ItemKind;
+  choices?: readonly string[];
+  /** For `seconds` (and numbers): what 0 means, when 0 is allowed ('never'). */
+  zero?: string;
+  describe: string;
+  /** Help text for a default that is computed, not a constant ('all cores'). */
+  defaultText?: string;
+  hidden?: boolean;
+}
+
+export interface FlagTable<O> {
+  readonly rows: ReadonlyArray<FlagRow<O>>;
+  /** Adds every row to a yargs builder. */
+  build<T>(y: Argv<T>): Argv<T>;
+  /** The options the flags set: only flags that were given, converted to API units. */
+  toOptions(argv: Record<string, unknown>): Partial<O>;
+  /** `--frame-timeout` for `frameTimeoutMs`; the option's own name when no flag sets it. */
+  flagOf(option: string): string;
+  /** An InvalidOptionError's message in flag names. */
+  describeError(err: InvalidOptionError): string;
+}
+
+/** How a default value reads in the help, in the flag's unit. */
+function defaultInFlagUnit(row: FlagRow<unknown>, value: unknown): string | undefined {
+  if (row.defaultText) return row.defaultText;
+  if (value === undefined || value === null || value === '') return undefined;
+  if (row.kind === 'seconds' && typeof value === 'number') {
+    return value === 0 && row.zero ? `0 (${row.zero})` : `${value / 1000} s`;
+  }
+  if (Array.isArray(value)) return value.join(',');
+  if (row.kind === 'boolean') return value ? 'on' : 'off';
+  return String(value);
+}
+
+function parseItem(option: string, kind: ItemKind, value: unknown): unknown {
+  switch (kind) {
+    case 'integer':
+    case 'number':
+      return parseNumber(option, value, kind);
+    case 'size':
+      return parseSize(option, value);
+    case 'count':
+      return parseCount(option, value);
+    default:
+      return String(value);
+  }
+}
+
+function parseRow(row: FlagRow<unknown>, value: unknown): unknown {
+  switch (row.kind) {
+    case 'boolean':
+      return value;
+    case 'seconds':
+      return secondsToMs(row.option, parseNumber(row.option, value, 'number'), row.zero);
+    case 'list': {
+      const items = splitList(value as string | string[]);
+      if (items.length === 0) {
+        throw new InvalidOptionError(row.option, `{${row.option}} needs at least one value`);
+      }
+      return items.map((item) => parseItem(row.option, row.item ?? 'string', item));
+    }
+    default:
+      return parseItem(row.option, row.kind, value);
+  }
+}
+
+export function defineFlags<O>(
+  rows: ReadonlyArray<FlagRow<O>>,
+  defaults: Partial<Record<keyof O, unknown>>,
+): FlagTable<O> {
+  const flagByOption = new Map(rows.map((row) => [row.option as string, `--${row.flag}`]));
+  const flagOf = (option: string) => flagByOption.get(option) ?? option;
+  return {
+    rows,
+    build<T>(y: Argv<T>): Argv<T> {
+      let out = y;
+      for (const row of rows) {
+        const shownDefault = defaultInFlagUnit(row as FlagRow<unknown>, defaults[row.option]);
+        const notes = [
+          row.choices ? `one of: ${row.choices.join(', ')}` : '',
+          row.zero && row.kind !== 'seconds' ? `0 = ${row.zero}` : '',
+        ]
+          .filter(Boolean)
+          .join('; ');
+        const spec: YargsOption = {
+          // Values arrive as typed (strings) and are parsed here, so that a bad one is
+          // named as typed ('abc', never NaN) in one line.
+          type: row.kind === 'boolean' ? 'boolean' : 'string',
+          describe: notes ? `${row.describe} (${notes})` : row.describe,
+          requiresArg: row.kind !== 'boolean',
+          hidden: row.hidden ?? false,
+        };
+        if (row.alias) spec.alias = row.alias;
+        if (row.kind === 'list') spec.array = true;
+        if (shownDefault !== undefined) spec.defaultDescription = shownDefault;
+        out = out.option(row.flag, spec) as Argv<T>;
+      }
+      return out;
+    },
+    toOptions(argv) {
+      const options: Partial<Record<string, unknown>> = {};
+      for (const row of rows) {
+        const value = argv[row.flag];
+        if (value === undefined) continue;
+        // A flag given twice (`--port 1 --port 2`) arrives as an array: the last one wins, as usual.
+        const typed = Array.isArray(value) && row.kind !== 'list' ? value.at(-1) : value;
+        options[row.option] = parseRow(row as FlagRow<unknown>, typed);
+      }
+      return options as Partial<O>;
+    },
+    flagOf,
+    describeError: (err) => err.describe(flagOf),
+  };
+}
