@@ -3,11 +3,18 @@
 // beside the code it drives; this file only wires them into yargs.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { InvalidOptionError } from './protocol/index.ts';
 import { serveCommand } from './server/cli.ts';
 import { clientCommand } from './client/cli.ts';
 import { benchCommand, compareCommand } from './bench/cli.ts';
 
-await yargs(hideBin(process.argv))
+const cli = yargs(hideBin(process.argv)) as ReturnType<typeof yargs> & {
+  // In yargs since 17.7, not yet in its types: hides the "[string]" tags (src/options/flags.ts puts
+  // each flag's kind and default into its description).
+  usageConfiguration(config: { 'hide-types': boolean }): ReturnType<typeof yargs>;
+};
+await cli
+  .usageConfiguration({ 'hide-types': true })
   .scriptName('handoff')
   .command(serveCommand)
   .command(clientCommand)
@@ -21,7 +28,7 @@ await yargs(hideBin(process.argv))
   .wrap(Math.min(100, process.stdout.columns ?? 100))
   .fail((msg, err) => {
     // A bad flag is one clear line and exit status 2, never a stack trace.
-    const usageError = !err || err.name === 'YError' || (err as { code?: string }).code?.startsWith('ERR_INVALID');
+    const usageError = !err || err.name === 'YError' || err instanceof InvalidOptionError;
     if (!usageError) throw err;
     const text = (msg ?? err?.message ?? 'invalid arguments').replace(/:?\s*\n\s*/g, ': ');
     process.stderr.write(`handoff: ${text} (see 'handoff --help')\n`);

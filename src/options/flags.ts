@@ -23,6 +23,8 @@ import { parseCount, parseNumber, parseSize, secondsToMs, splitList } from './va
  */
 export type FlagKind = 'integer' | 'number' | 'seconds' | 'size' | 'count' | 'choice' | 'string' | 'boolean' | 'list';
 type ItemKind = Exclude<FlagKind, 'list' | 'boolean' | 'seconds'>;
+/** A row seen without its options type (inside this module). */
+type AnyRow = FlagRow<Record<string, unknown>>;
 
 export interface FlagRow<O> {
   /** The option in the programmatic API that this flag sets. */
@@ -55,7 +57,7 @@ export interface FlagTable<O> {
 }
 
 /** How a default value reads in the help, in the flag's unit. */
-function defaultInFlagUnit(row: FlagRow<unknown>, value: unknown): string | undefined {
+function defaultInFlagUnit(row: AnyRow, value: unknown): string | undefined {
   if (row.defaultText) return row.defaultText;
   if (value === undefined || value === null || value === '') return undefined;
   if (row.kind === 'seconds' && typeof value === 'number') {
@@ -63,7 +65,7 @@ function defaultInFlagUnit(row: FlagRow<unknown>, value: unknown): string | unde
   }
   if (Array.isArray(value)) return value.join(',');
   if (row.kind === 'boolean') return value ? 'on' : 'off';
-  return String(value);
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value);
 }
 
 function parseItem(option: string, kind: ItemKind, value: unknown): unknown {
@@ -80,7 +82,7 @@ function parseItem(option: string, kind: ItemKind, value: unknown): unknown {
   }
 }
 
-function parseRow(row: FlagRow<unknown>, value: unknown): unknown {
+function parseRow(row: AnyRow, value: unknown): unknown {
   switch (row.kind) {
     case 'boolean':
       return value;
@@ -102,32 +104,32 @@ export function defineFlags<O>(
   rows: ReadonlyArray<FlagRow<O>>,
   defaults: Partial<Record<keyof O, unknown>>,
 ): FlagTable<O> {
-  const flagByOption = new Map(rows.map((row) => [row.option as string, `--${row.flag}`]));
+  const flagByOption = new Map<string, string>(rows.map((row) => [row.option, `--${row.flag}`]));
   const flagOf = (option: string) => flagByOption.get(option) ?? option;
   return {
     rows,
     build<T>(y: Argv<T>): Argv<T> {
       let out = y;
       for (const row of rows) {
-        const shownDefault = defaultInFlagUnit(row as FlagRow<unknown>, defaults[row.option]);
+        // The type and default go into the description (the top-level yargs hides its own
+        // "[string]" tags: every value arrives as typed and is parsed here).
+        const shownDefault = defaultInFlagUnit(row as AnyRow, defaults[row.option]);
         const notes = [
-          row.choices ? `one of: ${row.choices.join(', ')}` : '',
-          row.zero && row.kind !== 'seconds' ? `0 = ${row.zero}` : '',
-        ]
-          .filter(Boolean)
-          .join('; ');
+          row.choices ? `one of ${row.choices.join(', ')}` : '',
+          row.zero ? `0 = ${row.zero}` : '',
+          shownDefault !== undefined ? `default ${shownDefault}` : '',
+        ].filter(Boolean);
         const spec: YargsOption = {
           // Values arrive as typed (strings) and are parsed here, so that a bad one is
           // named as typed ('abc', never NaN) in one line.
           type: row.kind === 'boolean' ? 'boolean' : 'string',
-          describe: notes ? `${row.describe} (${notes})` : row.describe,
+          describe: notes.length > 0 ? `${row.describe} (${notes.join('; ')})` : row.describe,
           requiresArg: row.kind !== 'boolean',
           hidden: row.hidden ?? false,
         };
         if (row.alias) spec.alias = row.alias;
         if (row.kind === 'list') spec.array = true;
-        if (shownDefault !== undefined) spec.defaultDescription = shownDefault;
-        out = out.option(row.flag, spec) as Argv<T>;
+        out = out.option(row.flag, spec);
       }
       return out;
     },
@@ -137,8 +139,8 @@ export function defineFlags<O>(
         const value = argv[row.flag];
         if (value === undefined) continue;
         // A flag given twice (`--port 1 --port 2`) arrives as an array: the last one wins, as usual.
-        const typed = Array.isArray(value) && row.kind !== 'list' ? value.at(-1) : value;
-        options[row.option] = parseRow(row as FlagRow<unknown>, typed);
+        const typed: unknown = Array.isArray(value) && row.kind !== 'list' ? (value as unknown[]).at(-1) : value;
+        options[row.option] = parseRow(row as AnyRow, typed);
       }
       return options as Partial<O>;
     },

@@ -5,7 +5,7 @@
  * command line its flag). The `parse*` functions turn what a user types
  * (`64k`, `10k`, `2.5`) into numbers; the others check ranges and kinds.
  */
-import { InvalidOptionError } from '../protocol/errors.ts';
+import { escapeOptionText, InvalidOptionError } from '../protocol/errors.ts';
 
 /** Longest duration any option takes: a day. */
 export const MAX_SECONDS = 86_400;
@@ -13,7 +13,7 @@ export const DAY_MS = MAX_SECONDS * 1000;
 
 /** How a value looks in a message: strings quoted, so `--port abc` says 'abc', never NaN. */
 export function shown(value: unknown): string {
-  return typeof value === 'string' ? `'${value}'` : String(value);
+  return escapeOptionText(typeof value === 'string' ? `'${value}'` : String(value));
 }
 
 function invalid(option: string, requirement: string, value: unknown): InvalidOptionError {

@@ -200,8 +200,16 @@ export class InvalidOptionError extends HandoffError {
   }
 }
 
+/** `{name}` is an option's name; `{{` is a literal brace (see escapeOptionText). */
 function renderOptionNames(template: string, nameOf: (option: string) => string): string {
-  return template.replace(/\{([A-Za-z][A-Za-z0-9]*)\}/g, (_, name: string) => nameOf(name));
+  return template.replace(/\{\{|\{([A-Za-z][A-Za-z0-9]*)\}/g, (match, name?: string) =>
+    name === undefined ? '{' : nameOf(name),
+  );
+}
+
+/** Text that goes into an InvalidOptionError template as it is (a value the user typed, say). */
+export function escapeOptionText(text: string): string {
+  return text.replaceAll('{', '{{');
 }
 
 // ---------------------------------------------------------------------------

@@ -1,71 +1,120 @@
 import { lookup } from 'node:dns/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
-import { HandoffError, InvalidOptionError } from '../protocol/index.ts';
-import { secondsToMs } from '../options/validators.ts';
+import { defineFlags } from '../options/flags.ts';
+import { InvalidOptionError, NoLanAddressError } from '../protocol/index.ts';
 import { ACK_STYLES, MODES, SERVER_DEFAULTS, type ServerOptions, STRATEGIES } from './options.ts';
 import { type RunningServer, startServer } from './server.ts';
 
 /** The exit deadline PROTOCOL.md gives for SIGINT/SIGTERM. */
 const EXIT_DEADLINE_MS = 4_800;
 
-export interface ServeArgs {
-  host: string;
-  port: number;
-  lan: boolean;
-  'header-bytes': number;
-  'max-message-bytes': number;
-  'max-connections': number;
-  'frame-timeout': number;
-  'idle-timeout': number;
-  workers: number;
-  strategy: string;
-  mode: string;
-  ack: string;
-  'high-water-mark': number;
-  'log-messages': boolean;
-  quiet: boolean;
-  json: boolean;
-  'stats-interval': number;
+/** What `handoff serve` takes: the API's options, plus --lan. */
+export interface ServeOptions extends ServerOptions {
+  /** Bind the machine's LAN address, found as the tutorial did. */
+  lan?: boolean;
 }
 
-/** The flag a user typed for each option, so that errors name what they can change. */
-const FLAG_OF: Record<string, string> = {
-  host: '--host',
-  port: '--port',
-  headerBytes: '--header-bytes',
-  maxMessageBytes: '--max-message-bytes',
-  maxConnections: '--max-connections',
-  frameTimeoutMs: '--frame-timeout',
-  idleTimeoutMs: '--idle-timeout',
-  workers: '--workers',
-  strategy: '--strategy',
-  mode: '--mode',
-  ack: '--ack',
-  highWaterMarkBytes: '--high-water-mark',
-  statsIntervalMs: '--stats-interval',
-};
+/** Every flag of `handoff serve`, once: the yargs options, the help and the error messages come from here. */
+export const SERVE_FLAGS = defineFlags<ServeOptions>(
+  [
+    { option: 'host', flag: 'host', kind: 'string', describe: 'address to bind (0.0.0.0: every interface)' },
+    { option: 'port', flag: 'port', alias: 'p', kind: 'integer', describe: 'port to listen on; 0 picks a free one' },
+    { option: 'lan', flag: 'lan', kind: 'boolean', describe: "bind the machine's LAN address, as the tutorial did" },
+    {
+      option: 'headerBytes',
+      flag: 'header-bytes',
+      kind: 'integer',
+      describe: 'header size H, 4..1024 (both ends must agree)',
+    },
+    {
+      option: 'maxMessageBytes',
+      flag: 'max-message-bytes',
+      kind: 'integer',
+      describe: 'a larger declared length gets !ERROR TOO_LARGE',
+    },
+    {
+      option: 'maxConnections',
+      flag: 'max-connections',
+      kind: 'integer',
+      describe: 'open connections, all workers together; more get SERVER_FULL',
+    },
+    {
+      option: 'frameTimeoutMs',
+      flag: 'frame-timeout',
+      kind: 'seconds',
+      describe: "seconds from a frame's first byte to its last",
+    },
+    {
+      option: 'idleTimeoutMs',
+      flag: 'idle-timeout',
+      kind: 'seconds',
+      zero: 'never',
+      describe: 'seconds without a complete frame',
+    },
+    {
+      option: 'workers',
+      flag: 'workers',
+      alias: 'w',
+      kind: 'integer',
+      defaultText: `available parallelism, ${SERVER_DEFAULTS.workers} here`,
+      describe: 'worker threads',
+    },
+    {
+      option: 'strategy',
+      flag: 'strategy',
+      kind: 'choice',
+      choices: STRATEGIES,
+      describe: 'handoff: acceptor + pool; reuseport: every worker listens; single: main thread only',
+    },
+    {
+      option: 'mode',
+      flag: 'mode',
+      kind: 'choice',
+      choices: MODES,
+      describe: "ack: reply 'Msg received'; echo: reply the payload",
+    },
+    {
+      option: 'ack',
+      flag: 'ack',
+      kind: 'choice',
+      choices: ACK_STYLES,
+      describe: "raw: ack without a header, for the tutorial's own client",
+    },
+    {
+      option: 'highWaterMarkBytes',
+      flag: 'high-water-mark',
+      kind: 'integer',
+      describe: 'unsent reply bytes per connection above which reading pauses',
+    },
+    {
+      option: 'logMessages',
+      flag: 'log-messages',
+      kind: 'boolean',
+      describe: 'print [addr] message for every message',
+    },
+    {
+      option: 'quiet',
+      flag: 'quiet',
+      alias: 'q',
+      kind: 'boolean',
+      describe: 'only start-up, errors and the final line',
+    },
+    { option: 'json', flag: 'json', kind: 'boolean', describe: 'structured log lines (pino JSON)' },
+    {
+      option: 'statsIntervalMs',
+      flag: 'stats-interval',
+      kind: 'seconds',
+      zero: 'never',
+      describe: 'seconds between stats lines while busy',
+    },
+  ],
+  SERVER_DEFAULTS,
+);
 
-/** Pure argv -> ServerOptions mapping (the programmatic API takes the same object). */
-export function serveOptionsFromArgs(args: ServeArgs): ServerOptions {
-  return {
-    host: args.host,
-    port: args.port,
-    headerBytes: args['header-bytes'],
-    maxMessageBytes: args['max-message-bytes'],
-    maxConnections: args['max-connections'],
-    frameTimeoutMs: secondsToMs('frameTimeoutMs', args['frame-timeout']),
-    idleTimeoutMs: secondsToMs('idleTimeoutMs', args['idle-timeout'], 'never'),
-    workers: args.workers,
-    strategy: args.strategy as ServerOptions['strategy'],
-    mode: args.mode as ServerOptions['mode'],
-    ack: args.ack as ServerOptions['ack'],
-    highWaterMarkBytes: args['high-water-mark'],
-    logMessages: args['log-messages'],
-    quiet: args.quiet,
-    json: args.json,
-    statsIntervalMs: secondsToMs('statsIntervalMs', args['stats-interval'], 'never'),
-  };
+/** Pure argv -> options mapping (the programmatic startServer() takes the same object, less `lan`). */
+export function serveOptionsFromArgs(argv: Record<string, unknown>): ServeOptions {
+  return SERVE_FLAGS.toOptions(argv);
 }
 
 /** The machine's LAN address, found the way the tutorial did: gethostbyname(gethostname()). */
@@ -79,113 +128,24 @@ export async function lanAddress(): Promise<string> {
   for (const addresses of Object.values(networkInterfaces())) {
     for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
-  throw new HandoffError('ERR_NO_LAN_ADDRESS', 'this machine has no LAN (non-loopback IPv4) address; use --host');
+  throw new NoLanAddressError('this machine has no LAN (non-loopback IPv4) address; use --host');
 }
 
-export const serveCommand: CommandModule<object, ServeArgs> = {
+export const serveCommand: CommandModule = {
   command: 'serve',
   describe: 'Run the server: an acceptor hands each connection to a pool of worker threads',
   builder: (y: Argv) =>
-    y
-      .option('host', {
-        type: 'string',
-        default: SERVER_DEFAULTS.host,
-        describe: 'address to bind (0.0.0.0: every interface)',
-      })
-      .option('port', {
-        type: 'number',
-        default: SERVER_DEFAULTS.port,
-        describe: 'port to listen on; 0 picks a free one',
-      })
-      .option('lan', {
-        type: 'boolean',
-        default: false,
-        describe: "bind the machine's LAN address, as the tutorial did",
-      })
-      .option('header-bytes', {
-        type: 'number',
-        default: SERVER_DEFAULTS.headerBytes,
-        describe: 'header size H, 4..1024 (both ends must agree)',
-      })
-      .option('max-message-bytes', {
-        type: 'number',
-        default: SERVER_DEFAULTS.maxMessageBytes,
-        describe: 'larger messages get !ERROR TOO_LARGE',
-      })
-      .option('max-connections', {
-        type: 'number',
-        default: SERVER_DEFAULTS.maxConnections,
-        describe: 'open connections, all workers together; more get SERVER_FULL',
-      })
-      .option('frame-timeout', {
-        type: 'number',
-        default: SERVER_DEFAULTS.frameTimeoutMs / 1000,
-        describe: "seconds from a frame's first byte to its last",
-      })
-      .option('idle-timeout', {
-        type: 'number',
-        default: SERVER_DEFAULTS.idleTimeoutMs / 1000,
-        describe: 'seconds without a complete frame; 0 = never',
-      })
-      .option('workers', { alias: 'w', type: 'number', default: SERVER_DEFAULTS.workers, describe: 'worker threads' })
-      .option('strategy', {
-        choices: STRATEGIES,
-        default: SERVER_DEFAULTS.strategy,
-        describe: 'handoff: acceptor + pool; reuseport: every worker listens; single: main thread only',
-      })
-      .option('mode', {
-        choices: MODES,
-        default: SERVER_DEFAULTS.mode,
-        describe: "ack: reply 'Msg received'; echo: reply the payload",
-      })
-      .option('ack', {
-        choices: ACK_STYLES,
-        default: SERVER_DEFAULTS.ack,
-        describe: "raw: ack without a header, for the tutorial's own client",
-      })
-      .option('high-water-mark', {
-        type: 'number',
-        default: SERVER_DEFAULTS.highWaterMarkBytes,
-        describe: 'unsent reply bytes per connection above which reading pauses',
-      })
-      .option('log-messages', { type: 'boolean', default: false, describe: 'print [addr] message for every message' })
-      .option('quiet', {
-        alias: 'q',
-        type: 'boolean',
-        default: false,
-        describe: 'only start-up, errors and the final line',
-      })
-      .option('json', { type: 'boolean', default: false, describe: 'structured log lines (pino JSON)' })
-      .option('stats-interval', {
-        type: 'number',
-        default: SERVER_DEFAULTS.statsIntervalMs / 1000,
-        describe: 'seconds between stats lines while busy; 0 = never',
-      })
-      .requiresArg([
-        'host',
-        'port',
-        'header-bytes',
-        'max-message-bytes',
-        'max-connections',
-        'frame-timeout',
-        'idle-timeout',
-        'workers',
-        'strategy',
-        'mode',
-        'ack',
-        'high-water-mark',
-        'stats-interval',
-      ])
+    SERVE_FLAGS.build(y)
       .example('$0 serve', 'the tutorial server on 127.0.0.1:5050')
       .example('$0 serve --ack raw', "talk to the tutorial's original Python client")
       .example('$0 serve --lan --workers 4 --mode echo', 'echo server on the LAN address'),
-  handler: async (args) => {
+  handler: async (argv) => {
     // Signal handlers go in before the server starts: a SIGUSR2 or SIGTERM that
     // arrives right after the [LISTENING] line must never find the default action.
     const signals = installSignals();
     try {
-      const options = serveOptionsFromArgs(args);
-      if (args.lan) options.host = await lanAddress();
+      const { lan, ...options } = serveOptionsFromArgs(argv);
+      if (lan) options.host = await lanAddress();
       signals.serving(await startServer(options));
     } catch (err) {
       process.stderr.write(`handoff: ${describeStartError(err)}\n`);
@@ -195,10 +155,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
 };
 
 function describeStartError(err: unknown): string {
-  if (err instanceof InvalidOptionError) {
-    const flag = FLAG_OF[err.option];
-    return flag ? err.message.replace(err.option, flag) : err.message;
-  }
+  if (err instanceof InvalidOptionError) return SERVE_FLAGS.describeError(err);
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (e.code === 'EADDRINUSE') return `cannot listen on ${e.address}:${e.port}: the address is already in use`;
   if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${e.address}: no such address on this machine`;

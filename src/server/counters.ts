@@ -3,31 +3,53 @@
  * acceptor enforces one connection limit for all workers and prints totals
  * without asking the workers anything.
  *
- * Per-thread counters live in a slot that only its own thread writes (plain
- * stores, no atomics on the hot path); server-wide ones use Atomics.
+ * Each serving thread claims a slot and is the only writer of it (plain stores,
+ * no atomics on the hot path); server-wide figures use Atomics. A thread that
+ * dies gives its slot back through retireSlot() on the main thread: the
+ * connections it held stop counting against the limit, its cumulative figures
+ * move into the retired totals (so the server's totals never go backwards), and
+ * the replacement thread claims the freed slot.
  */
-const ACTIVE = 0;
+import { WorkerStartError } from '../protocol/index.ts';
+
+// Per-thread fields.
+const HELD = 0; // connections this thread counts against --max-connections right now
 const TOTAL = 1;
 const MESSAGES = 2;
 const BYTES_IN = 3;
 const BYTES_OUT = 4;
-const FIELDS = 5;
+const TASKS_STARTED = 5; // connection tasks (strategy handoff) that reached this thread
+const LISTENING = 6; // 1 while the thread listens on its own (strategy reuseport)
+const DELIVERIES = 7; // chat deliveries written
+const FIELDS = 8;
 
+// Server-wide fields.
 const G_ACTIVE = 0;
 const G_REFUSED = 1;
-const G_NEXT_SLOT = 2;
-const G_LISTENING = 3;
+const GLOBAL_FIELDS = 2;
+
+/** An owner field holds threadId + 1 (the main thread's id is 0), or FREE. */
+const FREE = 0;
 
 export interface SharedCountersMemory {
+  /** One row of FIELDS per slot, then one row of retired totals. */
   perThread: SharedArrayBuffer;
+  /** The thread id owning each slot, FREE when none. */
+  owners: SharedArrayBuffer;
   global: SharedArrayBuffer;
   slots: number;
 }
 
-export function allocateCounters(slots: number): SharedCountersMemory {
+/**
+ * Slots for `threads` serving threads, with as many spare: a replacement thread
+ * may start before its dead predecessor's slot has been given back.
+ */
+export function allocateCounters(threads: number): SharedCountersMemory {
+  const slots = threads * 2;
   return {
-    perThread: new SharedArrayBuffer(slots * FIELDS * Float64Array.BYTES_PER_ELEMENT),
-    global: new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT),
+    perThread: new SharedArrayBuffer((slots + 1) * FIELDS * Float64Array.BYTES_PER_ELEMENT),
+    owners: new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT),
+    global: new SharedArrayBuffer(GLOBAL_FIELDS * Int32Array.BYTES_PER_ELEMENT),
     slots,
   };
 }
@@ -36,18 +58,27 @@ export interface ThreadTotals {
   activeConnections: number;
   totalConnections: number;
   messages: number;
+  deliveries: number;
   bytesIn: number;
   bytesOut: number;
 }
 
-/** Server-wide view: the connection limit and the totals. */
+/** What a dead thread's slot held when it was given back. */
+export interface RetiredSlot {
+  /** Connections it was serving, plus those handed to it that it never started: all lost. */
+  lostConnections: number;
+}
+
+/** Server-wide view: the connection limit, the slots and the totals. */
 export class ServerCounters {
   readonly #perThread: Float64Array;
+  readonly #owners: Int32Array;
   readonly #global: Int32Array;
   readonly #slots: number;
 
   constructor(memory: SharedCountersMemory) {
     this.#perThread = new Float64Array(memory.perThread);
+    this.#owners = new Int32Array(memory.owners);
     this.#global = new Int32Array(memory.global);
     this.#slots = memory.slots;
   }
@@ -62,50 +93,87 @@ export class ServerCounters {
     return true;
   }
 
-  /** Returns the number still open after this one closed. */
-  closed(): number {
-    return Atomics.sub(this.#global, G_ACTIVE, 1) - 1;
+  /** A counted connection no longer counts (it closed, or the server sent its FIN). */
+  closed(): void {
+    Atomics.sub(this.#global, G_ACTIVE, 1);
   }
 
   get active(): number {
     return Atomics.load(this.#global, G_ACTIVE);
   }
 
-  /** A worker listening on its own (strategy reuseport) says so here. */
-  markListening(): void {
-    Atomics.add(this.#global, G_LISTENING, 1);
-  }
-
-  get listening(): number {
-    return Atomics.load(this.#global, G_LISTENING);
-  }
-
   get refused(): number {
     return Atomics.load(this.#global, G_REFUSED);
   }
 
-  /** Claims the slot of the calling thread. */
-  claimSlot(): ThreadCounters {
-    const slot = Atomics.add(this.#global, G_NEXT_SLOT, 1);
-    if (slot >= this.#slots) throw new Error(`more serving threads than the ${this.#slots} counter slots`);
-    return new ThreadCounters(this.#perThread, slot * FIELDS);
+  /** Threads listening on their own (strategy reuseport). */
+  get listening(): number {
+    let n = 0;
+    for (let slot = 0; slot < this.#slots; slot++) {
+      if (Atomics.load(this.#owners, slot) !== FREE) n += this.#perThread[slot * FIELDS + LISTENING]!;
+    }
+    return n;
   }
 
-  threads(): ThreadTotals[] {
-    const used = Math.min(Atomics.load(this.#global, G_NEXT_SLOT), this.#slots);
-    const out: ThreadTotals[] = [];
-    for (let slot = 0; slot < used; slot++) {
-      const base = slot * FIELDS;
+  /** Claims a free slot for the calling thread (`threadId`). */
+  claimSlot(threadId: number): ThreadCounters {
+    for (let slot = 0; slot < this.#slots; slot++) {
+      if (Atomics.compareExchange(this.#owners, slot, FREE, threadId + 1) === FREE) {
+        return new ThreadCounters(this.#perThread, slot * FIELDS);
+      }
+    }
+    throw new WorkerStartError(`no free counter slot among ${this.#slots} for thread ${threadId}`);
+  }
+
+  /**
+   * Main thread, once `threadId` has exited: gives its slot back. `tasksRouted` is
+   * how many connection tasks were handed to that thread; those it never started
+   * were counted at admission and are lost too.
+   */
+  retireSlot(threadId: number, tasksRouted: number): RetiredSlot {
+    for (let slot = 0; slot < this.#slots; slot++) {
+      if (Atomics.load(this.#owners, slot) !== threadId + 1) continue;
       const a = this.#perThread;
-      out.push({
-        activeConnections: a[base + ACTIVE]!,
-        totalConnections: a[base + TOTAL]!,
-        messages: a[base + MESSAGES]!,
-        bytesIn: a[base + BYTES_IN]!,
-        bytesOut: a[base + BYTES_OUT]!,
-      });
+      const base = slot * FIELDS;
+      const lostConnections = a[base + HELD]! + Math.max(0, tasksRouted - a[base + TASKS_STARTED]!);
+      Atomics.sub(this.#global, G_ACTIVE, lostConnections);
+      const retired = this.#slots * FIELDS;
+      for (const field of [TOTAL, MESSAGES, BYTES_IN, BYTES_OUT, DELIVERIES]) {
+        a[retired + field] = a[retired + field]! + a[base + field]!;
+      }
+      a.fill(0, base, base + FIELDS);
+      Atomics.store(this.#owners, slot, FREE);
+      return { lostConnections };
+    }
+    // The thread died before it claimed a slot: whatever was handed to it is lost.
+    Atomics.sub(this.#global, G_ACTIVE, tasksRouted);
+    return { lostConnections: tasksRouted };
+  }
+
+  /** One entry per live serving thread, in slot order. */
+  threads(): ThreadTotals[] {
+    const out: ThreadTotals[] = [];
+    for (let slot = 0; slot < this.#slots; slot++) {
+      if (Atomics.load(this.#owners, slot) !== FREE) out.push(this.#totalsAt(slot * FIELDS));
     }
     return out;
+  }
+
+  /** Figures of the threads that have died, kept so that the server's totals never go backwards. */
+  retired(): ThreadTotals {
+    return this.#totalsAt(this.#slots * FIELDS);
+  }
+
+  #totalsAt(base: number): ThreadTotals {
+    const a = this.#perThread;
+    return {
+      activeConnections: a[base + HELD]!,
+      totalConnections: a[base + TOTAL]!,
+      messages: a[base + MESSAGES]!,
+      deliveries: a[base + DELIVERIES]!,
+      bytesIn: a[base + BYTES_IN]!,
+      bytesOut: a[base + BYTES_OUT]!,
+    };
   }
 }
 
@@ -117,19 +185,28 @@ export class ThreadCounters {
     this.#a = array;
     this.#base = base;
   }
+  taskStarted(): void {
+    this.#a[this.#base + TASKS_STARTED]! += 1;
+  }
   opened(): void {
-    this.#a[this.#base + ACTIVE] = this.#a[this.#base + ACTIVE]! + 1;
-    this.#a[this.#base + TOTAL] = this.#a[this.#base + TOTAL]! + 1;
+    this.#a[this.#base + HELD]! += 1;
+    this.#a[this.#base + TOTAL]! += 1;
   }
   closed(): void {
-    this.#a[this.#base + ACTIVE] = this.#a[this.#base + ACTIVE]! - 1;
+    this.#a[this.#base + HELD]! -= 1;
   }
   /** Added once per read, not per message. */
   received(messages: number, bytes: number): void {
-    this.#a[this.#base + MESSAGES] = this.#a[this.#base + MESSAGES]! + messages;
-    this.#a[this.#base + BYTES_IN] = this.#a[this.#base + BYTES_IN]! + bytes;
+    this.#a[this.#base + MESSAGES]! += messages;
+    this.#a[this.#base + BYTES_IN]! += bytes;
   }
   sent(bytes: number): void {
-    this.#a[this.#base + BYTES_OUT] = this.#a[this.#base + BYTES_OUT]! + bytes;
+    this.#a[this.#base + BYTES_OUT]! += bytes;
+  }
+  delivered(deliveries: number): void {
+    this.#a[this.#base + DELIVERIES]! += deliveries;
+  }
+  listening(on: boolean): void {
+    this.#a[this.#base + LISTENING] = on ? 1 : 0;
   }
 }

@@ -1,4 +1,7 @@
 import net from 'node:net';
+import { UnsupportedRuntimeError } from '../protocol/index.ts';
+
+export { UnsupportedRuntimeError };
 
 /**
  * The one place that leans on Node internals.
@@ -19,14 +22,6 @@ export type ReadCallback = (this: net.Socket, bytesRead: number, buffer: Buffer)
 
 interface HandleOwner {
   _handle: { readStart?: unknown; readStop?: unknown; fd?: number } | null;
-}
-
-export class UnsupportedRuntimeError extends Error {
-  readonly code = 'ERR_UNSUPPORTED_RUNTIME';
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnsupportedRuntimeError';
-  }
 }
 
 export interface AdoptOptions {

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { boolean, choice, DAY_MS, integer, text } from '../options/validators.ts';
 import {
   DEFAULT_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -6,8 +7,6 @@ import {
   MAX_HEADER_BYTES,
   MIN_HEADER_BYTES,
 } from '../protocol/index.ts';
-
-export { InvalidOptionError };
 
 export const STRATEGIES = ['handoff', 'reuseport', 'single'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -72,58 +71,31 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   statsIntervalMs: 5_000,
 });
 
-function integerIn(options: ServerOptions, name: keyof ServerOptions, min: number, max: number): number {
-  const value = options[name] ?? SERVER_DEFAULTS[name];
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, `${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function oneOf<T extends string>(options: ServerOptions, name: keyof ServerOptions, allowed: readonly T[]): T {
-  const value = options[name] ?? SERVER_DEFAULTS[name];
-  if (!allowed.includes(value as T)) {
-    throw new InvalidOptionError(name, `${name} must be one of ${allowed.join(', ')}, got ${String(value)}`);
-  }
-  return value as T;
-}
-
-function flag(options: ServerOptions, name: keyof ServerOptions): boolean {
-  const value = options[name] ?? SERVER_DEFAULTS[name];
-  if (typeof value !== 'boolean')
-    throw new InvalidOptionError(name, `${name} must be true or false, got ${String(value)}`);
-  return value;
-}
-
-const DAY_MS = 86_400_000;
-
 /** Validates every field once, with a precise message, and fills in defaults. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
-  const host = options.host ?? SERVER_DEFAULTS.host;
-  if (typeof host !== 'string' || host.length === 0)
-    throw new InvalidOptionError('host', 'host must be a non-empty address');
-  const mode = oneOf(options, 'mode', MODES);
-  const ack = oneOf(options, 'ack', ACK_STYLES);
+  const get = <K extends keyof ServerOptions>(name: K) => options[name] ?? SERVER_DEFAULTS[name];
+  const mode = choice('mode', get('mode'), MODES);
+  const ack = choice('ack', get('ack'), ACK_STYLES);
   if (ack === 'raw' && mode === 'echo') {
-    throw new InvalidOptionError('ack', "ack 'raw' only makes sense in mode 'ack': echo replies must be framed");
+    throw new InvalidOptionError('ack', "{ack} 'raw' only makes sense with {mode} 'ack': echo replies must be framed");
   }
   return Object.freeze({
-    host,
-    port: integerIn(options, 'port', 0, 65_535),
-    headerBytes: integerIn(options, 'headerBytes', MIN_HEADER_BYTES, MAX_HEADER_BYTES),
-    maxMessageBytes: integerIn(options, 'maxMessageBytes', 0, 2 ** 31 - 1),
-    maxConnections: integerIn(options, 'maxConnections', 1, 1_000_000),
-    frameTimeoutMs: integerIn(options, 'frameTimeoutMs', 1, DAY_MS),
-    idleTimeoutMs: integerIn(options, 'idleTimeoutMs', 0, DAY_MS),
-    workers: integerIn(options, 'workers', 1, 256),
-    strategy: oneOf(options, 'strategy', STRATEGIES),
+    host: text('host', get('host'), { nonEmpty: true }),
+    port: integer('port', get('port'), 0, 65_535),
+    headerBytes: integer('headerBytes', get('headerBytes'), MIN_HEADER_BYTES, MAX_HEADER_BYTES),
+    maxMessageBytes: integer('maxMessageBytes', get('maxMessageBytes'), 0, 2 ** 31 - 1),
+    maxConnections: integer('maxConnections', get('maxConnections'), 1, 1_000_000),
+    frameTimeoutMs: integer('frameTimeoutMs', get('frameTimeoutMs'), 1, DAY_MS),
+    idleTimeoutMs: integer('idleTimeoutMs', get('idleTimeoutMs'), 0, DAY_MS),
+    workers: integer('workers', get('workers'), 1, 256),
+    strategy: choice('strategy', get('strategy'), STRATEGIES),
     mode,
     ack,
-    highWaterMarkBytes: integerIn(options, 'highWaterMarkBytes', 1024, 2 ** 30),
-    logMessages: flag(options, 'logMessages'),
-    quiet: flag(options, 'quiet'),
-    json: flag(options, 'json'),
-    silent: flag(options, 'silent'),
-    statsIntervalMs: integerIn(options, 'statsIntervalMs', 0, DAY_MS),
+    highWaterMarkBytes: integer('highWaterMarkBytes', get('highWaterMarkBytes'), 1024, 2 ** 30),
+    logMessages: boolean('logMessages', get('logMessages')),
+    quiet: boolean('quiet', get('quiet')),
+    json: boolean('json', get('json')),
+    silent: boolean('silent', get('silent')),
+    statsIntervalMs: integer('statsIntervalMs', get('statsIntervalMs'), 0, DAY_MS),
   });
 }

@@ -10,13 +10,23 @@ import {
   type ProtocolError,
   TimeoutError,
 } from '../protocol/index.ts';
-import type { ConnectionHost } from './connection-host.ts';
+import type { ThreadCounters } from './counters.ts';
+import type { ServerLog } from './log.ts';
+import type { ResolvedServerOptions } from './options.ts';
+import type { ReplyBufferPool } from './reply-pool.ts';
 
 const DISCONNECT_BYTES = Buffer.from(DISCONNECT_MESSAGE, 'utf8');
 /** Below this many reply bytes per read, echo replies are joined into one write. */
 const JOIN_ECHO_BELOW_BYTES = 64 * 1024;
 /** A peer that will not take our last bytes (error or shutdown frame) is cut off after this. */
 const CLOSE_GRACE_MS = 5_000;
+/**
+ * Once our last bytes and FIN are with the kernel, the socket is closed as soon as the
+ * peer has sent nothing for this long. Closing while its bytes keep arriving would
+ * answer them with a reset, which can destroy our last frame before the peer reads it;
+ * closing a quiet socket lets the kernel deliver everything.
+ */
+const QUIET_BEFORE_CLOSE_MS = 50;
 const NOT_STARTED = -1;
 
 // C0 and C1 control characters and DEL: a client must not be able to move the
@@ -27,6 +37,25 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 /** A message as it is printed: control characters shown as \xNN escapes. */
 export function printable(text: string): string {
   return text.replace(CONTROL_CHARACTERS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** What a session needs from the thread that serves it (ThreadSessions). */
+export interface SessionThread {
+  readonly options: ResolvedServerOptions;
+  readonly counters: ThreadCounters;
+  readonly log: ServerLog;
+  readonly echo: boolean;
+  readonly logMessages: boolean;
+  readonly ackFrame: Buffer;
+  /** ACKS_PER_RUN ack frames back to back. */
+  readonly ackRun: Buffer;
+  readonly replyPool: ReplyBufferPool;
+  /** Memory behind the thread's shared read buffer. */
+  readonly readMemory: ArrayBufferLike;
+  /** Test-only fault injection (HANDOFF_TEST_CRASH_PAYLOAD); null in real use. */
+  readonly crashPayload: Buffer | null;
+  /** Stop counting this session against --max-connections (idempotent). */
+  release(session: Session): void;
 }
 
 export type CloseReason = 'disconnect' | 'peer-closed' | 'error' | 'reset';
@@ -52,7 +81,7 @@ export class Session {
   readonly remote: string;
   readonly done: Promise<SessionSummary>;
   readonly #socket: net.Socket;
-  readonly #host: ConnectionHost;
+  readonly #host: SessionThread;
   readonly #decoder: FrameDecoder;
   readonly #startedAt: number;
   #resolve!: (summary: SessionSummary) => void;
@@ -78,8 +107,10 @@ export class Session {
   #reason: CloseReason = 'peer-closed';
   #errorCode: string | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
+  /** While closing: when the peer last sent anything. */
+  #lastReadAt = 0;
 
-  constructor(socket: net.Socket, host: ConnectionHost) {
+  constructor(socket: net.Socket, host: SessionThread) {
     this.#socket = socket;
     this.#host = host;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -101,12 +132,15 @@ export class Session {
 
   /** Called for every read with the host's shared buffer: valid only during this call. */
   onRead(bytesRead: number, buffer: Buffer): void {
-    if (this.#closing) return; // after !DISCONNECT or an error, input is ignored
+    if (this.#closing) {
+      this.#lastReadAt = performance.now(); // after !DISCONNECT or an error, input is ignored
+      return;
+    }
     this.bytesIn += bytesRead;
     this.#batchMessages = 0;
     this.#decoder.push(buffer, bytesRead);
     const completed = this.#batchMessages;
-    this.#host.thread.received(completed, bytesRead);
+    this.#host.counters.received(completed, bytesRead);
     const now = performance.now();
     if (completed > 0) {
       this.messages += completed;
@@ -129,6 +163,9 @@ export class Session {
     if (host.logMessages) {
       const text = payload.toString('utf8');
       host.log.info('message', `[${this.remote}] ${printable(text)}`, { remote: this.remote, payload: text });
+    }
+    if (host.crashPayload !== null && payload.equals(host.crashPayload)) {
+      throw new Error(`injected fault: a message asked this thread to crash (${this.remote})`);
     }
     if (payload.length === DISCONNECT_BYTES.length && payload.equals(DISCONNECT_BYTES)) {
       this.#decoder.stop(); // anything after !DISCONNECT is ignored
@@ -206,7 +243,7 @@ export class Session {
 
   #write(bytes: Buffer, onFlushed?: () => void): void {
     this.bytesOut += bytes.length;
-    this.#host.thread.sent(bytes.length);
+    this.#host.counters.sent(bytes.length);
     // write() says false once unsent replies pass the high-water mark: stop reading until 'drain'.
     if (!this.#socket.write(bytes, onFlushed) && this.#pausedAt === NOT_STARTED && !this.#closing) {
       this.#pausedAt = performance.now();
@@ -250,12 +287,26 @@ export class Session {
     this.#endGracefully();
   }
 
-  /** Flushes and sends FIN; a peer that will not read what is left is cut off after a grace period. */
+  /**
+   * Flushes and sends FIN, then closes once the peer is quiet; a peer that will not
+   * read what is left is cut off after a grace period.
+   */
   #endGracefully(): void {
-    this.#socket.end();
+    const socket = this.#socket;
+    this.#lastReadAt = performance.now();
+    // Keep reading (and ignoring) what the peer sends, so that nothing unread is left when we close.
+    if (this.#pausedAt !== NOT_STARTED) socket.resume();
+    socket.end();
     this.#host.release(this);
-    this.#graceTimer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS);
+    this.#graceTimer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
     this.#graceTimer.unref();
+    socket.once('finish', () => this.#closeWhenQuiet());
+  }
+
+  #closeWhenQuiet(): void {
+    const quietFor = performance.now() - this.#lastReadAt;
+    if (quietFor >= QUIET_BEFORE_CLOSE_MS) this.#socket.destroy();
+    else setTimeout(() => this.#closeWhenQuiet(), QUIET_BEFORE_CLOSE_MS - quietFor).unref();
   }
 
   destroy(): void {

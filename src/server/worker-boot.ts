@@ -5,8 +5,17 @@ import type { ResolvedServerOptions } from './options.ts';
 export interface WorkerBoot {
   options: ResolvedServerOptions;
   counters: SharedCountersMemory;
-  /** BroadcastChannel name on which the acceptor says SHUTDOWN_MESSAGE. */
+  /** BroadcastChannel between the main thread and every pool thread (ControlMessage). */
   channel: string;
+  /** Strategy reuseport: every thread listens on this port itself, from its start. */
+  listenPort: number | null;
 }
 
-export const SHUTDOWN_MESSAGE = 'shutdown';
+/** On the control channel. The main thread says `shutdown`; each thread says `ready`, later `stopped`. */
+export type ControlMessage = { type: 'shutdown' } | { type: 'ready' | 'stopped'; threadId: number };
+
+/** Test-only fault injection: a pool thread that receives a message with exactly this payload crashes. */
+export const CRASH_PAYLOAD_ENV = 'HANDOFF_TEST_CRASH_PAYLOAD';
+
+/** The name of the pool task that serves one transferred connection (worker.ts exports it). */
+export const SERVE_CONNECTION_TASK = 'serveConnection';

@@ -1,68 +1,77 @@
 /**
- * Entry of a pool thread. A task per connection: the acceptor transfers the
- * accepted socket here, and the task's promise settles when the connection
- * closes (the tutorial's thread-per-client, as a task per client).
+ * Entry of a pool thread. Strategy handoff: a task per connection (the
+ * tutorial's thread-per-client, as a task per client): the acceptor transfers
+ * the accepted socket here, and the task settles when the connection closes.
+ * Strategy reuseport: the thread listens on the shared port itself from its
+ * start, so a replacement thread serves again without being told.
  */
 import net from 'node:net';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
-import { ConnectionHost } from './connection-host.ts';
+import { WorkerStartError } from '../protocol/index.ts';
+import { admit } from './acceptor.ts';
 import { ServerCounters } from './counters.ts';
 import { createServerLog } from './log.ts';
 import type { SessionSummary } from './session.ts';
-import { SHUTDOWN_MESSAGE, type WorkerBoot } from './worker-boot.ts';
+import { ThreadSessions } from './thread-sessions.ts';
+import { type ControlMessage, CRASH_PAYLOAD_ENV, type WorkerBoot } from './worker-boot.ts';
 
 const boot = workerData as WorkerBoot;
+const { options } = boot;
+const log = createServerLog(options);
 const counters = new ServerCounters(boot.counters);
-const host = new ConnectionHost({
-  options: boot.options,
+const thread = counters.claimSlot(threadId);
+// Read once, at start: only tests set it.
+const crashText = process.env[CRASH_PAYLOAD_ENV];
+const sessions = new ThreadSessions({
+  options,
   counters,
-  thread: counters.claimSlot(),
-  log: createServerLog(boot.options),
+  thread,
+  log,
+  crashPayload: crashText ? Buffer.from(crashText, 'utf8') : null,
 });
-
-let listener: net.Server | undefined;
-let stopping: Promise<void> | undefined;
-const stopped = Promise.withResolvers<void>();
 
 const control = new BroadcastChannel(boot.channel);
 control.unref(); // the pool keeps the thread alive, not this channel
+const say = (message: ControlMessage) => control.postMessage(message);
 control.onmessage = (event) => {
-  if ((event as MessageEvent).data === SHUTDOWN_MESSAGE) void stop();
+  if ((event as { data: ControlMessage }).data.type === 'shutdown') void stop();
 };
+
+let listener: net.Server | undefined;
+let stopping: Promise<void> | undefined;
 
 function stop(): Promise<void> {
   stopping ??= (async () => {
     listener?.close();
-    await host.shutdown();
+    thread.listening(false);
+    await sessions.shutdown();
+    say({ type: 'stopped', threadId });
     control.close();
-    stopped.resolve();
   })();
   return stopping;
 }
 
-/** Default task: serve one transferred connection until it closes. */
-export default function serveConnection(task: { socket: net.Socket }): Promise<SessionSummary> {
-  return host.serve(task.socket);
-}
-
-/** Starts the thread before the first client needs it. */
-export function warmup(): number {
-  return threadId;
-}
-
-/**
- * Strategy reuseport: this thread listens on the shared port itself and the
- * kernel spreads connections. The task lasts until the server stops.
- */
-export function listen(task: { host: string; port: number }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer({ pauseOnConnect: true }, (socket) => host.accept(socket));
-    server.once('error', reject);
-    server.listen({ host: task.host, port: task.port, reusePort: true }, () => {
-      listener = server;
-      counters.markListening();
-      void stopped.promise.then(resolve);
+if (boot.listenPort === null) {
+  say({ type: 'ready', threadId });
+} else {
+  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+    if (admit(socket, counters, options, log)) void sessions.serve(socket);
+  });
+  server.once('error', (err) => {
+    throw new WorkerStartError(`thread ${threadId} cannot listen on port ${boot.listenPort}: ${err.message}`, {
+      cause: err,
     });
   });
+  server.listen({ host: options.host, port: boot.listenPort, reusePort: true }, () => {
+    listener = server;
+    thread.listening(true);
+    say({ type: 'ready', threadId });
+  });
+}
+
+/** Strategy handoff: serves one transferred connection until it closes. */
+export function serveConnection(task: { socket: net.Socket }): Promise<SessionSummary> {
+  thread.taskStarted();
+  return sessions.serve(task.socket);
 }

@@ -1,80 +1,11 @@
 // The real server process: `bin/handoff serve`. SIGTERM and SIGINT send SHUTTING_DOWN to
 // every client and exit 0 within 5 s; bad flags exit non-zero with one line on stderr.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import { ACK_TEXT, encodeFrame } from '../../src/protocol/index.ts';
+import { listening, run, within } from '../helpers/process.ts';
 import { connect, errorOf } from '../helpers/wire.ts';
-
-// HANDOFF_TEST_BIN: run these tests against another build of the command.
-const BIN = process.env.HANDOFF_TEST_BIN ?? fileURLToPath(new URL('../../bin/handoff', import.meta.url));
-
-interface Spawned {
-  child: ChildProcess;
-  stdout: string[];
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function run(t: TestContext, args: string[]): Spawned {
-  const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const stdout: string[] = [];
-  let partial = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
-    partial += s;
-    const lines = partial.split('\n');
-    partial = lines.pop()!;
-    stdout.push(...lines);
-  });
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-    err += s;
-  });
-  const exited = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-  }));
-  return { child, stdout, stderr: () => err, exited };
-}
-
-/** `promise`'s value, or null if it takes longer than `ms` (the timer never outlives the race). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<null>((r) => (timer = setTimeout(() => r(null), Math.max(0, ms)))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The host and port of the `"event":"listening"` JSON line. */
-async function listening(p: Spawned, boundMs = 20_000): Promise<{ host: string; port: number }> {
-  const deadline = performance.now() + boundMs;
-  for (;;) {
-    for (const line of p.stdout) {
-      let obj: Record<string, unknown>;
-      try {
-        obj = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        continue;
-      }
-      if (obj.event === 'listening') return { host: String(obj.host), port: Number(obj.port) };
-    }
-    if (p.child.exitCode !== null)
-      throw new Error(`server exited (${p.child.exitCode}) before listening: ${p.stderr()}`);
-    if (performance.now() > deadline)
-      throw new Error(`no "listening" line in ${boundMs} ms; stdout: ${p.stdout.join('\n')}; stderr: ${p.stderr()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal}: both clients receive !ERROR SHUTTING_DOWN and the process exits with status 0 within 5 s`, async (t) => {

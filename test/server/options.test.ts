@@ -2,12 +2,8 @@
 // ERR_INVALID_OPTION naming the option), and startServer refuses the same way.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  InvalidOptionError,
-  resolveServerOptions,
-  SERVER_DEFAULTS,
-  type ServerOptions,
-} from '../../src/server/options.ts';
+import { InvalidOptionError } from '../../src/protocol/index.ts';
+import { resolveServerOptions, SERVER_DEFAULTS, type ServerOptions } from '../../src/server/options.ts';
 import { startServer } from '../../src/server/server.ts';
 
 function rejects(options: Record<string, unknown>, option: string): void {

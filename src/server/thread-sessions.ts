@@ -1,20 +1,12 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import {
-  ACK_TEXT,
-  encodeFrame,
-  encodeTextFrame,
-  errorPayload,
-  repeatFrame,
-  ServerFullError,
-  ShuttingDownError,
-} from '../protocol/index.ts';
+import { ACK_TEXT, encodeTextFrame, repeatFrame, ShuttingDownError } from '../protocol/index.ts';
 import type { ServerCounters, ThreadCounters } from './counters.ts';
 import { adoptSocket } from './fast-socket.ts';
-import { ReplyBufferPool } from './reply-pool.ts';
 import type { ServerLog } from './log.ts';
 import type { ResolvedServerOptions } from './options.ts';
-import { Session, type SessionSummary } from './session.ts';
+import { ReplyBufferPool } from './reply-pool.ts';
+import { Session, type SessionSummary, type SessionThread } from './session.ts';
 
 /** One read buffer per thread, shared by all its connections: reads are handled one at a time. */
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -31,29 +23,32 @@ function onSharedRead(this: net.Socket, bytesRead: number, buffer: Buffer): void
   (this as SocketWithSession)[kSession].onRead(bytesRead, buffer);
 }
 
-export interface HostContext {
+export interface ThreadSessionsContext {
   options: ResolvedServerOptions;
   counters: ServerCounters;
   thread: ThreadCounters;
   log: ServerLog;
+  /** Test-only fault injection: a message with exactly this payload throws in this thread. */
+  crashPayload?: Buffer | null;
 }
 
 /**
- * Everything one thread needs to serve connections: the shared read buffer,
- * prebuilt replies, the timeout sweep and the set of live sessions. A worker
- * thread has one; the main thread has one under strategy 'single'.
+ * The sessions of one thread and what they share: the read buffer, prebuilt
+ * replies, the timeout sweep. A worker thread has one; the main thread has one
+ * under strategy 'single'.
  */
-export class ConnectionHost {
+export class ThreadSessions implements SessionThread {
   readonly options: ResolvedServerOptions;
-  readonly counters: ServerCounters;
-  readonly thread: ThreadCounters;
+  readonly counters: ThreadCounters;
   readonly log: ServerLog;
   readonly echo: boolean;
   readonly logMessages: boolean;
   readonly ackFrame: Buffer;
   readonly ackRun: Buffer;
-  readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   readonly replyPool = new ReplyBufferPool();
+  readonly crashPayload: Buffer | null;
+  readonly #server: ServerCounters;
+  readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   /** Memory behind the shared read buffer: a payload viewing it must be copied before it is kept. */
   readonly readMemory: ArrayBufferLike = this.#readBuffer.buffer;
   readonly #sessions = new Set<Session>();
@@ -61,12 +56,13 @@ export class ConnectionHost {
   #sweep: NodeJS.Timeout | undefined;
   #shuttingDown = false;
 
-  constructor(context: HostContext) {
+  constructor(context: ThreadSessionsContext) {
     const { options } = context;
     this.options = options;
-    this.counters = context.counters;
-    this.thread = context.thread;
+    this.#server = context.counters;
+    this.counters = context.thread;
     this.log = context.log;
+    this.crashPayload = context.crashPayload ?? null;
     this.echo = options.mode === 'echo';
     this.logMessages = options.logMessages;
     this.ackFrame =
@@ -74,40 +70,50 @@ export class ConnectionHost {
     this.ackRun = repeatFrame(this.ackFrame, ACKS_PER_RUN);
   }
 
-  /** Accepts a socket this thread's own listener took: counts it against the limit, then serves it. */
-  accept(socket: net.Socket): void {
-    if (admit(socket, this.counters, this.options, this.log)) void this.serve(socket);
+  /** Open connections, all threads together. */
+  get activeConnections(): number {
+    return this.#server.active;
   }
 
   /**
    * Serves an accepted, still-paused socket until it closes. The caller has
-   * already counted it with counters.tryOpen(); this thread un-counts it.
+   * already counted it with ServerCounters.tryOpen(); this thread un-counts it.
    */
   serve(socket: net.Socket): Promise<SessionSummary> {
-    const adopted = adoptSocket(socket, {
-      buffer: this.#readBuffer,
-      callback: onSharedRead,
-      writableHighWaterMark: this.options.highWaterMarkBytes,
-    });
+    let adopted: net.Socket;
+    try {
+      adopted = adoptSocket(socket, {
+        buffer: this.#readBuffer,
+        callback: onSharedRead,
+        writableHighWaterMark: this.options.highWaterMarkBytes,
+      });
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#server.closed();
+      socket.destroy();
+      this.log.essential('error', `[ERROR] cannot serve a connection: ${error.message}`);
+      return Promise.reject(error);
+    }
     adopted.setNoDelay(true);
     const session = new Session(adopted, this);
     (adopted as SocketWithSession)[kSession] = session;
     this.#sessions.add(session);
-    this.thread.opened();
+    this.counters.opened();
     this.#startSweep();
     if (this.log.verbose) {
       this.log.info('connect', `[NEW CONNECTION] ${session.remote} connected.`, { remote: session.remote });
-      this.log.info('active', `[ACTIVE CONNECTIONS] ${this.counters.active}`, { active: this.counters.active });
+      this.log.info('active', `[ACTIVE CONNECTIONS] ${this.#server.active}`, { active: this.#server.active });
     }
     if (this.#shuttingDown) session.fail(new ShuttingDownError('server is shutting down'));
     return session.done.then((summary) => {
       this.#sessions.delete(session);
       this.release(session);
-      const active = this.counters.active;
+      const active = this.#server.active;
       if (this.log.verbose) {
+        const error = summary.errorCode ? ` ${summary.errorCode}` : '';
         this.log.info(
           'disconnect',
-          `[DISCONNECTED] ${summary.remote} (${summary.messages} messages, ${summary.reason}${summary.errorCode ? ` ${summary.errorCode}` : ''}); ${active} active`,
+          `[DISCONNECTED] ${summary.remote} (${summary.messages} messages, ${summary.reason}${error}); ${active} active`,
           { ...summary, active },
         );
       }
@@ -124,8 +130,8 @@ export class ConnectionHost {
   release(session: Session): void {
     if (this.#released.has(session)) return;
     this.#released.add(session);
-    this.thread.closed();
     this.counters.closed();
+    this.#server.closed();
   }
 
   /** Sends SHUTTING_DOWN to every connection and resolves once all are closed (or cut off). */
@@ -161,27 +167,4 @@ export class ConnectionHost {
     clearInterval(this.#sweep);
     this.#sweep = undefined;
   }
-}
-
-/**
- * Counts a just-accepted connection against --max-connections, or answers it with
- * SERVER_FULL and closes it (nothing of it is read). True when it may be served.
- */
-export function admit(
-  socket: net.Socket,
-  counters: ServerCounters,
-  options: ResolvedServerOptions,
-  log: ServerLog,
-): boolean {
-  if (counters.tryOpen(options.maxConnections)) return true;
-  refuseConnection(socket, options.headerBytes, log);
-  return false;
-}
-
-function refuseConnection(socket: net.Socket, headerBytes: number, log: ServerLog): void {
-  const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-  log.info('refused', `[REFUSED] ${remote}: server full`, { remote, code: 'SERVER_FULL' });
-  socket.on('error', () => {});
-  socket.end(encodeFrame(errorPayload(new ServerFullError('too many connections, try again later')), headerBytes));
-  setTimeout(() => socket.destroy(), 2_000).unref();
 }

@@ -1,0 +1,69 @@
+// A pool thread that dies loses only the connections it held: piscina's replacement
+// serves, new connections are served, the active count stays right and the crash is
+// logged with its cause. The crash is injected by a message only tests can arm
+// (HANDOFF_TEST_CRASH_PAYLOAD, read once when a pool thread starts).
+import assert from 'node:assert/strict';
+import { type TestContext, test } from 'node:test';
+import { ACK_TEXT } from '../../src/protocol/index.ts';
+import { CRASH_PAYLOAD_ENV } from '../../src/server/worker-boot.ts';
+import { listening, nthEvent, run, type Spawned } from '../helpers/process.ts';
+import { connect, type WireClient } from '../helpers/wire.ts';
+
+const CRASH = '!TEST-CRASH-THIS-THREAD';
+
+async function answeredClients(t: TestContext, address: { host: string; port: number }, n: number) {
+  const clients: WireClient[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = await connect(t, address);
+    await c.send(`hello ${i}`);
+    assert.equal(await c.readText(5000), ACK_TEXT, c.describe());
+    clients.push(c);
+  }
+  return clients;
+}
+
+/** The server's own count, asked with SIGUSR2 (the `n`th stats line). */
+async function activeConnections(p: Spawned, n: number): Promise<number> {
+  p.child.kill('SIGUSR2');
+  return Number((await nthEvent(p, 'stats', n)).activeConnections);
+}
+
+for (const strategy of ['handoff', 'reuseport'] as const) {
+  test(`${strategy}: a worker thread that crashes loses only its own connections, and the server goes on serving`, async (t) => {
+    const p = run(t, ['serve', '--port', '0', '--json', '--workers', '2', '--strategy', strategy], {
+      [CRASH_PAYLOAD_ENV]: CRASH,
+    });
+    const address = await listening(p);
+    let statsLines = 0;
+    // Twice: the replacement thread reuses the dead one's counter slot, and must survive its own crash too.
+    for (let round = 1; round <= 2; round++) {
+      const clients = await answeredClients(t, address, 6);
+      const [victim, ...others] = clients as [WireClient, ...WireClient[]];
+      await victim.send(CRASH);
+      await victim.waitClose(5000);
+      const died = await nthEvent(p, 'worker-died', round);
+      assert.match(String(died.cause), /injected fault/, 'the log names the cause');
+
+      // Each other connection either still answers (it was on the other thread) or was closed with its thread.
+      const survivors: WireClient[] = [];
+      for (const c of others) {
+        await c.send('still there?').catch(() => {});
+        try {
+          assert.equal(await c.readText(5000), ACK_TEXT);
+          survivors.push(c);
+        } catch {
+          assert.notEqual(c.closedBy, null, `neither answered nor closed: ${c.describe()}`);
+        }
+      }
+      assert.equal(died.lostConnections, clients.length - survivors.length, 'the log counts the lost connections');
+      if (strategy === 'handoff') assert.equal(survivors.length, 3, 'least-busy balancing put 3 on each thread');
+
+      // New connections are served (by the survivor and by the replacement), and the count is right.
+      const fresh = await answeredClients(t, address, 6);
+      assert.equal(await activeConnections(p, ++statsLines), survivors.length + fresh.length);
+      for (const c of [...survivors, ...fresh]) await c.end();
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await activeConnections(p, ++statsLines), 0, 'every closed connection is un-counted');
+    }
+  });
+}
