@@ -1,30 +1,28 @@
 import net from 'node:net';
 import {
+  ConnectError,
+  ConnectionClosedError,
+  ConnectTimeoutError,
   DISCONNECT_MESSAGE,
   encodeFrame,
   encodeHeader,
   encodeTextFrame,
-  HandoffError,
+  type HandoffError,
+  InvalidMessageError,
   parseErrorPayload,
+  ReplyTimeoutError,
+  UnexpectedReplyError,
 } from '../protocol/index.ts';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
 import { createReplyReader, type ReplyReader } from './reply-reader.ts';
-
-/** The server is gone (or going): every send still waiting, and every later one, fails with this code. */
-export const ERR_CONNECTION_CLOSED = 'ERR_CONNECTION_CLOSED';
-/** The connection could not be made (refused, unreachable, unknown host, timed out). */
-export const ERR_CONNECT = 'ERR_CONNECT';
-/** A reply was later than `replyTimeoutMs`: replies are matched by order, so the connection is given up. */
-export const ERR_REPLY_TIMEOUT = 'ERR_REPLY_TIMEOUT';
-/** The server sent a reply nobody asked for (and not an `!ERROR`). */
-export const ERR_UNEXPECTED_REPLY = 'ERR_UNEXPECTED_REPLY';
 
 /** How the connection ended, as `client.closed` reports it. */
 export interface CloseInfo {
   /**
    * null when the end was asked for: close(), destroy(), or a `!DISCONNECT` sent.
    * Otherwise why it ended: the ProtocolError the server sent (SHUTTING_DOWN, TIMEOUT, ...),
-   * a bad reply, a reply timeout, or ERR_CONNECTION_CLOSED (the server went away; `cause` has details).
+   * a BadReplyError, a ReplyTimeoutError, an UnexpectedReplyError, or a ConnectionClosedError
+   * (the server went away; `cause` has details).
    */
   error: HandoffError | null;
 }
@@ -43,10 +41,6 @@ const COPY_LIMIT_BYTES = 64 * 1024;
 /** How long close() waits for the `!DISCONNECT` reply and the server's FIN before it drops the connection. */
 const CLOSE_GRACE_MS = 5_000;
 const DISCONNECT_BYTES = Buffer.from(DISCONNECT_MESSAGE, 'latin1');
-
-function connectionClosed(message: string, cause?: unknown): HandoffError {
-  return new HandoffError(ERR_CONNECTION_CLOSED, message, cause === undefined ? undefined : { cause });
-}
 
 /** FIFO of pending replies. A head index instead of shift(): O(1) per reply with thousands pipelined. */
 class ReplyQueue {
@@ -154,7 +148,7 @@ export class Client {
       const outstanding = this.#pending.length;
       const midReply = this.#reader.inReply ? ' in the middle of a reply' : '';
       this.#fail(
-        connectionClosed(
+        new ConnectionClosedError(
           outstanding > 0
             ? `the server closed the connection${midReply} with ${outstanding} repl${outstanding === 1 ? 'y' : 'ies'} outstanding`
             : `the server closed the connection${midReply}`,
@@ -162,11 +156,11 @@ export class Client {
       );
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.#fail(connectionClosed(`connection lost: ${err.code ?? err.message}`, err));
+      this.#fail(new ConnectionClosedError(`connection lost: ${err.code ?? err.message}`, { cause: err }));
     });
     socket.once('close', () => {
       this.#isClosed = true;
-      this.#fail(connectionClosed('the connection is closed'));
+      this.#fail(new ConnectionClosedError('the connection is closed'));
       resolveClosed({ error: this.#closeError });
     });
   }
@@ -190,9 +184,7 @@ export class Client {
   sendJson(value: unknown): Promise<unknown> {
     const text = JSON.stringify(value);
     if (text === undefined) {
-      return Promise.reject(
-        new HandoffError('ERR_INVALID_ARG_VALUE', `sendJson cannot send ${String(value)}: it has no JSON form`),
-      );
+      return Promise.reject(new InvalidMessageError(`sendJson cannot send ${String(value)}: it has no JSON form`));
     }
     return this.#request(text, 'json');
   }
@@ -218,10 +210,10 @@ export class Client {
     return this.#closing;
   }
 
-  /** Drops the connection now; sends still waiting reject with ERR_CONNECTION_CLOSED. */
+  /** Drops the connection now; sends still waiting reject with ConnectionClosedError. */
   destroy(): void {
     this.#endRequested = true;
-    this.#fail(connectionClosed('the connection was destroyed by the client'));
+    this.#fail(new ConnectionClosedError('the connection was destroyed by the client'));
   }
 
   async #closeGracefully(): Promise<void> {
@@ -239,7 +231,7 @@ export class Client {
     clearTimeout(timer);
     if (outcome === 'late') {
       this.#fail(
-        connectionClosed(`the server did not close the connection within ${CLOSE_GRACE_MS} ms of !DISCONNECT`),
+        new ConnectionClosedError(`the server did not close the connection within ${CLOSE_GRACE_MS} ms of !DISCONNECT`),
       );
       await this.closed;
     }
@@ -249,7 +241,7 @@ export class Client {
     if (this.#failure) return Promise.reject(this.#failure);
     if (!internal && (this.#endRequested || this.#disconnectSent)) {
       return Promise.reject(
-        connectionClosed(
+        new ConnectionClosedError(
           this.#disconnectSent
             ? 'a !DISCONNECT was sent: the server ignores anything after it'
             : 'the client is closing',
@@ -257,12 +249,12 @@ export class Client {
       );
     }
     if (typeof message !== 'string' && !(message instanceof Uint8Array)) {
-      return Promise.reject(new HandoffError('ERR_INVALID_ARG_TYPE', 'a message must be a string or a Uint8Array'));
+      return Promise.reject(new InvalidMessageError('a message must be a string or a Uint8Array'));
     }
     try {
       this.#write(message);
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err))); // e.g. ERR_HEADER_OVERFLOW: nothing was written
+      return Promise.reject(err instanceof Error ? err : new Error(String(err))); // e.g. HeaderOverflowError: nothing was written
     }
     if (isDisconnect(message)) this.#disconnectSent = true;
     return new Promise<T>((resolve, reject) => {
@@ -304,7 +296,7 @@ export class Client {
     }
     const pending = this.#pending.shift();
     if (!pending) {
-      this.#fail(new HandoffError(ERR_UNEXPECTED_REPLY, 'the server sent a reply to no message'));
+      this.#fail(new UnexpectedReplyError('the server sent a reply to no message'));
       return;
     }
     if (this.#pending.length === 0) this.#clearReplyTimer();
@@ -318,14 +310,14 @@ export class Client {
   /**
    * Ends the connection because of `reason`. The oldest waiting send gets `reason`
    * itself when it is about that reply (an `!ERROR`, a bad reply, a timeout); every
-   * other one gets ERR_CONNECTION_CLOSED with `reason` as its cause. Runs once.
+   * other one gets a ConnectionClosedError with `reason` as its cause. Runs once.
    */
   #fail(reason: HandoffError): void {
     if (this.#failure) return;
-    const aboutTheConnection = reason.code === ERR_CONNECTION_CLOSED;
+    const aboutTheConnection = reason instanceof ConnectionClosedError;
     const closedError = aboutTheConnection
       ? reason
-      : connectionClosed(`connection closed after ${reason.message}`, reason);
+      : new ConnectionClosedError(`connection closed after ${reason.message}`, { cause: reason });
     this.#failure = closedError;
     if (!aboutTheConnection || !(this.#endRequested || this.#disconnectSent)) this.#closeError = reason;
     this.#reader.stop();
@@ -343,7 +335,7 @@ export class Client {
       const waitedMs = performance.now() - oldest.sentAt;
       const limitMs = this.options.replyTimeoutMs;
       if (waitedMs >= limitMs) {
-        this.#fail(new HandoffError(ERR_REPLY_TIMEOUT, `no reply within ${limitMs} ms`));
+        this.#fail(new ReplyTimeoutError(`no reply within ${limitMs} ms`));
       } else {
         // The reply we timed was answered meanwhile: time the oldest one still waiting.
         this.#armReplyTimer(limitMs - waitedMs);
@@ -359,9 +351,9 @@ export class Client {
 }
 
 /**
- * Opens a connection. Options are validated first (InvalidOptionError, code
- * ERR_INVALID_OPTION); a connection that cannot be made rejects with a
- * HandoffError of code ERR_CONNECT whose `cause` is the socket error.
+ * Opens a connection. Options are validated first (InvalidOptionError); a
+ * connection that cannot be made rejects with a ConnectError whose `cause` is
+ * the socket error, or with a ConnectTimeoutError after `connectTimeoutMs`.
  */
 export async function connect(input: ClientOptions): Promise<Client> {
   const options = resolveClientOptions(input);
@@ -370,17 +362,13 @@ export async function connect(input: ClientOptions): Promise<Client> {
     const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(
-        new HandoffError(ERR_CONNECT, `cannot connect to ${where}: no answer within ${options.connectTimeoutMs} ms`),
-      );
+      reject(new ConnectTimeoutError(`cannot connect to ${where}: no answer within ${options.connectTimeoutMs} ms`));
     }, options.connectTimeoutMs);
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       const words = (err.code && CONNECT_FAILURE_TEXT[err.code]) ?? err.message;
       reject(
-        new HandoffError(ERR_CONNECT, `cannot connect to ${where}: ${words}${err.code ? ` (${err.code})` : ''}`, {
-          cause: err,
-        }),
+        new ConnectError(`cannot connect to ${where}: ${words}${err.code ? ` (${err.code})` : ''}`, { cause: err }),
       );
     });
     socket.once('connect', () => {

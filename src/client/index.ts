@@ -1,19 +1,31 @@
-export {
-  type CloseInfo,
-  Client,
-  connect,
-  ERR_CONNECT,
-  ERR_CONNECTION_CLOSED,
-  ERR_REPLY_TIMEOUT,
-  ERR_UNEXPECTED_REPLY,
-} from './client.ts';
+export { type CloseInfo, Client, connect } from './client.ts';
 export {
   CLIENT_ACK_STYLES,
   CLIENT_DEFAULTS,
   type ClientAckStyle,
   type ClientOptions,
-  InvalidOptionError,
   type ResolvedClientOptions,
   resolveClientOptions,
 } from './options.ts';
 export { runRepl, type ReplOptions } from './repl.ts';
+// What the client raises, from the catalogue in src/protocol/errors.ts: match on `code` or `instanceof`.
+export {
+  BadHeaderError,
+  BadReplyError,
+  ConnectError,
+  ConnectionClosedError,
+  ConnectTimeoutError,
+  ErrorCode,
+  HandoffError,
+  HeaderOverflowError,
+  InvalidMessageError,
+  InvalidOptionError,
+  ProtocolError,
+  ReplyTimeoutError,
+  ServerFullError,
+  ShuttingDownError,
+  SlowConsumerError,
+  TimeoutError,
+  TooLargeError,
+  UnexpectedReplyError,
+} from '../protocol/index.ts';

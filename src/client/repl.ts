@@ -1,5 +1,5 @@
 import readline from 'node:readline';
-import { DISCONNECT_MESSAGE, HandoffError, ProtocolError } from '../protocol/index.ts';
+import { ConnectionClosedError, DISCONNECT_MESSAGE, HandoffError, ProtocolError } from '../protocol/index.ts';
 import { type Client, type CloseInfo, connect } from './client.ts';
 import type { ClientOptions } from './options.ts';
 
@@ -71,7 +71,7 @@ export async function runRepl(options: ReplOptions): Promise<number> {
       const next = await Promise.race([lines.next(), serverGone]);
       if ('gone' in next) {
         // The server left while we waited for input (SHUTTING_DOWN, idle TIMEOUT, a crash).
-        return fail(next.gone.error ?? new HandoffError('ERR_CONNECTION_CLOSED', 'the server closed the connection'));
+        return fail(next.gone.error ?? new ConnectionClosedError('the server closed the connection'));
       }
       if (next.done) break;
       const line = next.value;

@@ -1,4 +1,4 @@
-import { ACK_TEXT, FrameDecoder, HandoffError } from '../protocol/index.ts';
+import { ACK_TEXT, BadReplyError, FrameDecoder, type HandoffError } from '../protocol/index.ts';
 import type { ClientAckStyle } from './options.ts';
 
 /** Called once per reply. `payload` may be a view into a socket chunk: copy it to keep it past the call. */
@@ -89,10 +89,7 @@ class RawAckReader implements ReplyReader {
       if (byte !== ACK_BYTES[this.#matched]) {
         this.stop();
         this.#onError(
-          new HandoffError(
-            'ERR_BAD_REPLY',
-            `with --ack raw every reply must be the ${ACK_BYTES.length} bytes "${ACK_TEXT}"`,
-          ),
+          new BadReplyError(`with --ack raw every reply must be the ${ACK_BYTES.length} bytes "${ACK_TEXT}"`),
         );
         return;
       }

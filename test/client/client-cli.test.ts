@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { type ClientArgs, clientOptionsFromArgs } from '../../src/client/cli.ts';
+import { CLIENT_FLAGS, clientOptionsFromArgs } from '../../src/client/cli.ts';
+import { CLIENT_DEFAULTS, InvalidOptionError } from '../../src/client/index.ts';
 import { ACK_TEXT, DISCONNECT_MESSAGE } from '../../src/protocol/index.ts';
+import { assertError } from './expect-error.ts';
 import { closedPort, startFakeServer } from './fake-server.ts';
 
 const HANDOFF = fileURLToPath(new URL('../../bin/handoff', import.meta.url));
@@ -36,41 +38,44 @@ function runHandoff(args: string[], stdin: string): Promise<Run> {
   });
 }
 
-const ARGS: ClientArgs = {
-  host: '127.0.0.1',
-  port: 5050,
-  'header-bytes': 64,
-  'max-message-bytes': 1048576,
-  ack: 'framed',
-  'connect-timeout': 10,
-  'reply-timeout': 0,
-};
-
 test('argv maps onto the options connect() takes (seconds become ms)', () => {
-  assert.deepEqual(clientOptionsFromArgs({ ...ARGS, ack: 'raw', 'connect-timeout': 2.5, 'reply-timeout': 1 }), {
-    host: '127.0.0.1',
-    port: 5050,
-    headerBytes: 64,
-    maxMessageBytes: 1048576,
+  const argv = { host: 'localhost', port: '6000', 'header-bytes': '8', 'max-message-bytes': '4096', ack: 'raw' };
+  assert.deepEqual(clientOptionsFromArgs({ ...argv, 'connect-timeout': '2.5', 'reply-timeout': '1' }), {
+    host: 'localhost',
+    port: 6000,
+    headerBytes: 8,
+    maxMessageBytes: 4096,
     ack: 'raw',
     connectTimeoutMs: 2500,
     replyTimeoutMs: 1000,
   });
+  assert.equal(clientOptionsFromArgs({ 'reply-timeout': '0' }).replyTimeoutMs, 0, '0 = no reply limit');
 });
 
-test('a bad flag value is ERR_INVALID_OPTION naming the flag', () => {
-  assert.throws(() => clientOptionsFromArgs({ ...ARGS, 'header-bytes': 2 }), {
-    code: 'ERR_INVALID_OPTION',
-    message: /^--header-bytes must be/,
-  });
-  assert.throws(() => clientOptionsFromArgs({ ...ARGS, port: Number.NaN }), {
-    code: 'ERR_INVALID_OPTION',
-    message: /^--port must be/,
-  });
-  assert.throws(() => clientOptionsFromArgs({ ...ARGS, 'reply-timeout': -1 }), {
-    code: 'ERR_INVALID_OPTION',
-    message: /^--reply-timeout/,
-  });
+test('with no flags the interactive client talks to port 5050 and gives up on a reply after 30 s', () => {
+  assert.deepEqual(clientOptionsFromArgs({}), { ...CLIENT_DEFAULTS, port: 5050, replyTimeoutMs: 30_000 });
+});
+
+test('a bad flag value is an InvalidOptionError naming the API option, worded in flags for the command line', () => {
+  const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+    [{ 'header-bytes': '2' }, 'headerBytes', /^--header-bytes must be an integer from 4 to 1024, got 2$/],
+    [{ port: 'abc' }, 'port', /^--port must be an integer, got 'abc'$/],
+    [{ port: '0' }, 'port', /^--port must be an integer from 1 to 65535, got 0$/],
+    [{ 'connect-timeout': '0' }, 'connectTimeoutMs', /^--connect-timeout must be a number of seconds, from 0\.001/],
+    [{ 'reply-timeout': '-1' }, 'replyTimeoutMs', /^--reply-timeout must be a number of seconds, 0 \(no limit\) or/],
+    [{ ack: 'RAW' }, 'ack', /^--ack must be one of framed, raw, got 'RAW'$/],
+  ];
+  for (const [argv, option, flagMessage] of cases) {
+    assert.throws(
+      () => clientOptionsFromArgs(argv),
+      (err: unknown) => {
+        assertError(err, InvalidOptionError, 'ERR_INVALID_OPTION', new RegExp(`^${option} `));
+        assert.equal(err.option, option);
+        assert.match(CLIENT_FLAGS.describeError(err), flagMessage);
+        return true;
+      },
+    );
+  }
 });
 
 test('`handoff client` with piped lines prints each reply and exits 0 after !DISCONNECT', async (t) => {
@@ -100,15 +105,27 @@ test('`handoff client` against a closed port prints one line on stderr, no stack
   assert.equal(run.stderr, `handoff: cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)\n`);
 });
 
-test('`handoff client --header-bytes 3` is one error line and exit status 2', async () => {
-  const run = await runHandoff(['client', '--header-bytes', '3'], '');
-  assert.equal(run.code, 2);
-  assert.match(run.stderr, /^handoff: --header-bytes must be an integer from 4 to 1024, got 3/);
-  assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
-});
+for (const [flags, line] of [
+  [['--header-bytes', '3'], /^handoff: --header-bytes must be an integer from 4 to 1024, got 3 /],
+  [['--port', 'abc'], /^handoff: --port must be an integer, got 'abc' /],
+  [['--connect-timeout', '0'], /^handoff: --connect-timeout must be a number of seconds, from 0\.001 to 86400, got 0 /],
+] as const) {
+  test(`\`handoff client ${flags.join(' ')}\` is one error line naming the flag, and exit status 2`, async () => {
+    const run = await runHandoff(['client', ...flags], '');
+    assert.equal(run.code, 2);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, line);
+    assert.equal(run.stderr.split('\n').length, 2, 'exactly one line, no stack trace');
+  });
+}
 
-test('`handoff client --help` describes the flags and exits 0', async () => {
+test('`handoff client --help` describes the flags, with the defaults in their units, and exits 0', async () => {
   const run = await runHandoff(['client', '--help'], '');
   assert.equal(run.code, 0);
-  for (const flag of ['--host', '--port', '--header-bytes', '--ack']) assert.match(run.stdout, new RegExp(flag));
+  for (const flag of ['--host', '--port', '--header-bytes', '--max-message-bytes', '--ack']) {
+    assert.match(run.stdout, new RegExp(flag));
+  }
+  assert.match(run.stdout, /--port .*\[default: 5050\]/);
+  assert.match(run.stdout, /--connect-timeout .*\[default: 10 s\]/);
+  assert.match(run.stdout, /--reply-timeout .*\[default: 30 s\]/);
 });

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACK_TEXT, DISCONNECT_MESSAGE } from '../../src/protocol/index.ts';
-import { ERR_CONNECTION_CLOSED } from '../../src/client/index.ts';
+import { ConnectionClosedError } from '../../src/client/index.ts';
+import { failsWith } from './expect-error.ts';
 import { openClient, startFakeServer } from './fake-server.ts';
 
 test('close() sends !DISCONNECT, and resolves after the server replied and closed', async (t) => {
@@ -37,23 +38,23 @@ test('close() is idempotent and sends !DISCONNECT once', async (t) => {
   assert.deepEqual(server.connections[0]!.received.map(String), [DISCONNECT_MESSAGE]);
 });
 
-test('sends after close() reject with ERR_CONNECTION_CLOSED', async (t) => {
+test('sends after close() reject with ConnectionClosedError (ERR_CONNECTION_CLOSED)', async (t) => {
   const server = await startFakeServer(t, { mode: 'ack' });
   const client = await openClient(t, server.port);
   const closing = client.close();
-  await assert.rejects(client.send('late'), { code: ERR_CONNECTION_CLOSED });
+  await assert.rejects(client.send('late'), failsWith(ConnectionClosedError, 'ERR_CONNECTION_CLOSED'));
   await closing;
-  await assert.rejects(client.send('later'), { code: ERR_CONNECTION_CLOSED });
+  await assert.rejects(client.send('later'), failsWith(ConnectionClosedError, 'ERR_CONNECTION_CLOSED'));
 });
 
 test('a !DISCONNECT sent by hand gets its reply, the FIN ends the connection cleanly', async (t) => {
   const server = await startFakeServer(t, { mode: 'ack' });
   const client = await openClient(t, server.port);
   assert.equal(await client.send(DISCONNECT_MESSAGE), ACK_TEXT);
-  await assert.rejects(client.send('ignored by the server anyway'), {
-    code: ERR_CONNECTION_CLOSED,
-    message: /DISCONNECT/,
-  });
+  await assert.rejects(
+    client.send('ignored by the server anyway'),
+    failsWith(ConnectionClosedError, 'ERR_CONNECTION_CLOSED', /DISCONNECT/),
+  );
   assert.deepEqual(await client.closed, { error: null });
   await client.close();
   assert.equal(server.connections[0]!.received.length, 1);
@@ -73,7 +74,7 @@ test('destroy() rejects the sends still waiting and closes without an error', as
   const client = await openClient(t, server.port);
   const waiting = client.send('never answered');
   client.destroy();
-  await assert.rejects(waiting, { code: ERR_CONNECTION_CLOSED });
+  await assert.rejects(waiting, failsWith(ConnectionClosedError, 'ERR_CONNECTION_CLOSED'));
   assert.deepEqual(await client.closed, { error: null });
   client.destroy();
 });

@@ -1,20 +1,32 @@
 // Opening a connection: options checked first, failures with a code and a cause.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { test } from 'node:test';
-import { connect, ERR_CONNECT } from '../../src/client/index.ts';
-import { HandoffError } from '../../src/protocol/index.ts';
+import { ConnectError, ConnectTimeoutError, connect, InvalidOptionError } from '../../src/client/index.ts';
+import { assertError, failsWith, rejectionOf } from './expect-error.ts';
 import { closedPort, openClient, startFakeServer } from './fake-server.ts';
 
-test('connecting to a port nothing listens on rejects with ERR_CONNECT, the socket error as cause', async () => {
+test('connecting to a port nothing listens on rejects with ConnectError (ERR_CONNECT), the socket error as cause', async () => {
   const port = await closedPort();
-  const err = await connect({ port }).then(
-    () => assert.fail('connect should reject'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof HandoffError);
-  assert.equal(err.code, ERR_CONNECT);
+  const err = await rejectionOf(connect({ port }));
+  assertError(err, ConnectError, 'ERR_CONNECT', new RegExp(`127\\.0\\.0\\.1:${port}: connection refused`));
   assert.equal((err.cause as NodeJS.ErrnoException).code, 'ECONNREFUSED');
-  assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}: connection refused`));
+});
+
+test('a connection not made within connectTimeoutMs rejects with ConnectTimeoutError (ERR_CONNECT_TIMEOUT)', async (t) => {
+  // A socket that never connects stands for a host that drops the SYN.
+  const sockets: net.Socket[] = [];
+  t.mock.method(net, 'connect', () => {
+    const socket = new net.Socket();
+    sockets.push(socket);
+    return socket;
+  });
+  await assert.rejects(
+    connect({ port: 5050, connectTimeoutMs: 50 }),
+    failsWith(ConnectTimeoutError, 'ERR_CONNECT_TIMEOUT', /127\.0\.0\.1:5050: no answer within 50 ms/),
+  );
+  assert.equal(sockets.length, 1);
+  assert.equal(sockets[0]!.destroyed, true, 'the attempt is abandoned');
 });
 
 test('connect() resolves once connected, with the options it resolved', async (t) => {
@@ -27,9 +39,12 @@ test('connect() resolves once connected, with the options it resolved', async (t
   await server.nextConnection();
 });
 
-test('invalid options reject before any connection is tried (ERR_INVALID_OPTION)', async (t) => {
+test('invalid options reject before any connection is tried (InvalidOptionError)', async (t) => {
   const server = await startFakeServer(t);
-  await assert.rejects(connect({ port: server.port, headerBytes: 2 }), { code: 'ERR_INVALID_OPTION' });
+  await assert.rejects(
+    connect({ port: server.port, headerBytes: 2 }),
+    failsWith(InvalidOptionError, 'ERR_INVALID_OPTION', /^headerBytes /),
+  );
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(server.connections.length, 0);
 });

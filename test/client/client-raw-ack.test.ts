@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACK_TEXT, TooLargeError } from '../../src/protocol/index.ts';
+import { BadReplyError } from '../../src/client/index.ts';
+import { failsWith } from './expect-error.ts';
 import { openClient, startFakeServer } from './fake-server.ts';
 
 test('with ack raw, each reply is the 12 raw bytes `Msg received`', async (t) => {
@@ -42,8 +44,8 @@ test('with ack raw, a framed !ERROR is still understood', async (t) => {
   await assert.rejects(client.send('far too long'), (err: unknown) => err instanceof TooLargeError);
 });
 
-test('with ack raw, bytes that are not `Msg received` fail with ERR_BAD_REPLY', async (t) => {
+test('with ack raw, bytes that are not `Msg received` fail with BadReplyError', async (t) => {
   const server = await startFakeServer(t, { reply: (conn) => conn.socket.write('Msg rejected') });
   const client = await openClient(t, server.port, { ack: 'raw' });
-  await assert.rejects(client.send('x'), { code: 'ERR_BAD_REPLY' });
+  await assert.rejects(client.send('x'), failsWith(BadReplyError, 'ERR_BAD_REPLY'));
 });

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACK_TEXT } from '../../src/protocol/index.ts';
+import { HeaderOverflowError, InvalidMessageError } from '../../src/client/index.ts';
+import { failsWith } from './expect-error.ts';
 import { openClient, startFakeServer } from './fake-server.ts';
 
 test('send() resolves with the reply text (`Msg received` from an ack server)', async (t) => {
@@ -37,16 +39,16 @@ test('each frame leaves the client in one TCP segment, header and payload togeth
   assert.deepEqual(chunks, [82, 82, 82, 82, 82]);
 });
 
-test('a message too long for the header size rejects (ERR_HEADER_OVERFLOW) and the connection stays usable', async (t) => {
+test('a message too long for the header size rejects with HeaderOverflowError and the connection stays usable', async (t) => {
   const server = await startFakeServer(t, { mode: 'echo', headerBytes: 4 });
   const client = await openClient(t, server.port, { headerBytes: 4 });
-  await assert.rejects(client.send(Buffer.alloc(10_000)), { code: 'ERR_HEADER_OVERFLOW' });
+  await assert.rejects(client.send(Buffer.alloc(10_000)), failsWith(HeaderOverflowError, 'ERR_HEADER_OVERFLOW'));
   assert.equal(await client.send('still fine'), 'still fine');
 });
 
-test('send() of something that is not a string or bytes rejects with ERR_INVALID_ARG_TYPE', async (t) => {
+test('send() of something that is not a string or bytes rejects with InvalidMessageError', async (t) => {
   const server = await startFakeServer(t, { mode: 'ack' });
   const client = await openClient(t, server.port);
-  await assert.rejects(client.send(42 as unknown as string), { code: 'ERR_INVALID_ARG_TYPE' });
+  await assert.rejects(client.send(42 as unknown as string), failsWith(InvalidMessageError, 'ERR_INVALID_MESSAGE'));
   assert.equal(await client.send('ok'), ACK_TEXT);
 });

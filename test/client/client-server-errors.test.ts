@@ -1,17 +1,18 @@
 // An `!ERROR <CODE> <text>` reply becomes that ProtocolError class; the connection is then over.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { protocolErrorFor } from '../../src/protocol/index.ts';
 import {
   BadHeaderError,
+  ConnectionClosedError,
   ErrorCode,
-  type HandoffError,
   ProtocolError,
-  protocolErrorFor,
   ServerFullError,
   ShuttingDownError,
   TooLargeError,
-} from '../../src/protocol/index.ts';
-import { ERR_CONNECTION_CLOSED } from '../../src/client/index.ts';
+  UnexpectedReplyError,
+} from '../../src/client/index.ts';
+import { assertError, failsWith, rejectionOf } from './expect-error.ts';
 import { openClient, startFakeServer } from './fake-server.ts';
 
 for (const code of Object.values(ErrorCode)) {
@@ -21,10 +22,7 @@ for (const code of Object.values(ErrorCode)) {
       reply: (conn) => conn.replyError(protocolErrorFor(code, `details of ${code}`)),
     });
     const client = await openClient(t, server.port);
-    const err = await client.send('anything').then(
-      () => assert.fail('send should reject'),
-      (e: unknown) => e,
-    );
+    const err = await rejectionOf(client.send('anything'));
     assert.ok(err instanceof ProtocolError);
     assert.equal(err.constructor, expected.constructor);
     assert.equal(err.code, code);
@@ -32,7 +30,7 @@ for (const code of Object.values(ErrorCode)) {
   });
 }
 
-test('after an !ERROR, the later pipelined sends reject with ERR_CONNECTION_CLOSED caused by it', async (t) => {
+test('after an !ERROR, the later pipelined sends reject with ConnectionClosedError caused by it', async (t) => {
   const server = await startFakeServer(t, {
     reply: (conn, _payload, index) => {
       if (index === 0) conn.reply('fine');
@@ -48,13 +46,13 @@ test('after an !ERROR, the later pipelined sends reject with ERR_CONNECTION_CLOS
   assert.ok(tooLarge instanceof TooLargeError);
   for (const later of results.slice(2)) {
     assert.equal(later.status, 'rejected');
-    const reason = (later as PromiseRejectedResult).reason as HandoffError;
-    assert.equal(reason.code, ERR_CONNECTION_CLOSED);
+    const reason: unknown = (later as PromiseRejectedResult).reason;
+    assertError(reason, ConnectionClosedError, 'ERR_CONNECTION_CLOSED');
     assert.equal(reason.cause, tooLarge);
   }
   const info = await client.closed;
   assert.equal(info.error, tooLarge);
-  await assert.rejects(client.send('e'), { code: ERR_CONNECTION_CLOSED });
+  await assert.rejects(client.send('e'), failsWith(ConnectionClosedError, 'ERR_CONNECTION_CLOSED'));
 });
 
 test('an !ERROR that arrives with no send waiting (SERVER_FULL at accept) is reported by `closed`', async (t) => {
@@ -65,10 +63,9 @@ test('an !ERROR that arrives with no send waiting (SERVER_FULL at accept) is rep
   const { error } = await client.closed;
   assert.ok(error instanceof ServerFullError);
   assert.equal(error.code, 'SERVER_FULL');
-  await assert.rejects(
-    client.send('too late'),
-    (err: HandoffError) => err.code === ERR_CONNECTION_CLOSED && err.cause === error,
-  );
+  const late = await rejectionOf(client.send('too late'));
+  assertError(late, ConnectionClosedError, 'ERR_CONNECTION_CLOSED');
+  assert.equal(late.cause, error);
 });
 
 test('SHUTTING_DOWN while idle closes the client with that error', async (t) => {
@@ -99,7 +96,7 @@ test('an !ERROR with a code this client does not know still rejects as a Protoco
 test("a reply with a malformed header rejects with the decoder's BadHeaderError", async (t) => {
   const server = await startFakeServer(t, { reply: (conn) => conn.socket.write(Buffer.from('12x'.padEnd(64, ' '))) });
   const client = await openClient(t, server.port);
-  await assert.rejects(client.send('x'), (err: unknown) => err instanceof BadHeaderError && err.code === 'BAD_HEADER');
+  await assert.rejects(client.send('x'), failsWith(BadHeaderError, 'BAD_HEADER'));
 });
 
 test('a reply larger than maxMessageBytes rejects with TOO_LARGE as soon as its header arrives', async (t) => {
@@ -108,12 +105,12 @@ test('a reply larger than maxMessageBytes rejects with TOO_LARGE as soon as its 
     reply: (conn) => conn.socket.write(Buffer.from('2000'.padEnd(conn.headerBytes, ' '))),
   });
   const client = await openClient(t, server.port, { maxMessageBytes: 1000 });
-  await assert.rejects(client.send('x'), (err: unknown) => err instanceof TooLargeError);
+  await assert.rejects(client.send('x'), failsWith(TooLargeError, 'TOO_LARGE'));
 });
 
-test('a reply to no message fails the connection with ERR_UNEXPECTED_REPLY', async (t) => {
+test('a reply to no message fails the connection with UnexpectedReplyError', async (t) => {
   const server = await startFakeServer(t, { onConnection: (conn) => conn.reply('unsolicited') });
   const client = await openClient(t, server.port);
   const { error } = await client.closed;
-  assert.equal(error?.code, 'ERR_UNEXPECTED_REPLY');
+  assertError(error, UnexpectedReplyError, 'ERR_UNEXPECTED_REPLY');
 });
