@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
 import { defineFlags } from '../options/flags.ts';
-import { InvalidOptionError } from '../protocol/index.ts';
 import {
   CLIENT_ACK_STYLES,
   CLIENT_DEFAULTS,
@@ -48,7 +47,7 @@ export const CLIENT_FLAGS = defineFlags<ClientOptions>(
       flag: 'reply-timeout',
       kind: 'seconds',
       zero: 'no limit',
-      describe: 'seconds to wait for each reply; 0 = no limit',
+      describe: 'seconds to wait for each reply',
     },
   ],
   INTERACTIVE_DEFAULTS,
@@ -69,18 +68,7 @@ export const clientCommand: CommandModule = {
   describe: 'Interactive client: each line you type is sent, and the reply printed',
   builder: (y: Argv) =>
     CLIENT_FLAGS.build(y)
-      // Validated here, before the handler, so that a bad value is one line and exit 2 (see src/cli.ts).
-      // yargs prints the message of what is thrown: the same error, worded in the flags the user typed.
-      .check((argv) => {
-        try {
-          clientOptionsFromArgs(argv);
-        } catch (err) {
-          if (err instanceof InvalidOptionError)
-            throw new InvalidOptionError(err.option, CLIENT_FLAGS.describeError(err));
-          throw err;
-        }
-        return true;
-      })
+      .check(CLIENT_FLAGS.check((options) => resolveClientOptions({ ...INTERACTIVE_DEFAULTS, ...options })))
       .epilogue(
         'Type a message and press Enter. /quit, !DISCONNECT or Ctrl-D leave cleanly. Piped input works too: one message per line.',
       )

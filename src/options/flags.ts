@@ -11,7 +11,7 @@
  * typed it in.
  */
 import type { Argv, Options as YargsOption } from 'yargs';
-import { InvalidOptionError } from '../protocol/errors.ts';
+import { escapeOptionText, InvalidOptionError } from '../protocol/errors.ts';
 import { parseCount, parseNumber, parseSize, secondsToMs, splitList } from './validators.ts';
 
 /**
@@ -54,6 +54,12 @@ export interface FlagTable<O> {
   flagOf(option: string): string;
   /** An InvalidOptionError's message in flag names. */
   describeError(err: InvalidOptionError): string;
+  /**
+   * A yargs check(): resolves the options the flags give (with `resolve`, the API's
+   * own validation) before any handler runs, so a bad value is one line and exit 2,
+   * worded in the flags the user typed.
+   */
+  check(resolve: (options: Partial<O>) => unknown): (argv: Record<string, unknown>) => true;
 }
 
 /** How a default value reads in the help, in the flag's unit. */
@@ -146,5 +152,18 @@ export function defineFlags<O>(
     },
     flagOf,
     describeError: (err) => err.describe(flagOf),
+    check(resolve) {
+      return (argv) => {
+        try {
+          resolve(this.toOptions(argv));
+        } catch (err) {
+          if (err instanceof InvalidOptionError) {
+            throw new InvalidOptionError(err.option, escapeOptionText(err.describe(flagOf)));
+          }
+          throw err;
+        }
+        return true;
+      };
+    },
   };
 }

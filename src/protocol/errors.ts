@@ -202,7 +202,7 @@ export class InvalidOptionError extends HandoffError {
 
 /** `{name}` is an option's name; `{{` is a literal brace (see escapeOptionText). */
 function renderOptionNames(template: string, nameOf: (option: string) => string): string {
-  return template.replace(/\{\{|\{([A-Za-z][A-Za-z0-9]*)\}/g, (match, name?: string) =>
+  return template.replace(/\{\{|\{([A-Za-z][A-Za-z0-9]*)\}/g, (_match, name?: string) =>
     name === undefined ? '{' : nameOf(name),
   );
 }
