@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { defineFlags } from '../options/flags.ts';
+import { DEFAULT_PORT } from '../protocol/index.ts';
 import {
   CLIENT_ACK_STYLES,
   CLIENT_DEFAULTS,
@@ -14,7 +15,7 @@ import { runRepl } from './repl.ts';
  * default port, and it waits for ever for a reply (0), while a person at a
  * prompt should not wait for ever on a server that never answers (a raw-ack one, say).
  */
-const INTERACTIVE_DEFAULTS = Object.freeze({ ...CLIENT_DEFAULTS, port: 5050, replyTimeoutMs: 30_000 });
+const INTERACTIVE_DEFAULTS = Object.freeze({ ...CLIENT_DEFAULTS, port: DEFAULT_PORT, replyTimeoutMs: 30_000 });
 
 /** Every flag of `handoff client`: yargs options, help, argv mapping and error messages all come from here. */
 export const CLIENT_FLAGS = defineFlags<ClientOptions>(

@@ -3,6 +3,7 @@ import { boolean, choice, DAY_MS, integer, text } from '../options/validators.ts
 import {
   DEFAULT_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_PORT,
   InvalidOptionError,
   MAX_HEADER_BYTES,
   MIN_HEADER_BYTES,
@@ -53,7 +54,7 @@ export type ResolvedServerOptions = Readonly<Required<ServerOptions>>;
 
 export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   host: '127.0.0.1',
-  port: 5050,
+  port: DEFAULT_PORT,
   headerBytes: DEFAULT_HEADER_BYTES,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   maxConnections: 10_000,
