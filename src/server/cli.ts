@@ -53,6 +53,13 @@ export const SERVE_FLAGS = defineFlags<ServeOptions>(
       describe: 'seconds without a complete frame',
     },
     {
+      option: 'writeTimeoutMs',
+      flag: 'write-timeout',
+      kind: 'seconds',
+      zero: 'never',
+      describe: 'seconds a client may leave our bytes unread above the high-water mark; then SLOW_CONSUMER',
+    },
+    {
       option: 'workers',
       flag: 'workers',
       alias: 'w',

@@ -30,6 +30,8 @@ export interface ServerOptions {
   frameTimeoutMs?: number;
   /** From connect or the last complete frame; 0 = never. */
   idleTimeoutMs?: number;
+  /** Unsent bytes above the high-water mark for this long: SLOW_CONSUMER; 0 = never. */
+  writeTimeoutMs?: number;
   /** Worker threads (ignored by strategy 'single'). Default: available parallelism. */
   workers?: number;
   strategy?: Strategy;
@@ -60,6 +62,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   maxConnections: 10_000,
   frameTimeoutMs: 30_000,
   idleTimeoutMs: 300_000,
+  writeTimeoutMs: 30_000,
   workers: availableParallelism(),
   strategy: 'handoff',
   mode: 'ack',
@@ -88,6 +91,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     maxConnections: integer('maxConnections', get('maxConnections'), 1, 1_000_000),
     frameTimeoutMs: integer('frameTimeoutMs', get('frameTimeoutMs'), 1, DAY_MS),
     idleTimeoutMs: integer('idleTimeoutMs', get('idleTimeoutMs'), 0, DAY_MS),
+    writeTimeoutMs: integer('writeTimeoutMs', get('writeTimeoutMs'), 0, DAY_MS),
     workers: integer('workers', get('workers'), 1, 256),
     strategy: choice('strategy', get('strategy'), STRATEGIES),
     mode,

@@ -8,6 +8,7 @@ import {
   errorPayload,
   FrameDecoder,
   type ProtocolError,
+  SlowConsumerError,
   TimeoutError,
 } from '../protocol/index.ts';
 import type { ThreadCounters } from './counters.ts';
@@ -101,6 +102,8 @@ export class Session {
   #frameStartedAt = NOT_STARTED;
   /** When the server stopped reading for flow control; NOT_STARTED while reading. */
   #pausedAt = NOT_STARTED;
+  /** Since when unsent bytes are above the high-water mark (write() said so), until 'drain'. */
+  #overHighWaterSince = NOT_STARTED;
   /** Set once the server decided to close: input is ignored from then on. */
   #closing = false;
   #disconnecting = false;
@@ -245,13 +248,20 @@ export class Session {
     this.bytesOut += bytes.length;
     this.#host.counters.sent(bytes.length);
     // write() says false once unsent replies pass the high-water mark: stop reading until 'drain'.
-    if (!this.#socket.write(bytes, onFlushed) && this.#pausedAt === NOT_STARTED && !this.#closing) {
-      this.#pausedAt = performance.now();
+    if (!this.#socket.write(bytes, onFlushed)) this.#overHighWater();
+  }
+
+  #overHighWater(): void {
+    const now = performance.now();
+    if (this.#overHighWaterSince === NOT_STARTED) this.#overHighWaterSince = now;
+    if (this.#pausedAt === NOT_STARTED && !this.#closing) {
+      this.#pausedAt = now;
       this.#socket.pause();
     }
   }
 
   #resumeReading(): void {
+    this.#overHighWaterSince = NOT_STARTED;
     if (this.#pausedAt === NOT_STARTED) return;
     // The timeouts stand still while the server itself is not reading.
     const paused = performance.now() - this.#pausedAt;
@@ -261,9 +271,19 @@ export class Session {
     if (!this.#closing) this.#socket.resume();
   }
 
-  /** Called by the host's timer. */
-  checkTimeouts(now: number, frameTimeoutMs: number, idleTimeoutMs: number): void {
-    if (this.#closing || this.#pausedAt !== NOT_STARTED) return;
+  /** Called by the thread's sweep timer. */
+  checkTimeouts(now: number, frameTimeoutMs: number, idleTimeoutMs: number, writeTimeoutMs: number): void {
+    if (this.#closing) return;
+    // The write deadline: a peer that has not taken our bytes for that long will not.
+    if (
+      writeTimeoutMs > 0 &&
+      this.#overHighWaterSince !== NOT_STARTED &&
+      now - this.#overHighWaterSince >= writeTimeoutMs
+    ) {
+      this.fail(new SlowConsumerError(`unread data for more than ${writeTimeoutMs / 1000} s`));
+      return;
+    }
+    if (this.#pausedAt !== NOT_STARTED) return; // the other timeouts stand still while we do not read
     if (this.#frameStartedAt !== NOT_STARTED && now - this.#frameStartedAt >= frameTimeoutMs) {
       this.fail(new TimeoutError(`frame not completed within ${frameTimeoutMs / 1000} s`));
     } else if (idleTimeoutMs > 0 && now - this.#idleSince >= idleTimeoutMs) {

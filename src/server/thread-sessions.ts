@@ -154,12 +154,12 @@ export class ThreadSessions implements SessionThread {
   /** One timer per thread checks every session's timeouts, instead of a timer per connection. */
   #startSweep(): void {
     if (this.#sweep) return;
-    const { frameTimeoutMs, idleTimeoutMs } = this.options;
-    const shortest = idleTimeoutMs > 0 ? Math.min(frameTimeoutMs, idleTimeoutMs) : frameTimeoutMs;
+    const { frameTimeoutMs, idleTimeoutMs, writeTimeoutMs } = this.options;
+    const shortest = Math.min(frameTimeoutMs, ...[idleTimeoutMs, writeTimeoutMs].filter((ms) => ms > 0));
     const everyMs = Math.max(10, Math.min(1000, Math.floor(shortest / 10)));
     this.#sweep = setInterval(() => {
       const now = performance.now();
-      for (const session of this.#sessions) session.checkTimeouts(now, frameTimeoutMs, idleTimeoutMs);
+      for (const session of this.#sessions) session.checkTimeouts(now, frameTimeoutMs, idleTimeoutMs, writeTimeoutMs);
     }, everyMs);
   }
 

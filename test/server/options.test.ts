@@ -32,6 +32,7 @@ const INTEGER_OPTIONS: Array<[keyof ServerOptions, number, number]> = [
   ['maxConnections', 1, 1_000_000],
   ['frameTimeoutMs', 1, 86_400_000],
   ['idleTimeoutMs', 0, 86_400_000],
+  ['writeTimeoutMs', 0, 86_400_000],
   ['workers', 1, 256],
   ['highWaterMarkBytes', 1024, 2 ** 30],
   ['statsIntervalMs', 0, 86_400_000],
@@ -45,6 +46,7 @@ test('resolveServerOptions() with nothing gives the documented defaults', () => 
   assert.equal(resolved.maxConnections, 10_000);
   assert.equal(resolved.frameTimeoutMs, 30_000);
   assert.equal(resolved.idleTimeoutMs, 300_000);
+  assert.equal(resolved.writeTimeoutMs, 30_000);
   assert.equal(resolved.mode, 'ack');
   assert.equal(resolved.ack, 'framed');
   assert.ok(Object.isFrozen(resolved));
