@@ -79,7 +79,7 @@ export const SERVE_FLAGS = defineFlags<ServeOptions>(
       flag: 'mode',
       kind: 'choice',
       choices: MODES,
-      describe: "ack: reply 'Msg received'; echo: reply the payload",
+      describe: "ack: reply 'Msg received'; echo: reply the payload; chat: clients talk to each other in rooms",
     },
     {
       option: 'ack',
@@ -93,6 +93,12 @@ export const SERVE_FLAGS = defineFlags<ServeOptions>(
       flag: 'high-water-mark',
       kind: 'integer',
       describe: 'unsent reply bytes per connection above which reading pauses',
+    },
+    {
+      option: 'maxPendingBytes',
+      flag: 'max-pending-bytes',
+      kind: 'integer',
+      describe: 'chat: unsent bytes per connection above which it is closed with SLOW_CONSUMER',
     },
     {
       option: 'logMessages',

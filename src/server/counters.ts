@@ -26,7 +26,8 @@ const FIELDS = 8;
 // Server-wide fields.
 const G_ACTIVE = 0;
 const G_REFUSED = 1;
-const GLOBAL_FIELDS = 2;
+const G_NEXT_MEMBER = 2;
+const GLOBAL_FIELDS = 3;
 
 /** An owner field holds threadId + 1 (the main thread's id is 0), or FREE. */
 const FREE = 0;
@@ -104,6 +105,21 @@ export class ServerCounters {
 
   get refused(): number {
     return Atomics.load(this.#global, G_REFUSED);
+  }
+
+  /** A number no other chat member of this server has had. */
+  nextMemberId(): number {
+    return Atomics.add(this.#global, G_NEXT_MEMBER, 1) + 1;
+  }
+
+  /** The thread ids of the live serving threads. */
+  liveThreads(): number[] {
+    const out: number[] = [];
+    for (let slot = 0; slot < this.#slots; slot++) {
+      const owner = Atomics.load(this.#owners, slot);
+      if (owner !== FREE) out.push(owner - 1);
+    }
+    return out;
   }
 
   /** Threads listening on their own (strategy reuseport). */

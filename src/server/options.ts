@@ -11,7 +11,7 @@ import {
 
 export const STRATEGIES = ['handoff', 'reuseport', 'single'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
-export const MODES = ['ack', 'echo'] as const;
+export const MODES = ['ack', 'echo', 'chat'] as const;
 export type Mode = (typeof MODES)[number];
 export const ACK_STYLES = ['framed', 'raw'] as const;
 export type AckStyle = (typeof ACK_STYLES)[number];
@@ -40,6 +40,8 @@ export interface ServerOptions {
   ack?: AckStyle;
   /** Unsent reply bytes per connection above which the server stops reading it. */
   highWaterMarkBytes?: number;
+  /** Chat mode: a connection with more unsent bytes than this is closed with SLOW_CONSUMER. */
+  maxPendingBytes?: number;
   /** Print `[addr] message` for every message. */
   logMessages?: boolean;
   /** Print nothing but the start-up lines, errors and the final line. */
@@ -68,6 +70,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   mode: 'ack',
   ack: 'framed',
   highWaterMarkBytes: 1024 * 1024,
+  maxPendingBytes: 8 * 1024 * 1024,
   logMessages: false,
   quiet: false,
   json: false,
@@ -80,8 +83,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   const get = <K extends keyof ServerOptions>(name: K) => options[name] ?? SERVER_DEFAULTS[name];
   const mode = choice('mode', get('mode'), MODES);
   const ack = choice('ack', get('ack'), ACK_STYLES);
-  if (ack === 'raw' && mode === 'echo') {
-    throw new InvalidOptionError('ack', "{ack} 'raw' only makes sense with {mode} 'ack': echo replies must be framed");
+  if (ack === 'raw' && mode !== 'ack') {
+    throw new InvalidOptionError('ack', `{ack} 'raw' only works with {mode} 'ack': ${mode} replies must be framed`);
   }
   return Object.freeze({
     host: text('host', get('host'), { nonEmpty: true }),
@@ -97,6 +100,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     mode,
     ack,
     highWaterMarkBytes: integer('highWaterMarkBytes', get('highWaterMarkBytes'), 1024, 2 ** 30),
+    maxPendingBytes: integer('maxPendingBytes', get('maxPendingBytes'), 1024, 2 ** 40),
     logMessages: boolean('logMessages', get('logMessages')),
     quiet: boolean('quiet', get('quiet')),
     json: boolean('json', get('json')),

@@ -135,6 +135,8 @@ export class WorkerPool {
     const { lostConnections } = this.#counters.retireSlot(threadId, this.#routed.get(threadId) ?? 0);
     this.#routed.delete(threadId);
     this.#ready.delete(threadId);
+    // Chat mode: the other threads drop its members (their rooms get !LEFT).
+    this.#control.postMessage({ type: 'gone', threadId } satisfies ControlMessage);
     // piscina hands the cause to the thread's tasks (or its 'error' event) right after this event.
     setImmediate(() => {
       const cause = this.#lastFailure;

@@ -11,6 +11,9 @@ import {
   SlowConsumerError,
   TimeoutError,
 } from '../protocol/index.ts';
+import type { ChatThread } from './chat/chat-thread.ts';
+import { addressName } from './chat/commands.ts';
+import type { ChatConnection, ChatMember } from './chat/member.ts';
 import type { ThreadCounters } from './counters.ts';
 import type { ServerLog } from './log.ts';
 import type { ResolvedServerOptions } from './options.ts';
@@ -55,6 +58,8 @@ export interface SessionThread {
   readonly readMemory: ArrayBufferLike;
   /** Test-only fault injection (HANDOFF_TEST_CRASH_PAYLOAD); null in real use. */
   readonly crashPayload: Buffer | null;
+  /** Chat mode: the thread's rooms and bus; null in ack and echo modes. */
+  readonly chat: ChatThread | null;
   /** Stop counting this session against --max-connections (idempotent). */
   release(session: Session): void;
 }
@@ -78,7 +83,7 @@ export interface SessionSummary {
  * shared read buffer, answers each, applies flow control and the timeouts.
  * The same class serves every strategy (handoff, reuseport, single).
  */
-export class Session {
+export class Session implements ChatConnection {
   readonly remote: string;
   readonly done: Promise<SessionSummary>;
   readonly #socket: net.Socket;
@@ -112,11 +117,15 @@ export class Session {
   #graceTimer: NodeJS.Timeout | undefined;
   /** While closing: when the peer last sent anything. */
   #lastReadAt = 0;
+  /** Our FIN is queued: nothing more may be written. */
+  #ended = false;
+  /** Chat mode: this connection as a member of the chat. */
+  readonly #member: ChatMember | null;
 
   constructor(socket: net.Socket, host: SessionThread) {
     this.#socket = socket;
     this.#host = host;
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.remote = addressName(socket.remoteAddress, socket.remotePort);
     this.#startedAt = this.#idleSince = performance.now();
     this.#decoder = new FrameDecoder(
       host.options,
@@ -131,6 +140,29 @@ export class Session {
       this.#reason = this.#closing ? this.#reason : 'reset';
     });
     socket.on('close', () => this.#onClose());
+    this.#member = host.chat ? host.chat.attach(this) : null;
+  }
+
+  // --- ChatConnection: what the chat needs from this connection.
+
+  get address(): string {
+    return this.remote;
+  }
+
+  get unsentBytes(): number {
+    return this.#socket.writableLength;
+  }
+
+  /** One write for everything the chat has for this connection this turn. */
+  writeOut(chunks: Buffer[], bytes: number): void {
+    if (this.#ended) return;
+    if (chunks.length === 1) this.#write(chunks[0]!);
+    else if (bytes <= JOIN_ECHO_BELOW_BYTES) this.#write(Buffer.concat(chunks, bytes));
+    else {
+      this.#socket.cork();
+      for (const chunk of chunks) this.#write(chunk);
+      this.#socket.uncork();
+    }
   }
 
   /** Called for every read with the host's shared buffer: valid only during this call. */
@@ -156,7 +188,17 @@ export class Session {
     if (this.#disconnecting && !this.#closing) {
       this.#closing = true;
       this.#reason = 'disconnect';
-      this.#endGracefully();
+      const member = this.#member;
+      if (member) {
+        // The reply to !DISCONNECT may wait behind a !JOIN being confirmed: close once it is out.
+        member.endAfterReplies = () => {
+          this.#host.chat!.detach(member);
+          this.#endGracefully();
+        };
+        this.#host.chat!.flushMember(member);
+      } else {
+        this.#endGracefully();
+      }
     }
   }
 
@@ -174,7 +216,9 @@ export class Session {
       this.#decoder.stop(); // anything after !DISCONNECT is ignored
       this.#disconnecting = true;
     }
-    if (host.echo) {
+    if (this.#member !== null) {
+      host.chat!.onPayload(this.#member, payload);
+    } else if (host.echo) {
       if (payload.buffer === host.readMemory) {
         // A view into the shared read buffer, reused by the next read: copy it, with its header, in one go,
         // into a recycled buffer when it is large.
@@ -299,6 +343,10 @@ export class Session {
     this.#errorCode = err.code;
     this.#decoder.stop();
     this.#flushReplies();
+    if (this.#member) {
+      this.#host.chat!.flushMember(this.#member);
+      this.#host.chat!.detach(this.#member);
+    }
     this.#host.log.info('error', `[ERROR] ${this.remote} ${err.code} ${err.text}`, {
       remote: this.remote,
       code: err.code,
@@ -316,6 +364,7 @@ export class Session {
     this.#lastReadAt = performance.now();
     // Keep reading (and ignoring) what the peer sends, so that nothing unread is left when we close.
     if (this.#pausedAt !== NOT_STARTED) socket.resume();
+    this.#ended = true;
     socket.end();
     this.#host.release(this);
     this.#graceTimer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
@@ -335,6 +384,7 @@ export class Session {
 
   #onClose(): void {
     clearTimeout(this.#graceTimer);
+    if (this.#member) this.#host.chat!.detach(this.#member);
     this.#closing = true;
     this.#resolve({
       remote: this.remote,

@@ -44,8 +44,21 @@ function listenOn(server: net.Server, options: net.ListenOptions): Promise<net.A
   });
 }
 
+/** Chat mode: the bus every thread of this server shares. */
+function chatBus(options: ResolvedServerOptions): { busName: string; bridge: boolean } | null {
+  return options.mode === 'chat' ? { busName: `handoff-chat-${process.pid}-${randomUUID()}`, bridge: false } : null;
+}
+
 async function startSingle({ options, log, counters }: StrategyContext): Promise<Serving> {
-  const sessions = new ThreadSessions({ options, counters, thread: counters.claimSlot(threadId), log });
+  const chat = chatBus(options);
+  const sessions = new ThreadSessions({
+    options,
+    counters,
+    thread: counters.claimSlot(threadId),
+    log,
+    chat: chat && { threadId, ...chat },
+  });
+  await sessions.chat?.ready;
   const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
     if (admit(socket, counters, options, log)) void sessions.serve(socket).catch(() => {});
   });
@@ -62,7 +75,8 @@ async function startSingle({ options, log, counters }: StrategyContext): Promise
 
 async function startPool(context: StrategyContext, listenPort: number | null): Promise<WorkerPool> {
   const { options, counters, memory, log } = context;
-  const boot = { options, counters: memory, channel: `handoff-${process.pid}-${randomUUID()}`, listenPort };
+  const channel = `handoff-${process.pid}-${randomUUID()}`;
+  const boot = { options, counters: memory, channel, listenPort, chat: chatBus(options) };
   const pool = new WorkerPool(options, boot, counters, log);
   try {
     await pool.started(options.workers);

@@ -1,6 +1,8 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ACK_TEXT, encodeTextFrame, repeatFrame, ShuttingDownError } from '../protocol/index.ts';
+import { BRIDGE_ID } from './chat/bus.ts';
+import { ChatThread } from './chat/chat-thread.ts';
 import type { ServerCounters, ThreadCounters } from './counters.ts';
 import { adoptSocket } from './fast-socket.ts';
 import type { ServerLog } from './log.ts';
@@ -30,6 +32,8 @@ export interface ThreadSessionsContext {
   log: ServerLog;
   /** Test-only fault injection: a message with exactly this payload throws in this thread. */
   crashPayload?: Buffer | null;
+  /** Chat mode: this thread's place on the chat bus. */
+  chat?: { threadId: number; busName: string; bridge: boolean } | null;
 }
 
 /**
@@ -47,6 +51,7 @@ export class ThreadSessions implements SessionThread {
   readonly ackRun: Buffer;
   readonly replyPool = new ReplyBufferPool();
   readonly crashPayload: Buffer | null;
+  readonly chat: ChatThread | null;
   readonly #server: ServerCounters;
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   /** Memory behind the shared read buffer: a payload viewing it must be copied before it is kept. */
@@ -68,6 +73,23 @@ export class ThreadSessions implements SessionThread {
     this.ackFrame =
       options.ack === 'raw' ? Buffer.from(ACK_TEXT, 'utf8') : encodeTextFrame(ACK_TEXT, options.headerBytes);
     this.ackRun = repeatFrame(this.ackFrame, ACKS_PER_RUN);
+    const chat = context.chat;
+    const server = context.counters;
+    this.chat =
+      options.mode === 'chat' && chat
+        ? new ChatThread({
+            id: chat.threadId,
+            busName: chat.busName,
+            bridge: chat.bridge,
+            headerBytes: options.headerBytes,
+            maxPendingBytes: options.maxPendingBytes,
+            ackFrame: this.ackFrame,
+            ackRun: this.ackRun,
+            nextMemberId: () => server.nextMemberId(),
+            livePeers: () => (chat.bridge ? [...server.liveThreads(), BRIDGE_ID] : server.liveThreads()),
+            onDelivered: (deliveries) => context.thread.delivered(deliveries),
+          })
+        : null;
   }
 
   /** Open connections, all threads together. */
@@ -149,6 +171,7 @@ export class ThreadSessions implements SessionThread {
     for (const session of this.#sessions) session.destroy();
     await Promise.all([...this.#sessions].map((s) => s.done));
     this.#stopSweep();
+    this.chat?.close();
   }
 
   /** One timer per thread checks every session's timeouts, instead of a timer per connection. */

@@ -9,10 +9,15 @@ export interface WorkerBoot {
   channel: string;
   /** Strategy reuseport: every thread listens on this port itself, from its start. */
   listenPort: number | null;
+  /** Chat mode: the name of the chat bus (a BroadcastChannel), and whether a Redis bridge is on it. */
+  chat: { busName: string; bridge: boolean } | null;
 }
 
-/** On the control channel. The main thread says `shutdown`; each thread says `ready`, later `stopped`. */
-export type ControlMessage = { type: 'shutdown' } | { type: 'ready' | 'stopped'; threadId: number };
+/**
+ * On the control channel. The main thread says `shutdown`, and `gone` when a thread
+ * has died; each thread says `ready`, later `stopped`.
+ */
+export type ControlMessage = { type: 'shutdown' } | { type: 'ready' | 'stopped' | 'gone'; threadId: number };
 
 /** Test-only fault injection: a pool thread that receives a message with exactly this payload crashes. */
 export const CRASH_PAYLOAD_ENV = 'HANDOFF_TEST_CRASH_PAYLOAD';

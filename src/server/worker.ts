@@ -19,6 +19,17 @@ import { type ControlMessage, CRASH_PAYLOAD_ENV, type WorkerBoot } from './worke
 const boot = workerData as WorkerBoot;
 const { options } = boot;
 const log = createServerLog(options);
+
+// The control channel first: a `gone` about a thread this one counts as alive must reach it.
+const control = new BroadcastChannel(boot.channel);
+control.unref(); // the pool keeps the thread alive, not this channel
+const say = (message: ControlMessage) => control.postMessage(message);
+control.onmessage = (event) => {
+  const message = (event as { data: ControlMessage }).data;
+  if (message.type === 'shutdown') void stop();
+  else if (message.type === 'gone') sessions.chat?.onPeerGone(message.threadId);
+};
+
 const counters = new ServerCounters(boot.counters);
 const thread = counters.claimSlot(threadId);
 // Read once, at start: only tests set it.
@@ -29,14 +40,8 @@ const sessions = new ThreadSessions({
   thread,
   log,
   crashPayload: crashText ? Buffer.from(crashText, 'utf8') : null,
+  chat: boot.chat && { threadId, ...boot.chat },
 });
-
-const control = new BroadcastChannel(boot.channel);
-control.unref(); // the pool keeps the thread alive, not this channel
-const say = (message: ControlMessage) => control.postMessage(message);
-control.onmessage = (event) => {
-  if ((event as { data: ControlMessage }).data.type === 'shutdown') void stop();
-};
 
 let listener: net.Server | undefined;
 let stopping: Promise<void> | undefined;
@@ -52,6 +57,8 @@ function stop(): Promise<void> {
   return stopping;
 }
 
+// Chat mode: ready once this thread has the roster of every other one.
+await sessions.chat?.ready;
 if (boot.listenPort === null) {
   say({ type: 'ready', threadId });
 } else {

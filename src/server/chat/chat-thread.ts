@@ -1,0 +1,442 @@
+/**
+ * Chat mode on one thread: its members and rooms, its copy of the roster, its
+ * side of the bus, and the end-of-turn flush that turns everything queued into
+ * one write per connection.
+ *
+ * Effective on reply: a membership change (a connection entering the lobby, a
+ * `!JOIN`, a `!NICK`) is applied here at once and announced on the bus; its
+ * reply (and every later reply of that connection) waits until every other
+ * participant has confirmed it has applied the change. From then on every
+ * thread delivers that room's messages to the member and lists it in `!WHO`.
+ */
+import { encodeTextFrame, SlowConsumerError } from '../../protocol/index.ts';
+import { BRIDGE_ID, Bus, type BusMessage, type MemberEvent } from './bus.ts';
+import { addressName, isCommand, LOBBY, parseCommand } from './commands.ts';
+import { type ChatConnection, ChatMember, type Ticket } from './member.ts';
+import { LocalRoom } from './room.ts';
+import { NEW_MEMBER, Roster } from './roster.ts';
+
+export interface ChatThreadOptions {
+  /** This participant's id on the bus: its threadId. */
+  id: number;
+  busName: string;
+  headerBytes: number;
+  maxPendingBytes: number;
+  /** The prebuilt ack and a run of them (ThreadSessions has both). */
+  ackFrame: Buffer;
+  ackRun: Buffer;
+  /** A new member id, unique in the server. */
+  nextMemberId(): number;
+  /** The other participants alive now, as far as the shared counters know (threads, and the bridge). */
+  livePeers(): number[];
+  /**
+   * A Redis bridge is on the bus (participant BRIDGE_ID): every message goes to it too, and
+   * `!WHO` asks it (every server) rather than this server's roster.
+   */
+  bridge: boolean;
+  /** Deliveries written, for the counters. */
+  onDelivered(deliveries: number): void;
+}
+
+interface PendingTicket extends Ticket {
+  seq: number;
+  /** Participants that have yet to confirm. */
+  waitingFor: Set<number>;
+  /** Whose reply waits on it (null: every member's first reply). */
+  member: ChatMember | null;
+}
+
+export { addressName };
+
+export class ChatThread {
+  readonly #o: ChatThreadOptions;
+  readonly #bus: Bus;
+  readonly #roster = new Roster();
+  readonly #rooms = new Map<string, LocalRoom>();
+  readonly #members = new Map<number, ChatMember>();
+  /** Participants known to be alive (learnt from their hello or their roster). */
+  readonly #peers = new Set<number>();
+  /** Participants that have died: anything still arriving from them is ignored. */
+  readonly #dead = new Set<number>();
+  /** Participants whose roster this thread has (their events before it are already in it). */
+  readonly #rosterFrom = new Set<number>();
+  /** Highest event seq each participant has confirmed of ours. */
+  readonly #acked = new Map<number, number>();
+  #seq = 0;
+  #events: MemberEvent[] = [];
+  readonly #acksDue = new Map<number, number>();
+  readonly #tickets: PendingTicket[] = [];
+  readonly #dirtyRooms = new Set<LocalRoom>();
+  readonly #dirtyMembers = new Set<ChatMember>();
+  #flushScheduled = false;
+  #whoRequests = 0;
+  readonly #whoWaiting = new Map<number, { ticket: PendingTicket; member: ChatMember; room: string }>();
+  /** Done once the roster of every participant alive at start has arrived. */
+  readonly #startTicket: PendingTicket;
+  readonly ready: Promise<void>;
+  #readyResolve!: () => void;
+
+  constructor(options: ChatThreadOptions) {
+    this.#o = options;
+    this.ready = new Promise((resolve) => (this.#readyResolve = resolve));
+    this.#bus = new Bus(options.busName, options.id, (message) => this.#onBus(message));
+    const expected = new Set(options.livePeers().filter((p) => p !== options.id));
+    for (const p of expected) this.#peers.add(p);
+    this.#startTicket = { done: false, frame: null, seq: 0, waitingFor: expected, member: null };
+    this.#bus.post({ type: 'hello', src: options.id });
+    this.#checkStart();
+  }
+
+  /** A new connection: it enters the lobby; its first reply waits until every participant knows. */
+  attach(connection: ChatConnection): ChatMember {
+    const member = new ChatMember(this.#o.nextMemberId(), connection);
+    this.#members.set(member.id, member);
+    if (!this.#startTicket.done) member.replyLater(this.#startTicket);
+    this.#enter(member, LOBBY, member.name, null);
+    return member;
+  }
+
+  /** A complete frame from `member` (`payload` may be a view of the read buffer, valid during the call). */
+  onPayload(member: ChatMember, payload: Uint8Array): void {
+    if (!isCommand(payload)) {
+      member.room!.addMessage(member, payload);
+      member.ack();
+      this.#touch(member.room!);
+      this.#touchMember(member);
+      return;
+    }
+    const command = parseCommand(payload);
+    switch (command.kind) {
+      case 'refused':
+        member.reply(this.#frame(`!NO ${command.code} ${command.text}`));
+        break;
+      case 'disconnect':
+        member.ack(); // as v1: the reply, then the close (Session ends it once the reply is out)
+        break;
+      case 'nick':
+        if (command.name !== member.name) {
+          member.setPlace(member.room, command.name);
+          this.#roster.rename(member.id, command.name);
+          const event: MemberEvent = { kind: 'rename', id: member.id, name: command.name };
+          member.replyLater(this.#announce(event, member, `!OK NICK ${command.name}`));
+        } else {
+          member.reply(this.#frame(`!OK NICK ${command.name}`));
+        }
+        break;
+      case 'join':
+        if (command.room === member.room!.name) {
+          member.reply(this.#frame(`!OK JOIN ${command.room}`));
+        } else {
+          const ticket = this.#enter(member, command.room, member.name, member.room);
+          ticket.frame = this.#frame(`!OK JOIN ${command.room}`);
+          member.replyLater(ticket);
+        }
+        break;
+      case 'who':
+        this.#who(member);
+        break;
+    }
+    this.#touchMember(member);
+  }
+
+  /** The connection is gone: its room gets `!LEFT`, every thread forgets it. */
+  detach(member: ChatMember): void {
+    if (member.gone) return;
+    member.gone = true;
+    this.#members.delete(member.id);
+    const room = member.room;
+    if (room) {
+      this.#distribute(room);
+      room.members.delete(member);
+      this.#roster.leave(member.id);
+      this.#queueEvent({ kind: 'leave', id: member.id, room: room.name });
+      this.#presence(room.name, `!LEFT ${room.name} ${member.name}`, null);
+      this.#dropRoomIfEmpty(room);
+    }
+    this.#dirtyMembers.delete(member);
+    this.#scheduleFlush();
+  }
+
+  /** Writes what `member` has queued now (before an error frame, or a close). */
+  flushMember(member: ChatMember): void {
+    if (member.room?.pending) this.#distribute(member.room);
+    member.flush(this.#o.ackFrame, this.#o.ackRun);
+    this.#dirtyMembers.delete(member);
+  }
+
+  /** The main thread says a participant died: its members leave, nothing more from it counts. */
+  onPeerGone(participant: number): void {
+    if (participant === this.#o.id || this.#dead.has(participant)) return;
+    this.#dead.add(participant);
+    this.#peers.delete(participant);
+    for (const info of this.#roster.membersOf(participant)) {
+      this.#roster.leave(info.id);
+      this.#presence(info.room, `!LEFT ${info.room} ${info.name}`, null);
+    }
+    for (const ticket of this.#tickets) ticket.waitingFor.delete(participant);
+    this.#startTicket.waitingFor.delete(participant);
+    this.#checkTickets();
+    this.#checkStart();
+    this.#scheduleFlush();
+  }
+
+  close(): void {
+    this.#bus.close();
+  }
+
+  // --- membership
+
+  /** Moves `member` into `roomName` (from `from`, if any) here and announces it; the ticket is its reply's. */
+  #enter(member: ChatMember, roomName: string, name: string, from: LocalRoom | null): PendingTicket {
+    if (from) {
+      this.#distribute(from);
+      from.members.delete(member);
+      this.#presence(from.name, `!LEFT ${from.name} ${name}`, null);
+      this.#dropRoomIfEmpty(from);
+    }
+    const room = this.#room(roomName);
+    this.#distribute(room);
+    room.members.add(member);
+    member.setPlace(room, name);
+    this.#roster.enter(member.id, this.#o.id, name, roomName);
+    this.#presence(roomName, `!JOINED ${roomName} ${name}`, member);
+    const event: MemberEvent = { kind: 'enter', id: member.id, name, room: roomName };
+    if (from) event.previous = from.name;
+    const ticket = this.#announce(event, member, null);
+    if (from === null) member.replyLater(ticket);
+    return ticket;
+  }
+
+  #room(name: string): LocalRoom {
+    let room = this.#rooms.get(name);
+    if (!room) this.#rooms.set(name, (room = new LocalRoom(name, this.#o.headerBytes)));
+    return room;
+  }
+
+  #dropRoomIfEmpty(room: LocalRoom): void {
+    if (room.members.size === 0 && !room.pending) this.#rooms.delete(room.name);
+  }
+
+  /** A presence frame for this thread's members of `roomName` (not for `about`). */
+  #presence(roomName: string, payload: string, about: ChatMember | null): void {
+    const room = this.#rooms.get(roomName);
+    if (!room || room.members.size === 0 || (room.members.size === 1 && about && room.members.has(about))) return;
+    room.addPresence(payload, about);
+    this.#touch(room);
+  }
+
+  #who(member: ChatMember): void {
+    const room = member.room!.name;
+    if (!this.#o.bridge) {
+      member.reply(this.#frame(`!OK WHO ${room} ${this.#roster.namesIn(room).join(' ')}`));
+      return;
+    }
+    const request = ++this.#whoRequests;
+    const ticket: PendingTicket = { done: false, frame: null, seq: 0, waitingFor: new Set(), member };
+    this.#whoWaiting.set(request, { ticket, member, room });
+    member.replyLater(ticket);
+    this.#postEvents();
+    this.#bus.post({ type: 'who', src: this.#o.id, request, room });
+  }
+
+  // --- the bus
+
+  /** Queues `event` for the others and returns the ticket that is done once all have applied it. */
+  #announce(event: MemberEvent, member: ChatMember, reply: string | null): PendingTicket {
+    const seq = this.#queueEvent(event);
+    const waitingFor = new Set(this.#peers);
+    const frame = reply ? this.#frame(reply) : null;
+    const ticket: PendingTicket = { done: waitingFor.size === 0, frame, seq, waitingFor, member };
+    if (!ticket.done) this.#tickets.push(ticket);
+    return ticket;
+  }
+
+  #queueEvent(event: MemberEvent): number {
+    this.#events.push(event);
+    this.#scheduleFlush();
+    return ++this.#seq;
+  }
+
+  #postEvents(): void {
+    if (this.#events.length === 0) return;
+    this.#bus.post({ type: 'events', src: this.#o.id, seq: this.#seq, events: this.#events });
+    this.#events = [];
+  }
+
+  #onBus(message: BusMessage): void {
+    if (message.src === this.#o.id || this.#dead.has(message.src)) return;
+    switch (message.type) {
+      case 'events':
+        // Events from before its roster reached us are in that roster already.
+        if (this.#rosterFrom.has(message.src)) {
+          const first = message.seq - message.events.length + 1;
+          message.events.forEach((event, i) => this.#apply(message.src, event, first + i));
+        }
+        this.#acksDue.set(message.src, message.seq);
+        this.#scheduleFlush();
+        break;
+      case 'ack':
+        for (const [participant, seq] of message.seqs) {
+          if (participant !== this.#o.id) continue;
+          if (seq > (this.#acked.get(message.src) ?? 0)) this.#acked.set(message.src, seq);
+        }
+        this.#checkTickets();
+        break;
+      case 'deliver':
+        if (message.to.includes(this.#o.id)) {
+          const room = this.#rooms.get(message.room);
+          if (room && room.members.size > 0) {
+            room.addForeign(message.frames, message.count);
+            this.#touch(room);
+          }
+        }
+        break;
+      case 'hello':
+        // It has no members yet: every event of its from now on is news.
+        this.#peers.add(message.src);
+        this.#rosterFrom.add(message.src);
+        this.#bus.post({
+          type: 'roster',
+          src: this.#o.id,
+          to: message.src,
+          seq: this.#seq,
+          members: [...this.#members.values()].map((m) => [m.id, m.name, m.room!.name]),
+        });
+        this.#postEvents(); // nothing queued may be mistaken as covered by that roster
+        break;
+      case 'roster':
+        if (message.to !== this.#o.id) break;
+        this.#peers.add(message.src);
+        this.#rosterFrom.add(message.src);
+        for (const [id, name, room] of message.members) this.#roster.enter(id, message.src, name, room);
+        this.#startTicket.waitingFor.delete(message.src);
+        this.#checkStart();
+        break;
+      case 'who-reply':
+        if (message.to === this.#o.id) this.#answerWho(message.request, message.names);
+        break;
+      case 'who':
+        break; // for the bridge
+    }
+  }
+
+  /** Applies another participant's event to the roster, with presence for this thread's members. */
+  #apply(src: number, event: MemberEvent, _seq: number): void {
+    switch (event.kind) {
+      case 'enter': {
+        const change = this.#roster.enter(event.id, src, event.name, event.room);
+        if (change === null) break; // an event its sender's roster had already told us
+        if (change !== NEW_MEMBER) this.#presence(change, `!LEFT ${change} ${event.name}`, null);
+        this.#presence(event.room, `!JOINED ${event.room} ${event.name}`, null);
+        break;
+      }
+      case 'leave': {
+        const info = this.#roster.leave(event.id);
+        if (info) this.#presence(info.room, `!LEFT ${info.room} ${info.name}`, null);
+        break;
+      }
+      case 'rename':
+        this.#roster.rename(event.id, event.name);
+        break;
+    }
+  }
+
+  #answerWho(request: number, names: string[] | null): void {
+    const waiting = this.#whoWaiting.get(request);
+    if (!waiting) return;
+    this.#whoWaiting.delete(request);
+    // null: the bridge could not ask Redis; this server's own roster is what there is.
+    const list = names ?? this.#roster.namesIn(waiting.room);
+    waiting.ticket.frame = this.#frame(`!OK WHO ${waiting.room} ${list.join(' ')}`);
+    waiting.ticket.done = true;
+    this.#touchMember(waiting.member);
+  }
+
+  #checkTickets(): void {
+    let released = false;
+    for (const ticket of this.#tickets) {
+      for (const p of ticket.waitingFor) if ((this.#acked.get(p) ?? 0) >= ticket.seq) ticket.waitingFor.delete(p);
+      if (ticket.waitingFor.size === 0) {
+        ticket.done = released = true;
+        if (ticket.member) this.#touchMember(ticket.member);
+      }
+    }
+    if (released) this.#tickets.splice(0, this.#tickets.length, ...this.#tickets.filter((t) => !t.done));
+  }
+
+  #checkStart(): void {
+    if (this.#startTicket.done || this.#startTicket.waitingFor.size > 0) return;
+    this.#startTicket.done = true;
+    this.#readyResolve();
+    for (const member of this.#members.values()) this.#touchMember(member);
+  }
+
+  // --- the end of the turn
+
+  #touch(room: LocalRoom): void {
+    if (!room.dirty) {
+      room.dirty = true;
+      this.#dirtyRooms.add(room);
+    }
+    this.#scheduleFlush();
+  }
+
+  #touchMember(member: ChatMember): void {
+    if (!member.dirty && !member.gone) {
+      member.dirty = true;
+      this.#dirtyMembers.add(member);
+    }
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  /** Hands out a room's batch now: to this thread's members, and once to each other participant with members there. */
+  #distribute(room: LocalRoom): void {
+    room.dirty = false;
+    this.#dirtyRooms.delete(room);
+    if (!room.pending) return;
+    const { deliveries, forward, forwardCount } = room.distribute();
+    if (deliveries > 0) this.#o.onDelivered(deliveries);
+    for (const member of room.members) this.#touchMember(member);
+    if (forward) {
+      const to: number[] = [];
+      for (const thread of this.#roster.threadsIn(room.name)) if (thread !== this.#o.id) to.push(thread);
+      if (this.#o.bridge) to.push(BRIDGE_ID);
+      if (to.length > 0) {
+        this.#postEvents(); // membership first, so that each participant sees things in the order they happened
+        this.#bus.post({ type: 'deliver', src: this.#o.id, room: room.name, to, count: forwardCount, frames: forward });
+      }
+    }
+  }
+
+  /** Once per turn: batches handed out, the bus told, every connection written once. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const room of this.#dirtyRooms) this.#distribute(room);
+    this.#postEvents();
+    if (this.#acksDue.size > 0) {
+      this.#bus.post({ type: 'ack', src: this.#o.id, seqs: [...this.#acksDue] });
+      this.#acksDue.clear();
+    }
+    const { ackFrame, ackRun, maxPendingBytes } = this.#o;
+    for (const member of this.#dirtyMembers) {
+      member.dirty = false;
+      member.flush(ackFrame, ackRun);
+      if (!member.gone && member.connection.unsentBytes > maxPendingBytes) {
+        member.connection.fail(
+          new SlowConsumerError(`more than ${maxPendingBytes} bytes queued for this connection: it does not read`),
+        );
+      }
+    }
+    this.#dirtyMembers.clear();
+  }
+
+  #frame(payload: string): Buffer {
+    return encodeTextFrame(payload, this.#o.headerBytes);
+  }
+}

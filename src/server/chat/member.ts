@@ -1,0 +1,129 @@
+/**
+ * One chat connection's side of chat mode: its name and room, its replies in
+ * order (some of which wait for the other threads to confirm a membership
+ * change: "effective on reply"), and the deliveries queued for it this turn.
+ * Everything queued goes out in one write per event-loop turn.
+ */
+import type { ProtocolError } from '../../protocol/index.ts';
+import type { LocalRoom } from './room.ts';
+
+/** What a member needs from its connection (the Session). */
+export interface ChatConnection {
+  /** `ip:port` as this server sees it. */
+  readonly address: string;
+  /** Bytes handed to the socket that it has not sent yet. */
+  readonly unsentBytes: number;
+  /** Writes `chunks` (`bytes` in all) in one go. */
+  writeOut(chunks: Buffer[], bytes: number): void;
+  fail(err: ProtocolError): void;
+}
+
+/** A reply that waits: for a confirmation (a membership change), or for its content (a `!WHO` through Redis). */
+export interface Ticket {
+  done: boolean;
+  /** The reply to send once done; null for a barrier that sends nothing (the first reply waits for the lobby). */
+  frame: Buffer | null;
+}
+
+/** A run of `n` acks is stored as the number n. */
+type ReplyEntry = Buffer | Ticket | number;
+
+export class ChatMember {
+  readonly id: number;
+  readonly connection: ChatConnection;
+  name: string;
+  room: LocalRoom | null = null;
+  /** `!MSG <room> <name> `, rebuilt when either changes. */
+  messagePrefix: Buffer = Buffer.alloc(0);
+  /** Start and end offsets of this member's own frames in its room's current batch (it must not get them back). */
+  readonly ownFrames: number[] = [];
+  /** Queued in `flush()`'s set of members to write this turn. */
+  dirty = false;
+  /** `!DISCONNECT` was answered: close once every reply is out. */
+  endAfterReplies: (() => void) | null = null;
+  gone = false;
+  readonly #replies: ReplyEntry[] = [];
+  readonly #deliveries: Buffer[] = [];
+  #deliveryBytes = 0;
+
+  constructor(id: number, connection: ChatConnection) {
+    this.id = id;
+    this.connection = connection;
+    this.name = connection.address;
+  }
+
+  setPlace(room: LocalRoom | null, name: string): void {
+    this.room = room;
+    this.name = name;
+    this.messagePrefix = room ? Buffer.from(`!MSG ${room.name} ${name} `, 'latin1') : Buffer.alloc(0);
+  }
+
+  /** One more `Msg received`. */
+  ack(): void {
+    const last = this.#replies.length - 1;
+    const tail = this.#replies[last];
+    if (typeof tail === 'number') this.#replies[last] = tail + 1;
+    else this.#replies.push(1);
+  }
+
+  reply(frame: Buffer): void {
+    this.#replies.push(frame);
+  }
+
+  /** A reply that is sent when `ticket` is done; every later reply waits behind it. */
+  replyLater(ticket: Ticket): void {
+    this.#replies.push(ticket);
+  }
+
+  deliver(frames: Buffer): void {
+    this.#deliveries.push(frames);
+    this.#deliveryBytes += frames.length;
+  }
+
+  /**
+   * Writes every reply that may go (up to the first ticket not yet done) and every
+   * delivery, in one write. `ackFrame`/`ackRun`: the prebuilt ack and a run of them.
+   */
+  flush(ackFrame: Buffer, ackRun: Buffer): void {
+    if (this.gone) return;
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const replies = this.#replies;
+    let taken = 0;
+    for (; taken < replies.length; taken++) {
+      const entry = replies[taken]!;
+      if (typeof entry === 'number') {
+        for (let acks = entry; acks > 0;) {
+          const n = Math.min(acks, ackRun.length / ackFrame.length);
+          const run = n === 1 ? ackFrame : ackRun.subarray(0, n * ackFrame.length);
+          chunks.push(run);
+          bytes += run.length;
+          acks -= n;
+        }
+      } else if (Buffer.isBuffer(entry)) {
+        chunks.push(entry);
+        bytes += entry.length;
+      } else if (entry.done) {
+        if (entry.frame) {
+          chunks.push(entry.frame);
+          bytes += entry.frame.length;
+        }
+      } else {
+        break;
+      }
+    }
+    if (taken > 0) replies.splice(0, taken);
+    if (this.#deliveries.length > 0) {
+      for (const d of this.#deliveries) chunks.push(d);
+      bytes += this.#deliveryBytes;
+      this.#deliveries.length = 0;
+      this.#deliveryBytes = 0;
+    }
+    if (chunks.length > 0) this.connection.writeOut(chunks, bytes);
+    if (replies.length === 0 && this.endAfterReplies) {
+      const end = this.endAfterReplies;
+      this.endAfterReplies = null;
+      end();
+    }
+  }
+}
