@@ -16,6 +16,8 @@ interface PoolWorker {
   readonly destroyed: boolean;
 }
 
+/** A thread that is not ready by then (it failed without a word) fails the start-up. */
+const START_DEADLINE_MS = 30_000;
 /** Tasks beyond the connection limit a thread may hold (none are expected: headroom only). */
 const SPARE_TASKS_PER_WORKER = 16;
 
@@ -86,13 +88,27 @@ export class WorkerPool {
 
   /** Resolves once every thread is ready to serve (reuseport: listening); rejects if one fails to start. */
   async started(threads: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     const failed = new Promise<never>((_, reject) => {
       this.#piscina.once('error', (err: Error) =>
         reject(new WorkerStartError(`a worker thread failed to start: ${err.message}`, { cause: err })),
       );
+      timer = setTimeout(
+        () =>
+          reject(
+            new WorkerStartError(
+              `${threads - this.#ready.size} of ${threads} worker threads not ready after ${START_DEADLINE_MS / 1000} s`,
+            ),
+          ),
+        START_DEADLINE_MS,
+      );
     });
     failed.catch(() => {});
-    await Promise.race([this.#until(() => this.#ready.size >= threads), failed]);
+    try {
+      await Promise.race([this.#until(() => this.#ready.size >= threads), failed]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Transfers an admitted socket to the least busy thread; the task settles when the connection closes. */

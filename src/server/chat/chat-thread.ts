@@ -292,9 +292,11 @@ export class ChatThread {
         }
         break;
       case 'hello':
-        // It has no members yet: every event of its from now on is news.
+        // It has no members yet: its roster is empty, and every event of its from now on is news.
         this.#peers.add(message.src);
         this.#rosterFrom.add(message.src);
+        this.#startTicket.waitingFor.delete(message.src);
+        this.#checkStart();
         this.#bus.post({
           type: 'roster',
           src: this.#o.id,
