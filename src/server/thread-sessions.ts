@@ -9,6 +9,7 @@ import type { ServerLog } from './log.ts';
 import type { ResolvedServerOptions } from './options.ts';
 import { ReplyBufferPool } from './reply-pool.ts';
 import { Session, type SessionSummary, type SessionThread } from './session.ts';
+import { BUS_DELAY_ENV } from './worker-boot.ts';
 
 /** One read buffer per thread, shared by all its connections: reads are handled one at a time. */
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -88,6 +89,7 @@ export class ThreadSessions implements SessionThread {
             nextMemberId: () => server.nextMemberId(),
             livePeers: () => (chat.bridge ? [...server.liveThreads(), BRIDGE_ID] : server.liveThreads()),
             onDelivered: (deliveries) => context.thread.delivered(deliveries),
+            busDelayMs: Number(process.env[BUS_DELAY_ENV] ?? 0),
           })
         : null;
   }

@@ -22,5 +22,11 @@ export type ControlMessage = { type: 'shutdown' } | { type: 'ready' | 'stopped' 
 /** Test-only fault injection: a pool thread that receives a message with exactly this payload crashes. */
 export const CRASH_PAYLOAD_ENV = 'HANDOFF_TEST_CRASH_PAYLOAD';
 
+/**
+ * Test-only fault injection: every chat thread applies what the bus brings this many
+ * milliseconds late (a slow thread), read once when the thread starts.
+ */
+export const BUS_DELAY_ENV = 'HANDOFF_TEST_BUS_DELAY_MS';
+
 /** The name of the pool task that serves one transferred connection (worker.ts exports it). */
 export const SERVE_CONNECTION_TASK = 'serveConnection';

@@ -36,6 +36,8 @@ export interface ChatThreadOptions {
   bridge: boolean;
   /** Deliveries written, for the counters. */
   onDelivered(deliveries: number): void;
+  /** Test-only: apply what the bus brings this many ms late (0 in real use). */
+  busDelayMs?: number;
 }
 
 interface PendingTicket extends Ticket {
@@ -79,7 +81,11 @@ export class ChatThread {
   constructor(options: ChatThreadOptions) {
     this.#o = options;
     this.ready = new Promise((resolve) => (this.#readyResolve = resolve));
-    this.#bus = new Bus(options.busName, options.id, (message) => this.#onBus(message));
+    const delay = options.busDelayMs ?? 0;
+    this.#bus = new Bus(options.busName, options.id, (message) => {
+      if (delay === 0) this.#onBus(message);
+      else setTimeout(() => this.#onBus(message), delay); // timers of one delay fire in order
+    });
     const expected = new Set(options.livePeers().filter((p) => p !== options.id));
     for (const p of expected) this.#peers.add(p);
     this.#startTicket = { done: false, frame: null, seq: 0, waitingFor: expected, member: null };
