@@ -27,8 +27,7 @@ forEachVariant((variant) => {
     };
     const peers: ChatPeer[] = [];
     for (let i = 0; i < SENDERS + RECEIVERS; i++) {
-      let me: ChatPeer | undefined;
-      me = await ChatPeer.connect(t, server, { keepDeliveries: false, onDelivery: record(() => me!) });
+      const me: ChatPeer = await ChatPeer.connect(t, server, { keepDeliveries: false, onDelivery: record(() => me) });
       seen.set(me, new Map());
       peers.push(me);
     }
