@@ -204,7 +204,7 @@ function installSignals(): { serving(server: RunningServer): void } {
     const stats = server.stats();
     const line = server.options.json
       ? JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, event: 'stats', ...stats, msg: 'stats' })
-      : `[STATS] ${stats.activeConnections} active, ${stats.totalConnections} served, ${stats.messages} messages, ${stats.refusedConnections} refused`;
+      : `[STATS] ${stats.activeConnections} active, ${stats.totalConnections} served, ${stats.messages} messages, ${stats.deliveries} deliveries, ${stats.refusedConnections} refused`;
     process.stdout.write(`${line}\n`);
   };
   process.on('SIGUSR2', printStats);

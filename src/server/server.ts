@@ -87,9 +87,12 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
         deadline.cancel();
       }
       const final = stats();
-      log.essential('stopped', `[STOPPED] ${final.totalConnections} connections, ${final.messages} messages served`, {
-        ...final,
-      });
+      const deliveries = options.mode === 'chat' ? `, ${final.deliveries} deliveries` : '';
+      log.essential(
+        'stopped',
+        `[STOPPED] ${final.totalConnections} connections, ${final.messages} messages served${deliveries}`,
+        { ...final },
+      );
       log.flush();
     })();
     return closing;
@@ -154,17 +157,21 @@ function startStatsLine(
     const at = performance.now();
     const seconds = (at - lastAt) / 1000;
     const messages = now.messages - last.messages;
-    if (messages > 0 || now.activeConnections !== last.activeConnections) {
+    const deliveries = now.deliveries - last.deliveries;
+    if (messages > 0 || deliveries > 0 || now.activeConnections !== last.activeConnections) {
       const perThread = now.workers.map((w) => w.activeConnections).join('/');
       const rate = Math.round(messages / seconds);
+      const deliveryRate = Math.round(deliveries / seconds);
+      const chat = options.mode === 'chat' ? ` | ${deliveryRate} deliveries/s` : '';
       const inMBs = (now.bytesIn - last.bytesIn) / seconds / 1e6;
       const outMBs = (now.bytesOut - last.bytesOut) / seconds / 1e6;
       log.info(
         'stats',
-        `[STATS] ${now.activeConnections} connections (per worker ${perThread}) | ${rate} msg/s | in ${inMBs.toFixed(2)} MB/s | out ${outMBs.toFixed(2)} MB/s`,
+        `[STATS] ${now.activeConnections} connections (per worker ${perThread}) | ${rate} msg/s${chat} | in ${inMBs.toFixed(2)} MB/s | out ${outMBs.toFixed(2)} MB/s`,
         {
           ...now,
           messagesPerSecond: rate,
+          deliveriesPerSecond: deliveryRate,
           bytesInPerSecond: Math.round(inMBs * 1e6),
           bytesOutPerSecond: Math.round(outMBs * 1e6),
         },

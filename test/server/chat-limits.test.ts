@@ -145,3 +145,23 @@ test('--ack raw with --mode chat is refused at start-up: one line, exit status 2
   assert.equal(lines.length, 1, p.stderr());
   assert.match(lines[0]!, /--ack 'raw'.*--mode/);
 });
+
+test('the stats count deliveries as well as messages: SIGUSR2 and the final line', async (t) => {
+  const p = run(t, ['serve', '--port', '0', '--json', '--workers', '2', '--mode', 'chat']);
+  const address = await listening(p);
+  const peers = [
+    await ChatPeer.connect(t, address),
+    await ChatPeer.connect(t, address),
+    await ChatPeer.connect(t, address),
+  ];
+  for (let i = 0; i < 5; i++) await peers[0]!.request(`m${i}`);
+  for (const peer of peers.slice(1)) await peer.waitDelivery('!MSG lobby ' + peers[0]!.address + ' m4');
+  p.child.kill('SIGUSR2');
+  const stats = await nthEvent(p, 'stats');
+  // 5 messages to 2 others, the presence events of the later connections, and 8 messages in all (3 !WHO).
+  assert.equal(stats.messages, 8);
+  assert.ok(Number(stats.deliveries) >= 10, `deliveries: ${String(stats.deliveries)}`);
+  p.child.kill('SIGTERM');
+  const stopped = await nthEvent(p, 'stopped');
+  assert.match(String(stopped.msg), /8 messages served, \d+ deliveries/);
+});
