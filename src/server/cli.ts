@@ -95,6 +95,12 @@ export const SERVE_FLAGS = defineFlags<ServeOptions>(
       describe: 'unsent reply bytes per connection above which reading pauses',
     },
     {
+      option: 'redis',
+      flag: 'redis',
+      kind: 'string',
+      describe: 'chat: redis://host:port; servers on one Redis are one chat (rooms, !WHO, presence)',
+    },
+    {
       option: 'maxPendingBytes',
       flag: 'max-pending-bytes',
       kind: 'integer',

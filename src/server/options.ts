@@ -52,6 +52,8 @@ export interface ServerOptions {
   silent?: boolean;
   /** Periodic stats line while busy; 0 = never. */
   statsIntervalMs?: number;
+  /** Chat mode: `redis://host:port` makes several servers one chat; '' = this server alone. */
+  redis?: string;
 }
 
 export type ResolvedServerOptions = Readonly<Required<ServerOptions>>;
@@ -76,7 +78,20 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   json: false,
   silent: false,
   statsIntervalMs: 5_000,
+  redis: '',
 });
+
+function redisUrl(value: unknown, mode: Mode): string {
+  const url = text('redis', value);
+  if (url === '') return url;
+  if (mode !== 'chat') {
+    throw new InvalidOptionError('redis', `{redis} joins chat servers together: it needs {mode} 'chat', not '${mode}'`);
+  }
+  if (!/^rediss?:\/\/[^\s/]+/.test(url)) {
+    throw new InvalidOptionError('redis', `{redis} must be a URL such as redis://127.0.0.1:6379, got '${url}'`);
+  }
+  return url;
+}
 
 /** Validates every field once, with a precise message, and fills in defaults. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
@@ -106,5 +121,6 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     json: boolean('json', get('json')),
     silent: boolean('silent', get('silent')),
     statsIntervalMs: integer('statsIntervalMs', get('statsIntervalMs'), 0, DAY_MS),
+    redis: redisUrl(get('redis'), mode),
   });
 }

@@ -53,7 +53,16 @@ export class WorkerPool {
   #lastFailure: Error | undefined;
   #stopping = false;
 
-  constructor(options: ResolvedServerOptions, boot: WorkerBoot, counters: ServerCounters, log: ServerLog) {
+  readonly #onThreadGone: (threadId: number) => void;
+
+  constructor(
+    options: ResolvedServerOptions,
+    boot: WorkerBoot,
+    counters: ServerCounters,
+    log: ServerLog,
+    onThreadGone: (threadId: number) => void = () => {},
+  ) {
+    this.#onThreadGone = onThreadGone;
     this.#counters = counters;
     this.#log = log;
     this.#control = new BroadcastChannel(boot.channel);
@@ -153,6 +162,7 @@ export class WorkerPool {
     this.#ready.delete(threadId);
     // Chat mode: the other threads drop its members (their rooms get !LEFT).
     this.#control.postMessage({ type: 'gone', threadId } satisfies ControlMessage);
+    this.#onThreadGone(threadId);
     // piscina hands the cause to the thread's tasks (or its 'error' event) right after this event.
     setImmediate(() => {
       const cause = this.#lastFailure;

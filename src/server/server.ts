@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { allocateCounters, ServerCounters, type ThreadTotals } from './counters.ts';
 import { createServerLog, type ServerLog } from './log.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
-import { START_STRATEGY } from './strategies.ts';
+import { RedisBridge } from './chat/redis-bridge.ts';
+import { type Serving, START_STRATEGY } from './strategies.ts';
 
 /** Cumulative counters since start; `workers` has one entry per live thread that serves connections. */
 export interface ServerStats {
@@ -69,7 +71,28 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   const counters = new ServerCounters(memory);
 
   log.essential('starting', '[STARTING] server is starting...');
-  const serving = await START_STRATEGY[options.strategy]({ options, log, counters, memory });
+  const chat =
+    options.mode === 'chat'
+      ? { busName: `handoff-chat-${process.pid}-${randomUUID()}`, bridge: options.redis !== '' }
+      : null;
+  // The Redis bridge is on the chat bus before any thread, so that every thread finds it there.
+  const bridge = chat?.bridge
+    ? await RedisBridge.start({ url: options.redis, busName: chat.busName, headerBytes: options.headerBytes, log })
+    : null;
+  let serving: Serving;
+  try {
+    serving = await START_STRATEGY[options.strategy]({
+      options,
+      log,
+      counters,
+      memory,
+      chat,
+      onThreadGone: (threadId) => bridge?.onThreadGone(threadId),
+    });
+  } catch (err) {
+    await bridge?.stop();
+    throw err;
+  }
   const { address } = serving;
 
   const stats = (): ServerStats => serverStats(counters);
@@ -83,6 +106,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       const deadline = deadlineAfter(CLOSE_DEADLINE_MS);
       try {
         await serving.stop(deadline.reached);
+        await bridge?.stop();
       } finally {
         deadline.cancel();
       }

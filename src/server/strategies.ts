@@ -20,6 +20,10 @@ export interface StrategyContext {
   log: ServerLog;
   counters: ServerCounters;
   memory: SharedCountersMemory;
+  /** Chat mode: the bus every thread of this server shares, and whether a Redis bridge is on it. */
+  chat: { busName: string; bridge: boolean } | null;
+  /** A pool thread has died (after its slot was given back). */
+  onThreadGone(threadId: number): void;
 }
 
 /** A strategy that is serving. */
@@ -44,13 +48,7 @@ function listenOn(server: net.Server, options: net.ListenOptions): Promise<net.A
   });
 }
 
-/** Chat mode: the bus every thread of this server shares. */
-function chatBus(options: ResolvedServerOptions): { busName: string; bridge: boolean } | null {
-  return options.mode === 'chat' ? { busName: `handoff-chat-${process.pid}-${randomUUID()}`, bridge: false } : null;
-}
-
-async function startSingle({ options, log, counters }: StrategyContext): Promise<Serving> {
-  const chat = chatBus(options);
+async function startSingle({ options, log, counters, chat }: StrategyContext): Promise<Serving> {
   const sessions = new ThreadSessions({
     options,
     counters,
@@ -74,10 +72,10 @@ async function startSingle({ options, log, counters }: StrategyContext): Promise
 }
 
 async function startPool(context: StrategyContext, listenPort: number | null): Promise<WorkerPool> {
-  const { options, counters, memory, log } = context;
+  const { options, counters, memory, log, chat } = context;
   const channel = `handoff-${process.pid}-${randomUUID()}`;
-  const boot = { options, counters: memory, channel, listenPort, chat: chatBus(options) };
-  const pool = new WorkerPool(options, boot, counters, log);
+  const boot = { options, counters: memory, channel, listenPort, chat };
+  const pool = new WorkerPool(options, boot, counters, log, (threadId) => context.onThreadGone(threadId));
   try {
     await pool.started(options.workers);
   } catch (err) {

@@ -72,6 +72,15 @@ export class Roster {
     return (this.#threadsOf.get(room)?.get(thread) ?? 0) > 0;
   }
 
+  /** The rooms with members. */
+  rooms(): string[] {
+    return [...this.#rooms.keys()];
+  }
+
+  membersIn(room: string): MemberInfo[] {
+    return [...(this.#rooms.get(room) ?? [])];
+  }
+
   /** Every member served by `thread`. */
   membersOf(thread: number): MemberInfo[] {
     return [...this.#members.values()].filter((m) => m.thread === thread);
