@@ -44,6 +44,7 @@ interface BenchArgs {
   strategy?: string[];
   repeat?: number;
   timeout?: number;
+  'connect-timeout'?: number;
   progress?: boolean;
   'server-command'?: string;
 }
@@ -69,6 +70,7 @@ export function benchOptionsFromArgv(argv: BenchArgs): BenchOptions {
     strategies: argv.strategy === undefined ? undefined : argv.strategy.join(','),
     repeat: argv.repeat,
     timeoutS: argv.timeout,
+    connectTimeoutS: argv['connect-timeout'],
     progress: argv.progress,
     serverCommand: argv['server-command'] ? argv['server-command'].split(' ').filter(Boolean) : undefined,
   };
@@ -123,6 +125,10 @@ export function benchBuilder(y: Argv): Argv<BenchArgs> {
       type: 'number',
       describe: 'seconds after which an unanswered message counts as a timeout (default 10)',
     })
+    .option('connect-timeout', {
+      type: 'number',
+      describe: 'seconds after which connections not yet made are given up (default 10)',
+    })
     .option('progress', { type: 'boolean', describe: 'progress bars on stderr when it is a terminal (default true)' })
     .option('server-command', { type: 'string', hidden: true, describe: 'command that starts the server (tests)' })
     .requiresArg([
@@ -143,6 +149,7 @@ export function benchBuilder(y: Argv): Argv<BenchArgs> {
       'strategy',
       'repeat',
       'timeout',
+      'connect-timeout',
       'server-command',
     ])
     .example('$0 bench -c 500 -d 5 -s 16,1k,64k', 'the embedded server, three sizes')

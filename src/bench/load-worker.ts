@@ -11,7 +11,16 @@
  */
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ACK_TEXT, FrameDecoder, parseErrorPayload, repeatFrame, encodeFrame } from '../protocol/index.ts';
+import {
+  ACK_TEXT,
+  ConnectError,
+  ConnectTimeoutError,
+  encodeFrame,
+  FrameDecoder,
+  type HandoffError,
+  parseErrorPayload,
+  repeatFrame,
+} from '../protocol/index.ts';
 import { C, Control, FIELDS, PHASE } from './counters.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
 import type { FromWorker, LoadSetup, ToWorker } from './load-protocol.ts';
@@ -89,8 +98,12 @@ class Conn {
   nextIndex = 0;
   /** `acked` when the oldest message was last counted as timed out (-1 = none). */
   timedOutAt = -1;
+  /** Connected, or given up on: the connect phase has heard from this connection, once. */
+  settled = false;
+  readonly #onConnect: (err?: HandoffError) => void;
 
-  constructor(onConnect: (err?: Error) => void) {
+  constructor(onConnect: (err?: HandoffError) => void) {
+    this.#onConnect = onConnect;
     this.starts = new Float64Array(setup.pipelining);
     this.decoder = new FrameDecoder(
       { headerBytes: setup.headerBytes, maxMessageBytes: Math.max(setup.sizeBytes, 4096) },
@@ -106,17 +119,16 @@ class Conn {
       noDelay: true,
       onread: { buffer: readBuffer, callback: (n: number) => this.#onRead(n) },
     } as net.NetConnectOpts);
-    let settled = false;
     this.socket.once('connect', () => {
-      settled = true;
+      if (this.settled) return;
+      this.settled = true;
       this.open = true;
       counters[C.OPEN]! += 1;
       onConnect();
     });
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (!settled) {
-        settled = true;
-        onConnect(err);
+      if (!this.settled) {
+        this.#settleFailed(new ConnectError(err.message, { cause: err }));
         return;
       }
       if (!this.closing) countError(err.code ?? 'SOCKET', err.message);
@@ -132,6 +144,19 @@ class Conn {
       if (this.inflight > 0) this.inflight = 0;
       checkDrained();
     });
+  }
+
+  /** The connect deadline passed: gives this connection up, if it is still pending, and reports it. */
+  giveUp(err: ConnectTimeoutError): void {
+    if (this.settled) return;
+    this.#settleFailed(err);
+    // destroy() without an error emits no 'error': the report above is the only one.
+    this.socket.destroy();
+  }
+
+  #settleFailed(err: HandoffError): void {
+    this.settled = true;
+    this.#onConnect(err);
   }
 
   #onRead(nread: number): boolean {
@@ -302,27 +327,29 @@ function connectAll(): Promise<FromWorker> {
   return new Promise((resolve) => {
     let pending = setup.connections;
     let failed = 0;
+    const failedKinds: Record<string, number> = {};
     let error = '';
-    const timer = setTimeout(() => {
-      for (const c of conns) if (!c.open) c.socket.destroy();
-    }, setup.connectTimeoutMs);
-    const onConnect = (err?: Error) => {
+    const onConnect = (err?: HandoffError) => {
       if (err) {
         failed++;
-        if (!error) error = `${(err as NodeJS.ErrnoException).code ?? 'ERROR'}: ${err.message}`;
+        failedKinds[err.code] = (failedKinds[err.code] ?? 0) + 1;
+        if (!error) error = `${err.code}: ${err.message}`;
       }
       if (--pending === 0) {
-        clearTimeout(timer);
-        resolve({ type: 'connected', failed, error, connectMs: performance.now() - began });
+        clearTimeout(deadline);
+        resolve({ type: 'connected', failed, failedKinds, error, connectMs: performance.now() - began });
       }
     };
+    // One deadline for the whole phase: a connect that neither succeeds nor fails (a
+    // target that drops SYNs) is given up and reported here, so the phase always ends.
+    const deadline = setTimeout(() => {
+      const timedOut = new ConnectTimeoutError(
+        `no connection to ${setup.host}:${setup.port} within ${setup.connectTimeoutMs} ms`,
+      );
+      for (const c of conns) c.giveUp(timedOut);
+    }, setup.connectTimeoutMs);
     conns = [];
     for (let i = 0; i < setup.connections; i++) conns.push(new Conn(onConnect));
-    // A connection still pending at the deadline is destroyed; destroy() without an
-    // error emits no 'error', so count it here.
-    setTimeout(() => {
-      for (const c of conns) if (!c.open && !c.socket.destroyed) c.socket.destroy(new Error('connect timed out'));
-    }, setup.connectTimeoutMs + 10).unref();
   });
 }
 

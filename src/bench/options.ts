@@ -40,6 +40,8 @@ export interface BenchOptions {
   repeat?: number;
   /** A message unanswered this long counts as a timeout. */
   timeoutS?: number;
+  /** Connections not made this long after the first was tried are given up (and counted). */
+  connectTimeoutS?: number;
   /** Progress bars on stderr (only when it is a TTY). */
   progress?: boolean;
   /** The embedded server's command line before its flags (tests swap in a fake). */
@@ -65,6 +67,7 @@ export interface ResolvedBenchOptions {
   readonly strategies: readonly Strategy[];
   readonly repeat: number;
   readonly timeoutS: number;
+  readonly connectTimeoutS: number;
   readonly progress: boolean;
   readonly serverCommand: readonly string[];
 }
@@ -89,6 +92,7 @@ export const BENCH_DEFAULTS = Object.freeze({
   strategies: Object.freeze<Strategy[]>(['handoff']),
   repeat: 1,
   timeoutS: 10,
+  connectTimeoutS: 10,
   progress: true,
 });
 
@@ -266,6 +270,12 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
     strategies: Object.freeze(strategies),
     repeat: integerIn('repeat', options.repeat ?? BENCH_DEFAULTS.repeat, 1, 1000),
     timeoutS: numberIn('timeout', options.timeoutS ?? BENCH_DEFAULTS.timeoutS, 0.1, 3600),
+    connectTimeoutS: numberIn(
+      'connect-timeout',
+      options.connectTimeoutS ?? BENCH_DEFAULTS.connectTimeoutS,
+      0.001,
+      3600,
+    ),
     progress: options.progress ?? BENCH_DEFAULTS.progress,
     serverCommand: Object.freeze([...(options.serverCommand ?? [])]),
   });

@@ -33,7 +33,6 @@ import { checkFileLimit, environment, machineCpuSeconds } from './system.ts';
 
 /** Event-loop utilisation above which a load thread is the limit, not the server. */
 export const SATURATED_UTILIZATION = 0.9;
-const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface MeasurementPlan {
   index: number;
@@ -147,6 +146,7 @@ async function measure(
   const statsBefore = await settledStats(server);
   const perThread = split(options.clients, pool.size);
   const timeoutMs = options.timeoutS * 1000;
+  const connectTimeoutMs = Math.round(options.connectTimeoutS * 1000);
   const setups: LoadSetup[] = perThread.map((connections, i) => ({
     host: server.host,
     port: server.port,
@@ -158,8 +158,8 @@ async function measure(
     intervalMs: options.rate > 0 ? (options.clients / options.rate) * 1000 : 0,
     phaseOffset: i / pool.size,
     timeoutMs,
-    connectTimeoutMs: CONNECT_TIMEOUT_MS,
-    rampTimeoutMs: Math.max(timeoutMs, CONNECT_TIMEOUT_MS),
+    connectTimeoutMs,
+    rampTimeoutMs: Math.max(timeoutMs, connectTimeoutMs),
   }));
 
   pool.control.set(PHASE.RAMP);
@@ -218,7 +218,9 @@ async function measure(
   const rxPayload = w.rxWire - w.rxHeader;
   const errorKinds: Record<string, number> = {};
   for (const d of drained) for (const [k, v] of Object.entries(d.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
-  if (failed > 0) errorKinds.CONNECT = (errorKinds.CONNECT ?? 0) + failed;
+  for (const c of connected) {
+    for (const [k, v] of Object.entries(c.failedKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
+  }
   const errorTotal = Object.values(errorKinds).reduce((a, b) => a + b, 0);
   const unanswered = drained.reduce((a, d) => a + d.unanswered, 0);
   const testerCpu = (cpu.user + cpu.system) / 1e6;

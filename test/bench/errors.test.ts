@@ -57,7 +57,7 @@ test('an unreachable --target gives one line and a non-zero exit', async () => {
   ]);
   assert.equal(code, 1);
   assert.equal(stderr.trim().split('\n').length, 1, stderr);
-  assert.match(stderr, /cannot connect to 127\.0\.0\.1:\d+: ECONNREFUSED/);
+  assert.match(stderr, /cannot connect to 127\.0\.0\.1:\d+: ERR_CONNECT: .*ECONNREFUSED/);
 });
 
 function shortRun(flags: string[]) {
