@@ -5,12 +5,12 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { HandoffError } from '../protocol/index.ts';
-import { comparisonText, compareRuns, resolveSides, saveComparison } from './compare.ts';
+import { comparisonText, compareRuns, resolveSides, saveComparison } from './results/compare.ts';
 import { InvalidOptionError, type BenchOptions, resolveBenchOptions } from './options.ts';
 import { progressHooks } from './progress.ts';
-import { describeMeasurement, summaryText } from './report.ts';
-import { saveRun } from './results-index.ts';
-import { runBench } from './run.ts';
+import { describeMeasurement, summaryText } from './results/report.ts';
+import { saveRun } from './results/saved-runs.ts';
+import { runBench } from './load/run.ts';
 
 const print = (text: string) => process.stderr.write(`${text}\n`);
 

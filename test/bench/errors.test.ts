@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { resolveBenchOptions } from '../../src/bench/options.ts';
-import { runBench } from '../../src/bench/run.ts';
+import { runBench } from '../../src/bench/load/run.ts';
 import { fakeServerCommand } from './helpers/fake.ts';
 
 const run = promisify(execFile);

@@ -11,7 +11,7 @@ import {
   resolveBenchOptions,
   splitList,
 } from '../../src/bench/options.ts';
-import { checkFileLimit, readFileLimit } from '../../src/bench/system.ts';
+import { checkFileLimit, readFileLimit } from '../../src/bench/load/system.ts';
 
 /** argv as a user types it -> resolved options, through the real yargs builder, without running anything. */
 async function fromArgv(line: string) {

@@ -12,11 +12,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Mode, Strategy } from '../../server/options.ts';
-import { startEmbeddedServer, type ServerUnderTest } from '../embedded-server.ts';
+import { startEmbeddedServer, type ServerUnderTest } from '../load/embedded-server.ts';
 import { formatSize, parseSize, splitList } from '../options.ts';
-import { fmtInt, markdownTable } from '../report.ts';
-import { median } from '../results.ts';
-import { environment } from '../system.ts';
+import { fmtInt, markdownTable } from '../results/report.ts';
+import { median } from '../results/result.ts';
+import { environment } from '../load/system.ts';
 import { DEFAULT_LOADGEN, DEFAULT_REF_SERVER, runLoadgen, startRefServer } from './loadgen.ts';
 
 const { values } = parseArgs({

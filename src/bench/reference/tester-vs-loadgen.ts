@@ -12,12 +12,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { startEmbeddedServer } from '../embedded-server.ts';
+import { startEmbeddedServer } from '../load/embedded-server.ts';
 import { formatSize, resolveBenchOptions, splitList, parseSize } from '../options.ts';
-import { fmtInt, markdownTable } from '../report.ts';
-import { median } from '../results.ts';
-import { runBench } from '../run.ts';
-import { environment } from '../system.ts';
+import { fmtInt, markdownTable } from '../results/report.ts';
+import { median } from '../results/result.ts';
+import { runBench } from '../load/run.ts';
+import { environment } from '../load/system.ts';
 import type { Strategy } from '../../server/options.ts';
 
 const run = promisify(execFile);

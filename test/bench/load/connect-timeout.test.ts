@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { BenchResult } from '../../../src/bench/results.ts';
+import type { BenchResult } from '../../../src/bench/results/result.ts';
 import { fillBacklog, startStalledListener } from '../helpers/stalled-listener.ts';
 
 const HANDOFF = path.join(import.meta.dirname, '..', '..', '..', 'bin', 'handoff');

@@ -1,6 +1,6 @@
 /** Tables for people: per measurement, and a summary across sizes, as terminal text and as markdown. */
-import { formatSize } from './options.ts';
-import type { BenchResult, Measurement, SummaryRow } from './results.ts';
+import { formatSize } from '../options.ts';
+import type { BenchResult, Measurement, SummaryRow } from './result.ts';
 
 export function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');

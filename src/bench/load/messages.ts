@@ -1,4 +1,4 @@
-import type { Mode } from '../server/options.ts';
+import type { Mode } from '../../server/options.ts';
 
 /** What one load thread is told to do for one measurement. */
 export interface LoadSetup {

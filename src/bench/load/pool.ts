@@ -13,7 +13,7 @@ import {
   readThreadSpinMs,
   type CounterSnapshot,
 } from './counters.ts';
-import type { FromWorker, LoadSetup, ToWorker } from './load-protocol.ts';
+import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
 
 type Reply<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
 
@@ -31,7 +31,7 @@ export class LoadPool {
     const controlMemory = new SharedArrayBuffer(CONTROL_BYTES);
     this.control = new Control(controlMemory);
     for (let index = 0; index < threads; index++) {
-      const worker = new Worker(new URL('./load-worker.ts', import.meta.url), {
+      const worker = new Worker(new URL('./worker.ts', import.meta.url), {
         workerData: { index, counters: this.#counters, control: controlMemory },
       });
       const queue: Array<(msg: FromWorker) => void> = [];

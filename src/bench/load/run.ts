@@ -10,15 +10,15 @@
  * times read from /proc.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ServerStats } from '../server/server.ts';
-import type { Strategy } from '../server/options.ts';
+import type { ServerStats } from '../../server/server.ts';
+import type { Strategy } from '../../server/options.ts';
 import { type CounterSnapshot, diffCounters, epochNowMs, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
-import { TargetUnreachableError } from './errors.ts';
+import { TargetUnreachableError } from '../errors.ts';
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
-import { LoadPool, split } from './load-pool.ts';
-import type { LoadSetup } from './load-protocol.ts';
-import type { ResolvedBenchOptions } from './options.ts';
+import { LoadPool, split } from './pool.ts';
+import type { LoadSetup } from './messages.ts';
+import type { ResolvedBenchOptions } from '../options.ts';
 import {
   type BenchResult,
   type Measurement,
@@ -28,7 +28,7 @@ import {
   SCHEMA,
   summarizeMeasurements,
   variantName,
-} from './results.ts';
+} from '../results/result.ts';
 import { checkFileLimit, environment, machineCpuSeconds } from './system.ts';
 
 /** Event-loop utilisation above which a load thread is the limit, not the server. */

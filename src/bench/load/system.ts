@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, availableParallelism } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { FileLimitError } from './errors.ts';
+import { FileLimitError } from '../errors.ts';
 
 /** Descriptors a process needs beyond its connections (stdio, epoll, pipes, threads...). */
 export const FD_HEADROOM = 64;
@@ -119,7 +119,7 @@ export function gitCommit(repoDir: string): string | null {
   }
 }
 
-export const REPO_DIR = path.resolve(import.meta.dirname, '..', '..');
+export const REPO_DIR = path.resolve(import.meta.dirname, '..', '..', '..');
 
 export function environment(): Environment {
   return {

@@ -20,10 +20,10 @@ import {
   type HandoffError,
   parseErrorPayload,
   repeatFrame,
-} from '../protocol/index.ts';
+} from '../../protocol/index.ts';
 import { C, Control, FIELDS, PHASE } from './counters.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
-import type { FromWorker, LoadSetup, ToWorker } from './load-protocol.ts';
+import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
 
 const READ_BUFFER_BYTES = 256 * 1024;
 const BANG = 0x21; // '!': first byte of an error payload

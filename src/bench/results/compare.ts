@@ -13,11 +13,11 @@
 import { stat, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compareChartSpec, renderSvg } from './chart.ts';
-import { ResultsFileError } from './errors.ts';
-import { formatSize } from './options.ts';
+import { ResultsFileError } from '../errors.ts';
+import { formatSize } from '../options.ts';
 import { fmtInt, fmtUs, markdownTable, textTable } from './report.ts';
-import { listRuns, readResult, runFileStem } from './results-index.ts';
-import { type BenchResult, type Measurement, median, type SummaryRow } from './results.ts';
+import { listRuns, readResult, runFileStem } from './saved-runs.ts';
+import { type BenchResult, type Measurement, median, type SummaryRow } from './result.ts';
 
 export type Verdict = 'B faster' | 'B slower' | 'within noise' | 'no noise estimate';
 

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import type { BenchResult } from '../../src/bench/results.ts';
-import { fakeServerCommand } from './helpers/fake.ts';
+import type { BenchResult } from '../../../src/bench/results/result.ts';
+import { fakeServerCommand } from '../helpers/fake.ts';
 
 const run = promisify(execFile);
-const HANDOFF = path.join(import.meta.dirname, '..', '..', 'bin', 'handoff');
+const HANDOFF = path.join(import.meta.dirname, '..', '..', '..', 'bin', 'handoff');
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'handoff-bench-'));
