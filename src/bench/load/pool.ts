@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { EventLoopUtilization } from 'node:perf_hooks';
+import { LoadThreadError } from '../../protocol/index.ts';
 import {
   allocateLoadCounters,
   CONTROL_BYTES,
@@ -23,7 +24,7 @@ export class LoadPool {
   readonly #counters: SharedArrayBuffer;
   readonly #workers: Worker[] = [];
   readonly #pending: Array<Array<(msg: FromWorker) => void>> = [];
-  #failure: Error | null = null;
+  #failure: LoadThreadError | null = null;
 
   constructor(threads: number) {
     this.size = threads;
@@ -37,7 +38,8 @@ export class LoadPool {
       const queue: Array<(msg: FromWorker) => void> = [];
       worker.on('message', (msg: FromWorker) => queue.shift()?.(msg));
       worker.on('error', (err) => {
-        this.#failure = err instanceof Error ? err : new Error(String(err));
+        const message = err instanceof Error ? err.message : String(err);
+        this.#failure = new LoadThreadError(`load thread ${index} failed: ${message}`, { cause: err });
         for (const waiter of queue.splice(0)) waiter({ type: 'closed' });
       });
       this.#workers.push(worker);

@@ -14,7 +14,7 @@ import type { ServerStats } from '../../server/server.ts';
 import type { Strategy } from '../../server/options.ts';
 import { type CounterSnapshot, diffCounters, epochNowMs, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
-import { TargetUnreachableError } from '../errors.ts';
+import { TargetUnreachableError } from '../../protocol/index.ts';
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
 import { LoadPool, split } from './pool.ts';
 import type { LoadSetup } from './messages.ts';

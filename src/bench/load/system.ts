@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, availableParallelism } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { FileLimitError } from '../errors.ts';
+import { FileLimitError } from '../../protocol/index.ts';
 
 /** Descriptors a process needs beyond its connections (stdio, epoll, pipes, threads...). */
 export const FD_HEADROOM = 64;

@@ -13,13 +13,17 @@ import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   ACK_TEXT,
+  BadReplyError,
   ConnectError,
+  ConnectionClosedError,
   ConnectTimeoutError,
   encodeFrame,
   FrameDecoder,
   type HandoffError,
   parseErrorPayload,
   repeatFrame,
+  ReplyTimeoutError,
+  UnexpectedReplyError,
 } from '../../protocol/index.ts';
 import { C, Control, FIELDS, PHASE } from './counters.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
@@ -57,13 +61,14 @@ let onRamped: (() => void) | null = null;
 let onDrained: (() => void) | null = null;
 let tickTimer: NodeJS.Timeout | null = null;
 let timeoutTimer: NodeJS.Timeout | null = null;
+/** Errors of this measurement by the catalogue's code (ERR_* and the codes of `!ERROR` frames). */
 const errorKinds: Record<string, number> = {};
 let firstError = '';
 
-function countError(kind: string, detail: string): void {
-  errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+function countError(err: HandoffError): void {
+  errorKinds[err.code] = (errorKinds[err.code] ?? 0) + 1;
   counters[C.ERRORS]! += 1;
-  if (!firstError) firstError = `${kind}: ${detail}`;
+  if (!firstError) firstError = `${err.code}: ${err.message}`;
 }
 
 /** Picks up phase changes lazily, once per read: an Atomics.load is cheap, a message would not be. */
@@ -88,7 +93,7 @@ class Conn {
   acked = 0;
   open = false;
   closing = false;
-  /** The server sent an !ERROR frame: its close that follows is not a second error. */
+  /** This connection's loss is counted already (an !ERROR frame, a socket error, a bad reply): its close is not a second error. */
   errored = false;
   /** Replies decoded in the current read. */
   batchReplies = 0;
@@ -109,7 +114,9 @@ class Conn {
       { headerBytes: setup.headerBytes, maxMessageBytes: Math.max(setup.sizeBytes, 4096) },
       (payload) => this.#onFrame(payload),
       (err) => {
-        countError('BAD_REPLY', err.message);
+        countError(new BadReplyError(`the server's bytes are not a reply frame: ${err.message}`, { cause: err }));
+        // Our own close, not the server's: not a second error.
+        this.errored = true;
         this.socket.destroy();
       },
     );
@@ -131,14 +138,17 @@ class Conn {
         this.#settleFailed(new ConnectError(err.message, { cause: err }));
         return;
       }
-      if (!this.closing) countError(err.code ?? 'SOCKET', err.message);
+      if (this.closing || this.errored) return;
+      // One error per lost connection: the 'close' that follows is not counted again.
+      this.errored = true;
+      countError(new ConnectionClosedError(`socket error ${err.code ?? ''}: ${err.message}`, { cause: err }));
     });
     this.socket.on('close', () => {
       if (this.open) counters[C.OPEN]! -= 1;
       const wasOpen = this.open;
       this.open = false;
       if (wasOpen && !this.closing) {
-        if (!this.errored) countError('CLOSED', 'the server closed a connection mid-run');
+        if (!this.errored) countError(new ConnectionClosedError('the server closed a connection mid-run'));
         if (this.acked === 0) rampedOne();
       }
       if (this.inflight > 0) this.inflight = 0;
@@ -185,17 +195,17 @@ class Conn {
       const err = parseErrorPayload(payload);
       if (err) {
         // The server closes after an error frame: this is not a reply to a message.
-        countError(err.code, err.text);
+        countError(err);
         this.errored = true;
         this.decoder.stop();
         return;
       }
     }
     if (payload.length !== expectedReplyBytes) {
-      countError('BAD_REPLY', `reply of ${payload.length} bytes, expected ${expectedReplyBytes}`);
+      countError(new BadReplyError(`reply of ${payload.length} bytes, expected ${expectedReplyBytes}`));
     }
     if (this.inflight === 0) {
-      countError('BAD_REPLY', 'a reply to no message');
+      countError(new UnexpectedReplyError('a reply to no message'));
       return;
     }
     const start = this.starts[this.head]!;
@@ -311,13 +321,14 @@ function tick(): void {
   }
 }
 
-/** Counts a message as timed out once while it stays unanswered past the limit. */
+/** Counts a message as timed out (ERR_REPLY_TIMEOUT) once while it stays unanswered past the limit. */
 function checkTimeouts(): void {
   const now = performance.now();
   for (const c of conns) {
     if (c.open && c.inflight > 0 && c.timedOutAt !== c.acked && now - c.starts[c.head]! > setup.timeoutMs) {
       c.timedOutAt = c.acked;
       counters[C.TIMEOUTS]! += 1;
+      countError(new ReplyTimeoutError(`a message had no reply within ${setup.timeoutMs} ms`));
     }
   }
 }

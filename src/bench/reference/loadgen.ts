@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { EmbeddedServerError } from '../../protocol/index.ts';
 
 const run = promisify(execFile);
 
@@ -90,5 +91,5 @@ export async function startRefServer(
     await delay(50);
   }
   child.kill();
-  throw new Error(`${binary} did not start listening on 127.0.0.1:${port}`);
+  throw new EmbeddedServerError(`${binary} did not start listening on 127.0.0.1:${port}`);
 }

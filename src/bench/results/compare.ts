@@ -13,7 +13,7 @@
 import { stat, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compareChartSpec, renderSvg } from './chart.ts';
-import { ResultsFileError } from '../errors.ts';
+import { ResultsFileError } from '../../protocol/index.ts';
 import { formatSize } from '../options.ts';
 import { fmtInt, fmtUs, markdownTable, textTable } from './report.ts';
 import { listRuns, readResult, runFileStem } from './saved-runs.ts';

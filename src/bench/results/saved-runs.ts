@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { renderSvg, runChartSpec } from './chart.ts';
-import { ResultsFileError } from '../errors.ts';
+import { ResultsFileError } from '../../protocol/index.ts';
 import { formatSize } from '../options.ts';
 import { fmtInt, markdownReport, markdownTable } from './report.ts';
 import { type BenchResult, SCHEMA } from './result.ts';

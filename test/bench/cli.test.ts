@@ -1,12 +1,10 @@
+// `handoff bench` as a user runs it: one line and an exit status for what goes wrong.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { resolveBenchOptions } from '../../src/bench/options.ts';
-import { runBench } from '../../src/bench/load/run.ts';
-import { fakeServerCommand } from './helpers/fake.ts';
 
 const run = promisify(execFile);
 const HANDOFF = path.join(import.meta.dirname, '..', '..', 'bin', 'handoff');
@@ -33,7 +31,7 @@ test('bad options give one clear line and exit status 2: --clients 0, --sizes 1x
   }
 });
 
-test('an unreachable --target gives one line and a non-zero exit', async () => {
+test('an unreachable --target gives one line and a non-zero exit (ERR_CONNECT, the errno in the detail)', async () => {
   // A port that was free a moment ago: nothing listens there.
   const probe = net.createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -58,36 +56,4 @@ test('an unreachable --target gives one line and a non-zero exit', async () => {
   assert.equal(code, 1);
   assert.equal(stderr.trim().split('\n').length, 1, stderr);
   assert.match(stderr, /cannot connect to 127\.0\.0\.1:\d+: ERR_CONNECT: .*ECONNREFUSED/);
-});
-
-function shortRun(flags: string[]) {
-  return runBench(
-    resolveBenchOptions({
-      clients: 4,
-      workers: 1,
-      sizes: '16',
-      durationS: 0.5,
-      warmupS: 0.3,
-      timeoutS: 1,
-      out: '',
-      progress: false,
-      serverCommand: fakeServerCommand(...flags),
-    }),
-  );
-}
-
-test('a server that answers !ERROR mid-run is counted by code and reported, not a crash', async () => {
-  const result = await shortRun(['--error-after', '200']);
-  const m = result.measurements[0]!;
-  assert.equal(m.errors.kinds.TIMEOUT, 4, JSON.stringify(m.errors));
-  assert.equal(m.errors.kinds.CLOSED, undefined, 'the close after an error frame is not a second error');
-  assert.match(m.errors.first, /TIMEOUT/);
-  assert.ok(result.warnings.some((w) => /errors/.test(w)));
-});
-
-test('a server that closes connections mid-run is counted and reported, not a crash', async () => {
-  const result = await shortRun(['--close-after', '100']);
-  const m = result.measurements[0]!;
-  assert.equal(m.errors.kinds.CLOSED, 4, JSON.stringify(m.errors));
-  assert.equal(m.unanswered, 0);
 });
