@@ -4,7 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { ResolvedBenchOptions } from './options.ts';
-import { fmtInt } from './results/report.ts';
+import { fmtInt } from './format.ts';
 import type { MeasurementPlan, RunHooks } from './load/run.ts';
 
 export function progressHooks(options: ResolvedBenchOptions, print: (text: string) => void): RunHooks {

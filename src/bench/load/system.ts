@@ -119,6 +119,11 @@ export function gitCommit(repoDir: string): string | null {
   }
 }
 
+/** One line for a report: Node, CPU, platform, date, commit. */
+export function describeEnvironment(e: Environment): string {
+  return `Node ${e.node}, ${e.cpuModel} (${e.cores} cores), ${e.platform}, ${e.date}, commit ${e.gitCommit?.slice(0, 12) ?? 'unknown'}`;
+}
+
 export const REPO_DIR = path.resolve(import.meta.dirname, '..', '..', '..');
 
 export function environment(): Environment {

@@ -6,6 +6,7 @@
  *   gcc -O2 -pthread -o ~/ref/ref_epoll ../shared/reference/ref_epoll.c
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -67,6 +68,17 @@ export async function runLoadgen(binary: string, r: LoadgenRun): Promise<Loadgen
   if (r.serverPids?.length) args.push('-S', r.serverPids.join(','));
   const { stdout } = await run(binary, args, { timeout: (r.durationS + r.warmupS + 60) * 1000 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadgenReport;
+}
+
+/**
+ * Writes a reference check's report as `<dir>/<stem>.md` and `<stem>.json` (the
+ * figures behind it), and prints the markdown.
+ */
+export async function saveReferenceReport(dir: string, stem: string, markdown: string, data: object): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, `${stem}.md`), markdown);
+  await writeFile(path.join(dir, `${stem}.json`), `${JSON.stringify(data, null, 1)}\n`);
+  process.stdout.write(markdown);
 }
 
 /** Starts ref_epoll on `port` and resolves once it accepts connections. */

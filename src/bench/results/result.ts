@@ -5,7 +5,7 @@
 import type { Environment } from '../load/system.ts';
 import type { LatencySummaryUs } from '../load/histogram.ts';
 import type { ResolvedBenchOptions } from '../options.ts';
-import { formatSize } from '../options.ts';
+import { formatSize } from '../format.ts';
 
 export const SCHEMA = 'handoff-bench/1';
 

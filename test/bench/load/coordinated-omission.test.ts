@@ -8,7 +8,7 @@ test('a server that stalls 1 s in a 5 s --rate run shows in the tail: p99 of sev
   const options = resolveBenchOptions({
     clients: 4,
     workers: 1,
-    sizes: '16',
+    sizes: [16],
     rate: 200,
     durationS: 5,
     warmupS: 0,

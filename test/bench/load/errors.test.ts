@@ -10,7 +10,7 @@ function shortRun(flags: string[]) {
     resolveBenchOptions({
       clients: 4,
       workers: 1,
-      sizes: '16',
+      sizes: [16],
       durationS: 0.5,
       warmupS: 0.3,
       timeoutS: 1,
