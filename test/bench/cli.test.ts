@@ -189,17 +189,7 @@ test('an unreachable --target gives one line and a non-zero exit (ERR_CONNECT, t
     'bench',
     '--target',
     `127.0.0.1:${port}`,
-    '-c',
-    '2',
-    '-w',
-    '1',
-    '-s',
-    '16',
-    '-d',
-    '0.2',
-    '--warmup',
-    '0',
-    '--no-save',
+    ...'-c 2 -w 1 -s 16 -d 0.2 --warmup 0 --no-save'.split(' '),
   ]);
   assert.equal(code, 1);
   assert.equal(stderr.trim().split('\n').length, 1, stderr);

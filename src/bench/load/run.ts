@@ -10,11 +10,11 @@
  * times read from /proc.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TargetUnreachableError } from '../../protocol/index.ts';
 import type { ServerStats } from '../../server/server.ts';
 import type { Strategy } from '../../server/options.ts';
 import { type CounterSnapshot, diffCounters, epochNowMs, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
-import { TargetUnreachableError } from '../../protocol/index.ts';
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
 import { LoadPool, split } from './pool.ts';
 import type { LoadSetup } from './messages.ts';
@@ -216,10 +216,10 @@ async function measure(
   const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [w.acked / seconds]);
   const txPayload = w.txWire - w.txHeader;
   const rxPayload = w.rxWire - w.rxHeader;
+  // By the catalogue's code: the connections given up on, then what went wrong with the others.
   const errorKinds: Record<string, number> = {};
-  for (const d of drained) for (const [k, v] of Object.entries(d.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
-  for (const c of connected) {
-    for (const [k, v] of Object.entries(c.failedKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
+  for (const kinds of [...connected.map((c) => c.failedKinds), ...drained.map((d) => d.errorKinds)]) {
+    for (const [k, v] of Object.entries(kinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
   }
   const errorTotal = Object.values(errorKinds).reduce((a, b) => a + b, 0);
   const unanswered = drained.reduce((a, d) => a + d.unanswered, 0);

@@ -131,7 +131,7 @@ class Conn {
       this.settled = true;
       this.open = true;
       counters[C.OPEN]! += 1;
-      onConnect();
+      this.#onConnect();
     });
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
       if (!this.settled) {
@@ -141,7 +141,7 @@ class Conn {
       if (this.closing || this.errored) return;
       // One error per lost connection: the 'close' that follows is not counted again.
       this.errored = true;
-      countError(new ConnectionClosedError(`socket error ${err.code ?? ''}: ${err.message}`, { cause: err }));
+      countError(new ConnectionClosedError(`socket error ${err.code ?? '(no errno)'}: ${err.message}`, { cause: err }));
     });
     this.socket.on('close', () => {
       if (this.open) counters[C.OPEN]! -= 1;

@@ -103,20 +103,7 @@ test('a short bench (2 sizes, 1 s) against the embedded server saves a JSON run 
 test('two header sizes over two interleaved rounds: compare judges the pair on paired rounds', async (t) => {
   const dir = await tempDir(t);
   await bench([
-    '-c',
-    '2',
-    '-w',
-    '1',
-    '-s',
-    '16',
-    '-d',
-    '0.5',
-    '--warmup',
-    '0',
-    '--header-bytes',
-    '64,8',
-    '--repeat',
-    '2',
+    ...'-c 2 -w 1 -s 16 -d 0.5 --warmup 0 --header-bytes 64,8 --repeat 2'.split(' '),
     '--out',
     dir,
     '--server-command',
