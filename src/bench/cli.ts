@@ -1,158 +1,192 @@
 /**
- * `handoff bench` and `handoff compare`: yargs maps argv onto BenchOptions
- * (options.ts validates everything once); errors come out as one line and a
- * non-zero exit status, never a stack trace.
+ * `handoff bench` and `handoff compare`. Each command is one flag table
+ * (defineFlags): the yargs options, the help with its defaults, the argv ->
+ * options mapping and the flag names in error messages all come from it. The
+ * mapping is pure and exported, so tests parse argv without running anything.
+ * Errors come out as one line and a non-zero exit status, never a stack trace.
  */
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { HandoffError } from '../protocol/index.ts';
-import { comparisonText, compareRuns, resolveSides, saveComparison } from './compare.ts';
-import { InvalidOptionError, type BenchOptions, resolveBenchOptions } from './options.ts';
+import type { Argv, CommandModule } from 'yargs';
+import { defineFlags, type FlagTable } from '../options/flags.ts';
+import { HandoffError, InvalidOptionError } from '../protocol/index.ts';
+import { MODES, STRATEGIES } from '../server/options.ts';
+import { runBench } from './load/run.ts';
+import { BENCH_DEFAULTS, type BenchOptions, resolveBenchOptions, type ResolvedBenchOptions } from './options.ts';
 import { progressHooks } from './progress.ts';
-import { describeMeasurement, summaryText } from './report.ts';
-import { saveRun } from './results-index.ts';
-import { runBench } from './run.ts';
+import {
+  COMPARE_DEFAULTS,
+  type CompareOptions,
+  comparisonText,
+  compareRuns,
+  resolveCompareOptions,
+  resolveSides,
+  type ResolvedCompareOptions,
+  saveComparison,
+} from './results/compare.ts';
+import { describeMeasurement, summaryText } from './results/report.ts';
+import { saveRun } from './results/saved-runs.ts';
 
 const print = (text: string) => process.stderr.write(`${text}\n`);
 
 /** One line for a user, and the exit status: 2 for a bad option, 1 for anything else that failed. */
-function fail(command: string, err: unknown): void {
+function fail<O>(command: string, flags: FlagTable<O>, err: unknown): void {
+  if (err instanceof InvalidOptionError) {
+    process.stderr.write(`handoff ${command}: ${flags.describeError(err)}\n`);
+    process.exitCode = 2;
+    return;
+  }
   if (err instanceof HandoffError) {
     process.stderr.write(`handoff ${command}: ${err.message}\n`);
-    process.exitCode = err instanceof InvalidOptionError ? 2 : 1;
+    process.exitCode = 1;
     return;
   }
   throw err;
 }
 
-interface BenchArgs {
-  clients?: number;
-  pipelining?: number;
-  duration?: number;
-  messages?: string;
-  warmup?: number;
-  sizes?: string[];
-  'header-bytes'?: string[];
-  mode?: string;
-  rate?: string;
-  workers?: number;
-  label?: string;
-  json?: boolean;
-  out?: string;
-  save?: boolean;
-  target?: string;
-  'server-workers'?: number;
-  strategy?: string[];
-  repeat?: number;
-  timeout?: number;
-  progress?: boolean;
-  'server-command'?: string;
-}
+// ---------------------------------------------------------------------------
+// handoff bench
 
-/** argv -> BenchOptions, pure: tests use it without running anything. */
-export function benchOptionsFromArgv(argv: BenchArgs): BenchOptions {
-  return {
-    clients: argv.clients,
-    pipelining: argv.pipelining,
-    durationS: argv.duration,
-    messages: argv.messages,
-    warmupS: argv.warmup,
-    sizes: argv.sizes === undefined ? undefined : argv.sizes.join(','),
-    headerBytes: argv['header-bytes'] === undefined ? undefined : argv['header-bytes'].join(','),
-    mode: argv.mode as BenchOptions['mode'],
-    rate: argv.rate,
-    workers: argv.workers,
-    label: argv.label,
-    json: argv.json,
-    out: argv.save === false ? '' : argv.out,
-    target: argv.target,
-    serverWorkers: argv['server-workers'],
-    strategies: argv.strategy === undefined ? undefined : argv.strategy.join(','),
-    repeat: argv.repeat,
-    timeoutS: argv.timeout,
-    progress: argv.progress,
-    serverCommand: argv['server-command'] ? argv['server-command'].split(' ').filter(Boolean) : undefined,
-  };
-}
+/** What the bench flags set: the API's options, and `--no-save` (which empties `out`). */
+type BenchFlagOptions = BenchOptions & { save?: boolean };
 
-export function benchBuilder(y: Argv): Argv<BenchArgs> {
-  return y
-    .usage('$0 bench [options]\n\nMeasure the server: msgs/s, latency and what the header costs, per payload size.')
-    .option('clients', { alias: 'c', type: 'number', describe: 'concurrent connections (default 50)' })
-    .option('pipelining', { alias: 'p', type: 'number', describe: 'messages in flight per connection (default 1)' })
-    .option('duration', { alias: 'd', type: 'number', describe: 'seconds per measurement (default 5)' })
-    .option('messages', {
+/** Every flag of `handoff bench`. */
+export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
+  [
+    { option: 'clients', flag: 'clients', alias: 'c', kind: 'integer', describe: 'concurrent connections' },
+    {
+      option: 'pipelining',
+      flag: 'pipelining',
+      alias: 'p',
+      kind: 'integer',
+      describe: 'messages in flight per connection',
+    },
+    { option: 'durationS', flag: 'duration', alias: 'd', kind: 'number', describe: 'seconds per measurement' },
+    {
+      option: 'messages',
+      flag: 'messages',
       alias: 'n',
-      type: 'string',
+      kind: 'count',
       describe: 'messages per measurement instead of a duration (10k, 1m)',
-    })
-    .option('warmup', { type: 'number', describe: 'seconds of load before each measurement, not counted (default 1)' })
-    .option('sizes', {
+    },
+    {
+      option: 'warmupS',
+      flag: 'warmup',
+      kind: 'number',
+      describe: 'seconds of load before each measurement, not counted',
+    },
+    {
+      option: 'sizes',
+      flag: 'sizes',
       alias: 's',
-      type: 'string',
-      array: true,
-      describe: 'payload sizes: 16,256,1k,4k,64k (default 16 B to 64 KiB by fours)',
-    })
-    .option('header-bytes', {
-      type: 'string',
-      array: true,
-      describe: 'header size(s) to sweep, e.g. 64,8 (default 64)',
-    })
-    .option('mode', { type: 'string', choices: ['ack', 'echo'], describe: "what the server replies (default 'ack')" })
-    .option('rate', {
+      kind: 'list',
+      item: 'size',
+      describe: 'payload sizes, with units: 16,256,1k,4k,64k',
+    },
+    {
+      option: 'headerBytes',
+      flag: 'header-bytes',
+      kind: 'list',
+      item: 'integer',
+      describe: 'header size(s) to sweep, e.g. 64,8',
+    },
+    { option: 'mode', flag: 'mode', kind: 'choice', choices: MODES, describe: 'what the server replies' },
+    {
+      option: 'rate',
+      flag: 'rate',
       alias: 'r',
-      type: 'string',
+      kind: 'count',
+      zero: 'closed loop',
       describe: 'fixed total send rate, msgs/s (10k); latency counts from the schedule',
-    })
-    .option('workers', { alias: 'w', type: 'number', describe: 'load-generating threads (default: half the cores)' })
-    .option('label', { type: 'string', describe: 'name of this run, in file names and reports' })
-    .option('json', { type: 'boolean', describe: 'print the result as JSON on stdout, no progress bars' })
-    .option('out', { type: 'string', describe: "folder for the saved run (default 'results')" })
-    .option('save', { type: 'boolean', describe: 'save the run under --out (default true; --no-save)' })
-    .option('target', { type: 'string', describe: 'host:port of a running server, instead of starting one' })
-    .option('server-workers', { type: 'number', describe: "the embedded server's worker threads (default: all cores)" })
-    .option('strategy', {
-      type: 'string',
-      array: true,
-      describe: 'embedded server strategy: handoff, reuseport, single (several to compare)',
-    })
-    .option('repeat', {
-      type: 'number',
-      describe: 'rounds, interleaving strategies and header sizes A B A B (default 1)',
-    })
-    .option('timeout', {
-      type: 'number',
-      describe: 'seconds after which an unanswered message counts as a timeout (default 10)',
-    })
-    .option('progress', { type: 'boolean', describe: 'progress bars on stderr when it is a terminal (default true)' })
-    .option('server-command', { type: 'string', hidden: true, describe: 'command that starts the server (tests)' })
-    .requiresArg([
-      'clients',
-      'pipelining',
-      'duration',
-      'messages',
-      'warmup',
-      'sizes',
-      'header-bytes',
-      'mode',
-      'rate',
-      'workers',
-      'label',
-      'out',
-      'target',
-      'server-workers',
-      'strategy',
-      'repeat',
-      'timeout',
-      'server-command',
-    ])
+    },
+    {
+      option: 'workers',
+      flag: 'workers',
+      alias: 'w',
+      kind: 'integer',
+      defaultText: 'half the cores',
+      describe: 'load-generating threads',
+    },
+    { option: 'label', flag: 'label', kind: 'string', describe: 'name of this run, in file names and reports' },
+    { option: 'json', flag: 'json', kind: 'boolean', describe: 'print the result as JSON on stdout, no progress bars' },
+    { option: 'out', flag: 'out', kind: 'string', describe: 'folder for the saved run' },
+    { option: 'save', flag: 'save', kind: 'boolean', describe: 'save the run under --out (--no-save: do not)' },
+    {
+      option: 'target',
+      flag: 'target',
+      kind: 'string',
+      describe: 'host:port of a running server, instead of starting one',
+    },
+    {
+      option: 'serverWorkers',
+      flag: 'server-workers',
+      kind: 'integer',
+      defaultText: 'all cores',
+      describe: "the embedded server's worker threads",
+    },
+    {
+      option: 'strategies',
+      flag: 'strategy',
+      kind: 'list',
+      item: 'choice',
+      choices: STRATEGIES,
+      describe: 'embedded server strategy; several to compare',
+    },
+    {
+      option: 'repeat',
+      flag: 'repeat',
+      kind: 'integer',
+      describe: 'rounds, interleaving strategies and header sizes A B A B',
+    },
+    {
+      option: 'timeoutS',
+      flag: 'timeout',
+      kind: 'number',
+      describe: 'seconds after which an unanswered message counts as a timeout',
+    },
+    {
+      option: 'connectTimeoutS',
+      flag: 'connect-timeout',
+      kind: 'number',
+      describe: 'seconds after which connections not yet made are given up (and counted)',
+    },
+    {
+      option: 'progress',
+      flag: 'progress',
+      kind: 'boolean',
+      describe: 'progress bars on stderr when it is a terminal',
+    },
+    {
+      option: 'serverCommand',
+      flag: 'server-command',
+      kind: 'list',
+      hidden: true,
+      describe: 'command that starts the server (tests)',
+    },
+  ],
+  { ...BENCH_DEFAULTS, save: true },
+);
+
+/**
+ * Pure argv -> options mapping: the flags given, in API units, validated and
+ * resolved (runBench takes the same object). Throws InvalidOptionError naming
+ * the API option (`clients`); BENCH_FLAGS.describeError() words it in flags.
+ */
+export function benchOptionsFromArgv(argv: Readonly<Record<string, unknown>>): ResolvedBenchOptions {
+  const { save, ...options } = BENCH_FLAGS.toOptions(argv);
+  return resolveBenchOptions(save === false ? { ...options, out: '' } : options);
+}
+
+export function benchBuilder(y: Argv): Argv {
+  return BENCH_FLAGS.build(
+    y.usage('$0 bench [options]\n\nMeasure the server: msgs/s, latency and what the header costs, per payload size.'),
+  )
     .example('$0 bench -c 500 -d 5 -s 16,1k,64k', 'the embedded server, three sizes')
     .example('$0 bench --header-bytes 64,8 --repeat 3', 'what the 64-byte header costs against an 8-byte one')
     .example('$0 bench --target 127.0.0.1:5050 -r 20k', 'a running server at a fixed rate');
 }
 
-export async function benchHandler(argv: ArgumentsCamelCase<BenchArgs>): Promise<void> {
+export async function benchHandler(argv: Readonly<Record<string, unknown>>): Promise<void> {
   try {
-    const options = resolveBenchOptions(benchOptionsFromArgv(argv));
+    const options = benchOptionsFromArgv(argv);
     const hooks = progressHooks(options, print);
     if (!options.json) {
       const base = hooks.onMeasurementEnd?.bind(hooks);
@@ -171,49 +205,58 @@ export async function benchHandler(argv: ArgumentsCamelCase<BenchArgs>): Promise
       if (saved) process.stdout.write(`\nsaved ${saved.json}\n      ${saved.markdown}\n      ${saved.svg}\n`);
     }
   } catch (err) {
-    fail('bench', err);
+    fail('bench', BENCH_FLAGS, err);
   }
 }
 
-export const benchCommand: CommandModule<object, BenchArgs> = {
+export const benchCommand: CommandModule = {
   command: 'bench',
   describe: 'load-test the server (embedded, or --target host:port)',
   builder: benchBuilder,
   handler: benchHandler,
 };
 
-interface CompareArgs {
-  runs: string[];
-  out?: string;
-  save?: boolean;
-  json?: boolean;
+// ---------------------------------------------------------------------------
+// handoff compare
+
+/** Every flag of `handoff compare` (the runs are its positional arguments). */
+export const COMPARE_FLAGS = defineFlags<CompareOptions>(
+  [
+    { option: 'out', flag: 'out', kind: 'string', describe: 'folder for the comparison (markdown + SVG)' },
+    { option: 'save', flag: 'save', kind: 'boolean', describe: 'write the comparison files (--no-save: do not)' },
+    { option: 'json', flag: 'json', kind: 'boolean', describe: 'print the comparison as JSON' },
+  ],
+  COMPARE_DEFAULTS,
+);
+
+/** Pure argv -> compare options, validated; InvalidOptionError names the API option. */
+export function compareOptionsFromArgv(argv: Readonly<Record<string, unknown>>): ResolvedCompareOptions {
+  return resolveCompareOptions({ ...COMPARE_FLAGS.toOptions(argv), runs: argv.runs as CompareOptions['runs'] });
 }
 
-export const compareCommand: CommandModule<object, CompareArgs> = {
+export function compareBuilder(y: Argv): Argv {
+  return COMPARE_FLAGS.build(
+    y.positional('runs', { type: 'string', array: true, describe: 'A.json B.json | results/ | run.json' }),
+  );
+}
+
+export const compareCommand: CommandModule = {
   command: 'compare <runs..>',
   describe: 'compare two saved bench runs (files, a results folder, or one run with two variants)',
-  builder: (y: Argv) =>
-    y
-      .positional('runs', { type: 'string', array: true, describe: 'A.json B.json | results/ | run.json' })
-      .option('out', { type: 'string', default: 'results', describe: 'folder for the comparison (markdown + SVG)' })
-      .option('save', { type: 'boolean', default: true, describe: 'write the comparison files (--no-save)' })
-      .option('json', {
-        type: 'boolean',
-        default: false,
-        describe: 'print the comparison as JSON',
-      }) as unknown as Argv<CompareArgs>,
+  builder: compareBuilder,
   handler: async (argv) => {
     try {
-      const [a, b] = await resolveSides(argv.runs);
+      const options = compareOptionsFromArgv(argv);
+      const [a, b] = await resolveSides(options.runs);
       const comparison = compareRuns(a, b);
-      const files = argv.save && argv.out ? await saveComparison(comparison, argv.out) : null;
-      if (argv.json) process.stdout.write(`${JSON.stringify(comparison)}\n`);
+      const files = options.save && options.out ? await saveComparison(comparison, options.out) : null;
+      if (options.json) process.stdout.write(`${JSON.stringify(comparison)}\n`);
       else {
         process.stdout.write(`${comparisonText(comparison)}\n`);
         if (files) process.stdout.write(`\nsaved ${files.markdown}\n      ${files.svg}\n`);
       }
     } catch (err) {
-      fail('compare', err);
+      fail('compare', COMPARE_FLAGS, err);
     }
   },
 };

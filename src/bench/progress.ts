@@ -4,8 +4,8 @@
  */
 import cliProgress from 'cli-progress';
 import type { ResolvedBenchOptions } from './options.ts';
-import { fmtInt } from './report.ts';
-import type { MeasurementPlan, RunHooks } from './run.ts';
+import { fmtInt } from './format.ts';
+import type { MeasurementPlan, RunHooks } from './load/run.ts';
 
 export function progressHooks(options: ResolvedBenchOptions, print: (text: string) => void): RunHooks {
   const tty = options.progress && !options.json && process.stderr.isTTY === true;

@@ -1,67 +1,29 @@
+// resolveBenchOptions, the programmatic API: defaults, and one refusal per option,
+// each an InvalidOptionError that names the option as the API spells it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import yargs from 'yargs';
-import { benchBuilder, benchOptionsFromArgv } from '../../src/bench/cli.ts';
-import {
-  InvalidOptionError,
-  DEFAULT_SIZES,
-  parseCount,
-  parseSize,
-  parseTarget,
-  resolveBenchOptions,
-  splitList,
-} from '../../src/bench/options.ts';
-import { checkFileLimit, readFileLimit } from '../../src/bench/system.ts';
+import { BENCH_DEFAULTS, DEFAULT_SIZES, resolveBenchOptions } from '../../src/bench/options.ts';
+import { InvalidOptionError } from '../../src/protocol/index.ts';
 
-/** argv as a user types it -> resolved options, through the real yargs builder, without running anything. */
-async function fromArgv(line: string) {
-  const argv = await benchBuilder(yargs())
-    .strict()
-    .fail((msg, err) => {
-      throw err ?? new Error(msg);
-    })
-    .parseAsync(line);
-  return resolveBenchOptions(benchOptionsFromArgv(argv));
-}
-
-function rejects(options: Parameters<typeof resolveBenchOptions>[0], option: string) {
+function rejects(
+  options: Parameters<typeof resolveBenchOptions>[0],
+  option: string,
+  names: RegExp = /./,
+  oneLine = true,
+) {
   assert.throws(
     () => resolveBenchOptions(options),
-    (err: InvalidOptionError) => {
+    (err: unknown) => {
+      assert.ok(err instanceof InvalidOptionError);
       assert.equal(err.code, 'ERR_INVALID_OPTION');
       assert.equal(err.option, option);
-      assert.ok(!err.message.includes('\n'), 'one line');
+      assert.ok(err.template.includes(`{${option}}`), `the message names {${option}}: ${err.template}`);
+      assert.match(err.message, names);
+      if (oneLine) assert.ok(!err.message.includes('\n'), 'one line');
       return true;
     },
   );
 }
-
-test('sizes take binary units: 16, 1k, 4KiB, 64k, 1m', () => {
-  assert.equal(parseSize('16'), 16);
-  assert.equal(parseSize('1k'), 1024);
-  assert.equal(parseSize('4KiB'), 4096);
-  assert.equal(parseSize('64k'), 65536);
-  assert.equal(parseSize('1.5k'), 1536);
-  assert.equal(parseSize('1m'), 1048576);
-  assert.equal(parseSize('0'), 0);
-});
-
-test('a size with an unknown unit or a fraction of a byte is refused', () => {
-  for (const bad of ['1x', 'k', '-1', '1.3', '', '1 k b']) {
-    assert.throws(() => parseSize(bad), { code: 'ERR_INVALID_OPTION' }, bad);
-  }
-});
-
-test('counts and rates take decimal units: 10k, 1.5m', () => {
-  assert.equal(parseCount('10k', 'rate'), 10_000);
-  assert.equal(parseCount('1.5m', 'rate'), 1_500_000);
-  assert.throws(() => parseCount('10q', 'rate'), { code: 'ERR_INVALID_OPTION' });
-});
-
-test('lists split on commas and spaces, and repeated flags add up', () => {
-  assert.deepEqual(splitList('16, 256,1k'), ['16', '256', '1k']);
-  assert.deepEqual(splitList(['64,8', '16']), ['64', '8', '16']);
-});
 
 test('defaults: one header of 64, a sweep of sizes from 16 B to 64 KiB, closed loop, embedded handoff server', () => {
   const o = resolveBenchOptions();
@@ -69,85 +31,64 @@ test('defaults: one header of 64, a sweep of sizes from 16 B to 64 KiB, closed l
   assert.equal(o.sizes[0], 16);
   assert.equal(o.sizes.at(-1), 65536);
   assert.deepEqual(o.headerBytes, [64]);
+  assert.equal(o.clients, BENCH_DEFAULTS.clients);
   assert.equal(o.pipelining, 1);
   assert.equal(o.rate, 0);
+  assert.equal(o.messages, 0);
   assert.equal(o.target, null);
   assert.deepEqual(o.strategies, ['handoff']);
   assert.equal(o.out, 'results');
   assert.equal(o.mode, 'ack');
+  assert.equal(o.timeoutS, 10);
+  assert.equal(o.connectTimeoutS, 10);
 });
 
-test('--clients 0 is refused with one line naming the option', () => rejects({ clients: 0 }, 'clients'));
-test('--pipelining 0 is refused', () => rejects({ pipelining: 0 }, 'pipelining'));
-test('--duration 0 is refused', () => rejects({ durationS: 0 }, 'duration'));
-test('--sizes 1x is refused', () => rejects({ sizes: '1x' }, 'sizes'));
-test('--sizes above the 1 MiB message limit is refused', () => rejects({ sizes: '2m' }, 'sizes'));
-test('--header-bytes 3 is refused (protocol minimum is 4)', () => rejects({ headerBytes: '64,3' }, 'header-bytes'));
-test('--header-bytes too small for the largest size is refused', () =>
-  rejects({ headerBytes: 4, sizes: '64k' }, 'header-bytes'));
-test('--mode other than ack or echo is refused', () => rejects({ mode: 'pong' as 'ack' }, 'mode'));
-test('--strategy outside handoff, reuseport, single is refused', () =>
-  rejects({ strategies: 'handoff,fork' }, 'strategy'));
-test('--workers above --clients is refused', () => rejects({ clients: 2, workers: 3 }, 'workers'));
-test('--target with two header sizes is refused', () =>
-  rejects({ target: '127.0.0.1:5050', headerBytes: '64,8' }, 'header-bytes'));
-test('--target with several strategies is refused', () =>
-  rejects({ target: ':5050', strategies: 'handoff,single' }, 'strategy'));
-test('--rate 10q is refused', () => rejects({ rate: '10q' }, 'rate'));
-test('--messages 0 is refused', () => rejects({ messages: '0' }, 'messages'));
-
-test('--target takes host:port, :port, or [v6]:port', () => {
-  assert.deepEqual(parseTarget('localhost:5050'), { host: 'localhost', port: 5050 });
-  assert.deepEqual(parseTarget(':5050'), { host: '127.0.0.1', port: 5050 });
-  assert.deepEqual(parseTarget('[::1]:7000'), { host: '::1', port: 7000 });
-  assert.throws(() => parseTarget('localhost'), { code: 'ERR_INVALID_OPTION' });
-  assert.throws(() => parseTarget('host:70000'), { code: 'ERR_INVALID_OPTION' });
+test('a field given as undefined takes its default', () => {
+  assert.equal(resolveBenchOptions({ clients: undefined }).clients, BENCH_DEFAULTS.clients);
 });
 
-test('argv with every flag maps onto the options', async () => {
-  const o = await fromArgv(
-    '-c 500 -p 4 -d 3 --warmup 0.5 -s 16,1k -s 64k --header-bytes 64,8 --mode echo -r 20k -w 2 --label x ' +
-      '--json --out res --strategy handoff,reuseport --server-workers 3 --repeat 2 --timeout 2 --no-progress',
-  );
-  assert.equal(o.clients, 500);
-  assert.equal(o.pipelining, 4);
-  assert.equal(o.durationS, 3);
-  assert.equal(o.warmupS, 0.5);
-  assert.deepEqual(o.sizes, [16, 1024, 65536]);
-  assert.deepEqual(o.headerBytes, [64, 8]);
-  assert.equal(o.mode, 'echo');
-  assert.equal(o.rate, 20_000);
-  assert.equal(o.workers, 2);
-  assert.equal(o.label, 'x');
-  assert.equal(o.json, true);
-  assert.equal(o.out, 'res');
-  assert.deepEqual(o.strategies, ['handoff', 'reuseport']);
-  assert.equal(o.serverWorkers, 3);
-  assert.equal(o.repeat, 2);
-  assert.equal(o.timeoutS, 2);
-  assert.equal(o.progress, false);
+test('sizes and header sizes: repeats are dropped, the order kept', () => {
+  const o = resolveBenchOptions({ sizes: [1024, 16, 1024], headerBytes: [8, 64, 8] });
+  assert.deepEqual(o.sizes, [1024, 16]);
+  assert.deepEqual(o.headerBytes, [8, 64]);
 });
 
-test('argv: -n and --target, and --no-save empties the output folder', async () => {
-  const o = await fromArgv('-n 10k --target 127.0.0.1:6000 --no-save');
-  assert.equal(o.messages, 10_000);
-  assert.deepEqual(o.target, { host: '127.0.0.1', port: 6000 });
-  assert.equal(o.out, '');
-});
+test('clients 0 is refused', () => rejects({ clients: 0 }, 'clients', /^clients must be an integer/));
+test('pipelining 0 is refused', () => rejects({ pipelining: 0 }, 'pipelining'));
+test('durationS 0 is refused', () => rejects({ durationS: 0 }, 'durationS'));
+test('warmupS -1 is refused', () => rejects({ warmupS: -1 }, 'warmupS'));
+test('messages 0 is refused', () => rejects({ messages: 0 }, 'messages'));
+test('an empty sizes list is refused', () => rejects({ sizes: [] }, 'sizes'));
+test('a fraction of a byte is refused', () => rejects({ sizes: [1.5] }, 'sizes'));
+test('sizes above the 1 MiB message limit are refused', () => rejects({ sizes: [2 * 1024 ** 2] }, 'sizes', /1 MiB/));
+test('headerBytes 3 is refused (protocol minimum is 4)', () => rejects({ headerBytes: [64, 3] }, 'headerBytes'));
+test('headerBytes too small for the largest size is refused', () =>
+  rejects({ headerBytes: [4], sizes: [65536] }, 'headerBytes', /cannot carry the length of a 65536-byte payload/));
+test('a mode other than ack or echo is refused', () => rejects({ mode: 'pong' as 'ack' }, 'mode'));
+test('a negative rate is refused', () => rejects({ rate: -1 }, 'rate'));
+test('workers above clients is refused, naming both', () =>
+  rejects({ clients: 2, workers: 3 }, 'workers', /^workers 3 is more than clients 2/));
+// (Its message shows the value as given, line break included: see validators' shown().)
+test('a label of two lines is refused', () => rejects({ label: 'a\nb' }, 'label', /^label must be one line/, false));
+test('json that is not a boolean is refused', () => rejects({ json: 'yes' as unknown as boolean }, 'json'));
+test('serverWorkers 0 is refused', () => rejects({ serverWorkers: 0 }, 'serverWorkers'));
+test('a strategy outside handoff, reuseport, single is refused', () =>
+  rejects({ strategies: ['handoff', 'fork' as 'handoff'] }, 'strategies'));
+test('repeat 0 is refused', () => rejects({ repeat: 0 }, 'repeat'));
+test('timeoutS 0 is refused', () => rejects({ timeoutS: 0 }, 'timeoutS'));
+test('connectTimeoutS 0 is refused', () => rejects({ connectTimeoutS: 0 }, 'connectTimeoutS'));
+test('progress that is not a boolean is refused', () => rejects({ progress: 1 as unknown as boolean }, 'progress'));
+test('an empty part of serverCommand is refused', () => rejects({ serverCommand: ['node', ''] }, 'serverCommand'));
 
-test('file limit: enough passes; a low soft limit names the ulimit command; a low hard limit says so', () => {
-  checkFileLimit(500, { soft: 1024, hard: 4096 });
-  assert.throws(
-    () => checkFileLimit(500, { soft: 256, hard: 4096 }),
-    (err: Error & { code: string }) => {
-      assert.equal(err.code, 'ERR_FILE_LIMIT');
-      assert.match(err.message, /ulimit -n \d+/);
-      return true;
-    },
-  );
-  assert.throws(() => checkFileLimit(500, { soft: 256, hard: 256 }), /hard limit is 256/);
-  const parsed = readFileLimit(
-    'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n',
-  );
-  assert.deepEqual(parsed, { soft: 1024, hard: 524288 });
+test('target takes host:port, :port, port or [v6]:port', () => {
+  assert.deepEqual(resolveBenchOptions({ target: 'localhost:5050' }).target, { host: 'localhost', port: 5050 });
+  assert.deepEqual(resolveBenchOptions({ target: ':5050' }).target, { host: '127.0.0.1', port: 5050 });
+  assert.deepEqual(resolveBenchOptions({ target: '5050' }).target, { host: '127.0.0.1', port: 5050 });
+  assert.deepEqual(resolveBenchOptions({ target: '[::1]:7000' }).target, { host: '::1', port: 7000 });
 });
+test('a target without a port is refused', () => rejects({ target: 'localhost' }, 'target'));
+test('a target port above 65535 is refused', () => rejects({ target: 'host:70000' }, 'target'));
+test('target with two header sizes is refused', () =>
+  rejects({ target: '127.0.0.1:5050', headerBytes: [64, 8] }, 'headerBytes', /target .* one headerBytes/));
+test('target with several strategies is refused', () =>
+  rejects({ target: ':5050', strategies: ['handoff', 'single'] }, 'strategies'));

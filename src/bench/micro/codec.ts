@@ -9,10 +9,12 @@
 //
 // Saves results/codec-<timestamp>.json and results/codec-latest.md.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Bench, type Task } from 'tinybench';
-import { encodeFrame, FrameDecoder, parseHeader, writeHeader } from '../../protocol/index.ts';
+import { number, parseNumber } from '../../options/validators.ts';
+import { encodeFrame, FrameDecoder, InvalidOptionError, parseHeader, writeHeader } from '../../protocol/index.ts';
+import { fmtRate, formatSize } from '../format.ts';
+import { type Environment, environment } from '../load/system.ts';
 
 const SIZES = [16, 256, 1024, 4096, 64 * 1024, 1024 * 1024] as const;
 const HEADER_SIZES = [64, 8] as const;
@@ -53,12 +55,6 @@ export interface CodecRow {
   state: string;
 }
 
-function human(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${bytes / (1024 * 1024)} MiB`;
-  if (bytes >= 1024) return `${bytes / 1024} KiB`;
-  return `${bytes} B`;
-}
-
 function cut(stream: Buffer, piece: number): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < stream.length; i += piece) out.push(stream.subarray(i, i + piece));
@@ -85,7 +81,7 @@ function headerCases(size: number, headerBytes: number): Case[] {
   return [
     {
       ...common,
-      name: `header encode ${human(size)} H=${headerBytes}`,
+      name: `header encode ${formatSize(size)} H=${headerBytes}`,
       group: 'header encode',
       fn: () => {
         for (let i = 0; i < HEADER_CALLS; i++) writeHeader(target, 0, size, headerBytes);
@@ -94,7 +90,7 @@ function headerCases(size: number, headerBytes: number): Case[] {
     },
     {
       ...common,
-      name: `header parse ${human(size)} H=${headerBytes}`,
+      name: `header parse ${formatSize(size)} H=${headerBytes}`,
       group: 'header parse',
       fn: () => {
         let s = 0;
@@ -130,7 +126,7 @@ function decodeCases(size: number, headerBytes: number): Case[] {
     ['many frames/chunk', cut(stream, manyPerChunk * frame.length)],
   ];
   return layouts.map(([chunking, chunks]) => ({
-    name: `decode ${human(size)} H=${headerBytes} ${chunking}`,
+    name: `decode ${formatSize(size)} H=${headerBytes} ${chunking}`,
     group: 'decode' as const,
     payloadBytes: size,
     headerBytes,
@@ -147,48 +143,41 @@ function decodeCases(size: number, headerBytes: number): Case[] {
 
 function toRow(c: Case, task: Task): CodecRow {
   const r = task.result;
-  if (r.state !== 'completed' && r.state !== 'aborted-with-statistics') {
-    return {
-      name: c.name,
-      group: c.group,
-      payloadBytes: c.payloadBytes,
-      headerBytes: c.headerBytes,
-      chunking: c.chunking,
-      framesPerSecond: 0,
-      gigabytesPerSecond: null,
-      rmePercent: 0,
-      samples: 0,
-      state: r.state,
-    };
-  }
-  // Iterations per second from the mean latency (ms): robust to the throughput estimator's choices.
-  const iterationsPerSecond = 1000 / r.latency.mean;
-  return {
+  const row = {
     name: c.name,
     group: c.group,
     payloadBytes: c.payloadBytes,
     headerBytes: c.headerBytes,
     chunking: c.chunking,
+    state: r.state,
+  };
+  if (r.state !== 'completed' && r.state !== 'aborted-with-statistics') {
+    return { ...row, framesPerSecond: 0, gigabytesPerSecond: null, rmePercent: 0, samples: 0 };
+  }
+  // Iterations per second from the mean latency (ms): robust to the throughput estimator's choices.
+  const iterationsPerSecond = 1000 / r.latency.mean;
+  return {
+    ...row,
     framesPerSecond: iterationsPerSecond * c.framesPerIteration,
     gigabytesPerSecond: c.bytesPerIteration > 0 ? (iterationsPerSecond * c.bytesPerIteration) / 1e9 : null,
     rmePercent: r.latency.rme,
     samples: r.latency.samplesCount,
-    state: r.state,
   };
 }
 
-function fmtRate(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
-  return n.toFixed(0);
+/** What is saved with the figures: the machine (the bench's environment()) and this run's settings. */
+interface CodecMeta extends Environment {
+  tinybench: string;
+  timeMs: number;
+  filter: string | null;
+  file: string;
 }
 
-function markdown(rows: CodecRow[], meta: Record<string, unknown>): string {
+function markdown(rows: CodecRow[], meta: CodecMeta): string {
   const lines = [
     '# Codec micro-benchmarks (latest run)',
     '',
-    `Run ${String(meta.date)} on ${String(meta.cpu)} (${String(meta.cores)} cores), Node ${String(meta.node)}, tinybench ${String(meta.tinybench)}, ${String(meta.timeMs)} ms per task.`,
+    `Run ${meta.date} on ${meta.cpuModel} (${meta.cores} cores), Node ${meta.node}, tinybench ${meta.tinybench}, ${meta.timeMs} ms per task.`,
     'Header rows: calls per second. Decode rows: complete frames per second and payload GB/s (10^9 bytes) through `FrameDecoder.push`.',
     'A payload that arrives whole inside one chunk is handed out as a view (no copy), so the GB/s of the `whole frames` and',
     '`many frames/chunk` rows is header-parsing speed times payload size, not memory bandwidth; split payloads are copied.',
@@ -198,10 +187,10 @@ function markdown(rows: CodecRow[], meta: Record<string, unknown>): string {
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.group} | ${human(r.payloadBytes)} | ${r.headerBytes} | ${r.chunking} | ${fmtRate(r.framesPerSecond)} | ${r.gigabytesPerSecond === null ? '' : r.gigabytesPerSecond.toFixed(2)} | ${r.rmePercent.toFixed(1)} |`,
+      `| ${r.group} | ${formatSize(r.payloadBytes)} | ${r.headerBytes} | ${r.chunking} | ${fmtRate(r.framesPerSecond)} | ${r.gigabytesPerSecond === null ? '' : r.gigabytesPerSecond.toFixed(2)} | ${r.rmePercent.toFixed(1)} |`,
     );
   }
-  lines.push('', `Raw numbers: \`${String(meta.file)}\`.`, '');
+  lines.push('', `Raw numbers: \`${meta.file}\`.`, '');
   return lines.join('\n');
 }
 
@@ -213,9 +202,7 @@ async function main(): Promise<void> {
       'no-save': { type: 'boolean', default: false },
     },
   });
-  const timeMs = Number(values.time);
-  if (!Number.isFinite(timeMs) || timeMs <= 0)
-    throw new Error(`--time must be a positive number of ms, got ${values.time}`);
+  const timeMs = number('time', parseNumber('time', values.time, 'number'), 0.001, 3_600_000);
 
   const cases: Case[] = [];
   for (const headerBytes of HEADER_SIZES) {
@@ -232,6 +219,7 @@ async function main(): Promise<void> {
     throws: true,
   });
   for (const c of selected) bench.add(c.name, c.fn);
+  const env = environment();
   const started = Date.now();
   process.stderr.write(`codec: ${selected.length} tasks, ${timeMs} ms each...\n`);
   await bench.run();
@@ -240,7 +228,7 @@ async function main(): Promise<void> {
   console.table(
     rows.map((r) => ({
       task: r.group,
-      payload: human(r.payloadBytes),
+      payload: formatSize(r.payloadBytes),
       H: r.headerBytes,
       chunks: r.chunking,
       'frames/s': fmtRate(r.framesPerSecond),
@@ -263,12 +251,8 @@ async function main(): Promise<void> {
       version: string;
     }
   ).version;
-  const meta = {
-    date: new Date(started).toISOString(),
-    node: process.version,
-    platform: `${platform()} ${release()}`,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
+  const meta: CodecMeta = {
+    ...env,
     tinybench: tinybenchVersion,
     timeMs,
     filter: values.filter ?? null,
@@ -279,4 +263,10 @@ async function main(): Promise<void> {
   process.stderr.write(`codec: saved results/${file} and results/codec-latest.md\n`);
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  if (!(err instanceof InvalidOptionError)) throw err;
+  process.stderr.write(`codec: ${err.describe((option) => `--${option} (ms)`)}\n`);
+  process.exitCode = 2;
+}

@@ -6,11 +6,13 @@
  *   gcc -O2 -pthread -o ~/ref/ref_epoll ../shared/reference/ref_epoll.c
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { EmbeddedServerError } from '../../protocol/index.ts';
 
 const run = promisify(execFile);
 
@@ -68,6 +70,17 @@ export async function runLoadgen(binary: string, r: LoadgenRun): Promise<Loadgen
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadgenReport;
 }
 
+/**
+ * Writes a reference check's report as `<dir>/<stem>.md` and `<stem>.json` (the
+ * figures behind it), and prints the markdown.
+ */
+export async function saveReferenceReport(dir: string, stem: string, markdown: string, data: object): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, `${stem}.md`), markdown);
+  await writeFile(path.join(dir, `${stem}.json`), `${JSON.stringify(data, null, 1)}\n`);
+  process.stdout.write(markdown);
+}
+
 /** Starts ref_epoll on `port` and resolves once it accepts connections. */
 export async function startRefServer(
   binary: string,
@@ -90,5 +103,5 @@ export async function startRefServer(
     await delay(50);
   }
   child.kill();
-  throw new Error(`${binary} did not start listening on 127.0.0.1:${port}`);
+  throw new EmbeddedServerError(`${binary} did not start listening on 127.0.0.1:${port}`);
 }

@@ -8,16 +8,15 @@
  *   node src/bench/reference/server-vs-ref.ts [--cases 16:ack,64k:ack,64k:echo] [--rounds 5]
  *        [-c 500] [-d 4] [--servers ref,handoff,single] [--server-workers 2] [--out results]
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseSize, splitList } from '../../options/validators.ts';
 import type { Mode, Strategy } from '../../server/options.ts';
-import { startEmbeddedServer, type ServerUnderTest } from '../embedded-server.ts';
-import { formatSize, parseSize, splitList } from '../options.ts';
-import { fmtInt, markdownTable } from '../report.ts';
-import { median } from '../results.ts';
-import { environment } from '../system.ts';
-import { DEFAULT_LOADGEN, DEFAULT_REF_SERVER, runLoadgen, startRefServer } from './loadgen.ts';
+import { fmtInt, formatSize } from '../format.ts';
+import { startEmbeddedServer, type ServerUnderTest } from '../load/embedded-server.ts';
+import { describeEnvironment, environment } from '../load/system.ts';
+import { markdownTable } from '../results/report.ts';
+import { median } from '../results/result.ts';
+import { DEFAULT_LOADGEN, DEFAULT_REF_SERVER, runLoadgen, saveReferenceReport, startRefServer } from './loadgen.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +36,7 @@ const { values } = parseArgs({
 
 const cases = splitList(values.cases).map((c) => {
   const [size, mode = 'ack'] = c.split(':');
-  return { sizeBytes: parseSize(size!), mode: mode as Mode };
+  return { sizeBytes: parseSize('cases', size), mode: mode as Mode };
 });
 const serverNames = splitList(values.servers);
 const rounds = Number(values.rounds);
@@ -148,7 +147,7 @@ const md = [
   '',
   `loadgen (C, closed loop) with ${clients} connections, depth 1, ${durationS} s per measurement after 1 s warm-up, ` +
     `${rounds} rounds with the servers taking turns. Server CPU from /proc (loadgen -S), all threads of the process. ` +
-    `Node ${env.node}, ${env.cpuModel} (${env.cores} cores), ${env.date}, commit ${env.gitCommit?.slice(0, 12) ?? 'unknown'}.`,
+    `${describeEnvironment(env)}.`,
   '',
   `Command: \`node src/bench/reference/server-vs-ref.ts --cases ${values.cases} --servers ${values.servers} --rounds ${rounds} -c ${clients} -d ${durationS} --server-workers ${serverWorkers}\``,
   '',
@@ -186,10 +185,4 @@ const md = [
   ),
   '',
 ].join('\n');
-await mkdir(values.out, { recursive: true });
-await writeFile(path.join(values.out, 'server-vs-reference.md'), md);
-await writeFile(
-  path.join(values.out, 'server-vs-reference.json'),
-  `${JSON.stringify({ environment: env, options: values, summary, rows }, null, 1)}\n`,
-);
-process.stdout.write(md);
+await saveReferenceReport(values.out, 'server-vs-reference', md, { environment: env, options: values, summary, rows });

@@ -4,27 +4,24 @@
  * generator's. Runs them in turn (A B A B) against one embedded server and
  * writes results/reference-check.{md,json}.
  *
- *   node src/bench/reference-check.ts [--loadgen ~/ref/loadgen] [-c 50] [-s 16,4k] [-d 3] [--rounds 2]
+ *   node src/bench/reference/tester-vs-loadgen.ts [--loadgen ~/ref/loadgen] [-c 50] [-s 16,4k] [-d 3] [--rounds 2]
  *        [--server-workers 1] [--strategy handoff] [--out results]
  */
-import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
-import { startEmbeddedServer } from '../embedded-server.ts';
-import { formatSize, resolveBenchOptions, splitList, parseSize } from '../options.ts';
-import { fmtInt, markdownTable } from '../report.ts';
-import { median } from '../results.ts';
-import { runBench } from '../run.ts';
-import { environment } from '../system.ts';
+import { parseArgs } from 'node:util';
+import { parseSize, splitList } from '../../options/validators.ts';
 import type { Strategy } from '../../server/options.ts';
-
-const run = promisify(execFile);
+import { fmtInt, formatSize } from '../format.ts';
+import { startEmbeddedServer } from '../load/embedded-server.ts';
+import { runBench } from '../load/run.ts';
+import { describeEnvironment, environment } from '../load/system.ts';
+import { resolveBenchOptions } from '../options.ts';
+import { markdownTable } from '../results/report.ts';
+import { median } from '../results/result.ts';
+import { DEFAULT_LOADGEN, runLoadgen, saveReferenceReport } from './loadgen.ts';
 
 const { values } = parseArgs({
   options: {
-    loadgen: { type: 'string', default: path.join(homedir(), 'ref', 'loadgen') },
+    loadgen: { type: 'string', default: DEFAULT_LOADGEN },
     clients: { type: 'string', short: 'c', default: '50' },
     sizes: { type: 'string', short: 's', default: '16,4k' },
     duration: { type: 'string', short: 'd', default: '3' },
@@ -38,7 +35,7 @@ const { values } = parseArgs({
 const clients = Number(values.clients);
 const durationS = Number(values.duration);
 const rounds = Number(values.rounds);
-const sizes = splitList(values.sizes).map((s) => parseSize(s));
+const sizes = splitList(values.sizes).map((s) => parseSize('sizes', s));
 const threads = Number(values.workers);
 
 const server = await startEmbeddedServer({
@@ -61,37 +58,24 @@ const rows: Row[] = [];
 try {
   for (let round = 1; round <= rounds; round++) {
     for (const size of sizes) {
-      const { stdout } = await run(
-        values.loadgen,
-        [
-          '-H',
-          '127.0.0.1',
-          '-P',
-          String(server.port),
-          '-c',
-          String(clients),
-          '-s',
-          String(size),
-          '-d',
-          String(durationS),
-          '-w',
-          '1',
-          '-p',
-          '1',
-          '-t',
-          String(threads),
-        ],
-        { timeout: 120_000 },
-      );
-      const lg = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+      const lg = await runLoadgen(values.loadgen, {
+        port: server.port,
+        clients,
+        sizeBytes: size,
+        durationS,
+        warmupS: 1,
+        depth: 1,
+        threads,
+        echo: false,
+      });
       rows.push({
         size,
         tool: 'loadgen',
         round,
-        msgsPerSec: lg.msgs_per_s!,
-        cpuUsPerMsg: (lg.loadgen_cpu_s! * 1e6) / lg.msgs!,
-        p50Us: lg.p50_us!,
-        p99Us: lg.p99_us!,
+        msgsPerSec: lg.msgs_per_s,
+        cpuUsPerMsg: (lg.loadgen_cpu_s * 1e6) / lg.msgs,
+        p50Us: lg.p50_us,
+        p99Us: lg.p99_us,
       });
 
       const r = await runBench(
@@ -147,7 +131,7 @@ const md = [
   '',
   `Same embedded server (${values.strategy}, ${values['server-workers']} worker(s), ack, 64-byte header), ${clients} connections x 1, ` +
     `${durationS} s per measurement, ${threads} load thread(s) each, ${rounds} interleaved round(s). ` +
-    `Node ${env.node}, ${env.cpuModel} (${env.cores} cores), ${env.date}, commit ${env.gitCommit?.slice(0, 12) ?? 'unknown'}.`,
+    `${describeEnvironment(env)}.`,
   '',
   "Criteria: msgs/s within 10% of loadgen; tester CPU per message at most 2x loadgen's.",
   '',
@@ -194,10 +178,4 @@ const md = [
   ),
   '',
 ].join('\n');
-await mkdir(values.out, { recursive: true });
-await writeFile(path.join(values.out, 'reference-check.md'), md);
-await writeFile(
-  path.join(values.out, 'reference-check.json'),
-  `${JSON.stringify({ environment: env, options: values, verdicts, rows }, null, 1)}\n`,
-);
-process.stdout.write(md);
+await saveReferenceReport(values.out, 'reference-check', md, { environment: env, options: values, verdicts, rows });

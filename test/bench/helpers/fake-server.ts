@@ -6,6 +6,7 @@
  *   --stall-at-ms T --stall-ms D   hold every reply from T ms after the first message for D ms
  *   --error-after N                answer the Nth message of each connection with !ERROR TIMEOUT and close
  *   --close-after N                close each connection after its Nth message, without a word
+ *   --bad-reply-after N            answer the Nth message of each connection with bytes that are no frame
  * Flags of the real server it does not need are accepted and ignored.
  */
 import net from 'node:net';
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     'stall-ms': { type: 'string', default: '0' },
     'error-after': { type: 'string', default: '0' },
     'close-after': { type: 'string', default: '0' },
+    'bad-reply-after': { type: 'string', default: '0' },
   },
 });
 const headerBytes = Number(values['header-bytes']);
@@ -34,6 +36,7 @@ const stallAt = Number(values['stall-at-ms']);
 const stallMs = Number(values['stall-ms']);
 const errorAfter = Number(values['error-after']);
 const closeAfter = Number(values['close-after']);
+const badReplyAfter = Number(values['bad-reply-after']);
 const ack = encodeTextFrame(ACK_TEXT, headerBytes);
 
 const perWorker = Array.from({ length: workers }, () => ({ activeConnections: 0, totalConnections: 0, messages: 0 }));
@@ -93,6 +96,11 @@ const server = net.createServer((socket) => {
       if (closeAfter > 0 && count === closeAfter) {
         decoder.stop();
         socket.destroy();
+        return;
+      }
+      if (badReplyAfter > 0 && count === badReplyAfter) {
+        decoder.stop();
+        send(Buffer.from('not a header'.padEnd(headerBytes, ' '), 'latin1'));
         return;
       }
       send(echo ? encodeFrame(payload, headerBytes) : ack);

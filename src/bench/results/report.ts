@@ -1,24 +1,7 @@
 /** Tables for people: per measurement, and a summary across sizes, as terminal text and as markdown. */
-import { formatSize } from './options.ts';
-import type { BenchResult, Measurement, SummaryRow } from './results.ts';
-
-export function fmtInt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-export function fmtUs(us: number): string {
-  if (us >= 100_000) return `${fmtInt(us / 1000)} ms`;
-  if (us >= 1000) return `${(us / 1000).toFixed(1)} ms`;
-  return `${us >= 100 ? us.toFixed(0) : us.toFixed(1)} µs`;
-}
-
-function fmtMB(n: number): string {
-  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
-}
-
-function pct(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
-}
+import { fmtInt, fmtMB, fmtUs, formatSize, pct } from '../format.ts';
+import { describeEnvironment } from '../load/system.ts';
+import type { BenchResult, Measurement, SummaryRow } from './result.ts';
 
 /** A few lines per measurement, printed as soon as it is done. */
 export function describeMeasurement(m: Measurement): string {
@@ -140,15 +123,12 @@ function optionLine(result: BenchResult): string {
 
 /** The whole run as markdown: settings, summary, details, warnings. */
 export function markdownReport(result: BenchResult, chartFile?: string): string {
-  const e = result.environment;
   const out: string[] = [];
   out.push(`# Bench ${result.label || result.startedAt}`);
   out.push('');
   out.push(`${optionLine(result)}.`);
   out.push('');
-  out.push(
-    `Node ${e.node}, ${e.cpuModel} (${e.cores} cores), ${e.platform}, ${e.date}, commit ${e.gitCommit?.slice(0, 12) ?? 'unknown'}.`,
-  );
+  out.push(`${describeEnvironment(result.environment)}.`);
   out.push('');
   if (chartFile) out.push(`![msgs/s, MB/s and header share against payload size](${chartFile})`, '');
   out.push('## Summary');

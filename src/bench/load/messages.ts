@@ -1,4 +1,4 @@
-import type { Mode } from '../server/options.ts';
+import type { Mode } from '../../server/options.ts';
 
 /** What one load thread is told to do for one measurement. */
 export interface LoadSetup {
@@ -27,7 +27,14 @@ export type ToWorker =
   | { type: 'exit' };
 
 export type FromWorker =
-  | { type: 'connected'; failed: number; error: string; connectMs: number }
+  | {
+      type: 'connected';
+      failed: number;
+      /** Connections given up on, by code: ERR_CONNECT (refused, unreachable), ERR_CONNECT_TIMEOUT. */
+      failedKinds: Record<string, number>;
+      error: string;
+      connectMs: number;
+    }
   | { type: 'ramped'; rampMs: number; unramped: number }
   | {
       type: 'drained';

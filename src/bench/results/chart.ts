@@ -4,8 +4,8 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { formatSize } from './options.ts';
-import type { SummaryRow } from './results.ts';
+import { formatSize } from '../format.ts';
+import type { SummaryRow } from './result.ts';
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const compiled = compile(spec).spec;

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import type { BenchResult } from '../../src/bench/results.ts';
-import { fakeServerCommand } from './helpers/fake.ts';
+import type { BenchResult } from '../../../src/bench/results/result.ts';
+import { fakeServerCommand } from '../helpers/fake.ts';
 
 const run = promisify(execFile);
-const HANDOFF = path.join(import.meta.dirname, '..', '..', 'bin', 'handoff');
+const HANDOFF = path.join(import.meta.dirname, '..', '..', '..', 'bin', 'handoff');
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'handoff-bench-'));
@@ -103,20 +103,7 @@ test('a short bench (2 sizes, 1 s) against the embedded server saves a JSON run 
 test('two header sizes over two interleaved rounds: compare judges the pair on paired rounds', async (t) => {
   const dir = await tempDir(t);
   await bench([
-    '-c',
-    '2',
-    '-w',
-    '1',
-    '-s',
-    '16',
-    '-d',
-    '0.5',
-    '--warmup',
-    '0',
-    '--header-bytes',
-    '64,8',
-    '--repeat',
-    '2',
+    ...'-c 2 -w 1 -s 16 -d 0.5 --warmup 0 --header-bytes 64,8 --repeat 2'.split(' '),
     '--out',
     dir,
     '--server-command',

@@ -10,15 +10,15 @@
  * times read from /proc.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ServerStats } from '../server/server.ts';
-import type { Strategy } from '../server/options.ts';
+import { TargetUnreachableError } from '../../protocol/index.ts';
+import type { ServerStats } from '../../server/server.ts';
+import type { Strategy } from '../../server/options.ts';
 import { type CounterSnapshot, diffCounters, epochNowMs, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
-import { TargetUnreachableError } from './errors.ts';
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
-import { LoadPool, split } from './load-pool.ts';
-import type { LoadSetup } from './load-protocol.ts';
-import type { ResolvedBenchOptions } from './options.ts';
+import { LoadPool, split } from './pool.ts';
+import type { LoadSetup } from './messages.ts';
+import type { ResolvedBenchOptions } from '../options.ts';
 import {
   type BenchResult,
   type Measurement,
@@ -28,12 +28,11 @@ import {
   SCHEMA,
   summarizeMeasurements,
   variantName,
-} from './results.ts';
+} from '../results/result.ts';
 import { checkFileLimit, environment, machineCpuSeconds } from './system.ts';
 
 /** Event-loop utilisation above which a load thread is the limit, not the server. */
 export const SATURATED_UTILIZATION = 0.9;
-const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface MeasurementPlan {
   index: number;
@@ -147,6 +146,7 @@ async function measure(
   const statsBefore = await settledStats(server);
   const perThread = split(options.clients, pool.size);
   const timeoutMs = options.timeoutS * 1000;
+  const connectTimeoutMs = Math.round(options.connectTimeoutS * 1000);
   const setups: LoadSetup[] = perThread.map((connections, i) => ({
     host: server.host,
     port: server.port,
@@ -158,8 +158,8 @@ async function measure(
     intervalMs: options.rate > 0 ? (options.clients / options.rate) * 1000 : 0,
     phaseOffset: i / pool.size,
     timeoutMs,
-    connectTimeoutMs: CONNECT_TIMEOUT_MS,
-    rampTimeoutMs: Math.max(timeoutMs, CONNECT_TIMEOUT_MS),
+    connectTimeoutMs,
+    rampTimeoutMs: Math.max(timeoutMs, connectTimeoutMs),
   }));
 
   pool.control.set(PHASE.RAMP);
@@ -216,9 +216,11 @@ async function measure(
   const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [w.acked / seconds]);
   const txPayload = w.txWire - w.txHeader;
   const rxPayload = w.rxWire - w.rxHeader;
+  // By the catalogue's code: the connections given up on, then what went wrong with the others.
   const errorKinds: Record<string, number> = {};
-  for (const d of drained) for (const [k, v] of Object.entries(d.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
-  if (failed > 0) errorKinds.CONNECT = (errorKinds.CONNECT ?? 0) + failed;
+  for (const kinds of [...connected.map((c) => c.failedKinds), ...drained.map((d) => d.errorKinds)]) {
+    for (const [k, v] of Object.entries(kinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
+  }
   const errorTotal = Object.values(errorKinds).reduce((a, b) => a + b, 0);
   const unanswered = drained.reduce((a, d) => a + d.unanswered, 0);
   const testerCpu = (cpu.user + cpu.system) / 1e6;

@@ -11,10 +11,23 @@
  */
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ACK_TEXT, FrameDecoder, parseErrorPayload, repeatFrame, encodeFrame } from '../protocol/index.ts';
+import {
+  ACK_TEXT,
+  BadReplyError,
+  ConnectError,
+  ConnectionClosedError,
+  ConnectTimeoutError,
+  encodeFrame,
+  FrameDecoder,
+  type HandoffError,
+  parseErrorPayload,
+  repeatFrame,
+  ReplyTimeoutError,
+  UnexpectedReplyError,
+} from '../../protocol/index.ts';
 import { C, Control, FIELDS, PHASE } from './counters.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
-import type { FromWorker, LoadSetup, ToWorker } from './load-protocol.ts';
+import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
 
 const READ_BUFFER_BYTES = 256 * 1024;
 const BANG = 0x21; // '!': first byte of an error payload
@@ -48,13 +61,14 @@ let onRamped: (() => void) | null = null;
 let onDrained: (() => void) | null = null;
 let tickTimer: NodeJS.Timeout | null = null;
 let timeoutTimer: NodeJS.Timeout | null = null;
+/** Errors of this measurement by the catalogue's code (ERR_* and the codes of `!ERROR` frames). */
 const errorKinds: Record<string, number> = {};
 let firstError = '';
 
-function countError(kind: string, detail: string): void {
-  errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+function countError(err: HandoffError): void {
+  errorKinds[err.code] = (errorKinds[err.code] ?? 0) + 1;
   counters[C.ERRORS]! += 1;
-  if (!firstError) firstError = `${kind}: ${detail}`;
+  if (!firstError) firstError = `${err.code}: ${err.message}`;
 }
 
 /** Picks up phase changes lazily, once per read: an Atomics.load is cheap, a message would not be. */
@@ -79,7 +93,7 @@ class Conn {
   acked = 0;
   open = false;
   closing = false;
-  /** The server sent an !ERROR frame: its close that follows is not a second error. */
+  /** This connection's loss is counted already (an !ERROR frame, a socket error, a bad reply): its close is not a second error. */
   errored = false;
   /** Replies decoded in the current read. */
   batchReplies = 0;
@@ -89,14 +103,20 @@ class Conn {
   nextIndex = 0;
   /** `acked` when the oldest message was last counted as timed out (-1 = none). */
   timedOutAt = -1;
+  /** Connected, or given up on: the connect phase has heard from this connection, once. */
+  settled = false;
+  readonly #onConnect: (err?: HandoffError) => void;
 
-  constructor(onConnect: (err?: Error) => void) {
+  constructor(onConnect: (err?: HandoffError) => void) {
+    this.#onConnect = onConnect;
     this.starts = new Float64Array(setup.pipelining);
     this.decoder = new FrameDecoder(
       { headerBytes: setup.headerBytes, maxMessageBytes: Math.max(setup.sizeBytes, 4096) },
       (payload) => this.#onFrame(payload),
       (err) => {
-        countError('BAD_REPLY', err.message);
+        countError(new BadReplyError(`the server's bytes are not a reply frame: ${err.message}`, { cause: err }));
+        // Our own close, not the server's: not a second error.
+        this.errored = true;
         this.socket.destroy();
       },
     );
@@ -106,32 +126,47 @@ class Conn {
       noDelay: true,
       onread: { buffer: readBuffer, callback: (n: number) => this.#onRead(n) },
     } as net.NetConnectOpts);
-    let settled = false;
     this.socket.once('connect', () => {
-      settled = true;
+      if (this.settled) return;
+      this.settled = true;
       this.open = true;
       counters[C.OPEN]! += 1;
-      onConnect();
+      this.#onConnect();
     });
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (!settled) {
-        settled = true;
-        onConnect(err);
+      if (!this.settled) {
+        this.#settleFailed(new ConnectError(err.message, { cause: err }));
         return;
       }
-      if (!this.closing) countError(err.code ?? 'SOCKET', err.message);
+      if (this.closing || this.errored) return;
+      // One error per lost connection: the 'close' that follows is not counted again.
+      this.errored = true;
+      countError(new ConnectionClosedError(`socket error ${err.code ?? '(no errno)'}: ${err.message}`, { cause: err }));
     });
     this.socket.on('close', () => {
       if (this.open) counters[C.OPEN]! -= 1;
       const wasOpen = this.open;
       this.open = false;
       if (wasOpen && !this.closing) {
-        if (!this.errored) countError('CLOSED', 'the server closed a connection mid-run');
+        if (!this.errored) countError(new ConnectionClosedError('the server closed a connection mid-run'));
         if (this.acked === 0) rampedOne();
       }
       if (this.inflight > 0) this.inflight = 0;
       checkDrained();
     });
+  }
+
+  /** The connect deadline passed: gives this connection up, if it is still pending, and reports it. */
+  giveUp(err: ConnectTimeoutError): void {
+    if (this.settled) return;
+    this.#settleFailed(err);
+    // destroy() without an error emits no 'error': the report above is the only one.
+    this.socket.destroy();
+  }
+
+  #settleFailed(err: HandoffError): void {
+    this.settled = true;
+    this.#onConnect(err);
   }
 
   #onRead(nread: number): boolean {
@@ -160,17 +195,17 @@ class Conn {
       const err = parseErrorPayload(payload);
       if (err) {
         // The server closes after an error frame: this is not a reply to a message.
-        countError(err.code, err.text);
+        countError(err);
         this.errored = true;
         this.decoder.stop();
         return;
       }
     }
     if (payload.length !== expectedReplyBytes) {
-      countError('BAD_REPLY', `reply of ${payload.length} bytes, expected ${expectedReplyBytes}`);
+      countError(new BadReplyError(`reply of ${payload.length} bytes, expected ${expectedReplyBytes}`));
     }
     if (this.inflight === 0) {
-      countError('BAD_REPLY', 'a reply to no message');
+      countError(new UnexpectedReplyError('a reply to no message'));
       return;
     }
     const start = this.starts[this.head]!;
@@ -286,13 +321,14 @@ function tick(): void {
   }
 }
 
-/** Counts a message as timed out once while it stays unanswered past the limit. */
+/** Counts a message as timed out (ERR_REPLY_TIMEOUT) once while it stays unanswered past the limit. */
 function checkTimeouts(): void {
   const now = performance.now();
   for (const c of conns) {
     if (c.open && c.inflight > 0 && c.timedOutAt !== c.acked && now - c.starts[c.head]! > setup.timeoutMs) {
       c.timedOutAt = c.acked;
       counters[C.TIMEOUTS]! += 1;
+      countError(new ReplyTimeoutError(`a message had no reply within ${setup.timeoutMs} ms`));
     }
   }
 }
@@ -302,27 +338,29 @@ function connectAll(): Promise<FromWorker> {
   return new Promise((resolve) => {
     let pending = setup.connections;
     let failed = 0;
+    const failedKinds: Record<string, number> = {};
     let error = '';
-    const timer = setTimeout(() => {
-      for (const c of conns) if (!c.open) c.socket.destroy();
-    }, setup.connectTimeoutMs);
-    const onConnect = (err?: Error) => {
+    const onConnect = (err?: HandoffError) => {
       if (err) {
         failed++;
-        if (!error) error = `${(err as NodeJS.ErrnoException).code ?? 'ERROR'}: ${err.message}`;
+        failedKinds[err.code] = (failedKinds[err.code] ?? 0) + 1;
+        if (!error) error = `${err.code}: ${err.message}`;
       }
       if (--pending === 0) {
-        clearTimeout(timer);
-        resolve({ type: 'connected', failed, error, connectMs: performance.now() - began });
+        clearTimeout(deadline);
+        resolve({ type: 'connected', failed, failedKinds, error, connectMs: performance.now() - began });
       }
     };
+    // One deadline for the whole phase: a connect that neither succeeds nor fails (a
+    // target that drops SYNs) is given up and reported here, so the phase always ends.
+    const deadline = setTimeout(() => {
+      const timedOut = new ConnectTimeoutError(
+        `no connection to ${setup.host}:${setup.port} within ${setup.connectTimeoutMs} ms`,
+      );
+      for (const c of conns) c.giveUp(timedOut);
+    }, setup.connectTimeoutMs);
     conns = [];
     for (let i = 0; i < setup.connections; i++) conns.push(new Conn(onConnect));
-    // A connection still pending at the deadline is destroyed; destroy() without an
-    // error emits no 'error', so count it here.
-    setTimeout(() => {
-      for (const c of conns) if (!c.open && !c.socket.destroyed) c.socket.destroy(new Error('connect timed out'));
-    }, setup.connectTimeoutMs + 10).unref();
   });
 }
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, availableParallelism } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { FileLimitError } from './errors.ts';
+import { FileLimitError } from '../../protocol/index.ts';
 
 /** Descriptors a process needs beyond its connections (stdio, epoll, pipes, threads...). */
 export const FD_HEADROOM = 64;
@@ -119,7 +119,12 @@ export function gitCommit(repoDir: string): string | null {
   }
 }
 
-export const REPO_DIR = path.resolve(import.meta.dirname, '..', '..');
+/** One line for a report: Node, CPU, platform, date, commit. */
+export function describeEnvironment(e: Environment): string {
+  return `Node ${e.node}, ${e.cpuModel} (${e.cores} cores), ${e.platform}, ${e.date}, commit ${e.gitCommit?.slice(0, 12) ?? 'unknown'}`;
+}
+
+export const REPO_DIR = path.resolve(import.meta.dirname, '..', '..', '..');
 
 export function environment(): Environment {
   return {

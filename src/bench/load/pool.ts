@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { EventLoopUtilization } from 'node:perf_hooks';
+import { LoadThreadError } from '../../protocol/index.ts';
 import {
   allocateLoadCounters,
   CONTROL_BYTES,
@@ -13,7 +14,7 @@ import {
   readThreadSpinMs,
   type CounterSnapshot,
 } from './counters.ts';
-import type { FromWorker, LoadSetup, ToWorker } from './load-protocol.ts';
+import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
 
 type Reply<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
 
@@ -23,7 +24,7 @@ export class LoadPool {
   readonly #counters: SharedArrayBuffer;
   readonly #workers: Worker[] = [];
   readonly #pending: Array<Array<(msg: FromWorker) => void>> = [];
-  #failure: Error | null = null;
+  #failure: LoadThreadError | null = null;
 
   constructor(threads: number) {
     this.size = threads;
@@ -31,13 +32,14 @@ export class LoadPool {
     const controlMemory = new SharedArrayBuffer(CONTROL_BYTES);
     this.control = new Control(controlMemory);
     for (let index = 0; index < threads; index++) {
-      const worker = new Worker(new URL('./load-worker.ts', import.meta.url), {
+      const worker = new Worker(new URL('./worker.ts', import.meta.url), {
         workerData: { index, counters: this.#counters, control: controlMemory },
       });
       const queue: Array<(msg: FromWorker) => void> = [];
       worker.on('message', (msg: FromWorker) => queue.shift()?.(msg));
       worker.on('error', (err) => {
-        this.#failure = err instanceof Error ? err : new Error(String(err));
+        const message = err instanceof Error ? err.message : String(err);
+        this.#failure = new LoadThreadError(`load thread ${index} failed: ${message}`, { cause: err });
         for (const waiter of queue.splice(0)) waiter({ type: 'closed' });
       });
       this.#workers.push(worker);

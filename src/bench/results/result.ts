@@ -2,10 +2,10 @@
  * The saved form of a run (results/*.json) and the summaries read from it by
  * the report, the chart and compare. Bump SCHEMA when a field changes meaning.
  */
-import type { Environment } from './system.ts';
-import type { LatencySummaryUs } from './histogram.ts';
-import type { ResolvedBenchOptions } from './options.ts';
-import { formatSize } from './options.ts';
+import type { Environment } from '../load/system.ts';
+import type { LatencySummaryUs } from '../load/histogram.ts';
+import type { ResolvedBenchOptions } from '../options.ts';
+import { formatSize } from '../format.ts';
 
 export const SCHEMA = 'handoff-bench/1';
 

@@ -13,11 +13,42 @@
 import { stat, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compareChartSpec, renderSvg } from './chart.ts';
-import { ResultsFileError } from './errors.ts';
-import { formatSize } from './options.ts';
-import { fmtInt, fmtUs, markdownTable, textTable } from './report.ts';
-import { listRuns, readResult, runFileStem } from './results-index.ts';
-import { type BenchResult, type Measurement, median, type SummaryRow } from './results.ts';
+import { boolean, text } from '../../options/validators.ts';
+import { InvalidOptionError, ResultsFileError } from '../../protocol/index.ts';
+import { fmtInt, fmtUs, formatSize } from '../format.ts';
+import { markdownTable, textTable } from './report.ts';
+import { listRuns, readResult, runFileStem } from './saved-runs.ts';
+import { type BenchResult, type Measurement, median, type SummaryRow } from './result.ts';
+
+/** What `handoff compare` takes: the runs to compare, and where the comparison goes. */
+export interface CompareOptions {
+  /** Two result files, a results folder (its two newest runs), or one run with two variants. */
+  runs: readonly string[];
+  /** Folder for the comparison files (markdown + SVG). */
+  out?: string;
+  /** Write the comparison files under `out`. */
+  save?: boolean;
+  /** Print the comparison as JSON. */
+  json?: boolean;
+}
+
+export type ResolvedCompareOptions = Readonly<Required<CompareOptions>>;
+
+export const COMPARE_DEFAULTS = Object.freeze({ out: 'results', save: true, json: false });
+
+/** Validates every field once, naming the option, and fills in defaults. */
+export function resolveCompareOptions(options: CompareOptions): ResolvedCompareOptions {
+  const runs: unknown = options.runs;
+  if (!Array.isArray(runs) || runs.length === 0) {
+    throw new InvalidOptionError('runs', '{runs} needs at least one result file or folder');
+  }
+  return Object.freeze({
+    runs: Object.freeze(runs.map((run) => text('runs', run, { nonEmpty: true }))),
+    out: text('out', options.out ?? COMPARE_DEFAULTS.out),
+    save: boolean('save', options.save ?? COMPARE_DEFAULTS.save),
+    json: boolean('json', options.json ?? COMPARE_DEFAULTS.json),
+  });
+}
 
 export type Verdict = 'B faster' | 'B slower' | 'within noise' | 'no noise estimate';
 

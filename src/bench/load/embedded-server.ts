@@ -6,9 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { ServerStats } from '../server/server.ts';
-import type { Mode, Strategy } from '../server/options.ts';
-import { EmbeddedServerError } from './errors.ts';
+import type { ServerStats } from '../../server/server.ts';
+import type { Mode, Strategy } from '../../server/options.ts';
+import { EmbeddedServerError } from '../../protocol/index.ts';
 import { processCpuSeconds, REPO_DIR } from './system.ts';
 
 export interface EmbeddedServerOptions {

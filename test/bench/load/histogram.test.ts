@@ -7,7 +7,7 @@ import {
   encodeHistogram,
   mergeHistograms,
   summarize,
-} from '../../src/bench/histogram.ts';
+} from '../../../src/bench/load/histogram.ts';
 
 // Each thread records a deterministic set of values; the merge of their encoded
 // histograms must equal, bucket for bucket, one histogram that recorded them all.
@@ -31,7 +31,10 @@ function inThread(thread: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const w = new Worker(THREAD_SOURCE, {
       eval: true,
-      workerData: { module: new URL('../../src/bench/histogram.ts', import.meta.url).href, values: valuesFor(thread) },
+      workerData: {
+        module: new URL('../../../src/bench/load/histogram.ts', import.meta.url).href,
+        values: valuesFor(thread),
+      },
     });
     w.once('message', (m: string) => {
       resolve(m);

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveBenchOptions } from '../../src/bench/options.ts';
-import { runBench } from '../../src/bench/run.ts';
-import { fakeServerCommand } from './helpers/fake.ts';
+import { resolveBenchOptions } from '../../../src/bench/options.ts';
+import { runBench } from '../../../src/bench/load/run.ts';
+import { fakeServerCommand } from '../helpers/fake.ts';
 
 test('a server that stalls 1 s in a 5 s --rate run shows in the tail: p99 of several hundred ms (latency from the schedule)', async () => {
   const options = resolveBenchOptions({
     clients: 4,
     workers: 1,
-    sizes: '16',
+    sizes: [16],
     rate: 200,
     durationS: 5,
     warmupS: 0,
