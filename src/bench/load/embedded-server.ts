@@ -159,6 +159,7 @@ function toStats(line: Line): ServerStats {
     totalConnections: Number(s.totalConnections ?? 0),
     refusedConnections: Number(s.refusedConnections ?? 0),
     messages: Number(s.messages ?? 0),
+    deliveries: Number(s.deliveries ?? 0),
     bytesIn: Number(s.bytesIn ?? 0),
     bytesOut: Number(s.bytesOut ?? 0),
     workers: Array.isArray(s.workers)
