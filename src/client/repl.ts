@@ -49,14 +49,18 @@ function printAbove(
   terminal: NodeJS.WritableStream,
   stream: NodeJS.WritableStream,
   text: string,
-) {
-  const { rows } = rl.getCursorPos(); // the cursor's row below the prompt's first
+): void {
+  const { rows } = rl.getCursorPos(); // where the cursor is, below the prompt's first row
   readline.moveCursor(terminal, 0, -rows);
   readline.cursorTo(terminal, 0);
   readline.clearScreenDown(terminal);
   stream.write(`${text}\n`);
-  // readline's redraw starts by going up `rows` rows (where it left the cursor): come down as many blank ones.
-  if (rows > 0) terminal.write('\n'.repeat(rows));
+  // readline's redraw first goes up the rows it believes the cursor is below the prompt. That
+  // count lags behind after a paste that wrapped (readline writes all but the last character of
+  // a chunk without a redraw), so come down by readline's own count (`rows` if it has none).
+  const redrawGoesUp = (rl as { prevRows?: unknown }).prevRows;
+  const down = typeof redrawGoesUp === 'number' ? redrawGoesUp : rows;
+  if (down > 0) terminal.write('\n'.repeat(down));
   rl.prompt(true);
 }
 

@@ -13,16 +13,7 @@ import {
 import { deliveryPayload } from '../../src/protocol/chat.ts';
 import { ACK_TEXT } from '../../src/protocol/index.ts';
 import { assertError, failsWith, rejectionOf } from './expect-error.ts';
-import { type FakeConnection, openClient, type ReplyPolicy, startFakeServer } from './fake-server.ts';
-
-/** Replies to each message by its payload: `script[payload]` (a reply, or a function of the connection), else an ack. */
-function scripted(script: Record<string, string | ((conn: FakeConnection) => void)>): ReplyPolicy {
-  return (conn, payload) => {
-    const entry = script[payload.toString()];
-    if (typeof entry === 'function') entry(conn);
-    else conn.reply(entry ?? ACK_TEXT);
-  };
-}
+import { openClient, scripted, startFakeServer } from './fake-server.ts';
 
 async function chatClient(t: import('node:test').TestContext, script: Parameters<typeof scripted>[0]) {
   const server = await startFakeServer(t, { reply: scripted(script) });

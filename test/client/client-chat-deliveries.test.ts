@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BadReplyError, type Client, type Delivery, InvalidOptionError, TimeoutError } from '../../src/client/index.ts';
 import { deliveryPayload } from '../../src/protocol/chat.ts';
-import { ACK_TEXT, errorPayload } from '../../src/protocol/index.ts';
+import { ACK_TEXT } from '../../src/protocol/index.ts';
 import { assertError, failsWith, rejectionOf } from './expect-error.ts';
-import { type FakeConnection, openClient, startFakeServer } from './fake-server.ts';
+import { openClient, startFakeServer } from './fake-server.ts';
 
 const chat = { chat: true } as const;
 
@@ -97,7 +97,7 @@ for (const delivery of ['in one TCP write', 'one byte per TCP segment'] as const
           conn.frame(deliveryPayload('message', 'lobby', 'bob', '')),
         ]);
         if (delivery === 'in one TCP write') conn.socket.write(bytes);
-        else dribble(conn, bytes);
+        else conn.dribble(bytes);
       },
     });
     const client = await openClient(t, server.port, chat);
@@ -111,16 +111,6 @@ for (const delivery of ['in one TCP write', 'one byte per TCP segment'] as const
     );
     assert.equal(client.pendingCount, 0);
   });
-}
-
-function dribble(conn: FakeConnection, bytes: Buffer): void {
-  let i = 0;
-  const next = (): void => {
-    if (conn.socket.destroyed || i >= bytes.length) return;
-    conn.socket.write(bytes.subarray(i, ++i));
-    setImmediate(next);
-  };
-  next();
 }
 
 test('a delivery with no send waiting is not an unexpected reply: the connection goes on', async (t) => {

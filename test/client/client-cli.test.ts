@@ -133,3 +133,31 @@ test('`handoff client --help` describes the flags, with the defaults in their un
   assert.match(run.stdout, /--connect-timeout .*default 10 s/);
   assert.match(run.stdout, /--reply-timeout .*0 = no limit; default 30 s/);
 });
+
+test('`handoff client --chat` with piped lines: commands, deliveries line by line, no acks, a refusal that does not end it', async (t) => {
+  const server = await startFakeServer(t, {
+    reply: (conn, payload) => {
+      const text = payload.toString();
+      if (text === '!NICK bob') conn.reply('!OK NICK bob');
+      else if (text === '!NICK no way') conn.refuse('BAD_NAME', 'names hold no spaces');
+      else {
+        if (text === 'hello') conn.deliver('message', 'lobby', 'alice', 'hi bob, how are you?');
+        conn.reply(ACK_TEXT);
+      }
+    },
+  });
+  const run = await runHandoff(
+    ['client', '--chat', '--port', String(server.port)],
+    '/nick bob\nhello\n/nick no way\nbye\n',
+  );
+  assert.equal(run.stdout, '* you are now bob\n[lobby] alice: hi bob, how are you?\n');
+  assert.equal(run.stderr, 'refused: BAD_NAME names hold no spaces\n');
+  assert.equal(run.code, 0);
+  assert.deepEqual(server.connections[0]!.received.map(String), [
+    '!NICK bob',
+    'hello',
+    '!NICK no way',
+    'bye',
+    DISCONNECT_MESSAGE,
+  ]);
+});

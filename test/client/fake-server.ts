@@ -75,6 +75,17 @@ export class FakeConnection {
     this.socket.write(this.frame(payload));
   }
 
+  /** Writes `bytes` one byte per TCP segment (a new segment each event-loop turn). */
+  dribble(bytes: Buffer): void {
+    let i = 0;
+    const next = (): void => {
+      if (this.socket.destroyed || i >= bytes.length) return;
+      this.socket.write(bytes.subarray(i, ++i));
+      setImmediate(next);
+    };
+    next();
+  }
+
   /** The frame for `payload` (to put several in one TCP write). */
   frame(payload: Buffer | string): Buffer {
     return encodeFrame(typeof payload === 'string' ? Buffer.from(payload) : payload, this.headerBytes);
@@ -120,6 +131,15 @@ export interface FakeServer {
 }
 
 const ACK_BYTES = Buffer.from(ACK_TEXT);
+
+/** Replies to each message by its payload: `script[payload]` (a reply, or what to do instead), else an ack. */
+export function scripted(script: Record<string, string | ((conn: FakeConnection) => void)>): ReplyPolicy {
+  return (conn, payload) => {
+    const entry = script[payload.toString()];
+    if (typeof entry === 'function') entry(conn);
+    else conn.reply(entry ?? ACK_BYTES);
+  };
+}
 
 export function replyByMode(mode: FakeMode): ReplyPolicy {
   return (conn, payload) => {

@@ -1,33 +1,18 @@
 // The interactive client in chat mode, driven in-process through streams (as piped stdin would).
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
+import { collector } from './collect.ts';
 import { test } from 'node:test';
 import { runRepl } from '../../src/client/index.ts';
 import { deliveryPayload } from '../../src/protocol/chat.ts';
 import { ACK_TEXT, DISCONNECT_MESSAGE } from '../../src/protocol/index.ts';
-import { type FakeConnection, type ReplyPolicy, startFakeServer } from './fake-server.ts';
-
-function collector(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (c: Buffer) => chunks.push(c));
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
+import { scripted, startFakeServer } from './fake-server.ts';
 
 async function chatRepl(port: number, input: NodeJS.ReadableStream) {
   const out = collector();
   const err = collector();
   const code = await runRepl({ client: { port, chat: true }, input, output: out.stream, errorOutput: err.stream });
   return { code, stdout: out.text(), stderr: err.text() };
-}
-
-/** Replies by payload (`script[payload]`: a reply, or what to do), else an ack. */
-function scripted(script: Record<string, string | ((conn: FakeConnection) => void)>): ReplyPolicy {
-  return (conn, payload) => {
-    const entry = script[payload.toString()];
-    if (typeof entry === 'function') entry(conn);
-    else conn.reply(entry ?? ACK_TEXT);
-  };
 }
 
 test('chat lines: /nick, /join and /who send the commands and print their outcome; acks are not printed', async (t) => {
