@@ -50,6 +50,13 @@ export const CLIENT_FLAGS = defineFlags<ClientOptions>(
       zero: 'no limit',
       describe: 'seconds to wait for each reply',
     },
+    {
+      option: 'chat',
+      flag: 'chat',
+      kind: 'boolean',
+      describe:
+        'chat mode, for a server run with --mode chat: shows what others say as it arrives; /join <room>, /nick <name>, /who',
+    },
   ],
   INTERACTIVE_DEFAULTS,
 );
@@ -75,7 +82,8 @@ export const clientCommand: CommandModule = {
       )
       .example('$0 client', 'talk to a server on 127.0.0.1:5050')
       .example('printf "hi\\nthere\\n" | $0 client --port 6000', 'send two messages, print the two replies, leave')
-      .example('$0 client --ack raw', "talk to the tutorial's original Python server"),
+      .example('$0 client --ack raw', "talk to the tutorial's original Python server")
+      .example('$0 client --chat', 'chat with the other clients of handoff serve --mode chat'),
   handler: async (argv) => {
     process.exitCode = await runRepl({ client: clientOptionsFromArgs(argv) });
   },

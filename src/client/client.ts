@@ -1,5 +1,7 @@
+import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import {
+  BadReplyError,
   ConnectError,
   ConnectionClosedError,
   ConnectTimeoutError,
@@ -9,10 +11,20 @@ import {
   encodeTextFrame,
   type HandoffError,
   InvalidMessageError,
+  InvalidOptionError,
   parseErrorPayload,
   ReplyTimeoutError,
   UnexpectedReplyError,
 } from '../protocol/index.ts';
+import {
+  ChatCommand,
+  type Delivery,
+  deliveryKind,
+  type DeliveryKind,
+  OK_PREFIX,
+  parseDelivery,
+  parseRefusal,
+} from '../protocol/chat.ts';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
 import { createReplyReader, type ReplyReader } from './reply-reader.ts';
 
@@ -27,7 +39,72 @@ export interface CloseInfo {
   error: HandoffError | null;
 }
 
-type ReplyKind = 'text' | 'buffer' | 'json';
+/** What `join()` resolves with: the room now joined, as the server spells it. */
+export interface JoinReply {
+  room: string;
+}
+/** What `nick()` resolves with: the name later deliveries from this connection carry. */
+export interface NickReply {
+  name: string;
+}
+/** What `who()` resolves with: the current room and every member, this connection included, in the server's order. */
+export interface WhoReply {
+  room: string;
+  members: string[];
+}
+
+/**
+ * The events a Client emits (chat mode only): each delivery by its kind, and
+ * every delivery, whatever its kind, as `delivery`. Listeners run synchronously
+ * as frames are read, as socket `data` listeners do.
+ */
+export interface ClientEvents {
+  message: [delivery: Delivery];
+  joined: [delivery: Delivery];
+  left: [delivery: Delivery];
+  delivery: [delivery: Delivery];
+}
+
+type ChatReplyKind = 'join' | 'nick' | 'who';
+type ReplyKind = 'text' | 'buffer' | 'json' | ChatReplyKind;
+
+/**
+ * How each chat command's `!OK` reply reads: the words after `!OK <COMMAND> `,
+ * split at single spaces, become the result (null: the reply is not that).
+ */
+const OK_REPLIES: Readonly<
+  Record<ChatReplyKind, { command: ChatCommand; shape: string; read: (words: string[]) => object | null }>
+> = {
+  join: {
+    command: ChatCommand.JOIN,
+    shape: '!OK JOIN <room>',
+    read: (words): JoinReply | null => (words.length === 1 ? { room: words[0]! } : null),
+  },
+  nick: {
+    command: ChatCommand.NICK,
+    shape: '!OK NICK <name>',
+    read: (words): NickReply | null => (words.length === 1 ? { name: words[0]! } : null),
+  },
+  who: {
+    command: ChatCommand.WHO,
+    shape: '!OK WHO <room> <from> ...',
+    read: (words): WhoReply => ({ room: words[0]!, members: words.slice(1) }),
+  },
+};
+
+/** The result of a chat command's reply, or the BadReplyError that says it is not the reply expected. */
+function readOkReply(kind: ChatReplyKind, payload: Buffer): object | BadReplyError {
+  const { command, shape, read } = OK_REPLIES[kind];
+  const text = payload.toString('utf8');
+  const prefix = `${OK_PREFIX}${command} `;
+  const words = text.startsWith(prefix) ? text.slice(prefix.length).split(' ') : [];
+  const result = words.length > 0 && words.every((word) => word !== '') ? read(words) : null;
+  if (result) return result;
+  const shown = JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text);
+  return new BadReplyError(
+    `expected ${shape} in reply to !${command}, got ${shown} (is the server in chat mode, --mode chat?)`,
+  );
+}
 
 interface PendingReply {
   kind: ReplyKind;
@@ -42,24 +119,24 @@ const COPY_LIMIT_BYTES = 64 * 1024;
 const CLOSE_GRACE_MS = 5_000;
 const DISCONNECT_BYTES = Buffer.from(DISCONNECT_MESSAGE, 'latin1');
 
-/** FIFO of pending replies. A head index instead of shift(): O(1) per reply with thousands pipelined. */
-class ReplyQueue {
-  #items: PendingReply[] = [];
+/** FIFO (pending replies, buffered deliveries). A head index instead of shift(): O(1) per item with thousands queued. */
+class Queue<T> {
+  #items: T[] = [];
   #head = 0;
 
   get length(): number {
     return this.#items.length - this.#head;
   }
 
-  push(item: PendingReply): void {
+  push(item: T): void {
     this.#items.push(item);
   }
 
-  peek(): PendingReply | undefined {
+  peek(): T | undefined {
     return this.#items[this.#head];
   }
 
-  shift(): PendingReply | undefined {
+  shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head]!;
     this.#items[this.#head++] = undefined as never;
@@ -73,7 +150,7 @@ class ReplyQueue {
     return item;
   }
 
-  drain(): PendingReply[] {
+  drain(): T[] {
     const rest = this.#items.slice(this.#head);
     this.#items = [];
     this.#head = 0;
@@ -106,20 +183,35 @@ const CONNECT_FAILURE_TEXT: Record<string, string> = {
   ECONNRESET: 'connection reset',
 };
 
+const BANG = 0x21; // '!': the first byte of every error, delivery and refusal
+
 /**
  * One connection to a handoff server (or to the tutorial's original one, with `ack: 'raw'`).
  *
  * Sends may be pipelined: call send() many times without awaiting; the server keeps
  * the order of replies, so each reply settles the oldest send still waiting.
  * Create it with `connect()`.
+ *
+ * With `chat: true` (a server in `--mode chat`) the server also pushes deliveries
+ * between replies: they never settle a send; they are emitted as events
+ * (ClientEvents) and kept for deliveries(). join(), nick() and who() send the
+ * chat commands; a `!NO` reply rejects its send with a CommandRefusedError and the
+ * connection stays usable.
  */
-export class Client {
+export class Client extends EventEmitter<ClientEvents> {
   readonly options: ResolvedClientOptions;
   /** Settles (never rejects) once the socket is closed, whoever closed it. */
   readonly closed: Promise<CloseInfo>;
   #socket: net.Socket;
   #reader: ReplyReader;
-  #pending = new ReplyQueue();
+  #pending = new Queue<PendingReply>();
+  /** Deliveries nobody has taken from deliveries() yet, with their payload sizes. */
+  #backlog = new Queue<{ delivery: Delivery; bytes: number }>();
+  #backlogBytes = 0;
+  #droppedDeliveries = 0;
+  /** deliveries() iterators waiting for the next delivery (null: there will be none). */
+  #deliveryWaiters: Array<(delivery: Delivery | null) => void> = [];
+  #deliveriesEnded = false;
   /** Set once the connection cannot carry sends any more; later sends reject with it. */
   #failure: HandoffError | null = null;
   #closeError: HandoffError | null = null;
@@ -132,11 +224,12 @@ export class Client {
 
   /** Use connect(): this takes a socket that is already connected. */
   constructor(socket: net.Socket, options: ResolvedClientOptions) {
+    super();
     this.options = options;
     this.#socket = socket;
     this.#reader = createReplyReader(
       options,
-      (payload) => this.#onReply(payload),
+      (payload) => this.#onFrame(payload),
       (err) => this.#fail(err),
     );
     let resolveClosed!: (info: CloseInfo) => void;
@@ -161,6 +254,7 @@ export class Client {
     socket.once('close', () => {
       this.#isClosed = true;
       this.#fail(new ConnectionClosedError('the connection is closed'));
+      this.#endDeliveries();
       resolveClosed({ error: this.#closeError });
     });
   }
@@ -187,6 +281,39 @@ export class Client {
       return Promise.reject(new InvalidMessageError(`sendJson cannot send ${String(value)}: it has no JSON form`));
     }
     return this.#request(text, 'json');
+  }
+
+  /** Chat mode: enters `room` (leaving the current one); resolves once the server says it is done (`!OK JOIN`). */
+  join(room: string): Promise<JoinReply> {
+    return this.#command('join', room);
+  }
+
+  /** Chat mode: names this connection in later deliveries; resolves on `!OK NICK`. */
+  nick(name: string): Promise<NickReply> {
+    return this.#command('nick', name);
+  }
+
+  /** Chat mode: the members of the current room, this connection included. */
+  who(): Promise<WhoReply> {
+    return this.#command('who');
+  }
+
+  /**
+   * Chat mode: every delivery, in arrival order, as an async iterator that ends
+   * once the connection is closed (and what it had received is taken). Deliveries
+   * that arrive while nobody iterates are kept, up to `maxBufferedDeliveryBytes`
+   * (the oldest are dropped past it; see droppedDeliveries), so a loop started
+   * late, or again after a `break`, misses nothing that was kept. Several loops at
+   * once share the one stream: each delivery goes to one of them.
+   */
+  deliveries(): AsyncGenerator<Delivery, void, undefined> {
+    if (!this.options.chat) throw this.#notChat('deliveries()');
+    return this.#deliveryStream();
+  }
+
+  /** Chat mode: deliveries dropped unread because the deliveries() buffer was full. */
+  get droppedDeliveries(): number {
+    return this.#droppedDeliveries;
   }
 
   /** Replies still awaited. */
@@ -234,6 +361,41 @@ export class Client {
         new ConnectionClosedError(`the server did not close the connection within ${CLOSE_GRACE_MS} ms of !DISCONNECT`),
       );
       await this.closed;
+    }
+  }
+
+  /** Sends `!<COMMAND>` or `!<COMMAND> <argument>` as given: the server, not the client, judges names and rooms. */
+  #command<T>(kind: ChatReplyKind, argument?: string): Promise<T> {
+    if (!this.options.chat) return Promise.reject(this.#notChat(`${kind}()`));
+    const command = `!${OK_REPLIES[kind].command}`;
+    if (argument === undefined) return this.#request(command, kind);
+    if (typeof argument !== 'string') {
+      return Promise.reject(new InvalidMessageError(`${kind}() takes a string, got ${typeof argument}`));
+    }
+    return this.#request(`${command} ${argument}`, kind);
+  }
+
+  #notChat(what: string): InvalidOptionError {
+    return new InvalidOptionError(
+      'chat',
+      `${what} needs {chat} set to true: only then are deliveries told apart from replies`,
+    );
+  }
+
+  async *#deliveryStream(): AsyncGenerator<Delivery, void, undefined> {
+    for (;;) {
+      const kept = this.#backlog.shift();
+      let delivery: Delivery | null;
+      if (kept) {
+        this.#backlogBytes -= kept.bytes;
+        delivery = kept.delivery;
+      } else if (this.#deliveriesEnded) {
+        return;
+      } else {
+        delivery = await new Promise<Delivery | null>((resolve) => this.#deliveryWaiters.push(resolve));
+        if (delivery === null) return;
+      }
+      yield delivery;
     }
   }
 
@@ -288,11 +450,23 @@ export class Client {
     socket.uncork();
   }
 
-  #onReply(payload: Buffer): void {
-    const error = parseErrorPayload(payload);
-    if (error) {
-      this.#fail(error);
-      return;
+  #onFrame(payload: Buffer): void {
+    // Errors, deliveries and refusals all start with '!': one byte compare spares every other reply the prefix tests.
+    let refusal = null;
+    if (payload[0] === BANG) {
+      const error = parseErrorPayload(payload);
+      if (error) {
+        this.#fail(error);
+        return;
+      }
+      if (this.options.chat) {
+        const kind = deliveryKind(payload);
+        if (kind !== null) {
+          this.#onDelivery(payload, kind);
+          return;
+        }
+        refusal = parseRefusal(payload);
+      }
     }
     const pending = this.#pending.shift();
     if (!pending) {
@@ -300,11 +474,60 @@ export class Client {
       return;
     }
     if (this.#pending.length === 0) this.#clearReplyTimer();
+    if (refusal) {
+      pending.reject(refusal); // one command refused; the connection goes on
+      return;
+    }
     const settle = pending.resolve as (value: unknown) => void;
-    if (pending.kind === 'text') settle(payload.toString('utf8'));
-    else if (pending.kind === 'buffer')
-      settle(Buffer.from(payload)); // the payload may be a view into a socket chunk
-    else settle(parseJsonOrText(payload));
+    switch (pending.kind) {
+      case 'text':
+        settle(payload.toString('utf8'));
+        break;
+      case 'buffer':
+        settle(Buffer.from(payload)); // the payload may be a view into a socket chunk
+        break;
+      case 'json':
+        settle(parseJsonOrText(payload));
+        break;
+      default: {
+        // A reply of the wrong shape is still this command's reply: the order holds, the connection goes on.
+        const result = readOkReply(pending.kind, payload);
+        if (result instanceof BadReplyError) pending.reject(result);
+        else settle(result);
+      }
+    }
+  }
+
+  #onDelivery(payload: Buffer, kind: DeliveryKind): void {
+    const delivery = parseDelivery(payload, kind);
+    if (!delivery) {
+      const head = JSON.stringify(payload.toString('utf8', 0, Math.min(payload.length, 60)));
+      this.#fail(new BadReplyError(`malformed delivery from the server: ${head}`));
+      return;
+    }
+    const waiter = this.#deliveryWaiters.shift();
+    if (waiter) waiter(delivery);
+    else this.#keep(delivery, payload.length);
+    // Last: a listener that throws must not cost the iterator its delivery.
+    this.emit(delivery.kind, delivery);
+    this.emit('delivery', delivery);
+  }
+
+  /** Buffers a delivery for deliveries(), dropping the oldest beyond the limit so that memory stays bounded. */
+  #keep(delivery: Delivery, bytes: number): void {
+    this.#backlog.push({ delivery, bytes });
+    this.#backlogBytes += bytes;
+    const limit = this.options.maxBufferedDeliveryBytes;
+    while (this.#backlogBytes > limit) {
+      this.#backlogBytes -= this.#backlog.shift()!.bytes;
+      this.#droppedDeliveries++;
+    }
+  }
+
+  /** The connection is closed: iterators end once they have taken what was kept. */
+  #endDeliveries(): void {
+    this.#deliveriesEnded = true;
+    for (const waiter of this.#deliveryWaiters.splice(0)) waiter(null);
   }
 
   /**

@@ -1,4 +1,13 @@
-export { type CloseInfo, Client, connect } from './client.ts';
+export {
+  type ClientEvents,
+  type CloseInfo,
+  Client,
+  connect,
+  type JoinReply,
+  type NickReply,
+  type WhoReply,
+} from './client.ts';
+export { type Delivery, DeliveryKind } from '../protocol/chat.ts';
 export {
   CLIENT_ACK_STYLES,
   CLIENT_DEFAULTS,
@@ -10,8 +19,12 @@ export {
 export { runRepl, type ReplOptions } from './repl.ts';
 // What the client raises, from the catalogue in src/protocol/errors.ts: match on `code` or `instanceof`.
 export {
+  BadCommandError,
   BadHeaderError,
+  BadNameError,
   BadReplyError,
+  BadRoomError,
+  CommandRefusedError,
   ConnectError,
   ConnectionClosedError,
   ConnectTimeoutError,
@@ -21,6 +34,7 @@ export {
   InvalidMessageError,
   InvalidOptionError,
   ProtocolError,
+  RefusalCode,
   ReplyTimeoutError,
   ServerFullError,
   ShuttingDownError,

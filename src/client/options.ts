@@ -1,4 +1,4 @@
-import { choice, DAY_MS, integer, text } from '../options/validators.ts';
+import { boolean, choice, DAY_MS, integer, text } from '../options/validators.ts';
 import {
   DEFAULT_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -26,6 +26,18 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Fail the connection when a reply is later than this after its send; 0 = wait for ever (default). */
   replyTimeoutMs?: number;
+  /**
+   * Chat mode (a server run with `--mode chat`): frames starting with `!MSG `, `!JOINED `
+   * or `!LEFT ` are deliveries (events and deliveries()), never replies; a `!NO` reply
+   * rejects its send with a CommandRefusedError. Needs `ack: 'framed'`. Default false.
+   */
+  chat?: boolean;
+  /**
+   * Chat mode: how many bytes of deliveries deliveries() keeps while nobody takes them;
+   * past it the oldest are dropped (and counted in `droppedDeliveries`). Events see every
+   * delivery whatever this is; 0 keeps none. Default 8 MiB, the server's own --max-pending-bytes.
+   */
+  maxBufferedDeliveryBytes?: number;
 }
 
 export type ResolvedClientOptions = Readonly<Required<ClientOptions>>;
@@ -37,6 +49,8 @@ export const CLIENT_DEFAULTS: Readonly<Omit<ResolvedClientOptions, 'port'>> = Ob
   ack: 'framed',
   connectTimeoutMs: 10_000,
   replyTimeoutMs: 0,
+  chat: false,
+  maxBufferedDeliveryBytes: 8 * 1024 * 1024,
 });
 
 /** Validates every field once, with a precise message, and fills in defaults. */
@@ -45,14 +59,26 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     throw new InvalidOptionError('options', 'options must be an object with at least a port');
   }
   const d = CLIENT_DEFAULTS;
+  const ack = choice('ack', options.ack ?? d.ack, CLIENT_ACK_STYLES);
+  const chat = boolean('chat', options.chat ?? d.chat);
+  if (chat && ack === 'raw') {
+    throw new InvalidOptionError('chat', "{chat} cannot be used with {ack} 'raw': deliveries need frames");
+  }
   return Object.freeze({
     host: text('host', options.host ?? d.host, { nonEmpty: true }),
     // Port 0 means "any" to a listener; to a client it can only be a mistake.
     port: integer('port', options.port, 1, 65_535),
     headerBytes: integer('headerBytes', options.headerBytes ?? d.headerBytes, MIN_HEADER_BYTES, MAX_HEADER_BYTES),
     maxMessageBytes: integer('maxMessageBytes', options.maxMessageBytes ?? d.maxMessageBytes, 0, 2 ** 31 - 1),
-    ack: choice('ack', options.ack ?? d.ack, CLIENT_ACK_STYLES),
+    ack,
     connectTimeoutMs: integer('connectTimeoutMs', options.connectTimeoutMs ?? d.connectTimeoutMs, 1, DAY_MS),
     replyTimeoutMs: integer('replyTimeoutMs', options.replyTimeoutMs ?? d.replyTimeoutMs, 0, DAY_MS),
+    chat,
+    maxBufferedDeliveryBytes: integer(
+      'maxBufferedDeliveryBytes',
+      options.maxBufferedDeliveryBytes ?? d.maxBufferedDeliveryBytes,
+      0,
+      2 ** 31 - 1,
+    ),
   });
 }

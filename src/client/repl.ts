@@ -1,5 +1,13 @@
 import readline from 'node:readline';
-import { ConnectionClosedError, DISCONNECT_MESSAGE, HandoffError, ProtocolError } from '../protocol/index.ts';
+import {
+  ACK_TEXT,
+  CommandRefusedError,
+  ConnectionClosedError,
+  DISCONNECT_MESSAGE,
+  HandoffError,
+  ProtocolError,
+} from '../protocol/index.ts';
+import { CHAT_COMMANDS_HELP, formatDelivery, formatWho, parseChatLine, printable } from './chat-view.ts';
 import { type Client, type CloseInfo, connect } from './client.ts';
 import type { ClientOptions } from './options.ts';
 
@@ -25,12 +33,65 @@ export function describeFailure(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** How a `!NO` refusal is shown: one line, and the REPL goes on. */
+export function describeRefusal(err: CommandRefusedError): string {
+  return `refused: ${err.code} ${printable(err.text)}`;
+}
+
+/**
+ * Writes `text` as lines above the prompt without garbling what the user is
+ * typing: the prompt and the partial input (however many rows it wraps over)
+ * are erased, the text written, and readline redraws them with the cursor where
+ * it was.
+ */
+function printAbove(
+  rl: readline.Interface,
+  terminal: NodeJS.WritableStream,
+  stream: NodeJS.WritableStream,
+  text: string,
+): void {
+  const { rows } = rl.getCursorPos(); // where the cursor is, below the prompt's first row
+  readline.moveCursor(terminal, 0, -rows);
+  readline.cursorTo(terminal, 0);
+  readline.clearScreenDown(terminal);
+  stream.write(`${text}\n`);
+  // readline's redraw first goes up the rows it believes the cursor is below the prompt. That
+  // count lags behind after a paste that wrapped (readline writes all but the last character of
+  // a chunk without a redraw), so come down by readline's own count (`rows` if it has none).
+  const redrawGoesUp = (rl as { prevRows?: unknown }).prevRows;
+  const down = typeof redrawGoesUp === 'number' ? redrawGoesUp : rows;
+  if (down > 0) terminal.write('\n'.repeat(down));
+  rl.prompt(true);
+}
+
+/** One chat line: the command it spells, sent; what to show of the reply (acks are noise: nothing). */
+async function chatLine(client: Client, line: string): Promise<string | null> {
+  const parsed = parseChatLine(line);
+  switch (parsed.kind) {
+    case 'who':
+      return formatWho(await client.who());
+    case 'join':
+      return `* you are now in ${printable((await client.join(parsed.argument)).room)}`;
+    case 'nick':
+      return `* you are now ${printable((await client.nick(parsed.argument)).name)}`;
+    case 'send': {
+      const reply = await client.send(parsed.message);
+      return reply === ACK_TEXT ? null : printable(reply); // `!OK WHO ...` for a command typed by hand
+    }
+  }
+}
+
 /**
  * The interactive client: each line read is sent as one message and its reply
  * printed on its own line. Leaves cleanly (`!DISCONNECT`, then the server's FIN)
  * at `/quit`, `!DISCONNECT`, Ctrl-D, Ctrl-C or the end of piped input.
  * An empty line sends nothing. Resolves with the exit status: 0 after a clean
  * leave, 1 when the connection failed or ended under us (one line on errorOutput).
+ *
+ * With `client.chat`, deliveries are printed as they arrive (above the prompt
+ * and the partial input on a terminal), `/join <room>`, `/nick <name>` and
+ * `/who` send the commands, acks are not printed, and a `!NO` refusal is one
+ * line on errorOutput (`refused: BAD_NAME ...`) after which the REPL goes on.
  */
 export async function runRepl(options: ReplOptions): Promise<number> {
   const input = options.input ?? process.stdin;
@@ -42,9 +103,11 @@ export async function runRepl(options: ReplOptions): Promise<number> {
     return 1;
   };
 
+  const chat = options.client.chat === true;
   let client: Client;
   try {
-    client = await connect(options.client);
+    // The REPL prints deliveries from the events; keeping them for deliveries() too would only cost memory.
+    client = await connect(chat ? { ...options.client, maxBufferedDeliveryBytes: 0 } : options.client);
   } catch (err) {
     return fail(err);
   }
@@ -58,13 +121,25 @@ export async function runRepl(options: ReplOptions): Promise<number> {
   });
   // Without a listener readline would only pause on Ctrl-C; leaving cleanly is friendlier.
   rl.on('SIGINT', () => rl.close());
+  let rlClosed = false;
+  rl.once('close', () => (rlClosed = true));
+  /** A line for the user; on a terminal, above the prompt (once readline is closed, e.g. by Ctrl-D, plainly). */
+  const show = (stream: NodeJS.WritableStream, text: string): void => {
+    if (interactive && !rlClosed) printAbove(rl, output, stream, text);
+    else stream.write(`${text}\n`);
+  };
+  if (chat) client.on('delivery', (delivery) => show(output, formatDelivery(delivery)));
   const lines = rl[Symbol.asyncIterator]();
   const serverGone = client.closed.then((info: CloseInfo) => ({ gone: info }));
 
   try {
     if (interactive) {
       const { host, port } = client.options;
-      errorOutput.write(`connected to ${host}:${port}; type a message, ${QUIT_COMMAND} or Ctrl-D to leave\n`);
+      errorOutput.write(
+        chat
+          ? `connected to ${host}:${port} (chat); type a message, ${CHAT_COMMANDS_HELP}; ${QUIT_COMMAND} or Ctrl-D to leave\n`
+          : `connected to ${host}:${port}; type a message, ${QUIT_COMMAND} or Ctrl-D to leave\n`,
+      );
       rl.prompt();
     }
     for (;;) {
@@ -78,13 +153,18 @@ export async function runRepl(options: ReplOptions): Promise<number> {
       if (line === QUIT_COMMAND) break;
       if (line !== '') {
         try {
-          output.write(`${await client.send(line)}\n`);
+          if (!chat) output.write(`${await client.send(line)}\n`);
+          else {
+            const shown = await chatLine(client, line);
+            if (shown !== null) show(output, shown);
+          }
         } catch (err) {
-          return fail(err);
+          if (!(chat && err instanceof CommandRefusedError)) return fail(err);
+          show(errorOutput, describeRefusal(err));
         }
         if (line === DISCONNECT_MESSAGE) break;
       }
-      if (interactive) rl.prompt();
+      if (interactive) rl.prompt(chat); // in chat mode the user may have typed ahead: keep the cursor in it
     }
     await client.close();
     const { error } = await client.closed;

@@ -41,6 +41,7 @@ function runHandoff(args: string[], stdin: string): Promise<Run> {
 test('argv maps onto the options connect() takes (seconds become ms)', () => {
   const argv = { host: 'localhost', port: '6000', 'header-bytes': '8', 'max-message-bytes': '4096', ack: 'raw' };
   assert.deepEqual(clientOptionsFromArgs({ ...argv, 'connect-timeout': '2.5', 'reply-timeout': '1' }), {
+    ...CLIENT_DEFAULTS,
     host: 'localhost',
     port: 6000,
     headerBytes: 8,
@@ -49,6 +50,8 @@ test('argv maps onto the options connect() takes (seconds become ms)', () => {
     connectTimeoutMs: 2500,
     replyTimeoutMs: 1000,
   });
+  assert.equal(clientOptionsFromArgs({ chat: true }).chat, true, '--chat');
+  assert.equal(clientOptionsFromArgs({}).chat, false);
   assert.equal(clientOptionsFromArgs({ 'reply-timeout': '0' }).replyTimeoutMs, 0, '0 = no reply limit');
 });
 
@@ -64,6 +67,7 @@ test('a bad flag value is an InvalidOptionError naming the API option, worded in
     [{ 'connect-timeout': '0' }, 'connectTimeoutMs', /^--connect-timeout must be a number of seconds, from 0\.001/],
     [{ 'reply-timeout': '-1' }, 'replyTimeoutMs', /^--reply-timeout must be a number of seconds, 0 \(no limit\) or/],
     [{ ack: 'RAW' }, 'ack', /^--ack must be one of framed, raw, got 'RAW'$/],
+    [{ chat: true, ack: 'raw' }, 'chat', /^--chat cannot be used with --ack 'raw': deliveries need frames$/],
   ];
   for (const [argv, option, flagMessage] of cases) {
     assert.throws(
@@ -128,4 +132,32 @@ test('`handoff client --help` describes the flags, with the defaults in their un
   assert.match(run.stdout, /--port .*default 5050/);
   assert.match(run.stdout, /--connect-timeout .*default 10 s/);
   assert.match(run.stdout, /--reply-timeout .*0 = no limit; default 30 s/);
+});
+
+test('`handoff client --chat` with piped lines: commands, deliveries line by line, no acks, a refusal that does not end it', async (t) => {
+  const server = await startFakeServer(t, {
+    reply: (conn, payload) => {
+      const text = payload.toString();
+      if (text === '!NICK bob') conn.reply('!OK NICK bob');
+      else if (text === '!NICK no way') conn.refuse('BAD_NAME', 'names hold no spaces');
+      else {
+        if (text === 'hello') conn.deliver('message', 'lobby', 'alice', 'hi bob, how are you?');
+        conn.reply(ACK_TEXT);
+      }
+    },
+  });
+  const run = await runHandoff(
+    ['client', '--chat', '--port', String(server.port)],
+    '/nick bob\nhello\n/nick no way\nbye\n',
+  );
+  assert.equal(run.stdout, '* you are now bob\n[lobby] alice: hi bob, how are you?\n');
+  assert.equal(run.stderr, 'refused: BAD_NAME names hold no spaces\n');
+  assert.equal(run.code, 0);
+  assert.deepEqual(server.connections[0]!.received.map(String), [
+    '!NICK bob',
+    'hello',
+    '!NICK no way',
+    'bye',
+    DISCONNECT_MESSAGE,
+  ]);
 });

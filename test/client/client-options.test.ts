@@ -63,3 +63,21 @@ test('replyTimeoutMs must be an integer >= 0 (0 = no limit)', () => {
 test('a missing options object is ERR_INVALID_OPTION, not a TypeError', () => {
   rejects(undefined as unknown as ClientOptions, 'options');
 });
+
+test('chat must be true or false (default false)', () => {
+  rejects({ port: 1, chat: 'yes' as unknown as boolean }, 'chat');
+  assert.equal(resolveClientOptions({ port: 1 }).chat, false);
+  assert.equal(resolveClientOptions({ port: 1, chat: true }).chat, true);
+});
+
+test("chat cannot go with ack 'raw': deliveries need frames", () => {
+  rejects({ port: 1, chat: true, ack: 'raw' }, 'chat');
+  assert.throws(() => resolveClientOptions({ port: 1, chat: true, ack: 'raw' }), /deliveries need frames/);
+});
+
+test('maxBufferedDeliveryBytes must be an integer from 0 to 2^31-1 (default 8 MiB)', () => {
+  for (const maxBufferedDeliveryBytes of [-1, 2 ** 31, 1.5])
+    rejects({ port: 1, maxBufferedDeliveryBytes }, 'maxBufferedDeliveryBytes');
+  assert.equal(resolveClientOptions({ port: 1, maxBufferedDeliveryBytes: 0 }).maxBufferedDeliveryBytes, 0);
+  assert.equal(resolveClientOptions({ port: 1 }).maxBufferedDeliveryBytes, 8 * 1024 * 1024);
+});

@@ -36,16 +36,7 @@ test('replies coalesced into one TCP write are all delivered', async (t) => {
 
 test('replies that arrive one byte per TCP segment are reassembled', async (t) => {
   const server = await startFakeServer(t, {
-    reply: (conn, payload) => {
-      const frame = encodeFrame(payload, conn.headerBytes);
-      let i = 0;
-      const dribble = (): void => {
-        if (conn.socket.destroyed || i >= frame.length) return;
-        conn.socket.write(frame.subarray(i, ++i));
-        setImmediate(dribble);
-      };
-      dribble();
-    },
+    reply: (conn, payload) => conn.dribble(encodeFrame(payload, conn.headerBytes)),
   });
   const client = await openClient(t, server.port);
   assert.equal(await client.send('slowly, byte by byte'), 'slowly, byte by byte');

@@ -1,17 +1,11 @@
 // The interactive client, driven in-process through streams (as piped stdin would).
 import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
+import { collector } from './collect.ts';
 import { test } from 'node:test';
 import { runRepl } from '../../src/client/index.ts';
 import { ACK_TEXT, DISCONNECT_MESSAGE, TooLargeError } from '../../src/protocol/index.ts';
 import { closedPort, startFakeServer } from './fake-server.ts';
-
-function collector(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (c: Buffer) => chunks.push(c));
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
 
 async function repl(port: number, input: NodeJS.ReadableStream) {
   const out = collector();
