@@ -3,25 +3,19 @@
 // with `!MSG `, `!JOINED ` or `!LEFT `), with no src/client code involved.
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
+import { DeliveryKind, deliveryKind, parseDelivery } from '../../src/protocol/index.ts';
 import { connect, type WireClient } from './wire.ts';
 
-const DELIVERY_PREFIXES = ['!MSG ', '!JOINED ', '!LEFT '].map((p) => Buffer.from(p, 'latin1'));
-
 export function isDelivery(payload: Buffer): boolean {
-  return DELIVERY_PREFIXES.some((p) => payload.length >= p.length && payload.subarray(0, p.length).equals(p));
+  return deliveryKind(payload) !== null;
 }
 
-/** `!MSG <room> <from> <text>` -> its parts (text as bytes), or null. */
+/** `!MSG <room> <from> <text>` -> its parts (text as bytes), or null for any other frame. */
 export function parseMessage(payload: Buffer): { room: string; from: string; text: Buffer } | null {
-  if (!payload.subarray(0, 5).equals(DELIVERY_PREFIXES[0]!)) return null;
-  const roomEnd = payload.indexOf(0x20, 5);
-  const fromEnd = payload.indexOf(0x20, roomEnd + 1);
-  assert.ok(roomEnd > 5 && fromEnd > roomEnd + 1, `a well-formed !MSG: ${payload.toString('latin1')}`);
-  return {
-    room: payload.toString('latin1', 5, roomEnd),
-    from: payload.toString('latin1', roomEnd + 1, fromEnd),
-    text: payload.subarray(fromEnd + 1),
-  };
+  if (deliveryKind(payload) !== DeliveryKind.MESSAGE) return null;
+  const d = parseDelivery(payload);
+  assert.ok(d, `a well-formed !MSG: ${payload.toString('latin1')}`);
+  return { room: d.room, from: d.from, text: d.bytes };
 }
 
 export class ChatPeer {
