@@ -20,6 +20,7 @@ function hasTmux(): boolean {
     execFileSync('tmux', ['-V'], { stdio: 'ignore', timeout: TMUX_CALL_MS });
     return true;
   } catch {
+    if (process.env.HANDOFF_REQUIRE_SERVICES) throw new Error('tmux is required here but not installed');
     return false;
   }
 }
