@@ -51,42 +51,27 @@ export class ProtocolError extends HandoffError {
   }
 }
 
+/** The base of one protocol error class: the code is fixed, the text is the sender's. */
+function protocolErrorClass(code: ErrorCode) {
+  return class extends ProtocolError {
+    constructor(text: string, options?: ErrorOptions) {
+      super(code, text, options);
+    }
+  };
+}
+
 /** The header is not spaces + decimal digits + spaces. */
-export class BadHeaderError extends ProtocolError {
-  constructor(text: string, options?: ErrorOptions) {
-    super(ErrorCode.BAD_HEADER, text, options);
-  }
-}
+export class BadHeaderError extends protocolErrorClass(ErrorCode.BAD_HEADER) {}
 /** The declared length is above the receiver's limit. */
-export class TooLargeError extends ProtocolError {
-  constructor(text: string, options?: ErrorOptions) {
-    super(ErrorCode.TOO_LARGE, text, options);
-  }
-}
+export class TooLargeError extends protocolErrorClass(ErrorCode.TOO_LARGE) {}
 /** A frame was not finished in time, or no frame came in time. */
-export class TimeoutError extends ProtocolError {
-  constructor(text: string, options?: ErrorOptions) {
-    super(ErrorCode.TIMEOUT, text, options);
-  }
-}
+export class TimeoutError extends protocolErrorClass(ErrorCode.TIMEOUT) {}
 /** The server's connection limit is reached. */
-export class ServerFullError extends ProtocolError {
-  constructor(text: string, options?: ErrorOptions) {
-    super(ErrorCode.SERVER_FULL, text, options);
-  }
-}
+export class ServerFullError extends protocolErrorClass(ErrorCode.SERVER_FULL) {}
 /** The server is stopping. */
-export class ShuttingDownError extends ProtocolError {
-  constructor(text: string, options?: ErrorOptions) {
-    super(ErrorCode.SHUTTING_DOWN, text, options);
-  }
-}
+export class ShuttingDownError extends protocolErrorClass(ErrorCode.SHUTTING_DOWN) {}
 /** The connection did not read what the server sent it, for too long or past the pending limit. */
-export class SlowConsumerError extends ProtocolError {
-  constructor(text: string, options?: ErrorOptions) {
-    super(ErrorCode.SLOW_CONSUMER, text, options);
-  }
-}
+export class SlowConsumerError extends protocolErrorClass(ErrorCode.SLOW_CONSUMER) {}
 
 const protocolClassByCode: Record<ErrorCode, new (text: string) => ProtocolError> = {
   BAD_HEADER: BadHeaderError,
@@ -141,24 +126,20 @@ export class CommandRefusedError extends HandoffError {
     this.text = text;
   }
 }
+function refusalClass(code: RefusalCode) {
+  return class extends CommandRefusedError {
+    constructor(text: string, options?: ErrorOptions) {
+      super(code, text, options);
+    }
+  };
+}
+
 /** An unknown command word, a missing argument, or something after `!WHO` or `!DISCONNECT`. */
-export class BadCommandError extends CommandRefusedError {
-  constructor(text: string, options?: ErrorOptions) {
-    super(RefusalCode.BAD_COMMAND, text, options);
-  }
-}
+export class BadCommandError extends refusalClass(RefusalCode.BAD_COMMAND) {}
 /** A `!NICK` name that is not 1 to 32 bytes of `A-Z a-z 0-9 _ . -`. */
-export class BadNameError extends CommandRefusedError {
-  constructor(text: string, options?: ErrorOptions) {
-    super(RefusalCode.BAD_NAME, text, options);
-  }
-}
+export class BadNameError extends refusalClass(RefusalCode.BAD_NAME) {}
 /** A `!JOIN` room that is not 1 to 32 bytes of `A-Z a-z 0-9 _ . -`. */
-export class BadRoomError extends CommandRefusedError {
-  constructor(text: string, options?: ErrorOptions) {
-    super(RefusalCode.BAD_ROOM, text, options);
-  }
-}
+export class BadRoomError extends refusalClass(RefusalCode.BAD_ROOM) {}
 
 const refusalClassByCode: Record<RefusalCode, new (text: string) => CommandRefusedError> = {
   BAD_COMMAND: BadCommandError,
@@ -212,117 +193,62 @@ export function escapeOptionText(text: string): string {
   return text.replaceAll('{', '{{');
 }
 
+/** The base of one local error class (`ERR_*`): the code is fixed; `cause` is passed along when there is one. */
+function localError(code: `ERR_${string}`) {
+  return class extends HandoffError {
+    constructor(message: string, options?: ErrorOptions) {
+      super(code, message, options);
+    }
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Local failures: building and sending frames (client and server).
 
 /** A payload whose length has more digits than the header has bytes (e.g. 10,000 bytes with H = 4). */
-export class HeaderOverflowError extends HandoffError {
-  constructor(message: string) {
-    super('ERR_HEADER_OVERFLOW', message);
-  }
-}
+export class HeaderOverflowError extends localError('ERR_HEADER_OVERFLOW') {}
 /** A message that cannot be sent: not a string or bytes, or a value with no JSON form. */
-export class InvalidMessageError extends HandoffError {
-  constructor(message: string) {
-    super('ERR_INVALID_MESSAGE', message);
-  }
-}
+export class InvalidMessageError extends localError('ERR_INVALID_MESSAGE') {}
 
 // ---------------------------------------------------------------------------
 // Local failures: a client's connection.
 
 /** The connection could not be made: refused, unreachable, unknown host. `cause` has the socket error. */
-export class ConnectError extends HandoffError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('ERR_CONNECT', message, options);
-  }
-}
+export class ConnectError extends localError('ERR_CONNECT') {}
 /** The connection was not made within the connect timeout. */
-export class ConnectTimeoutError extends HandoffError {
-  constructor(message: string) {
-    super('ERR_CONNECT_TIMEOUT', message);
-  }
-}
+export class ConnectTimeoutError extends localError('ERR_CONNECT_TIMEOUT') {}
 /** The connection is gone (or going): a send waiting for its reply, and every later one, fails. */
-export class ConnectionClosedError extends HandoffError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('ERR_CONNECTION_CLOSED', message, options);
-  }
-}
+export class ConnectionClosedError extends localError('ERR_CONNECTION_CLOSED') {}
 /** A reply came later than the reply timeout; replies are matched by order, so the connection is given up. */
-export class ReplyTimeoutError extends HandoffError {
-  constructor(message: string) {
-    super('ERR_REPLY_TIMEOUT', message);
-  }
-}
+export class ReplyTimeoutError extends localError('ERR_REPLY_TIMEOUT') {}
 /** The server sent a reply to no message (and not an `!ERROR`). */
-export class UnexpectedReplyError extends HandoffError {
-  constructor(message: string) {
-    super('ERR_UNEXPECTED_REPLY', message);
-  }
-}
+export class UnexpectedReplyError extends localError('ERR_UNEXPECTED_REPLY') {}
 /** The server's bytes are not the replies expected (a raw ack that is not `Msg received`, a wrong length). */
-export class BadReplyError extends HandoffError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('ERR_BAD_REPLY', message, options);
-  }
-}
+export class BadReplyError extends localError('ERR_BAD_REPLY') {}
 
 // ---------------------------------------------------------------------------
 // Local failures: the server process.
 
 /** `--lan` on a machine with no non-loopback IPv4 address. */
-export class NoLanAddressError extends HandoffError {
-  constructor(message: string) {
-    super('ERR_NO_LAN_ADDRESS', message);
-  }
-}
+export class NoLanAddressError extends localError('ERR_NO_LAN_ADDRESS') {}
 /** This Node.js lacks what the server needs (socket transfer, the onread handle take-over). */
-export class UnsupportedRuntimeError extends HandoffError {
-  constructor(message: string) {
-    super('ERR_UNSUPPORTED_RUNTIME', message);
-  }
-}
+export class UnsupportedRuntimeError extends localError('ERR_UNSUPPORTED_RUNTIME') {}
 /** A worker thread could not start serving (its listener failed, or no counter slot was free). */
-export class WorkerStartError extends HandoffError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('ERR_WORKER_START', message, options);
-  }
-}
+export class WorkerStartError extends localError('ERR_WORKER_START') {}
 
 // ---------------------------------------------------------------------------
 // Local failures: the load tester.
 
 /** Every connection to the bench target failed: nothing listens there, or nothing reachable. */
-export class TargetUnreachableError extends HandoffError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('ERR_TARGET_UNREACHABLE', message, options);
-  }
-}
+export class TargetUnreachableError extends localError('ERR_TARGET_UNREACHABLE') {}
 /** The server the bench started (or a reference server) did not start, or stopped answering. */
-export class EmbeddedServerError extends HandoffError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('ERR_EMBEDDED_SERVER', message, options);
-  }
-}
+export class EmbeddedServerError extends localError('ERR_EMBEDDED_SERVER') {}
 /** The open-file limit is below what the requested connections need. */
-export class FileLimitError extends HandoffError {
-  constructor(message: string) {
-    super('ERR_FILE_LIMIT', message);
-  }
-}
+export class FileLimitError extends localError('ERR_FILE_LIMIT') {}
 /** A load-generating thread failed. */
-export class LoadThreadError extends HandoffError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('ERR_LOAD_THREAD', message, options);
-  }
-}
+export class LoadThreadError extends localError('ERR_LOAD_THREAD') {}
 /** A results file that compare cannot read. */
-export class ResultsFileError extends HandoffError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('ERR_RESULTS_FILE', message, options);
-  }
-}
+export class ResultsFileError extends localError('ERR_RESULTS_FILE') {}
 
 /**
  * Every class of the catalogue with the code it carries (ProtocolError and

@@ -11,6 +11,7 @@ import {
   SlowConsumerError,
   TimeoutError,
 } from '../protocol/index.ts';
+import type { PrebuiltAcks } from './acks.ts';
 import type { ChatThread } from './chat/chat-thread.ts';
 import { addressName } from './chat/commands.ts';
 import type { ChatConnection, ChatMember } from './chat/member.ts';
@@ -50,9 +51,7 @@ export interface SessionThread {
   readonly log: ServerLog;
   readonly echo: boolean;
   readonly logMessages: boolean;
-  readonly ackFrame: Buffer;
-  /** ACKS_PER_RUN ack frames back to back. */
-  readonly ackRun: Buffer;
+  readonly acks: PrebuiltAcks;
   readonly replyPool: ReplyBufferPool;
   /** Memory behind the thread's shared read buffer. */
   readonly readMemory: ArrayBufferLike;
@@ -248,17 +247,10 @@ export class Session implements ChatConnection {
 
   /** Writes the replies of one read: acks as one slice of a prebuilt run, echoes joined or corked. */
   #flushReplies(): void {
-    let acks = this.#pendingAcks;
+    const acks = this.#pendingAcks;
     if (acks > 0) {
       this.#pendingAcks = 0;
-      const run = this.#host.ackRun;
-      const frameBytes = this.#host.ackFrame.length;
-      const perRun = run.length / frameBytes;
-      while (acks > 0) {
-        const n = acks < perRun ? acks : perRun;
-        this.#write(n === 1 ? this.#host.ackFrame : run.subarray(0, n * frameBytes));
-        acks -= n;
-      }
+      this.#host.acks.forEachRun(acks, this.#writeAcks);
       return;
     }
     const echoes = this.#pendingEcho;
@@ -280,6 +272,8 @@ export class Session implements ChatConnection {
       this.#socket.uncork();
     }
   }
+
+  readonly #writeAcks = (acks: Buffer): void => this.#write(acks);
 
   #releaser(buffers: Buffer[]): () => void {
     const pool = this.#host.replyPool;

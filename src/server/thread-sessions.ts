@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ACK_TEXT, encodeTextFrame, repeatFrame, ShuttingDownError } from '../protocol/index.ts';
+import { ShuttingDownError } from '../protocol/index.ts';
+import { PrebuiltAcks } from './acks.ts';
 import { BRIDGE_ID } from './chat/bus.ts';
 import { ChatThread } from './chat/chat-thread.ts';
 import type { ServerCounters, ThreadCounters } from './counters.ts';
@@ -13,8 +14,6 @@ import { BUS_DELAY_ENV } from './worker-boot.ts';
 
 /** One read buffer per thread, shared by all its connections: reads are handled one at a time. */
 const READ_BUFFER_BYTES = 256 * 1024;
-/** Acks per prebuilt run: a pipelined burst of acks is one slice and one write. */
-const ACKS_PER_RUN = 256;
 /** After SHUTTING_DOWN, connections that have not closed by then are cut off. */
 const SHUTDOWN_GRACE_MS = 3_000;
 
@@ -48,8 +47,7 @@ export class ThreadSessions implements SessionThread {
   readonly log: ServerLog;
   readonly echo: boolean;
   readonly logMessages: boolean;
-  readonly ackFrame: Buffer;
-  readonly ackRun: Buffer;
+  readonly acks: PrebuiltAcks;
   readonly replyPool = new ReplyBufferPool();
   readonly crashPayload: Buffer | null;
   readonly chat: ChatThread | null;
@@ -71,9 +69,7 @@ export class ThreadSessions implements SessionThread {
     this.crashPayload = context.crashPayload ?? null;
     this.echo = options.mode === 'echo';
     this.logMessages = options.logMessages;
-    this.ackFrame =
-      options.ack === 'raw' ? Buffer.from(ACK_TEXT, 'utf8') : encodeTextFrame(ACK_TEXT, options.headerBytes);
-    this.ackRun = repeatFrame(this.ackFrame, ACKS_PER_RUN);
+    this.acks = new PrebuiltAcks(options.headerBytes, options.ack === 'raw');
     const chat = context.chat;
     const server = context.counters;
     this.chat =
@@ -84,8 +80,7 @@ export class ThreadSessions implements SessionThread {
             bridge: chat.bridge,
             headerBytes: options.headerBytes,
             maxPendingBytes: options.maxPendingBytes,
-            ackFrame: this.ackFrame,
-            ackRun: this.ackRun,
+            acks: this.acks,
             nextMemberId: () => server.nextMemberId(),
             livePeers: () => (chat.bridge ? [...server.liveThreads(), BRIDGE_ID] : server.liveThreads()),
             onDelivered: (deliveries) => context.thread.delivered(deliveries),

@@ -10,6 +10,7 @@
  * thread delivers that room's messages to the member and lists it in `!WHO`.
  */
 import { encodeTextFrame, SlowConsumerError } from '../../protocol/index.ts';
+import type { PrebuiltAcks } from '../acks.ts';
 import { BRIDGE_ID, Bus, type BusMessage, type MemberEvent } from './bus.ts';
 import { addressName, isCommand, LOBBY, parseCommand } from './commands.ts';
 import { type ChatConnection, ChatMember, type Ticket } from './member.ts';
@@ -22,9 +23,8 @@ export interface ChatThreadOptions {
   busName: string;
   headerBytes: number;
   maxPendingBytes: number;
-  /** The prebuilt ack and a run of them (ThreadSessions has both). */
-  ackFrame: Buffer;
-  ackRun: Buffer;
+  /** The thread's prebuilt acks. */
+  acks: PrebuiltAcks;
   /** A new member id, unique in the server. */
   nextMemberId(): number;
   /** The other participants alive now, as far as the shared counters know (threads, and the bridge). */
@@ -166,7 +166,7 @@ export class ChatThread {
   /** Writes what `member` has queued now (before an error frame, or a close). */
   flushMember(member: ChatMember): void {
     if (member.room?.pending) this.#distribute(member.room);
-    member.flush(this.#o.ackFrame, this.#o.ackRun);
+    member.flush(this.#o.acks);
     this.#dirtyMembers.delete(member);
   }
 
@@ -431,10 +431,10 @@ export class ChatThread {
       this.#bus.post({ type: 'ack', src: this.#o.id, seqs: [...this.#acksDue] });
       this.#acksDue.clear();
     }
-    const { ackFrame, ackRun, maxPendingBytes } = this.#o;
+    const { acks, maxPendingBytes } = this.#o;
     for (const member of this.#dirtyMembers) {
       member.dirty = false;
-      member.flush(ackFrame, ackRun);
+      member.flush(acks);
       if (!member.gone && member.connection.unsentBytes > maxPendingBytes) {
         member.connection.fail(
           new SlowConsumerError(`more than ${maxPendingBytes} bytes queued for this connection: it does not read`),

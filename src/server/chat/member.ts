@@ -5,6 +5,7 @@
  * Everything queued goes out in one write per event-loop turn.
  */
 import type { ProtocolError } from '../../protocol/index.ts';
+import type { PrebuiltAcks } from '../acks.ts';
 import type { LocalRoom } from './room.ts';
 
 /** What a member needs from its connection (the Session). */
@@ -82,9 +83,9 @@ export class ChatMember {
 
   /**
    * Writes every reply that may go (up to the first ticket not yet done) and every
-   * delivery, in one write. `ackFrame`/`ackRun`: the prebuilt ack and a run of them.
+   * delivery, in one write.
    */
-  flush(ackFrame: Buffer, ackRun: Buffer): void {
+  flush(acks: PrebuiltAcks): void {
     if (this.gone) return;
     const chunks: Buffer[] = [];
     let bytes = 0;
@@ -93,13 +94,10 @@ export class ChatMember {
     for (; taken < replies.length; taken++) {
       const entry = replies[taken]!;
       if (typeof entry === 'number') {
-        for (let acks = entry; acks > 0;) {
-          const n = Math.min(acks, ackRun.length / ackFrame.length);
-          const run = n === 1 ? ackFrame : ackRun.subarray(0, n * ackFrame.length);
+        acks.forEachRun(entry, (run) => {
           chunks.push(run);
           bytes += run.length;
-          acks -= n;
-        }
+        });
       } else if (Buffer.isBuffer(entry)) {
         chunks.push(entry);
         bytes += entry.length;
