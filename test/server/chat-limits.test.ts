@@ -165,3 +165,16 @@ test('the stats count deliveries as well as messages: SIGUSR2 and the final line
   const stopped = await nthEvent(p, 'stopped');
   assert.match(String(stopped.msg), /8 messages served, \d+ deliveries/);
 });
+
+test('--redis with a mode other than chat, or a --redis that is not a redis:// URL, is refused at start-up: one line, exit 2', async (t) => {
+  for (const [args, pattern] of [
+    [['--mode', 'ack', '--redis', 'redis://127.0.0.1:6379'], /--redis .*--mode 'chat'/],
+    [['--mode', 'chat', '--redis', 'http://127.0.0.1:6379'], /--redis must be a URL such as redis:/],
+  ] as const) {
+    const p = run(t, ['serve', '--port', '0', ...args]);
+    assert.deepEqual(await p.exited, { code: 2, signal: null });
+    const lines = p.stderr().trimEnd().split('\n');
+    assert.equal(lines.length, 1, p.stderr());
+    assert.match(lines[0]!, pattern);
+  }
+});
