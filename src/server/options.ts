@@ -56,6 +56,9 @@ export interface ServerOptions {
   redis?: string;
 }
 
+/** The longest `!MSG <room> <from> ` a delivery adds to a message: 32-byte room, a name or `[IPv6]:port`. */
+const MAX_DELIVERY_PREFIX_BYTES = 100;
+
 export type ResolvedServerOptions = Readonly<Required<ServerOptions>>;
 
 export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
@@ -101,11 +104,21 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (ack === 'raw' && mode !== 'ack') {
     throw new InvalidOptionError('ack', `{ack} 'raw' only works with {mode} 'ack': ${mode} replies must be framed`);
   }
+  const headerBytes = integer('headerBytes', get('headerBytes'), MIN_HEADER_BYTES, MAX_HEADER_BYTES);
+  const maxMessageBytes = integer('maxMessageBytes', get('maxMessageBytes'), 0, 2 ** 31 - 1);
+  // A delivery is the message with `!MSG <room> <from> ` before it: its length must fit the header too.
+  const largestFramable = 10 ** Math.min(headerBytes, 15) - 1;
+  if (mode === 'chat' && maxMessageBytes + MAX_DELIVERY_PREFIX_BYTES > largestFramable) {
+    throw new InvalidOptionError(
+      'maxMessageBytes',
+      `{maxMessageBytes} can be at most ${largestFramable - MAX_DELIVERY_PREFIX_BYTES} with {headerBytes} ${headerBytes} in chat mode (a delivery is longer than its message), got ${maxMessageBytes}`,
+    );
+  }
   return Object.freeze({
     host: text('host', get('host'), { nonEmpty: true }),
     port: integer('port', get('port'), 0, 65_535),
-    headerBytes: integer('headerBytes', get('headerBytes'), MIN_HEADER_BYTES, MAX_HEADER_BYTES),
-    maxMessageBytes: integer('maxMessageBytes', get('maxMessageBytes'), 0, 2 ** 31 - 1),
+    headerBytes,
+    maxMessageBytes,
     maxConnections: integer('maxConnections', get('maxConnections'), 1, 1_000_000),
     frameTimeoutMs: integer('frameTimeoutMs', get('frameTimeoutMs'), 1, DAY_MS),
     idleTimeoutMs: integer('idleTimeoutMs', get('idleTimeoutMs'), 0, DAY_MS),

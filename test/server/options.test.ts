@@ -107,3 +107,22 @@ test('startServer() refuses a bad option with InvalidOptionError before listenin
     code: 'ERR_INVALID_OPTION',
   });
 });
+
+test('chat mode: a message limit whose deliveries would not fit the header is refused, naming both options', () => {
+  rejects({ mode: 'chat', headerBytes: 4 }, 'maxMessageBytes');
+  assert.equal(resolveServerOptions({ mode: 'chat', headerBytes: 4, maxMessageBytes: 9899 }).maxMessageBytes, 9899);
+  rejects({ mode: 'chat', headerBytes: 4, maxMessageBytes: 9900 }, 'maxMessageBytes');
+  assert.equal(
+    resolveServerOptions({ mode: 'echo', headerBytes: 4 }).headerBytes,
+    4,
+    'echo replies are as long as messages',
+  );
+});
+
+test('redis: a redis:// URL in chat mode; refused in another mode or in another form', () => {
+  assert.equal(resolveServerOptions({ mode: 'chat', redis: 'redis://10.0.0.5:6379' }).redis, 'redis://10.0.0.5:6379');
+  assert.equal(resolveServerOptions({ mode: 'chat' }).redis, '');
+  rejects({ mode: 'ack', redis: 'redis://127.0.0.1:6379' }, 'redis');
+  rejects({ mode: 'chat', redis: '127.0.0.1:6379' }, 'redis');
+  rejects({ mode: 'chat', redis: 6379 }, 'redis');
+});
