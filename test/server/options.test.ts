@@ -35,6 +35,7 @@ const INTEGER_OPTIONS: Array<[keyof ServerOptions, number, number]> = [
   ['writeTimeoutMs', 0, 86_400_000],
   ['workers', 1, 256],
   ['highWaterMarkBytes', 1024, 2 ** 30],
+  ['maxPendingBytes', 1024, 2 ** 40],
   ['statsIntervalMs', 0, 86_400_000],
 ];
 
