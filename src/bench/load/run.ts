@@ -30,40 +30,19 @@ import {
   variantName,
 } from '../results/result.ts';
 import { checkFileLimit, environment, machineCpuSeconds } from './system.ts';
+import { type CounterReader, type PlanInfo, type RunHooks as WindowHooks, sampleWindow, tickFor } from './window.ts';
 
 /** Event-loop utilisation above which a load thread is the limit, not the server. */
 export const SATURATED_UTILIZATION = 0.9;
 
-export interface MeasurementPlan {
-  index: number;
-  total: number;
-  key: string;
+export interface MeasurementPlan extends PlanInfo {
   strategy: Strategy | null;
   headerBytes: number;
   sizeBytes: number;
-  round: number;
 }
 
-export type RunPhase = 'connect' | 'ramp' | 'warmup' | 'measure' | 'drain';
-
-export interface Tick {
-  phase: RunPhase;
-  elapsedS: number;
-  /** Over the last second or so. */
-  msgsPerSec: number;
-  /** Acknowledged since the phase began. */
-  messages: number;
-}
-
-/** What the CLI shows while running; all optional. */
-export interface RunHooks {
-  onMeasurementStart?(plan: MeasurementPlan): void;
-  onPhase?(plan: MeasurementPlan, phase: RunPhase): void;
-  /** About every second of the window (and of the warm-up), with the live rate. */
-  onTick?(plan: MeasurementPlan, tick: Tick): void;
-  onMeasurementEnd?(plan: MeasurementPlan, m: Measurement): void;
-  onWarning?(text: string): void;
-}
+export type { RunPhase, Tick } from './window.ts';
+export type RunHooks = WindowHooks<MeasurementPlan, Measurement>;
 
 export async function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
   checkFileLimit(options.clients);
@@ -180,9 +159,10 @@ async function measure(
   // Balance while every connection is open and busy.
   const statsRamped = await server.stats();
 
+  const reader: CounterReader<CounterSnapshot> = { read: () => pool.counters(), count: (c) => c.acked };
   if (options.warmupS > 0) {
     hooks.onPhase?.(plan, 'warmup');
-    await tickFor(pool, options.warmupS, (tick) => hooks.onTick?.(plan, tick));
+    await tickFor(reader, options.warmupS, (tick) => hooks.onTick?.(plan, tick));
   }
 
   hooks.onPhase?.(plan, 'measure');
@@ -194,7 +174,13 @@ async function measure(
   const windowStart = epochNowMs();
   pool.control.set(PHASE.MEASURE, windowStart);
   const c0 = pool.counters();
-  const samples = await sampleWindow(options, pool, c0, windowStart, (tick) => hooks.onTick?.(plan, tick));
+  const length = {
+    durationMs: options.durationS * 1000,
+    stopAtCount: options.messages,
+    // Bounded even in --messages mode: a stalled server must not hang the run forever.
+    limitMs: options.messages > 0 ? Math.max(options.timeoutS * 1000, 600_000) : options.durationS * 1000,
+  };
+  const samples = await sampleWindow(reader, length, c0, windowStart, ackSample, (tick) => hooks.onTick?.(plan, tick));
   pool.control.set(PHASE.DRAIN);
   const windowEnd = epochNowMs();
   const c1 = pool.counters();
@@ -333,93 +319,15 @@ async function settledStats(server: ServerUnderTest): Promise<ServerStats | null
   return stats;
 }
 
-/** Calls `tick` about once a second for `seconds`, with the live rate. */
-async function tickFor(pool: LoadPool, seconds: number, tick: (tick: Tick) => void) {
-  const start = performance.now();
-  let last = pool.counters();
-  const first = last;
-  let lastAt = start;
-  for (;;) {
-    const left = seconds * 1000 - (performance.now() - start);
-    if (left <= 0) break;
-    await sleep(Math.min(1000, left));
-    const now = performance.now();
-    const c = pool.counters();
-    tick({
-      phase: 'warmup',
-      elapsedS: (now - start) / 1000,
-      msgsPerSec: (c.acked - last.acked) / ((now - lastAt) / 1000),
-      messages: c.acked - first.acked,
-    });
-    last = c;
-    lastAt = now;
-  }
-}
-
-/**
- * The measured window: one sample per second on the second boundaries of the
- * window (not drifting with timer lateness), until the duration or the
- * message count is reached. A last partial second is kept as a shorter sample.
- */
-async function sampleWindow(
-  options: ResolvedBenchOptions,
-  pool: LoadPool,
-  c0: CounterSnapshot,
-  windowStartEpochMs: number,
-  tick: (tick: Tick) => void,
-): Promise<Sample[]> {
-  const samples: Sample[] = [];
-  const start = performance.now() - (epochNowMs() - windowStartEpochMs);
-  const durationMs = options.messages > 0 ? Number.POSITIVE_INFINITY : options.durationS * 1000;
-  // Bounded even in --messages mode: a stalled server must not hang the run forever.
-  const limitMs = options.messages > 0 ? Math.max(options.timeoutS * 1000, 600_000) : durationMs;
-  let prev = c0;
-  let prevAt = start;
-  let nextSampleAt = start + 1000;
-  const finish = (now: number, c: CounterSnapshot) => {
-    const d = diffCounters(c, prev);
-    const seconds = (now - prevAt) / 1000;
-    if (seconds <= 0.001) return;
-    const sample: Sample = {
-      t: (now - start) / 1000,
-      seconds,
-      messages: d.acked,
-      msgsPerSec: d.acked / seconds,
-      txWireBytes: d.txWire,
-      rxWireBytes: d.rxWire,
-      errors: d.errors,
-    };
-    samples.push(sample);
-    tick({ phase: 'measure', elapsedS: sample.t, msgsPerSec: sample.msgsPerSec, messages: c.acked - c0.acked });
-    prev = c;
-    prevAt = now;
+function ackSample(later: CounterSnapshot, earlier: CounterSnapshot, t: number, seconds: number): Sample {
+  const d = diffCounters(later, earlier);
+  return {
+    t,
+    seconds,
+    messages: d.acked,
+    msgsPerSec: d.acked / seconds,
+    txWireBytes: d.txWire,
+    rxWireBytes: d.rxWire,
+    errors: d.errors,
   };
-  for (;;) {
-    const now = performance.now();
-    const endAt = start + Math.min(durationMs, limitMs);
-    if (now >= endAt) {
-      finish(now, pool.counters());
-      break;
-    }
-    if (options.messages > 0) {
-      const c = pool.counters();
-      if (c.acked - c0.acked >= options.messages) {
-        finish(now, c);
-        break;
-      }
-      if (now >= nextSampleAt) {
-        finish(now, c);
-        nextSampleAt += 1000;
-      }
-      await sleep(Math.min(20, nextSampleAt - now));
-      continue;
-    }
-    if (now >= nextSampleAt) {
-      finish(now, pool.counters());
-      nextSampleAt += 1000;
-      continue;
-    }
-    await sleep(Math.max(1, Math.min(nextSampleAt, endAt) - now));
-  }
-  return samples;
 }

@@ -27,6 +27,7 @@ import {
 } from '../../protocol/index.ts';
 import { C, Control, FIELDS, PHASE } from './counters.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
+import { RateClock, type Scheduled } from './rate-clock.ts';
 import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
 
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -59,7 +60,6 @@ let phase: number = PHASE.RAMP;
 let unramped = 0;
 let onRamped: (() => void) | null = null;
 let onDrained: (() => void) | null = null;
-let tickTimer: NodeJS.Timeout | null = null;
 let timeoutTimer: NodeJS.Timeout | null = null;
 /** Errors of this measurement by the catalogue's code (ERR_* and the codes of `!ERROR` frames). */
 const errorKinds: Record<string, number> = {};
@@ -83,7 +83,7 @@ function syncPhase(): number {
   return p;
 }
 
-class Conn {
+class Conn implements Scheduled {
   readonly socket: net.Socket;
   readonly decoder: FrameDecoder;
   /** Start time of each message in flight (when it was due), a ring of `pipelining`. */
@@ -286,40 +286,8 @@ function checkDrained(): void {
   done();
 }
 
-/**
- * Rate mode's clock: sends what is due, then sleeps until the next message is.
- * libuv timers have millisecond granularity and fire late by up to a
- * millisecond, which would add itself to every latency; so the timer wakes
- * the thread a millisecond early and the rest is spun with setImmediate (spin
- * time is counted, so it is not mistaken for load: see C.SPIN_MS).
- */
-let spinning = false;
-let spinSince = 0;
-function tick(): void {
-  tickTimer = null;
-  const now = performance.now();
-  if (spinning) {
-    counters[C.SPIN_MS]! += now - spinSince;
-    spinning = false;
-  }
-  if (syncPhase() === PHASE.DRAIN) return;
-  let next = Number.POSITIVE_INFINITY;
-  for (const c of conns) {
-    c.pump(now);
-    const due = c.nextDue();
-    if (due < next) next = due;
-  }
-  // With every pipeline full, a reply (not the timer) sends the next message; poll slowly meanwhile.
-  const after = performance.now();
-  const wait = next === Number.POSITIVE_INFINITY ? 5 : next - after;
-  if (wait < 1.5) {
-    spinning = true;
-    spinSince = after;
-    tickTimer = setImmediate(tick) as unknown as NodeJS.Timeout;
-  } else {
-    tickTimer = setTimeout(tick, Math.floor(wait - 1));
-  }
-}
+/** Rate mode's clock (rate-clock.ts); stops itself once the drain begins. */
+const clock = new RateClock(counters, C.SPIN_MS, () => syncPhase() === PHASE.DRAIN);
 
 /** Counts a message as timed out (ERR_REPLY_TIMEOUT) once while it stays unanswered past the limit. */
 function checkTimeouts(): void {
@@ -386,18 +354,14 @@ function startLoad(): Promise<FromWorker> {
       open.forEach((c, i) => {
         c.t0 = startedAt + (setup.intervalMs * (i + setup.phaseOffset)) / open.length;
       });
-      tick();
+      clock.start(open);
     }
   });
 }
 
 function drain(timeoutMs: number): Promise<FromWorker> {
   syncPhase();
-  if (tickTimer) {
-    clearTimeout(tickTimer);
-    clearImmediate(tickTimer as unknown as NodeJS.Immediate);
-    tickTimer = null;
-  }
+  clock.stop();
   return new Promise((resolve) => {
     const finish = () => {
       clearTimeout(timer);

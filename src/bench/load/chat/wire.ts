@@ -1,0 +1,418 @@
+/**
+ * The three protocols a chat measurement speaks, each as what a connection
+ * sends (to enter the room, and per message) and a parser of what it reads:
+ *
+ * - handoff chat (PROTOCOL.md "Chat mode (v2)"): frames; `!WHO` in the lobby or
+ *   `!JOIN <room>` enters, its `!OK` reply says the connection is in; a message
+ *   is a frame, its reply `Msg received`; deliveries are `!MSG <room> <from> <text>`.
+ * - NATS (its text protocol): `CONNECT`, `SUB <subject> 1`, then `PING`: the
+ *   `PONG` says the subscription is in place; `PUB <subject> <n>`; deliveries
+ *   are `MSG <subject> <sid> <n>`. NATS acknowledges nothing, so senders add a
+ *   `PING` every k messages and count the `PONG`s.
+ * - Redis pub/sub (RESP2): `SUBSCRIBE <channel>` and its confirmation; `PUBLISH`
+ *   answered with the number of subscribers reached; deliveries are
+ *   `message <channel> <payload>` pushes. Senders send `PING` to be sure they are up.
+ *
+ * Parsers are hot: they run once per delivery, take byte ranges of a reused
+ * read buffer and report through the ChatSink's methods, allocating nothing
+ * unless something is wrong. A parser stops on the first incomplete frame and
+ * returns where it starts, with `sink.need` set to the bytes that frame needs
+ * in all when it knows (0 otherwise).
+ */
+import {
+  ACK_TEXT,
+  BadReplyError,
+  encodeFrame,
+  encodeTextFrame,
+  type HandoffError,
+  parseErrorPayload,
+  parseHeader,
+  parseRefusal,
+} from '../../../protocol/index.ts';
+
+export const TARGET_KINDS = ['handoff', 'nats', 'redis'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+/** Largest frame, line or element any parser accepts from a server. */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+export interface ChatSink {
+  /** Set by a parser that stopped on an incomplete frame: the bytes it needs in all (0: not known yet). */
+  need: number;
+  /** True once the connection is given up: parsers stop. */
+  readonly dead: boolean;
+  /** A message for this connection: its room (subject, channel) and payload as ranges of `buf`. */
+  delivery(buf: Buffer, roomStart: number, roomEnd: number, textStart: number, textEnd: number): void;
+  /** The answer to a message sent: `Msg received` (reported -1) or PUBLISH's count of subscribers reached. */
+  ack(reported: number): void;
+  /** A PONG (NATS, Redis). */
+  pong(): void;
+  /** The server asks whether we are alive (NATS PING): answer PONG. */
+  ping(): void;
+  /** The join is confirmed: handoff's `!OK`, Redis's subscribe confirmation. */
+  joined(): void;
+  /** A handoff presence event (`!JOINED`, `!LEFT`). */
+  presence(): void;
+  /** Anything wrong: the server's error, a refusal, bytes that are not the protocol. */
+  fail(err: HandoffError): void;
+}
+
+export interface ChatWire {
+  readonly kind: TargetKind;
+  /** Handoff's senders are room members, so they receive each other's messages too. */
+  readonly sendersReceive: boolean;
+  /** What a connection sends, once connected, to enter `room` (a sender of NATS and Redis enters nothing). */
+  join(room: string, sender: boolean, lobby: boolean): Buffer;
+  /** One message into `room`: its bytes with a `sizeBytes` payload, and where in them the payload starts. */
+  message(room: string, payload: Buffer): { bytes: Buffer; payloadAt: number };
+  /** Parses the whole frames of buf[start, end); returns where the first incomplete one starts. */
+  parse(sink: ChatSink, buf: Buffer, start: number, end: number): number;
+}
+
+const SPACE = 0x20;
+const CR = 0x0d;
+const LF = 0x0a;
+const BANG = 0x21;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+function bad(sink: ChatSink, what: string): void {
+  sink.fail(new BadReplyError(what));
+}
+
+function matches(buf: Uint8Array, at: number, end: number, literal: Uint8Array): boolean {
+  if (end - at < literal.length) return false;
+  for (let i = 0; i < literal.length; i++) if (buf[at + i] !== literal[i]) return false;
+  return true;
+}
+
+/** Printable text of a server's error line, for a report. */
+function shownText(buf: Buffer, start: number, end: number): string {
+  return buf.toString('latin1', start, Math.min(end, start + 200)).replace(/[^\x20-\x7e]/g, '?');
+}
+
+// ---------------------------------------------------------------------------
+// handoff chat
+
+const ACK_BYTES = Buffer.from(ACK_TEXT, 'latin1');
+const MSG_PREFIX = Buffer.from('!MSG ', 'latin1');
+const JOINED_PREFIX = Buffer.from('!JOINED ', 'latin1');
+const LEFT_PREFIX = Buffer.from('!LEFT ', 'latin1');
+const OK_PREFIX = Buffer.from('!OK ', 'latin1');
+const NO_PREFIX = Buffer.from('!NO ', 'latin1');
+const ERROR_PREFIX = Buffer.from('!ERROR ', 'latin1');
+
+/**
+ * The payload length in the header at buf[pos, pos + h), or -1 when the header
+ * is malformed. The usual header (digits first, then spaces) is read in one
+ * pass; any other shape goes to the protocol's own parser.
+ */
+function frameLength(buf: Buffer, pos: number, h: number): number {
+  const end = pos + h;
+  let i = pos;
+  let value = 0;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c < DIGIT_0 || c > DIGIT_9) break;
+    value = value * 10 + (c - DIGIT_0);
+  }
+  if (i === pos || value > MAX_FRAME_BYTES) return parseHeader(buf, pos, h, MAX_FRAME_BYTES);
+  for (; i < end; i++) if (buf[i] !== SPACE) return -1;
+  return value;
+}
+
+function handoffFrame(sink: ChatSink, buf: Buffer, p: number, e: number): void {
+  if (buf[p] !== BANG) {
+    if (e - p === ACK_BYTES.length && matches(buf, p, e, ACK_BYTES)) sink.ack(-1);
+    else bad(sink, `a frame that is neither a reply nor a delivery (${e - p} bytes)`);
+    return;
+  }
+  if (matches(buf, p, e, MSG_PREFIX)) {
+    // !MSG <room> <from> <text>: room and from hold no space, the text may.
+    const roomStart = p + MSG_PREFIX.length;
+    let roomEnd = roomStart;
+    while (roomEnd < e && buf[roomEnd] !== SPACE) roomEnd++;
+    let fromEnd = roomEnd + 1;
+    while (fromEnd < e && buf[fromEnd] !== SPACE) fromEnd++;
+    if (roomEnd === roomStart || fromEnd >= e || fromEnd === roomEnd + 1) bad(sink, 'a malformed !MSG delivery');
+    else sink.delivery(buf, roomStart, roomEnd, fromEnd + 1, e);
+  } else if (matches(buf, p, e, JOINED_PREFIX) || matches(buf, p, e, LEFT_PREFIX)) {
+    sink.presence();
+  } else if (matches(buf, p, e, OK_PREFIX)) {
+    sink.joined();
+  } else if (matches(buf, p, e, NO_PREFIX)) {
+    sink.fail(parseRefusal(buf.subarray(p, e))!);
+  } else if (matches(buf, p, e, ERROR_PREFIX)) {
+    sink.fail(parseErrorPayload(buf.subarray(p, e)) ?? new BadReplyError(shownText(buf, p, e)));
+  } else {
+    bad(sink, `an unknown frame: ${shownText(buf, p, e)}`);
+  }
+}
+
+export function handoffWire(headerBytes: number): ChatWire {
+  const frame = (text: string) => encodeTextFrame(text, headerBytes);
+  return {
+    kind: 'handoff',
+    sendersReceive: true,
+    join: (room, _sender, lobby) => frame(lobby ? '!WHO' : `!JOIN ${room}`),
+    message: (_room, payload) => ({ bytes: encodeFrame(payload, headerBytes), payloadAt: headerBytes }),
+    parse(sink, buf, start, end) {
+      let pos = start;
+      for (;;) {
+        if (end - pos < headerBytes) {
+          sink.need = headerBytes;
+          return pos;
+        }
+        const length = frameLength(buf, pos, headerBytes);
+        if (length < 0) {
+          bad(sink, 'a frame header that is not digits padded with spaces (or above 16 MiB)');
+          return end;
+        }
+        const p = pos + headerBytes;
+        if (end - p < length) {
+          sink.need = headerBytes + length;
+          return pos;
+        }
+        handoffFrame(sink, buf, p, p + length);
+        pos = p + length;
+        if (sink.dead) return end;
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// NATS
+
+const NATS_MSG = Buffer.from('MSG ', 'latin1');
+const NATS_PING = Buffer.from('PING\r\n', 'latin1');
+const NATS_PONG = Buffer.from('PONG\r\n', 'latin1');
+const NATS_INFO = Buffer.from('INFO ', 'latin1');
+const NATS_OK = Buffer.from('+OK', 'latin1');
+const NATS_ERR = Buffer.from('-ERR', 'latin1');
+/** Longest control line accepted before its end is seen. */
+const MAX_LINE_BYTES = 64 * 1024;
+const NATS_CONNECT = 'CONNECT {"verbose":false,"pedantic":false,"name":"handoff-bench"}\r\n';
+
+/** A PING for a NATS sender to put after every k-th message: its PONG acknowledges the batch. */
+export const NATS_PING_BYTES: Buffer = NATS_PING;
+/** What a NATS client answers to the server's PING. */
+export const NATS_PONG_BYTES: Buffer = NATS_PONG;
+
+/** `MSG <subject> <sid> [reply-to] <#bytes>\r\n` at buf[pos, nl]: sets the delivery, returns the frame's end or -1. */
+function natsMessage(sink: ChatSink, buf: Buffer, pos: number, nl: number, end: number): number {
+  const subjectStart = pos + NATS_MSG.length;
+  let subjectEnd = subjectStart;
+  while (subjectEnd < nl && buf[subjectEnd] !== SPACE) subjectEnd++;
+  let d = nl - 1; // the CR
+  while (d > subjectEnd && buf[d - 1]! >= DIGIT_0 && buf[d - 1]! <= DIGIT_9) d--;
+  if (subjectEnd === subjectStart || d === nl - 1 || buf[d - 1] !== SPACE || nl - 1 - d > 9) {
+    bad(sink, `a malformed NATS MSG line: ${shownText(buf, pos, nl)}`);
+    return -1;
+  }
+  let size = 0;
+  for (let i = d; i < nl - 1; i++) size = size * 10 + (buf[i]! - DIGIT_0);
+  if (size > MAX_FRAME_BYTES) {
+    bad(sink, `a NATS message of ${size} bytes`);
+    return -1;
+  }
+  const payload = nl + 1;
+  if (end - payload < size + 2) {
+    sink.need = payload + size + 2 - pos;
+    return 0;
+  }
+  if (buf[payload + size] !== CR || buf[payload + size + 1] !== LF) {
+    bad(sink, 'a NATS message not followed by CRLF');
+    return -1;
+  }
+  sink.delivery(buf, subjectStart, subjectEnd, payload, payload + size);
+  return payload + size + 2;
+}
+
+export const natsWire: ChatWire = {
+  kind: 'nats',
+  sendersReceive: false,
+  join: (room, sender) => Buffer.from(sender ? `${NATS_CONNECT}PING\r\n` : `${NATS_CONNECT}SUB ${room} 1\r\nPING\r\n`),
+  message(room, payload) {
+    const head = Buffer.from(`PUB ${room} ${payload.length}\r\n`, 'latin1');
+    return { bytes: Buffer.concat([head, payload, Buffer.from('\r\n')]), payloadAt: head.length };
+  },
+  parse(sink, buf, start, end) {
+    let pos = start;
+    while (pos < end) {
+      let nl = pos;
+      while (nl < end && buf[nl] !== LF) nl++;
+      if (nl === end) {
+        sink.need = 0;
+        if (end - pos <= MAX_LINE_BYTES) return pos;
+        bad(sink, 'a NATS line longer than 64 KiB');
+        return end;
+      }
+      if (nl - pos < 2 || buf[nl - 1] !== CR) {
+        bad(sink, `a NATS line not ended by CRLF: ${shownText(buf, pos, nl)}`);
+        return end;
+      }
+      if (matches(buf, pos, nl, NATS_MSG)) {
+        const next = natsMessage(sink, buf, pos, nl, end);
+        if (next < 0) return end;
+        if (next === 0) return pos;
+        pos = next;
+      } else {
+        if (matches(buf, pos, nl + 1, NATS_PING)) sink.ping();
+        else if (matches(buf, pos, nl + 1, NATS_PONG)) sink.pong();
+        else if (matches(buf, pos, nl, NATS_ERR))
+          sink.fail(new BadReplyError(`nats-server: ${shownText(buf, pos, nl - 1)}`));
+        else if (!matches(buf, pos, nl, NATS_INFO) && !matches(buf, pos, nl, NATS_OK))
+          bad(sink, `an unknown NATS line: ${shownText(buf, pos, nl - 1)}`);
+        pos = nl + 1;
+      }
+      if (sink.dead) return end;
+    }
+    sink.need = 0;
+    return pos;
+  },
+};
+
+// ---------------------------------------------------------------------------
+// Redis (RESP2)
+
+const RESP_MESSAGE = Buffer.from('message', 'latin1');
+const RESP_SUBSCRIBE = Buffer.from('subscribe', 'latin1');
+const RESP_PONG = Buffer.from('PONG', 'latin1');
+
+/** Where the last element read by respInteger/respBulk ends, and a bulk string's bytes (module state: no allocation). */
+let elementEnd = 0;
+let bulkStart = 0;
+let bulkEnd = 0;
+const INCOMPLETE = -1;
+const MALFORMED = -2;
+
+/** `<prefix><digits>\r\n` at buf[at] (no sign: nothing here is negative): its value (elementEnd after the LF), INCOMPLETE or MALFORMED. */
+function respNumberLine(buf: Buffer, at: number, end: number): number {
+  let i = at + 1;
+  const first = i;
+  let value = 0;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c < DIGIT_0 || c > DIGIT_9) break;
+    value = value * 10 + (c - DIGIT_0);
+    if (value > MAX_FRAME_BYTES) return MALFORMED;
+  }
+  if (end - i < 2) return end - at > 32 ? MALFORMED : INCOMPLETE;
+  if (i === first || buf[i] !== CR || buf[i + 1] !== LF) return MALFORMED;
+  elementEnd = i + 2;
+  return value;
+}
+
+/** A bulk string `$<n>\r\n<bytes>\r\n` at buf[at]: 1 (bulkStart/bulkEnd/elementEnd set), INCOMPLETE or MALFORMED. */
+function respBulk(sink: ChatSink, buf: Buffer, at: number, end: number, frameStart: number): number {
+  if (at >= end) return INCOMPLETE;
+  if (buf[at] !== 0x24) return MALFORMED;
+  const n = respNumberLine(buf, at, end);
+  if (n < 0) return n === INCOMPLETE ? INCOMPLETE : MALFORMED;
+  const start = elementEnd;
+  if (end - start < n + 2) {
+    sink.need = start + n + 2 - frameStart;
+    return INCOMPLETE;
+  }
+  if (buf[start + n] !== CR || buf[start + n + 1] !== LF) return MALFORMED;
+  bulkStart = start;
+  bulkEnd = start + n;
+  elementEnd = start + n + 2;
+  return 1;
+}
+
+function sameBytes(buf: Buffer, start: number, end: number, literal: Buffer): boolean {
+  return end - start === literal.length && matches(buf, start, end, literal);
+}
+
+/** A reply to a sender or a push to a subscriber at buf[pos]: its end, INCOMPLETE or MALFORMED (reported). */
+function redisElement(sink: ChatSink, buf: Buffer, pos: number, end: number): number {
+  const type = buf[pos];
+  if (type === 0x3a) {
+    // :<n> PUBLISH's reply: the subscribers reached.
+    const n = respNumberLine(buf, pos, end);
+    if (n === INCOMPLETE || n === MALFORMED) return n;
+    sink.ack(n);
+    return elementEnd;
+  }
+  if (type === 0x2b || type === 0x2d) {
+    // +PONG, -ERR ...
+    let nl = pos;
+    while (nl < end && buf[nl] !== LF) nl++;
+    if (nl === end) return end - pos > MAX_LINE_BYTES ? MALFORMED : INCOMPLETE;
+    if (buf[nl - 1] !== CR) return MALFORMED;
+    if (type === 0x2d) sink.fail(new BadReplyError(`redis-server: ${shownText(buf, pos + 1, nl - 1)}`));
+    else if (sameBytes(buf, pos + 1, nl - 1, RESP_PONG)) sink.pong();
+    else return MALFORMED;
+    return nl + 1;
+  }
+  if (type !== 0x2a) return MALFORMED;
+  // *3 [message|subscribe] <channel> <payload|count>
+  const count = respNumberLine(buf, pos, end);
+  if (count === INCOMPLETE) return INCOMPLETE;
+  if (count !== 3) return MALFORMED;
+  let r = respBulk(sink, buf, elementEnd, end, pos);
+  if (r !== 1) return r;
+  const kindStart = bulkStart;
+  const kindEnd = bulkEnd;
+  r = respBulk(sink, buf, elementEnd, end, pos);
+  if (r !== 1) return r;
+  const channelStart = bulkStart;
+  const channelEnd = bulkEnd;
+  if (sameBytes(buf, kindStart, kindEnd, RESP_MESSAGE)) {
+    r = respBulk(sink, buf, elementEnd, end, pos);
+    if (r !== 1) return r;
+    const next = elementEnd;
+    sink.delivery(buf, channelStart, channelEnd, bulkStart, bulkEnd);
+    return next;
+  }
+  if (sameBytes(buf, kindStart, kindEnd, RESP_SUBSCRIBE)) {
+    if (elementEnd >= end) return INCOMPLETE;
+    if (buf[elementEnd] !== 0x3a) return MALFORMED;
+    const n = respNumberLine(buf, elementEnd, end);
+    if (n === INCOMPLETE || n === MALFORMED) return n;
+    sink.joined();
+    return elementEnd;
+  }
+  return MALFORMED;
+}
+
+function resp(...parts: Array<string | Buffer>): Buffer {
+  const items = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p));
+  const chunks: Buffer[] = [Buffer.from(`*${items.length}\r\n`)];
+  for (const item of items) chunks.push(Buffer.from(`$${item.length}\r\n`), item, Buffer.from('\r\n'));
+  return Buffer.concat(chunks);
+}
+
+export const redisWire: ChatWire = {
+  kind: 'redis',
+  sendersReceive: false,
+  join: (room, sender) => (sender ? resp('PING') : resp('SUBSCRIBE', room)),
+  message(room, payload) {
+    const bytes = resp('PUBLISH', room, payload);
+    return { bytes, payloadAt: bytes.length - 2 - payload.length };
+  },
+  parse(sink, buf, start, end) {
+    let pos = start;
+    while (pos < end) {
+      sink.need = 0;
+      const next = redisElement(sink, buf, pos, end);
+      if (next === INCOMPLETE) return pos;
+      if (next === MALFORMED) {
+        bad(sink, `bytes that are not the RESP expected: ${shownText(buf, pos, end)}`);
+        return end;
+      }
+      pos = next;
+      if (sink.dead) return end;
+    }
+    sink.need = 0;
+    return pos;
+  },
+};
+
+export function wireFor(kind: TargetKind, headerBytes: number): ChatWire {
+  if (kind === 'nats') return natsWire;
+  if (kind === 'redis') return redisWire;
+  return handoffWire(headerBytes);
+}

@@ -1,0 +1,606 @@
+/**
+ * A chat load thread: owns some of the room's connections (senders and
+ * receivers, layout.ts) and drives them through one measurement on orders from
+ * chat/run.ts: connect and enter the room, send (closed loop or at a rate),
+ * stop, drain, report.
+ *
+ * Hot path, once per delivery: every connection reads with `onread` into the
+ * thread's one reused buffer; the protocol's parser (wire.ts) walks it in
+ * place and hands each delivery over as byte offsets; the stamp (stamp.ts) is
+ * read from there, checked against the per-sender order (order-checker.ts) and,
+ * when new and sent inside the window, its latency goes into the HDR
+ * histogram. Nothing is allocated unless a frame is split across reads (its
+ * start is kept in a per-connection buffer) or something is wrong. One clock
+ * read per read callback.
+ */
+import net from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  BadReplyError,
+  ConnectError,
+  ConnectionClosedError,
+  ConnectTimeoutError,
+  type HandoffError,
+  UnexpectedReplyError,
+} from '../../../protocol/index.ts';
+import { Control, PHASE } from '../counters.ts';
+import { createLatencyHistogram, encodeHistogram } from '../histogram.ts';
+import { RateClock, type Scheduled } from '../rate-clock.ts';
+import {
+  CHAT_FIELDS,
+  type ChatDrained,
+  type ChatSetup,
+  type FromChatWorker,
+  K,
+  type ToChatWorker,
+} from './messages.ts';
+import type { ChatConnSpec } from './layout.ts';
+import { sendersIn } from './layout.ts';
+import { OrderChecker } from './order-checker.ts';
+import {
+  isStamp,
+  payloadTemplate,
+  stampCounted,
+  stampDueMs,
+  stampSender,
+  stampSeq,
+  STAMP_BYTES,
+  writeStamp,
+} from './stamp.ts';
+import { type ChatSink, type ChatWire, NATS_PING_BYTES, NATS_PONG_BYTES, wireFor } from './wire.ts';
+
+const READ_BUFFER_BYTES = 256 * 1024;
+/** Bytes taken at a time into a split frame's buffer when its length is not known yet (a line). */
+const CARRY_STEP = 256;
+/** How often the drain looks whether everything has arrived. */
+const DRAIN_POLL_MS = 5;
+
+interface WorkerInit {
+  index: number;
+  counters: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+}
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const counters = new Float64Array(init.counters, init.index * CHAT_FIELDS * 8, CHAT_FIELDS);
+const control = new Control(init.control);
+const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+
+let setup: ChatSetup;
+let wire: ChatWire;
+let conns: ChatConn[] = [];
+let senders: ChatConn[] = [];
+let checker = new OrderChecker(0);
+let histogram = createLatencyHistogram(32);
+/** Each room's name as bytes (deliveries are checked against it), and one message into it. */
+let roomBytes: Buffer[] = [];
+let messages: Array<{ bytes: Buffer; payloadAt: number }> = [];
+let phase: number = PHASE.RAMP;
+let sending = false;
+/** The clock of the read being handled (performance.now()). */
+let now = 0;
+let presence = 0;
+let frames = 0;
+let ackMismatches = 0;
+const errorKinds: Record<string, number> = {};
+let firstError = '';
+
+function countError(err: HandoffError): void {
+  errorKinds[err.code] = (errorKinds[err.code] ?? 0) + 1;
+  counters[K.ERRORS]! += 1;
+  if (!firstError) firstError = `${err.code}: ${err.message}`;
+}
+
+/** Picks up phase changes lazily (an Atomics.load per read, not a message). */
+function syncPhase(): number {
+  phase = control.phase;
+  return phase;
+}
+
+class ChatConn implements ChatSink, Scheduled {
+  need = 0;
+  dead = false;
+  readonly spec: ChatConnSpec;
+  readonly socket: net.Socket;
+  readonly sender: boolean;
+  /** Gets the room's messages (every handoff member, NATS/Redis receivers). */
+  readonly receives: boolean;
+  /** Only receives: its deliveries are the figure to compare across servers. */
+  readonly receiverOnly: boolean;
+  /** First order-checker track of this connection: one per sender of its room. */
+  readonly trackBase: number;
+  #carry: Buffer | null = null;
+  #carryLength = 0;
+  open = false;
+  ready = false;
+  settled = false;
+  closing = false;
+  // Sender side.
+  seq = 0;
+  acked = 0;
+  pongs = 0;
+  counted = 0;
+  t0 = 0;
+  // Receiver side.
+  distinct = 0;
+  distinctCounted = 0;
+  windowDeliveries = 0;
+  expectedTotal = 0;
+  expectedCounted = 0;
+  /** Deliveries and answers decoded in the current read. */
+  #readDeliveries = 0;
+  #readAcks = 0;
+  readonly #onSettle: (err?: HandoffError) => void;
+
+  constructor(spec: ChatConnSpec, trackBase: number, onSettle: (err?: HandoffError) => void) {
+    this.spec = spec;
+    this.sender = spec.sid >= 0;
+    this.receives = !this.sender || wire.sendersReceive;
+    this.receiverOnly = !this.sender;
+    this.trackBase = trackBase;
+    this.#onSettle = onSettle;
+    const endpoint = setup.endpoints[spec.endpoint]!;
+    this.socket = net.connect({
+      host: endpoint.host,
+      port: endpoint.port,
+      noDelay: true,
+      onread: { buffer: readBuffer, callback: (n: number) => this.#onRead(n) },
+    } as net.NetConnectOpts);
+    this.socket.once('connect', () => {
+      this.open = true;
+      counters[K.OPEN]! += 1;
+      this.socket.write(wire.join(setup.roomNames[spec.room]!, this.sender, setup.lobby));
+    });
+    this.socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.closing || this.dead) return;
+      this.dead = true;
+      if (!this.settled) this.settle(new ConnectError(err.message, { cause: err }));
+      else countError(new ConnectionClosedError(`socket error ${err.code ?? '(no errno)'}: ${err.message}`));
+    });
+    this.socket.on('close', () => {
+      if (this.open) counters[K.OPEN]! -= 1;
+      this.open = false;
+      if (!this.closing && !this.dead) {
+        this.dead = true;
+        const err = new ConnectionClosedError('the server closed a connection mid-run');
+        if (!this.settled) this.settle(err);
+        else countError(err);
+      }
+    });
+  }
+
+  /** In the room, or given up: the setup phase hears from each connection once. */
+  settle(err?: HandoffError): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.#onSettle(err);
+  }
+
+  /** The setup deadline passed: gives this connection up if it is not in the room yet. */
+  giveUp(err: ConnectTimeoutError): void {
+    if (this.settled) return;
+    this.settle(err);
+    this.dead = true;
+    this.socket.destroy();
+  }
+
+  #onRead(nread: number): boolean {
+    now = performance.now();
+    counters[K.RX_WIRE]! += nread;
+    this.#readDeliveries = 0;
+    this.#readAcks = 0;
+    this.#consume(nread);
+    const deliveries = this.#readDeliveries;
+    if (deliveries > 0) {
+      frames += deliveries;
+      counters[K.DELIVERED]! += deliveries;
+      if (this.receiverOnly) counters[K.RECEIVER_DELIVERED]! += deliveries;
+      if (syncPhase() === PHASE.MEASURE) this.windowDeliveries += deliveries;
+    }
+    if (this.#readAcks > 0) {
+      counters[K.ACKED]! += this.#readAcks;
+      if (sending) this.pump(now);
+    }
+    // A long run of reads must not starve the schedule: what fell due meanwhile goes now.
+    clock.poke(now);
+    return true;
+  }
+
+  /** Parses readBuffer[0, n), finishing first a frame split across reads. */
+  #consume(n: number): void {
+    let pos = 0;
+    if (this.#carryLength > 0) {
+      pos = this.#finishCarried(n);
+      if (pos < 0) return;
+    }
+    const used = wire.parse(this, readBuffer, pos, n);
+    if (!this.dead && used < n) this.#keep(used, n);
+  }
+
+  /**
+   * Completes the split frame with bytes of this read, only as many as it needs
+   * when its length is known: the rest of the read is parsed where it lies.
+   * Returns where in readBuffer parsing goes on, or -1 (all taken, or dead).
+   */
+  #finishCarried(n: number): number {
+    let pos = 0;
+    for (;;) {
+      const want = this.need > this.#carryLength ? this.need - this.#carryLength : CARRY_STEP;
+      const take = Math.min(want, n - pos);
+      this.#append(pos, pos + take);
+      pos += take;
+      const carry = this.#carry!;
+      const used = wire.parse(this, carry, 0, this.#carryLength);
+      if (this.dead) return -1;
+      if (used > 0) {
+        // The split frame is done; what the carry holds beyond `used` came from this read.
+        const back = this.#carryLength - used;
+        this.#carryLength = 0;
+        return pos - back;
+      }
+      if (pos === n) return -1;
+    }
+  }
+
+  #append(from: number, to: number): void {
+    const length = this.#carryLength + (to - from);
+    if (!this.#carry || this.#carry.length < length) {
+      const grown = Buffer.allocUnsafe(Math.max(4096, length * 2, this.need));
+      if (this.#carry) this.#carry.copy(grown, 0, 0, this.#carryLength);
+      this.#carry = grown;
+    }
+    readBuffer.copy(this.#carry, this.#carryLength, from, to);
+    this.#carryLength = length;
+  }
+
+  #keep(from: number, to: number): void {
+    this.#carryLength = 0;
+    this.#append(from, to);
+  }
+
+  // ChatSink: what the parser found.
+
+  delivery(buf: Buffer, roomStart: number, roomEnd: number, textStart: number, textEnd: number): void {
+    this.#readDeliveries++;
+    const room = roomBytes[this.spec.room]!;
+    let same = this.receives && roomEnd - roomStart === room.length;
+    for (let i = 0; same && i < room.length; i++) same = buf[roomStart + i] === room[i];
+    if (!same) {
+      this.fail(new BadReplyError('a delivery from another room (or to a connection in none)'));
+      return;
+    }
+    const sid = textEnd - textStart === setup.sizeBytes && isStamp(buf, textStart) ? stampSender(buf, textStart) : -1;
+    if (sid < 0 || sid >= setup.senders || sid % setup.rooms !== this.spec.room || sid === this.spec.sid) {
+      this.fail(new BadReplyError('a delivery that is no message of this bench, or its own message'));
+      return;
+    }
+    if (!checker.record(this.trackBase + Math.floor(sid / setup.rooms), stampSeq(buf, textStart))) return;
+    this.distinct++;
+    if (stampCounted(buf, textStart)) {
+      this.distinctCounted++;
+      const ns = Math.round((now - stampDueMs(buf, textStart)) * 1e6);
+      histogram.recordValue(ns > 0 ? ns : 1);
+    }
+  }
+
+  ack(reported: number): void {
+    if (!this.sender || this.acked >= this.seq) {
+      this.fail(new UnexpectedReplyError('an answer to no message'));
+      return;
+    }
+    this.acked++;
+    this.#readAcks++;
+    if (reported >= 0 && reported !== setup.receiversPerRoom[this.spec.room]) ackMismatches++;
+  }
+
+  pong(): void {
+    if (!this.ready) {
+      this.#enter();
+      return;
+    }
+    const k = setup.natsPingEvery;
+    if (wire.kind !== 'nats' || !this.sender || this.pongs >= Math.floor(this.seq / k)) {
+      this.fail(new UnexpectedReplyError('a PONG to no PING'));
+      return;
+    }
+    this.pongs++;
+    this.acked = this.pongs * k;
+    this.#readAcks += k;
+  }
+
+  ping(): void {
+    this.socket.write(NATS_PONG_BYTES);
+  }
+
+  joined(): void {
+    if (this.ready) this.fail(new UnexpectedReplyError('a second confirmation of the join'));
+    else this.#enter();
+  }
+
+  #enter(): void {
+    this.ready = true;
+    this.settle();
+  }
+
+  presence(): void {
+    presence++;
+  }
+
+  fail(err: HandoffError): void {
+    if (this.dead) return;
+    this.dead = true;
+    if (this.settled) countError(err);
+    else this.settle(err);
+    this.socket.destroy();
+  }
+
+  // Sending.
+
+  /** Messages the window allows now (NATS: whole PING batches, as its PONGs acknowledge batches). */
+  #allowed(): number {
+    if (wire.kind === 'nats') {
+      const k = setup.natsPingEvery;
+      return (this.pongs + Math.ceil(setup.window / k)) * k - this.seq;
+    }
+    return setup.window - (this.seq - this.acked);
+  }
+
+  /**
+   * Sends what the window allows (closed loop), or what is due and allowed (rate
+   * mode: the stamp then says when it was due, so time spent waiting for the
+   * window counts in the latency).
+   */
+  pump(at: number): void {
+    if (!this.open || this.dead || !this.ready || syncPhase() === PHASE.DRAIN) return;
+    let n = this.#allowed();
+    const interval = setup.intervalMs;
+    if (interval > 0) n = Math.min(n, Math.floor((at - this.t0) / interval) + 1 - this.seq);
+    if (n <= 0) return;
+    const counted = phase === PHASE.MEASURE;
+    const { bytes, payloadAt } = messages[this.spec.room]!;
+    const k = wire.kind === 'nats' ? setup.natsPingEvery : 0;
+    const pings = k > 0 ? Math.floor((this.seq + n) / k) - Math.floor(this.seq / k) : 0;
+    const out = Buffer.allocUnsafe(n * bytes.length + pings * NATS_PING_BYTES.length);
+    let off = 0;
+    for (let i = 0; i < n; i++) {
+      out.set(bytes, off);
+      writeStamp(
+        out,
+        off + payloadAt,
+        this.spec.sid,
+        this.seq,
+        counted,
+        interval > 0 ? this.t0 + this.seq * interval : at,
+      );
+      off += bytes.length;
+      this.seq++;
+      if (k > 0 && this.seq % k === 0) {
+        out.set(NATS_PING_BYTES, off);
+        off += NATS_PING_BYTES.length;
+      }
+    }
+    this.socket.write(out);
+    if (counted) this.counted += n;
+    counters[K.SENT]! += n;
+    counters[K.TX_WIRE]! += out.length;
+  }
+
+  nextDue(): number {
+    return this.#allowed() > 0 && this.ready && !this.dead
+      ? this.t0 + this.seq * setup.intervalMs
+      : Number.POSITIVE_INFINITY;
+  }
+}
+
+/** Rate mode's clock; it stops itself once the drain begins. */
+const clock = new RateClock(counters, K.SPIN_MS, () => syncPhase() === PHASE.DRAIN);
+
+function configure(next: ChatSetup): void {
+  setup = next;
+  wire = wireFor(setup.kind, setup.headerBytes);
+  const payload = payloadTemplate(Math.max(setup.sizeBytes, STAMP_BYTES));
+  roomBytes = setup.roomNames.map((name) => Buffer.from(name, 'latin1'));
+  messages = setup.roomNames.map((name) => wire.message(name, payload));
+  histogram = createLatencyHistogram(32);
+  phase = PHASE.RAMP;
+  sending = false;
+  presence = 0;
+  frames = 0;
+  ackMismatches = 0;
+  for (const key of Object.keys(errorKinds)) delete errorKinds[key];
+  firstError = '';
+  counters.fill(0);
+}
+
+/** Connects every connection of this thread and enters the room, bounded by setupTimeoutMs. */
+function setupAll(): Promise<FromChatWorker> {
+  const began = performance.now();
+  let connectMs = 0;
+  return new Promise((resolve) => {
+    let pending = setup.conns.length;
+    let failed = 0;
+    const failedKinds: Record<string, number> = {};
+    let error = '';
+    const onSettle = (err?: HandoffError) => {
+      if (err) {
+        failed++;
+        failedKinds[err.code] = (failedKinds[err.code] ?? 0) + 1;
+        if (!error) error = `${err.code}: ${err.message}`;
+      }
+      if (--pending > 0) return;
+      clearTimeout(deadline);
+      resolve({ type: 'ready', failed, failedKinds, error, connectMs, readyMs: performance.now() - began });
+    };
+    const deadline = setTimeout(() => {
+      const late = new ConnectTimeoutError(
+        `not connected and in the room within ${setup.setupTimeoutMs} ms (${wire.kind} at ${setup.endpoints.map((e) => `${e.host}:${e.port}`).join(', ')})`,
+      );
+      for (const c of conns) c.giveUp(late);
+    }, setup.setupTimeoutMs);
+    conns = [];
+    let tracks = 0;
+    for (const spec of setup.conns) {
+      const receives = spec.sid < 0 || wire.sendersReceive;
+      const c = new ChatConn(spec, tracks, onSettle);
+      if (receives) tracks += sendersIn(spec.room, setup.senders, setup.rooms);
+      conns.push(c);
+      c.socket.once('connect', () => {
+        if (conns.every((x) => x.open || x.settled)) connectMs = performance.now() - began;
+      });
+    }
+    checker = new OrderChecker(tracks);
+    senders = conns.filter((c) => c.sender);
+    if (conns.length === 0) onSettle();
+  });
+}
+
+function start(startMs: number): FromChatWorker {
+  syncPhase();
+  sending = true;
+  if (setup.intervalMs === 0) {
+    for (const c of senders) c.pump(performance.now());
+  } else {
+    // Every sender of the run on one schedule, their phases spread evenly over one interval.
+    for (const c of senders) c.t0 = startMs + (setup.intervalMs * c.spec.sid) / setup.senders;
+    clock.start(senders);
+  }
+  return { type: 'started' };
+}
+
+function stop(): FromChatWorker {
+  syncPhase();
+  sending = false;
+  clock.stop();
+  return { type: 'stopped', senders: senders.map((c) => ({ sid: c.spec.sid, sent: c.seq, counted: c.counted })) };
+}
+
+/** What each receiving connection should get: every message of the other senders of its room. */
+function setExpectations(sentAll: number[], sentCounted: number[]): void {
+  const rooms = setup.rooms;
+  const roomAll = new Array<number>(rooms).fill(0);
+  const roomCounted = new Array<number>(rooms).fill(0);
+  sentAll.forEach((n, sid) => {
+    roomAll[sid % rooms]! += n;
+    roomCounted[sid % rooms]! += sentCounted[sid]!;
+  });
+  for (const c of conns) {
+    if (!c.receives) continue;
+    const own = c.spec.sid;
+    c.expectedTotal = roomAll[c.spec.room]! - (own >= 0 ? sentAll[own]! : 0);
+    c.expectedCounted = roomCounted[c.spec.room]! - (own >= 0 ? sentCounted[own]! : 0);
+  }
+}
+
+function drain(sentAll: number[], sentCounted: number[], quietMs: number): Promise<FromChatWorker> {
+  setExpectations(sentAll, sentCounted);
+  const began = performance.now();
+  const receiving = conns.filter((c) => c.receives);
+  const complete = () => receiving.every((c) => c.dead || !c.open || c.distinct >= c.expectedTotal);
+  const received = () => receiving.reduce((a, c) => a + c.distinct, 0);
+  return new Promise((resolve) => {
+    let last = received();
+    let lastProgress = performance.now();
+    const timer = setInterval(() => {
+      const t = performance.now();
+      const r = received();
+      if (r !== last) {
+        last = r;
+        lastProgress = t;
+      }
+      const done = complete();
+      if (!done && t - lastProgress < quietMs) return;
+      clearInterval(timer);
+      resolve(report(receiving, done, t - began));
+    }, DRAIN_POLL_MS);
+  });
+}
+
+function report(receiving: ChatConn[], drained: boolean, drainMs: number): ChatDrained {
+  let expected = 0;
+  let delivered = 0;
+  let lost = 0;
+  let expectedTotal = 0;
+  let deliveredTotal = 0;
+  let lostTotal = 0;
+  let unexpected = 0;
+  let receiversWithLoss = 0;
+  let receiverMin = Number.POSITIVE_INFINITY;
+  let receiverMax = 0;
+  for (const c of receiving) {
+    expected += c.expectedCounted;
+    delivered += c.distinctCounted;
+    lost += Math.max(0, c.expectedCounted - c.distinctCounted);
+    expectedTotal += c.expectedTotal;
+    deliveredTotal += c.distinct;
+    lostTotal += Math.max(0, c.expectedTotal - c.distinct);
+    unexpected += Math.max(0, c.distinct - c.expectedTotal);
+    if (c.distinct < c.expectedTotal) receiversWithLoss++;
+    if (c.receiverOnly) {
+      receiverMin = Math.min(receiverMin, c.windowDeliveries);
+      receiverMax = Math.max(receiverMax, c.windowDeliveries);
+    }
+  }
+  return {
+    type: 'drained',
+    histogram: encodeHistogram(histogram),
+    expected,
+    delivered,
+    lost,
+    expectedTotal,
+    deliveredTotal,
+    lostTotal,
+    unexpected,
+    receiversWithLoss,
+    closed: conns.filter((c) => c.dead || !c.open).length,
+    presence,
+    frames,
+    receiverMin: Number.isFinite(receiverMin) ? receiverMin : 0,
+    receiverMax,
+    ackMismatches,
+    drained,
+    drainMs,
+    errorKinds: { ...errorKinds },
+    firstError,
+    ...checker.counts(),
+  };
+}
+
+function closeAll(): Promise<FromChatWorker> {
+  return new Promise((resolve) => {
+    let pending = 0;
+    for (const c of conns) {
+      c.closing = true;
+      if (c.socket.destroyed) continue;
+      pending++;
+      c.socket.once('close', () => {
+        if (--pending === 0) resolve({ type: 'closed' });
+      });
+      c.socket.destroy();
+    }
+    if (pending === 0) resolve({ type: 'closed' });
+  });
+}
+
+port.on('message', async (msg: ToChatWorker) => {
+  let reply: FromChatWorker;
+  switch (msg.type) {
+    case 'setup':
+      configure(msg.setup);
+      reply = await setupAll();
+      break;
+    case 'start':
+      reply = start(msg.startMs);
+      break;
+    case 'stop':
+      reply = stop();
+      break;
+    case 'drain':
+      reply = await drain(msg.sentAll, msg.sentCounted, msg.quietMs);
+      break;
+    case 'close':
+      reply = await closeAll();
+      break;
+  }
+  port.postMessage(reply);
+});
