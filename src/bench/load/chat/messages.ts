@@ -22,8 +22,10 @@ export const K = {
   SPIN_MS: 7,
   /** Answers to messages: `Msg received`, PUBLISH replies, NATS PONGs x messages per PING. */
   ACKED: 8,
+  /** Read callbacks (one per read system call): deliveries per read is what the tester's cost hinges on. */
+  READS: 9,
 } as const;
-export const CHAT_FIELDS = 9;
+export const CHAT_FIELDS = 10;
 
 export interface ChatSetup {
   kind: TargetKind;
@@ -47,6 +49,8 @@ export interface ChatSetup {
   intervalMs: number;
   /** Bound on connecting and entering the room, together. */
   setupTimeoutMs: number;
+  /** performance.now() at the start of the measurement: stamps carry ns since then. */
+  originMs: number;
 }
 
 export type ToChatWorker =

@@ -7,12 +7,14 @@
  *   byte 0      'w' (sent in the warm-up) or 'W' (sent inside the window)
  *   bytes 1-3   sender id, 24-bit little-endian
  *   bytes 4-7   sequence number of that sender, 32-bit little-endian (from 0)
- *   bytes 8-15  due time, float64 little-endian, ms on performance.now()'s clock
+ *   bytes 8-15  due time, 64-bit little-endian integer: ns since the measurement's clock origin
  *   bytes 16-   filler 'a'..'z'
  *
- * performance.now() is one clock for every thread of the process (one
- * timeOrigin), so a stamp written by a sender thread is read by any receiver
- * thread without conversion.
+ * The origin is a performance.now() reading, and performance.now() is one
+ * clock for every thread of the process (one timeOrigin), so a stamp written
+ * by a sender thread is read by any receiver thread without conversion.
+ * Readers take the bytes one by one: no call, no allocation (this runs once
+ * per delivery).
  */
 export const STAMP_BYTES = 16;
 export const MAGIC_WARM = 0x77; // 'w'
@@ -28,13 +30,17 @@ export function payloadTemplate(sizeBytes: number): Buffer {
   return payload;
 }
 
-export function writeStamp(buf: Buffer, at: number, sid: number, seq: number, counted: boolean, dueMs: number): void {
+const TWO_32 = 4294967296;
+
+export function writeStamp(buf: Buffer, at: number, sid: number, seq: number, counted: boolean, dueNs: number): void {
   buf[at] = counted ? MAGIC_COUNTED : MAGIC_WARM;
   buf[at + 1] = sid & 0xff;
   buf[at + 2] = (sid >>> 8) & 0xff;
   buf[at + 3] = (sid >>> 16) & 0xff;
   buf.writeUInt32LE(seq >>> 0, at + 4);
-  buf.writeDoubleLE(dueMs, at + 8);
+  const ns = Math.max(0, Math.round(dueNs));
+  buf.writeUInt32LE(ns % TWO_32, at + 8);
+  buf.writeUInt32LE(Math.floor(ns / TWO_32), at + 12);
 }
 
 /** True when `buf[at]` starts a stamp (either magic byte). */
@@ -51,10 +57,16 @@ export function stampSender(buf: Uint8Array, at: number): number {
   return buf[at + 1]! | (buf[at + 2]! << 8) | (buf[at + 3]! << 16);
 }
 
-export function stampSeq(buf: Buffer, at: number): number {
-  return buf.readUInt32LE(at + 4);
+/** Four bytes at `at`, little-endian, unsigned. */
+function u32(buf: Uint8Array, at: number): number {
+  return (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16)) + buf[at + 3]! * 16777216;
 }
 
-export function stampDueMs(buf: Buffer, at: number): number {
-  return buf.readDoubleLE(at + 8);
+export function stampSeq(buf: Uint8Array, at: number): number {
+  return u32(buf, at + 4);
+}
+
+/** The due time in ns since the measurement's origin. */
+export function stampDueNs(buf: Uint8Array, at: number): number {
+  return u32(buf, at + 8) + u32(buf, at + 12) * TWO_32;
 }

@@ -24,7 +24,7 @@ import {
   UnexpectedReplyError,
 } from '../../../protocol/index.ts';
 import { Control, PHASE } from '../counters.ts';
-import { createLatencyHistogram, encodeHistogram } from '../histogram.ts';
+import { encodeHistogram, LatencyRecorder } from '../histogram.ts';
 import { RateClock, type Scheduled } from '../rate-clock.ts';
 import {
   CHAT_FIELDS,
@@ -41,13 +41,13 @@ import {
   isStamp,
   payloadTemplate,
   stampCounted,
-  stampDueMs,
+  stampDueNs,
   stampSender,
   stampSeq,
   STAMP_BYTES,
   writeStamp,
 } from './stamp.ts';
-import { type ChatSink, type ChatWire, NATS_PING_BYTES, NATS_PONG_BYTES, wireFor } from './wire.ts';
+import { alignedBuffer, type ChatSink, type ChatWire, NATS_PING_BYTES, NATS_PONG_BYTES, wireFor } from './wire.ts';
 
 const READ_BUFFER_BYTES = 256 * 1024;
 /** Bytes taken at a time into a split frame's buffer when its length is not known yet (a line). */
@@ -65,21 +65,29 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const counters = new Float64Array(init.counters, init.index * CHAT_FIELDS * 8, CHAT_FIELDS);
 const control = new Control(init.control);
-const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+const { buf: readBuffer, words: readWords } = alignedBuffer(READ_BUFFER_BYTES);
 
 let setup: ChatSetup;
 let wire: ChatWire;
 let conns: ChatConn[] = [];
 let senders: ChatConn[] = [];
 let checker = new OrderChecker(0);
-let histogram = createLatencyHistogram(32);
+let latency = new LatencyRecorder();
+// Copies of setup's figures the delivery path reads (module lets, not property loads).
+let sizeBytes = 0;
+let senderCount = 0;
+/** For each room, sender id -> its track there (its place among the room's senders), -1 for other rooms' senders. */
+let sendersTrack: Int32Array[] = [];
+/** The measurement's clock origin (performance.now() ms): stamps carry ns since then. */
+let originMs = 0;
 /** Each room's name as bytes (deliveries are checked against it), and one message into it. */
 let roomBytes: Buffer[] = [];
 let messages: Array<{ bytes: Buffer; payloadAt: number }> = [];
 let phase: number = PHASE.RAMP;
 let sending = false;
-/** The clock of the read being handled (performance.now()). */
+/** The clock of the read being handled: performance.now(), and ns since the origin. */
 let now = 0;
+let nowNs = 0;
 let presence = 0;
 let frames = 0;
 let ackMismatches = 0;
@@ -110,7 +118,12 @@ class ChatConn implements ChatSink, Scheduled {
   readonly receiverOnly: boolean;
   /** First order-checker track of this connection: one per sender of its room. */
   readonly trackBase: number;
+  readonly room: Buffer;
+  readonly sid: number;
+  /** Sender id -> its track among this connection's (sendersTrack of its room). */
+  readonly #tracks: Int32Array;
   #carry: Buffer | null = null;
+  #carryWords: Int32Array | null = null;
   #carryLength = 0;
   open = false;
   ready = false;
@@ -139,6 +152,9 @@ class ChatConn implements ChatSink, Scheduled {
     this.receives = !this.sender || wire.sendersReceive;
     this.receiverOnly = !this.sender;
     this.trackBase = trackBase;
+    this.room = roomBytes[spec.room]!;
+    this.sid = spec.sid;
+    this.#tracks = sendersTrack[spec.room]!;
     this.#onSettle = onSettle;
     const endpoint = setup.endpoints[spec.endpoint]!;
     this.socket = net.connect({
@@ -187,7 +203,9 @@ class ChatConn implements ChatSink, Scheduled {
 
   #onRead(nread: number): boolean {
     now = performance.now();
+    nowNs = Math.round((now - originMs) * 1e6);
     counters[K.RX_WIRE]! += nread;
+    counters[K.READS]! += 1;
     this.#readDeliveries = 0;
     this.#readAcks = 0;
     this.#consume(nread);
@@ -214,7 +232,7 @@ class ChatConn implements ChatSink, Scheduled {
       pos = this.#finishCarried(n);
       if (pos < 0) return;
     }
-    const used = wire.parse(this, readBuffer, pos, n);
+    const used = wire.parse(this, readBuffer, readWords, pos, n);
     if (!this.dead && used < n) this.#keep(used, n);
   }
 
@@ -230,8 +248,7 @@ class ChatConn implements ChatSink, Scheduled {
       const take = Math.min(want, n - pos);
       this.#append(pos, pos + take);
       pos += take;
-      const carry = this.#carry!;
-      const used = wire.parse(this, carry, 0, this.#carryLength);
+      const used = wire.parse(this, this.#carry!, this.#carryWords!, 0, this.#carryLength);
       if (this.dead) return -1;
       if (used > 0) {
         // The split frame is done; what the carry holds beyond `used` came from this read.
@@ -246,9 +263,10 @@ class ChatConn implements ChatSink, Scheduled {
   #append(from: number, to: number): void {
     const length = this.#carryLength + (to - from);
     if (!this.#carry || this.#carry.length < length) {
-      const grown = Buffer.allocUnsafe(Math.max(4096, length * 2, this.need));
-      if (this.#carry) this.#carry.copy(grown, 0, 0, this.#carryLength);
-      this.#carry = grown;
+      const grown = alignedBuffer(Math.max(4096, length * 2, this.need));
+      if (this.#carry) this.#carry.copy(grown.buf, 0, 0, this.#carryLength);
+      this.#carry = grown.buf;
+      this.#carryWords = grown.words;
     }
     readBuffer.copy(this.#carry, this.#carryLength, from, to);
     this.#carryLength = length;
@@ -261,26 +279,19 @@ class ChatConn implements ChatSink, Scheduled {
 
   // ChatSink: what the parser found.
 
-  delivery(buf: Buffer, roomStart: number, roomEnd: number, textStart: number, textEnd: number): void {
+  delivery(buf: Buffer, textStart: number, textEnd: number): void {
     this.#readDeliveries++;
-    const room = roomBytes[this.spec.room]!;
-    let same = this.receives && roomEnd - roomStart === room.length;
-    for (let i = 0; same && i < room.length; i++) same = buf[roomStart + i] === room[i];
-    if (!same) {
-      this.fail(new BadReplyError('a delivery from another room (or to a connection in none)'));
+    const sid = textEnd - textStart === sizeBytes && isStamp(buf, textStart) ? stampSender(buf, textStart) : -1;
+    const track = sid >= 0 && sid < senderCount && sid !== this.sid ? this.#tracks[sid]! : -1;
+    if (track < 0 || !this.receives) {
+      this.fail(new BadReplyError('a delivery that is no message of this bench for this connection (or its own)'));
       return;
     }
-    const sid = textEnd - textStart === setup.sizeBytes && isStamp(buf, textStart) ? stampSender(buf, textStart) : -1;
-    if (sid < 0 || sid >= setup.senders || sid % setup.rooms !== this.spec.room || sid === this.spec.sid) {
-      this.fail(new BadReplyError('a delivery that is no message of this bench, or its own message'));
-      return;
-    }
-    if (!checker.record(this.trackBase + Math.floor(sid / setup.rooms), stampSeq(buf, textStart))) return;
+    if (!checker.record(this.trackBase + track, stampSeq(buf, textStart))) return;
     this.distinct++;
     if (stampCounted(buf, textStart)) {
       this.distinctCounted++;
-      const ns = Math.round((now - stampDueMs(buf, textStart)) * 1e6);
-      histogram.recordValue(ns > 0 ? ns : 1);
+      latency.record(nowNs - stampDueNs(buf, textStart));
     }
   }
 
@@ -365,14 +376,8 @@ class ChatConn implements ChatSink, Scheduled {
     let off = 0;
     for (let i = 0; i < n; i++) {
       out.set(bytes, off);
-      writeStamp(
-        out,
-        off + payloadAt,
-        this.spec.sid,
-        this.seq,
-        counted,
-        interval > 0 ? this.t0 + this.seq * interval : at,
-      );
+      const dueMs = interval > 0 ? this.t0 + this.seq * interval : at;
+      writeStamp(out, off + payloadAt, this.spec.sid, this.seq, counted, (dueMs - originMs) * 1e6);
       off += bytes.length;
       this.seq++;
       if (k > 0 && this.seq % k === 0) {
@@ -402,7 +407,16 @@ function configure(next: ChatSetup): void {
   const payload = payloadTemplate(Math.max(setup.sizeBytes, STAMP_BYTES));
   roomBytes = setup.roomNames.map((name) => Buffer.from(name, 'latin1'));
   messages = setup.roomNames.map((name) => wire.message(name, payload));
-  histogram = createLatencyHistogram(32);
+  latency = new LatencyRecorder();
+  sizeBytes = setup.sizeBytes;
+  senderCount = setup.senders;
+  originMs = setup.originMs;
+  // A table lookup on the delivery path instead of an integer division and a remainder.
+  sendersTrack = setup.roomNames.map((_, room) =>
+    Int32Array.from({ length: setup.senders }, (_, sid) =>
+      sid % setup.rooms === room ? Math.floor(sid / setup.rooms) : -1,
+    ),
+  );
   phase = PHASE.RAMP;
   sending = false;
   presence = 0;
@@ -543,7 +557,7 @@ function report(receiving: ChatConn[], drained: boolean, drainMs: number): ChatD
   }
   return {
     type: 'drained',
-    histogram: encodeHistogram(histogram),
+    histogram: encodeHistogram(latency.toHistogram()),
     expected,
     delivered,
     lost,
