@@ -6,7 +6,7 @@
  * Errors come out as one line and a non-zero exit status, never a stack trace.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { defineFlags, type FlagTable } from '../options/flags.ts';
+import { defineFlags, type FlagRow, type FlagTable } from '../options/flags.ts';
 import { HandoffError, InvalidOptionError } from '../protocol/index.ts';
 import { MODES, STRATEGIES } from '../server/options.ts';
 import { TARGET_KINDS } from './load/chat/wire.ts';
@@ -50,6 +50,24 @@ function fail<O>(command: string, flags: FlagTable<O>, err: unknown): void {
 
 /** What the bench flags set: the API's options, and `--no-save` (which empties `out`). */
 type BenchFlagOptions = BenchOptions & { save?: boolean };
+
+/** Chat mode's own flags, plain ones a line each: [option, flag, kind, what it does]. */
+const CHAT_ROWS: Array<FlagRow<BenchFlagOptions>> = (
+  [
+    ['senders', 'senders', 'integer', 'connections that send (of --clients)'],
+    ['rooms', 'rooms', 'integer', 'rooms the connections are spread over'],
+    ['window', 'window', 'integer', 'unacknowledged messages per sender (closed loop; the cap with --rate)'],
+    [
+      'natsPingEvery',
+      'nats-ping-every',
+      'integer',
+      "NATS: a sender's PING after every this many messages (its PONG acks)",
+    ],
+    ['redis', 'redis', 'boolean', 'two handoff servers on a redis-server started here, connections spread over both'],
+    ['natsServer', 'nats-server', 'string', 'the nats-server program'],
+    ['redisServer', 'redis-server', 'string', 'the redis-server program'],
+  ] as const
+).map(([option, flag, kind, describe]) => ({ option, flag, kind, describe: `chat: ${describe}` }));
 
 /** Every flag of `handoff bench`. */
 export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
@@ -157,7 +175,7 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       option: 'timeoutS',
       flag: 'timeout',
       kind: 'number',
-      describe: 'seconds after which an unanswered message counts as a timeout',
+      describe: 'seconds after which an unanswered message counts as a timeout (chat: the drain gives up)',
     },
     {
       option: 'connectTimeoutS',
@@ -171,20 +189,6 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       kind: 'boolean',
       describe: 'progress bars on stderr when it is a terminal',
     },
-    { option: 'senders', flag: 'senders', kind: 'integer', describe: 'chat: connections that send (of --clients)' },
-    { option: 'rooms', flag: 'rooms', kind: 'integer', describe: 'chat: rooms the connections are spread over' },
-    {
-      option: 'window',
-      flag: 'window',
-      kind: 'integer',
-      describe: 'chat: unacknowledged messages per sender (closed loop; the cap with --rate)',
-    },
-    {
-      option: 'natsPingEvery',
-      flag: 'nats-ping-every',
-      kind: 'integer',
-      describe: "chat, NATS: a sender's PING after every this many messages (its PONG is the ack)",
-    },
     {
       option: 'targetKinds',
       flag: 'target-kind',
@@ -193,14 +197,7 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       choices: TARGET_KINDS,
       describe: 'chat: what to measure, started here (or the kind of --target); several are one interleaved run',
     },
-    {
-      option: 'redis',
-      flag: 'redis',
-      kind: 'boolean',
-      describe: 'chat: two handoff servers on a redis-server started here, connections spread over both',
-    },
-    { option: 'natsServer', flag: 'nats-server', kind: 'string', describe: 'chat: the nats-server program' },
-    { option: 'redisServer', flag: 'redis-server', kind: 'string', describe: 'chat: the redis-server program' },
+    ...CHAT_ROWS,
     {
       option: 'serverCommand',
       flag: 'server-command',

@@ -67,20 +67,19 @@ export interface BenchOptions {
 }
 
 /** The chat scenario, resolved (mode 'chat'). */
-export interface ResolvedChatOptions {
-  /** The sweep of connection counts. */
-  readonly clients: readonly number[];
-  readonly senders: number;
-  readonly rooms: number;
-  readonly window: number;
-  readonly natsPingEvery: number;
-  readonly targetKinds: readonly TargetKind[];
-  /** For the handoff target kind: one variant per worker count. */
-  readonly serverWorkers: readonly number[];
-  readonly redis: boolean;
-  readonly natsServer: string;
-  readonly redisServer: string;
-}
+export type ResolvedChatOptions = Readonly<
+  Required<
+    Pick<
+      BenchOptions,
+      'senders' | 'rooms' | 'window' | 'natsPingEvery' | 'targetKinds' | 'redis' | 'natsServer' | 'redisServer'
+    >
+  > & {
+    /** The sweep of connection counts. */
+    clients: readonly number[];
+    /** For the handoff target kind: one variant per worker count. */
+    serverWorkers: readonly number[];
+  }
+>;
 
 export interface ResolvedBenchOptions {
   /** Connections (chat mode: the largest of the sweep, what the open-file limit must allow). */

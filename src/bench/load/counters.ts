@@ -49,21 +49,35 @@ export function sumFields(memory: SharedArrayBuffer, fields: number): Float64Arr
   return sums;
 }
 
+/** Each field of `layout` (name -> slot) summed over all threads now. */
+export function readNamed<N extends string>(
+  memory: SharedArrayBuffer,
+  fields: number,
+  layout: Readonly<Record<N, number>>,
+): Record<N, number> {
+  const sums = sumFields(memory, fields);
+  const out = {} as Record<N, number>;
+  for (const name of Object.keys(layout) as N[]) out[name] = sums[layout[name]]!;
+  return out;
+}
+
+/** The snapshot's names for the slots of C. */
+const SNAPSHOT: Readonly<Record<keyof CounterSnapshot, number>> = {
+  sent: C.SENT,
+  acked: C.ACKED,
+  txWire: C.TX_WIRE,
+  txHeader: C.TX_HEADER,
+  rxWire: C.RX_WIRE,
+  rxHeader: C.RX_HEADER,
+  errors: C.ERRORS,
+  timeouts: C.TIMEOUTS,
+  open: C.OPEN,
+  spinMs: C.SPIN_MS,
+};
+
 /** Totals over all threads now. */
 export function readCounters(memory: SharedArrayBuffer): CounterSnapshot {
-  const s = sumFields(memory, FIELDS);
-  return {
-    sent: s[C.SENT]!,
-    acked: s[C.ACKED]!,
-    txWire: s[C.TX_WIRE]!,
-    txHeader: s[C.TX_HEADER]!,
-    rxWire: s[C.RX_WIRE]!,
-    rxHeader: s[C.RX_HEADER]!,
-    errors: s[C.ERRORS]!,
-    timeouts: s[C.TIMEOUTS]!,
-    open: s[C.OPEN]!,
-    spinMs: s[C.SPIN_MS]!,
-  };
+  return readNamed(memory, FIELDS, SNAPSHOT);
 }
 
 export function diffCounters(later: CounterSnapshot, earlier: CounterSnapshot): CounterSnapshot {

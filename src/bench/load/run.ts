@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TargetUnreachableError } from '../../protocol/index.ts';
 import type { ServerStats } from '../../server/server.ts';
 import type { Strategy } from '../../server/options.ts';
-import { type CounterSnapshot, diffCounters, epochNowMs, PHASE } from './counters.ts';
+import { type CounterSnapshot, diffCounters, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
 import { LoadPool, split } from './pool.ts';
@@ -29,8 +29,8 @@ import {
   summarizeMeasurements,
   variantName,
 } from '../results/result.ts';
-import { checkFileLimit, environment, machineCpuSeconds } from './system.ts';
-import { type CounterReader, type PlanInfo, type RunHooks as WindowHooks, sampleWindow, tickFor } from './window.ts';
+import { runRounds } from './rounds.ts';
+import { type CounterReader, measureWindow, type PlanInfo, type RunHooks as WindowHooks } from './window.ts';
 
 /** Event-loop utilisation above which a load thread is the limit, not the server. */
 export const SATURATED_UTILIZATION = 0.9;
@@ -44,74 +44,39 @@ export interface MeasurementPlan extends PlanInfo {
 export type { RunPhase, Tick } from './window.ts';
 export type RunHooks = WindowHooks<MeasurementPlan, Measurement>;
 
-export async function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
-  checkFileLimit(options.clients);
-  const startedAt = new Date().toISOString();
-  const warnings: string[] = [];
-  const warn = (text: string) => {
-    if (warnings.includes(text)) return;
-    warnings.push(text);
-    hooks.onWarning?.(text);
-  };
+export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
   const strategies: Array<Strategy | null> = options.target ? [null] : [...options.strategies];
-  const total = options.repeat * strategies.length * options.headerBytes.length * options.sizes.length;
-  const measurements: Measurement[] = [];
   const pool = new LoadPool(options.workers);
-  let lastTarget: { host: string; port: number | null } = { host: '127.0.0.1', port: null };
-  let index = 0;
-  try {
-    for (let round = 1; round <= options.repeat; round++) {
-      // Round by round, A B A B: slow drift of the machine hits every variant alike.
-      for (const strategy of strategies) {
-        for (const headerBytes of options.headerBytes) {
-          const server = options.target
-            ? externalServer(options.target.host, options.target.port)
-            : await startEmbeddedServer({
-                workers: options.serverWorkers,
-                strategy: strategy!,
-                mode: options.mode,
-                headerBytes,
-                maxConnections: options.clients + 16,
-                command: options.serverCommand,
-              });
-          lastTarget = { host: server.host, port: server.port };
-          try {
-            for (const sizeBytes of options.sizes) {
-              const plan: MeasurementPlan = {
-                index: index++,
-                total,
-                key: measurementKey(strategy, headerBytes, sizeBytes),
-                strategy,
-                headerBytes,
-                sizeBytes,
-                round,
-              };
-              hooks.onMeasurementStart?.(plan);
-              const m = await measure(options, pool, server, plan, hooks, warn);
-              measurements.push(m);
-              hooks.onMeasurementEnd?.(plan, m);
-            }
-          } finally {
-            await server.stop();
-          }
-        }
-      }
-    }
-  } finally {
-    await pool.destroy();
-  }
-  return {
-    schema: SCHEMA,
-    label: options.label,
-    environment: environment(),
+  return runRounds(
     options,
-    target: { kind: options.target ? 'external' : 'embedded', ...lastTarget },
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    measurements,
-    summary: summarizeMeasurements(measurements),
-    warnings,
-  };
+    pool,
+    hooks,
+    {
+      // One variant per strategy x header size; inside it, the sizes.
+      variants: strategies.flatMap((strategy) => options.headerBytes.map((headerBytes) => ({ strategy, headerBytes }))),
+      start: ({ strategy, headerBytes }) =>
+        options.target
+          ? Promise.resolve(externalServer(options.target.host, options.target.port))
+          : startEmbeddedServer({
+              workers: options.serverWorkers,
+              strategy: strategy!,
+              mode: options.mode,
+              headerBytes,
+              maxConnections: options.clients + 16,
+              command: options.serverCommand,
+            }),
+      address: (server) => ({ host: server.host, port: server.port }),
+      points: ({ strategy, headerBytes }) =>
+        options.sizes.map((sizeBytes) => ({
+          key: measurementKey(strategy, headerBytes, sizeBytes),
+          strategy,
+          headerBytes,
+          sizeBytes,
+        })),
+      measure: (server, plan, warn) => measure(options, pool, server, plan, hooks, warn),
+    },
+    (measurements) => ({ schema: SCHEMA, measurements, summary: summarizeMeasurements(measurements) }),
+  );
 }
 
 async function measure(
@@ -160,34 +125,17 @@ async function measure(
   const statsRamped = await server.stats();
 
   const reader: CounterReader<CounterSnapshot> = { read: () => pool.counters(), count: (c) => c.acked };
-  if (options.warmupS > 0) {
-    hooks.onPhase?.(plan, 'warmup');
-    await tickFor(reader, options.warmupS, (tick) => hooks.onTick?.(plan, tick));
-  }
-
-  hooks.onPhase?.(plan, 'measure');
-  const eluBefore = pool.utilization();
-  const spinBefore = pool.spinMs();
-  const cpuBefore = process.cpuUsage();
-  const machineBefore = machineCpuSeconds();
-  const serverCpuBefore = server.cpuSeconds();
-  const windowStart = epochNowMs();
-  pool.control.set(PHASE.MEASURE, windowStart);
-  const c0 = pool.counters();
   const length = {
     durationMs: options.durationS * 1000,
     stopAtCount: options.messages,
     // Bounded even in --messages mode: a stalled server must not hang the run forever.
     limitMs: options.messages > 0 ? Math.max(options.timeoutS * 1000, 600_000) : options.durationS * 1000,
   };
-  const samples = await sampleWindow(reader, length, c0, windowStart, ackSample, (tick) => hooks.onTick?.(plan, tick));
-  pool.control.set(PHASE.DRAIN);
-  const windowEnd = epochNowMs();
-  const c1 = pool.counters();
-  const serverCpuAfter = server.cpuSeconds();
-  const machineAfter = machineCpuSeconds();
-  const cpu = process.cpuUsage(cpuBefore);
-  const threadUtilization = pool.utilizationSince(eluBefore, spinBefore);
+  const { samples, c0, c1, seconds, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
+    await measureWindow(pool, reader, options.warmupS, length, ackSample, () => server.cpuSeconds(), {
+      onPhase: (phase) => hooks.onPhase?.(plan, phase),
+      onTick: (tick) => hooks.onTick?.(plan, tick),
+    });
 
   hooks.onPhase?.(plan, 'drain');
   const drained = await pool.drain(timeoutMs);
@@ -196,7 +144,6 @@ async function measure(
   await pool.close();
 
   const w = diffCounters(c1, c0);
-  const seconds = (windowEnd - windowStart) / 1000;
   const histogram = mergeHistograms(drained.map((d) => d.histogram));
   const perSecond = samples.filter((s) => s.seconds >= 0.999).map((s) => s.msgsPerSec);
   const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [w.acked / seconds]);
@@ -209,11 +156,7 @@ async function measure(
   }
   const errorTotal = Object.values(errorKinds).reduce((a, b) => a + b, 0);
   const unanswered = drained.reduce((a, d) => a + d.unanswered, 0);
-  const testerCpu = (cpu.user + cpu.system) / 1e6;
-  const machineBusy =
-    machineBefore && machineAfter
-      ? (machineAfter.busy - machineBefore.busy) / Math.max(1e-9, machineAfter.total - machineBefore.total)
-      : null;
+  const testerCpu = testerCpuSeconds;
   const saturated = threadUtilization.some((u) => u >= SATURATED_UTILIZATION);
   if (saturated) {
     warn(
@@ -262,7 +205,7 @@ async function measure(
     server:
       server.pid === null
         ? null
-        : serverFigures(server, statsBefore, statsRamped, statsAfter, cAll, w.acked, serverCpuBefore, serverCpuAfter),
+        : serverFigures(server, statsBefore, statsRamped, statsAfter, cAll, w.acked, serverCpuSeconds),
     tester: {
       cpuSeconds: testerCpu,
       cpuUsPerMsg: w.acked > 0 ? (testerCpu * 1e6) / w.acked : 0,
@@ -280,10 +223,8 @@ function serverFigures(
   after: ServerStats | null,
   all: CounterSnapshot,
   windowMessages: number,
-  cpuBefore: number | null,
-  cpuAfter: number | null,
+  cpuSeconds: number | null,
 ): NonNullable<Measurement['server']> {
-  const cpuSeconds = cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null;
   const messages = before && after ? after.messages - before.messages : null;
   return {
     pid: server.pid!,

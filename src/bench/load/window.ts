@@ -4,8 +4,10 @@
  * drifting with timer lateness), and the hooks a command line watches them
  * through. Generic over what the load threads count (acks, deliveries).
  */
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { epochNowMs } from './counters.ts';
+import { type Control, epochNowMs, PHASE } from './counters.ts';
+import { machineCpuSeconds } from './system.ts';
 
 /** What a progress display needs of a measurement (ack runs and chat runs add their own fields). */
 export interface PlanInfo {
@@ -135,4 +137,77 @@ export async function sampleWindow<C, S extends { t: number }>(
     await sleep(Math.max(1, Math.min(nextSampleAt, endAt) - now));
   }
   return samples;
+}
+
+/** What measureWindow needs of a pool of load threads. */
+export interface WindowPool {
+  readonly control: Control;
+  utilization(): EventLoopUtilization[];
+  spinMs(): number[];
+  utilizationSince(before: EventLoopUtilization[], spinBefore: number[]): number[];
+}
+
+export interface WindowFigures<C, S> {
+  samples: S[];
+  /** The counters at the window's edges. */
+  c0: C;
+  c1: C;
+  seconds: number;
+  /** CPU of the server's processes over the window (null when they are not ours to read). */
+  serverCpuSeconds: number | null;
+  /** This process's CPU (every load thread) over the window. */
+  testerCpuSeconds: number;
+  /** Busy share of each load thread, spin excluded. */
+  threadUtilization: number[];
+  /** Share of the whole machine that was busy (null off Linux). */
+  machineBusy: number | null;
+}
+
+/**
+ * The warm-up (ticks, nothing kept), then the measured window: MEASURE is set for
+ * the load threads at its start and DRAIN at its end, and the CPU of the tester,
+ * the server and the machine is read at both edges.
+ */
+export async function measureWindow<C, S extends { t: number }>(
+  pool: WindowPool,
+  reader: CounterReader<C>,
+  warmupS: number,
+  length: WindowLength,
+  sample: (later: C, earlier: C, t: number, seconds: number) => S,
+  serverCpu: () => number | null,
+  hooks: { onPhase: (phase: RunPhase) => void; onTick: (tick: Tick) => void },
+): Promise<WindowFigures<C, S>> {
+  if (warmupS > 0) {
+    hooks.onPhase('warmup');
+    await tickFor(reader, warmupS, hooks.onTick);
+  }
+  hooks.onPhase('measure');
+  const eluBefore = pool.utilization();
+  const spinBefore = pool.spinMs();
+  const cpuBefore = process.cpuUsage();
+  const machineBefore = machineCpuSeconds();
+  const serverBefore = serverCpu();
+  const windowStart = epochNowMs();
+  pool.control.set(PHASE.MEASURE, windowStart);
+  const c0 = reader.read();
+  const samples = await sampleWindow(reader, length, c0, windowStart, sample, hooks.onTick);
+  pool.control.set(PHASE.DRAIN);
+  const windowEnd = epochNowMs();
+  const c1 = reader.read();
+  const serverAfter = serverCpu();
+  const machineAfter = machineCpuSeconds();
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    samples,
+    c0,
+    c1,
+    seconds: (windowEnd - windowStart) / 1000,
+    serverCpuSeconds: serverBefore !== null && serverAfter !== null ? serverAfter - serverBefore : null,
+    testerCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    threadUtilization: pool.utilizationSince(eluBefore, spinBefore),
+    machineBusy:
+      machineBefore && machineAfter
+        ? (machineAfter.busy - machineBefore.busy) / Math.max(1e-9, machineAfter.total - machineBefore.total)
+        : null,
+  };
 }

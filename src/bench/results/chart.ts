@@ -33,6 +33,17 @@ function sizeAxis(sizes: readonly number[]) {
   };
 }
 
+/** Panels side by side over one data set: the top level of every run chart. */
+function sideBySide(title: string, values: object[], panels: object[]): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    data: { values },
+    config: { view: { stroke: null }, font: 'sans-serif' },
+    hconcat: panels,
+  } as TopLevelSpec;
+}
+
 /** msgs/s, MB/s (payload solid, wire dashed) and header share against payload size, one line per variant. */
 export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLevelSpec {
   const values = rows.map((r) => ({
@@ -47,12 +58,7 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
   const color = { field: 'variant', type: 'nominal' as const, title: 'server, header' };
   const sizeX = sizeAxis(rows.map((r) => r.sizeBytes));
   const point = { point: true };
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    data: { values },
-    config: { view: { stroke: null }, font: 'sans-serif' },
-    hconcat: [
+  return sideBySide(title, values, [
       {
         width: 260,
         height: 220,
@@ -105,8 +111,7 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
           color,
         },
       },
-    ],
-  };
+  ]);
 }
 
 export interface ComparisonPoint {
@@ -221,14 +226,8 @@ export function chatChartSpec(rows: readonly ChatChartRow[], title: string): Top
       ...dash,
     },
   });
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    data: { values },
-    config: { view: { stroke: null }, font: 'sans-serif' },
-    hconcat: [
-      panel('deliveriesPerSec', 'deliveries per second to receivers', 'deliveries/s', false),
-      panel('p99Ms', 'p99 delivery latency', 'ms (log scale)', true),
-    ],
-  };
+  return sideBySide(title, values, [
+    panel('deliveriesPerSec', 'deliveries per second to receivers', 'deliveries/s', false),
+    panel('p99Ms', 'p99 delivery latency', 'ms (log scale)', true),
+  ]);
 }

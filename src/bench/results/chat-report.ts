@@ -2,7 +2,7 @@
 import { fmtInt, fmtMB, fmtRate, fmtUs, formatSize, pct } from '../format.ts';
 import { describeEnvironment } from '../load/system.ts';
 import type { ChatMeasurement, ChatResult, ChatSummaryRow } from './chat-result.ts';
-import { markdownTable, textTable } from './report.ts';
+import { markdownTable, testerLine, textTable } from './report.ts';
 
 function recipientsNote(m: { targetKind: string; senders: number; receivers: number }): string {
   return m.targetKind === 'handoff'
@@ -52,55 +52,36 @@ export function describeChatMeasurement(m: ChatMeasurement): string {
     lines.push(`  server (${s.processes.map((p) => p.name).join(' + ')}): ${cpu} CPU-µs per delivery${counted}`);
   }
   const t = m.tester;
-  lines.push(
-    `  tester: ${t.cpuUsPerDelivery.toFixed(3)} CPU-µs per delivery, ${t.deliveriesPerRead.toFixed(1)} deliveries per read, threads busy [${t.threadUtilization.map(pct).join(', ')}]` +
-      (t.machineBusy === null ? '' : `, machine ${pct(t.machineBusy)} busy`) +
-      (t.saturated ? "  SATURATED: these figures are the tester's limit" : ''),
-  );
+  const cost = `${t.cpuUsPerDelivery.toFixed(3)} CPU-µs per delivery, ${t.deliveriesPerRead.toFixed(1)} deliveries per read`;
+  lines.push(testerLine(cost, t));
   return lines.join('\n');
 }
 
-const SUMMARY_HEAD = [
-  'target',
-  'receivers',
-  'size',
-  'deliveries/s to receivers',
-  'noise',
-  'all deliveries/s',
-  'msgs/s sent',
-  'p50',
-  'p90',
-  'p99',
-  'max',
-  'lost',
-  'dup',
-  'reordered',
-  'errors',
-  'server CPU-µs/delivery',
-  'tester',
+/** The summary's columns: heading and cell, one place for both. */
+const SUMMARY: ReadonlyArray<[string, (r: ChatSummaryRow) => string]> = [
+  ['target', (r) => r.variant],
+  ['receivers', (r) => `${r.receivers} (+${r.senders})`],
+  ['size', (r) => formatSize(r.sizeBytes)],
+  ['deliveries/s to receivers', (r) => fmtRate(r.deliveriesPerSec)],
+  ['noise', (r) => (r.noise === null ? 'n/a' : `±${pct(r.noise)}`)],
+  ['all deliveries/s', (r) => fmtRate(r.allDeliveriesPerSec)],
+  ['msgs/s sent', (r) => fmtInt(r.sentPerSec)],
+  ['p50', (r) => fmtUs(r.p50Us)],
+  ['p90', (r) => fmtUs(r.p90Us)],
+  ['p99', (r) => fmtUs(r.p99Us)],
+  ['max', (r) => fmtUs(r.maxUs)],
+  ['lost', (r) => String(r.lostTotal)],
+  ['dup', (r) => String(r.duplicates)],
+  ['reordered', (r) => String(r.reordered)],
+  ['errors', (r) => String(r.errors)],
+  ['server CPU-µs/delivery', (r) => r.serverCpuUsPerDelivery?.toFixed(3) ?? 'n/a'],
+  ['tester', (r) => (r.testerSaturated ? 'SATURATED' : 'ok')],
 ];
+const SUMMARY_HEAD = SUMMARY.map(([head]) => head);
 const RIGHT = new Set([1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
 
 function summaryCells(r: ChatSummaryRow): string[] {
-  return [
-    r.variant,
-    `${r.receivers} (+${r.senders})`,
-    formatSize(r.sizeBytes),
-    fmtRate(r.deliveriesPerSec),
-    r.noise === null ? 'n/a' : `±${pct(r.noise)}`,
-    fmtRate(r.allDeliveriesPerSec),
-    fmtInt(r.sentPerSec),
-    fmtUs(r.p50Us),
-    fmtUs(r.p90Us),
-    fmtUs(r.p99Us),
-    fmtUs(r.maxUs),
-    String(r.lostTotal),
-    String(r.duplicates),
-    String(r.reordered),
-    String(r.errors),
-    r.serverCpuUsPerDelivery === null ? 'n/a' : r.serverCpuUsPerDelivery.toFixed(3),
-    r.testerSaturated ? 'SATURATED' : 'ok',
-  ];
+  return SUMMARY.map(([, cell]) => cell(r));
 }
 
 export function chatSummaryText(result: ChatResult): string {

@@ -7,12 +7,10 @@
  * room member and gets every other sender's messages too (recipients per
  * message = receivers + senders - 1); `deliveriesPerSec.all` counts those.
  */
-import type { Environment } from '../load/system.ts';
 import type { LatencySummaryUs } from '../load/histogram.ts';
-import type { ResolvedBenchOptions } from '../options.ts';
 import type { TargetKind } from '../load/chat/wire.ts';
 import { formatSize } from '../format.ts';
-import { groupByKey, median, roundsNoise } from './result.ts';
+import { groupByKey, median, roundsNoise, type RunEnvelope } from './result.ts';
 
 export const CHAT_SCHEMA = 'handoff-bench-chat/1';
 
@@ -154,17 +152,10 @@ export interface ChatSummaryRow {
   testerSaturated: boolean;
 }
 
-export interface ChatResult {
+export interface ChatResult extends RunEnvelope {
   schema: typeof CHAT_SCHEMA;
-  label: string;
-  environment: Environment;
-  options: ResolvedBenchOptions;
-  target: { kind: 'embedded' | 'external'; host: string; port: number | null };
-  startedAt: string;
-  finishedAt: string;
   measurements: ChatMeasurement[];
   summary: ChatSummaryRow[];
-  warnings: string[];
 }
 
 export function chatVariantKey(variant: string, clients: number, sizeBytes: number): string {

@@ -40,13 +40,20 @@ export function describeMeasurement(m: Measurement): string {
         (s.countsAgree === false ? '  MISMATCH' : ''),
     );
   }
-  const t = m.tester;
-  lines.push(
-    `  tester: ${t.cpuUsPerMsg.toFixed(1)} µs CPU per msg, threads busy [${t.threadUtilization.map(pct).join(', ')}]` +
-      (t.machineBusy === null ? '' : `, machine ${pct(t.machineBusy)} busy`) +
-      (t.saturated ? "  SATURATED: these figures are the tester's limit" : ''),
-  );
+  lines.push(testerLine(`${m.tester.cpuUsPerMsg.toFixed(1)} µs CPU per msg`, m.tester));
   return lines.join('\n');
+}
+
+/** The tester's own line of a measurement: its cost (`cost`), its threads, the machine, and whether it was the limit. */
+export function testerLine(
+  cost: string,
+  t: { threadUtilization: number[]; machineBusy: number | null; saturated: boolean },
+): string {
+  return (
+    `  tester: ${cost}, threads busy [${t.threadUtilization.map(pct).join(', ')}]` +
+    (t.machineBusy === null ? '' : `, machine ${pct(t.machineBusy)} busy`) +
+    (t.saturated ? "  SATURATED: these figures are the tester's limit" : '')
+  );
 }
 
 const SUMMARY_HEAD = [

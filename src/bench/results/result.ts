@@ -100,17 +100,21 @@ export interface SummaryRow {
   testerSaturated: boolean;
 }
 
-export interface BenchResult {
-  schema: typeof SCHEMA;
+/** What every saved run says about itself, besides its measurements (ack, echo and chat runs alike). */
+export interface RunEnvelope {
   label: string;
   environment: Environment;
   options: ResolvedBenchOptions;
   target: { kind: 'embedded' | 'external'; host: string; port: number | null };
   startedAt: string;
   finishedAt: string;
+  warnings: string[];
+}
+
+export interface BenchResult extends RunEnvelope {
+  schema: typeof SCHEMA;
   measurements: Measurement[];
   summary: SummaryRow[];
-  warnings: string[];
 }
 
 export function median(values: readonly number[]): number {

@@ -4,30 +4,38 @@
  */
 import type { OrderCounts } from './order-checker.ts';
 import type { ChatConnSpec } from './layout.ts';
+import type { LoadSetup } from '../messages.ts';
+import type { ResolvedChatOptions } from '../../options.ts';
+import type { SettledCounts } from '../thread-kit.ts';
 import type { TargetKind } from './wire.ts';
 
 /** Live counters of one chat load thread (Float64 slots, plain stores, read by the orchestrator at will). */
 export const K = {
   /** Messages written by this thread's senders. */
-  SENT: 0,
+  sent: 0,
   /** Delivery frames read (every copy, duplicates included), by any receiving connection. */
-  DELIVERED: 1,
+  deliveries: 1,
   /** The same for the connections that only receive (the figure to put beside NATS and Redis). */
-  RECEIVER_DELIVERED: 2,
-  RX_WIRE: 3,
-  TX_WIRE: 4,
-  ERRORS: 5,
-  OPEN: 6,
+  receiverDeliveries: 2,
+  rxWire: 3,
+  txWire: 4,
+  errors: 5,
+  open: 6,
   /** Rate mode: ms spent spinning to send on time (not load). */
-  SPIN_MS: 7,
+  spinMs: 7,
   /** Answers to messages: `Msg received`, PUBLISH replies, NATS PONGs x messages per PING. */
-  ACKED: 8,
+  acked: 8,
   /** Read callbacks (one per read system call): deliveries per read is what the tester's cost hinges on. */
-  READS: 9,
+  reads: 9,
 } as const;
+export type ChatCounters = Record<keyof typeof K, number>;
 export const CHAT_FIELDS = 10;
 
-export interface ChatSetup {
+/** What one chat load thread is told for one measurement (besides the scenario's senders, rooms, window...). */
+export interface ChatSetup
+  extends
+    Pick<LoadSetup, 'headerBytes' | 'sizeBytes' | 'intervalMs'>,
+    Pick<ResolvedChatOptions, 'senders' | 'rooms' | 'window' | 'natsPingEvery'> {
   kind: TargetKind;
   endpoints: Array<{ host: string; port: number }>;
   conns: ChatConnSpec[];
@@ -37,16 +45,6 @@ export interface ChatSetup {
   lobby: boolean;
   /** Subscribers a PUBLISH should reach in each room (Redis checks its replies against it). */
   receiversPerRoom: number[];
-  senders: number;
-  rooms: number;
-  headerBytes: number;
-  sizeBytes: number;
-  /** Unacknowledged messages a sender may have. */
-  window: number;
-  /** NATS: a PING after every this many messages. */
-  natsPingEvery: number;
-  /** Rate mode: ms between two messages of one sender; 0 = closed loop. */
-  intervalMs: number;
   /** Bound on connecting and entering the room, together. */
   setupTimeoutMs: number;
   /** performance.now() at the start of the measurement: stamps carry ns since then. */
@@ -62,29 +60,30 @@ export type ToChatWorker =
   | { type: 'drain'; sentAll: number[]; sentCounted: number[]; quietMs: number }
   | { type: 'close' };
 
+/** One receiving connection's accounting after the drain. */
+export interface ReceiverTally {
+  /** Deliveries of window messages it should have (every other sender of its room) and the distinct ones it got. */
+  expected: number;
+  delivered: number;
+  /** The same over every message sent, warm-up included. */
+  expectedTotal: number;
+  deliveredTotal: number;
+  /** Delivery frames it read inside the window (fairness). */
+  inWindow: number;
+  /** Only receives (not a handoff sender). */
+  receiverOnly: boolean;
+  /** Still open at the end. */
+  open: boolean;
+}
+
 export interface ChatDrained extends OrderCounts {
   type: 'drained';
   histogram: string;
-  /** Deliveries of window messages expected by this thread's connections, the distinct ones received, the shortfall. */
-  expected: number;
-  delivered: number;
-  lost: number;
-  /** The same over every message sent (warm-up included). */
-  expectedTotal: number;
-  deliveredTotal: number;
-  lostTotal: number;
-  /** Distinct deliveries beyond what was expected (a checker that cannot tell: far reorders). */
-  unexpected: number;
-  receiversWithLoss: number;
-  /** Connections closed before the end (by the server or by an error). */
-  closed: number;
+  receivers: ReceiverTally[];
   /** Presence frames read (handoff). */
   presence: number;
   /** Delivery frames read over the whole measurement, copies included. */
   frames: number;
-  /** Window deliveries of the least and most served receiver (connections that only receive). */
-  receiverMin: number;
-  receiverMax: number;
   /** PUBLISH replies whose count of subscribers reached was not the room's receivers. */
   ackMismatches: number;
   drained: boolean;
@@ -94,15 +93,8 @@ export interface ChatDrained extends OrderCounts {
 }
 
 export type FromChatWorker =
-  | {
-      type: 'ready';
-      /** Connections that did not get into the room (connect failed, refused, timed out), by code. */
-      failed: number;
-      failedKinds: Record<string, number>;
-      error: string;
-      connectMs: number;
-      readyMs: number;
-    }
+  /** Every connection in the room, or given up on (SettledCounts: which, by code). */
+  | ({ type: 'ready'; connectMs: number; readyMs: number } & SettledCounts)
   | { type: 'started' }
   | { type: 'stopped'; senders: Array<{ sid: number; sent: number; counted: number }> }
   | ChatDrained

@@ -22,14 +22,22 @@ import {
   summarizeChat,
 } from '../../results/chat-result.ts';
 import { meanStdev } from '../../results/result.ts';
-import { epochNowMs, PHASE, sumFields } from '../counters.ts';
+import { PHASE, readNamed } from '../counters.ts';
 import { mergeHistograms, encodeHistogram, summarize } from '../histogram.ts';
 import { ThreadPool, type ThreadScript } from '../pool.ts';
 import { SATURATED_UTILIZATION } from '../run.ts';
-import { checkFileLimit, environment, machineCpuSeconds } from '../system.ts';
-import { type CounterReader, type PlanInfo, type RunHooks, sampleWindow, tickFor } from '../window.ts';
+import { runRounds } from '../rounds.ts';
+import { type CounterReader, measureWindow, type PlanInfo, type RunHooks } from '../window.ts';
 import { expectedDeliveries, roomShapes, threadConnections } from './layout.ts';
-import { type ChatDrained, CHAT_FIELDS, type FromChatWorker, K, type ToChatWorker } from './messages.ts';
+import {
+  type ChatCounters,
+  type ChatDrained,
+  CHAT_FIELDS,
+  type FromChatWorker,
+  K,
+  type ReceiverTally,
+  type ToChatWorker,
+} from './messages.ts';
 import { type ChatTarget, type ChatVariant, startChatTarget, variantName } from './targets.ts';
 
 export interface ChatPlan extends PlanInfo {
@@ -43,32 +51,13 @@ export type ChatRunHooks = RunHooks<ChatPlan, ChatMeasurement>;
 const CHAT_SCRIPT: ThreadScript = {
   url: new URL('./worker.ts', import.meta.url),
   fields: CHAT_FIELDS,
-  spinField: K.SPIN_MS,
+  spinField: K.spinMs,
 };
 
 type ChatPool = ThreadPool<ToChatWorker, FromChatWorker>;
 
-interface ChatCounters {
-  sent: number;
-  deliveries: number;
-  receiverDeliveries: number;
-  rxWire: number;
-  txWire: number;
-  errors: number;
-  reads: number;
-}
-
 function readChatCounters(pool: ChatPool): ChatCounters {
-  const s = sumFields(pool.countersMemory, CHAT_FIELDS);
-  return {
-    sent: s[K.SENT]!,
-    deliveries: s[K.DELIVERED]!,
-    receiverDeliveries: s[K.RECEIVER_DELIVERED]!,
-    rxWire: s[K.RX_WIRE]!,
-    txWire: s[K.TX_WIRE]!,
-    errors: s[K.ERRORS]!,
-    reads: s[K.READS]!,
-  };
+  return readNamed(pool.countersMemory, CHAT_FIELDS, K);
 }
 
 function chatSample(later: ChatCounters, earlier: ChatCounters, t: number, seconds: number): ChatSample {
@@ -103,73 +92,39 @@ export function chatVariants(options: ResolvedBenchOptions): ChatVariant[] {
   });
 }
 
-export async function runChatBench(options: ResolvedBenchOptions, hooks: ChatRunHooks = {}): Promise<ChatResult> {
+export function runChatBench(options: ResolvedBenchOptions, hooks: ChatRunHooks = {}): Promise<ChatResult> {
   const chat = options.chat!;
-  checkFileLimit(options.clients);
-  const startedAt = new Date().toISOString();
-  const warnings: string[] = [];
-  const warn = (text: string) => {
-    if (warnings.includes(text)) return;
-    warnings.push(text);
-    hooks.onWarning?.(text);
-  };
-  const variants = chatVariants(options);
-  const total = options.repeat * variants.length * chat.clients.length * options.sizes.length;
-  const measurements: ChatMeasurement[] = [];
   const pool: ChatPool = new ThreadPool(options.workers, CHAT_SCRIPT);
-  let index = 0;
-  let last: { host: string; port: number | null } = { host: '127.0.0.1', port: null };
-  try {
-    for (let round = 1; round <= options.repeat; round++) {
-      // Round by round, A B C A B C: slow drift of the machine hits every variant alike.
-      for (const variant of variants) {
-        const target = await startChatTarget(variant, {
+  return runRounds(
+    options,
+    pool,
+    hooks,
+    {
+      variants: chatVariants(options),
+      start: (variant) =>
+        startChatTarget(variant, {
           strategy: options.strategies[0]!,
           headerBytes: options.headerBytes[0]!,
           maxConnections: options.clients + 64,
           serverCommand: options.serverCommand,
           natsServer: chat.natsServer,
           redisServer: chat.redisServer,
-        });
-        last = { host: target.endpoints[0]!.host, port: target.endpoints[0]!.port };
-        try {
-          for (const clients of chat.clients) {
-            for (const sizeBytes of options.sizes) {
-              const plan: ChatPlan = {
-                index: index++,
-                total,
-                key: chatVariantKey(variant.name, clients, sizeBytes),
-                round,
-                variant,
-                clients,
-                sizeBytes,
-              };
-              hooks.onMeasurementStart?.(plan);
-              const m = await measureChat(options, pool, target, plan, hooks, warn);
-              measurements.push(m);
-              hooks.onMeasurementEnd?.(plan, m);
-            }
-          }
-        } finally {
-          await target.stop();
-        }
-      }
-    }
-  } finally {
-    await pool.destroy();
-  }
-  return {
-    schema: CHAT_SCHEMA,
-    label: options.label,
-    environment: environment(),
-    options,
-    target: { kind: options.target ? 'external' : 'embedded', ...last },
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    measurements,
-    summary: summarizeChat(measurements),
-    warnings,
-  };
+        }),
+      address: (target) => target.endpoints[0]!,
+      // Inside a variant (a target, started once a round): every connection count x size.
+      points: (variant) =>
+        chat.clients.flatMap((clients) =>
+          options.sizes.map((sizeBytes) => ({
+            key: chatVariantKey(variant.name, clients, sizeBytes),
+            variant,
+            clients,
+            sizeBytes,
+          })),
+        ),
+      measure: (target, plan, warn) => measureChat(options, pool, target, plan, hooks, warn),
+    },
+    (measurements) => ({ schema: CHAT_SCHEMA, measurements, summary: summarizeChat(measurements) }),
+  );
 }
 
 /** Room names: handoff's lobby for one room of an embedded server (entered on connect), else private names. */
@@ -244,36 +199,17 @@ async function measureChat(
 
   const reader: CounterReader<ChatCounters> = { read: () => readChatCounters(pool), count: (c) => c.deliveries };
   await pool.all<'started'>({ type: 'start', startMs: performance.now() + 1 });
-  if (options.warmupS > 0) {
-    hooks.onPhase?.(plan, 'warmup');
-    await tickFor(reader, options.warmupS, (tick) => hooks.onTick?.(plan, tick));
-  }
-
-  hooks.onPhase?.(plan, 'measure');
-  const eluBefore = pool.utilization();
-  const spinBefore = pool.spinMs();
-  const cpuBefore = process.cpuUsage();
-  const machineBefore = machineCpuSeconds();
-  const serverCpuBefore = target.cpuSeconds();
-  const windowStart = epochNowMs();
-  pool.control.set(PHASE.MEASURE, windowStart);
-  const c0 = reader.read();
   const durationMs = options.durationS * 1000;
-  const samples = await sampleWindow(
-    reader,
-    { durationMs, stopAtCount: 0, limitMs: durationMs },
-    c0,
-    windowStart,
-    chatSample,
-    (tick) => hooks.onTick?.(plan, tick),
-  );
-  pool.control.set(PHASE.DRAIN);
-  const windowEnd = epochNowMs();
-  const c1 = reader.read();
-  const serverCpuAfter = target.cpuSeconds();
-  const machineAfter = machineCpuSeconds();
-  const cpu = process.cpuUsage(cpuBefore);
-  const threadUtilization = pool.utilizationSince(eluBefore, spinBefore);
+  const { samples, c0, c1, seconds, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
+    await measureWindow(
+      pool,
+      reader,
+      options.warmupS,
+      { durationMs, stopAtCount: 0, limitMs: durationMs },
+      chatSample,
+      () => target.cpuSeconds(),
+      { onPhase: (phase) => hooks.onPhase?.(plan, phase), onTick: (tick) => hooks.onTick?.(plan, tick) },
+    );
 
   hooks.onPhase?.(plan, 'drain');
   const stopped = await pool.all<'stopped'>({ type: 'stop' });
@@ -292,7 +228,6 @@ async function measureChat(
   const statsAfter = await target.stats();
   await pool.all<'closed'>({ type: 'close' });
 
-  const seconds = (windowEnd - windowStart) / 1000;
   const w = chatSample(c1, c0, seconds, seconds);
   const perSecond = samples.filter((s) => s.seconds >= 0.999).map((s) => s.receiverDeliveriesPerSec);
   const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [w.receiverDeliveriesPerSec]);
@@ -300,10 +235,11 @@ async function measureChat(
   const totalSent = sumOf(sentAll, (n) => n);
   const counted = sumOf(sentCounted, (n) => n);
   const sum = (f: (d: ChatDrained) => number) => sumOf(drained, f);
+  const tallies = drained.flatMap((d) => d.receivers);
   const errorKinds = mergeKinds(drained.map((d) => d.errorKinds));
   const errorTotal = sumOf(Object.values(errorKinds), (n) => n);
-  const testerCpu = (cpu.user + cpu.system) / 1e6;
-  const serverCpu = serverCpuBefore !== null && serverCpuAfter !== null ? serverCpuAfter - serverCpuBefore : null;
+  const testerCpu = testerCpuSeconds;
+  const serverCpu = serverCpuSeconds;
   const frames = sum((d) => d.frames + d.presence);
   const deliveriesCounted = statsBefore && statsAfter ? statsAfter.deliveries - statsBefore.deliveries : null;
   const saturated = threadUtilization.some((u) => u >= SATURATED_UTILIZATION);
@@ -340,28 +276,10 @@ async function measureChat(
     samples,
     latencyUs: summarize(histogram),
     histogram: encodeHistogram(histogram),
-    check: {
-      expected: sum((d) => d.expected),
-      delivered: sum((d) => d.delivered),
-      lost: sum((d) => d.lost),
-      expectedTotal: sum((d) => d.expectedTotal),
-      deliveredTotal: sum((d) => d.deliveredTotal),
-      lostTotal: sum((d) => d.lostTotal),
-      duplicates: sum((d) => d.duplicates),
-      reordered: sum((d) => d.reordered),
-      reorderedFar: sum((d) => d.reorderedFar),
-      gaps: sum((d) => d.gaps),
-      gapMessages: sum((d) => d.gapMessages),
-      unexpected: sum((d) => d.unexpected),
-      receiversWithLoss: sum((d) => d.receiversWithLoss),
-      closedConnections: sum((d) => d.closed),
-      ackMismatches: sum((d) => d.ackMismatches),
-      drained: drained.every((d) => d.drained),
-      drainMs: Math.max(...drained.map((d) => d.drainMs)),
-    },
+    check: checkOf(drained),
     perReceiver: {
-      min: Math.min(...drained.map((d) => d.receiverMin)),
-      max: Math.max(...drained.map((d) => d.receiverMax)),
+      min: Math.min(...tallies.filter((t) => t.receiverOnly).map((t) => t.inWindow)),
+      max: Math.max(...tallies.filter((t) => t.receiverOnly).map((t) => t.inWindow)),
     },
     presenceEvents: sum((d) => d.presence),
     rxMBps: (c1.rxWire - c0.rxWire) / seconds / 1e6,
@@ -383,15 +301,38 @@ async function measureChat(
       cpuUsPerDelivery: w.deliveries > 0 ? (testerCpu * 1e6) / w.deliveries : 0,
       deliveriesPerRead: c1.reads > c0.reads ? w.deliveries / (c1.reads - c0.reads) : 0,
       threadUtilization,
-      machineBusy:
-        machineBefore && machineAfter
-          ? (machineAfter.busy - machineBefore.busy) / Math.max(1e-9, machineAfter.total - machineBefore.total)
-          : null,
+      machineBusy,
       saturated,
     },
   };
   warnAbout(m, warn);
   return m;
+}
+
+/** Every receiving connection's accounting, added up: what was lost is counted connection by connection. */
+function checkOf(drained: readonly ChatDrained[]): ChatMeasurement['check'] {
+  const tallies = drained.flatMap((d) => d.receivers);
+  const over = (f: (t: ReceiverTally) => number) => sumOf(tallies, f);
+  const order = (f: (d: ChatDrained) => number) => sumOf(drained, f);
+  return {
+    expected: over((t) => t.expected),
+    delivered: over((t) => t.delivered),
+    lost: over((t) => Math.max(0, t.expected - t.delivered)),
+    expectedTotal: over((t) => t.expectedTotal),
+    deliveredTotal: over((t) => t.deliveredTotal),
+    lostTotal: over((t) => Math.max(0, t.expectedTotal - t.deliveredTotal)),
+    unexpected: over((t) => Math.max(0, t.deliveredTotal - t.expectedTotal)),
+    receiversWithLoss: tallies.filter((t) => t.deliveredTotal < t.expectedTotal).length,
+    closedConnections: tallies.filter((t) => !t.open).length,
+    duplicates: order((d) => d.duplicates),
+    reordered: order((d) => d.reordered),
+    reorderedFar: order((d) => d.reorderedFar),
+    gaps: order((d) => d.gaps),
+    gapMessages: order((d) => d.gapMessages),
+    ackMismatches: order((d) => d.ackMismatches),
+    drained: drained.every((d) => d.drained),
+    drainMs: Math.max(...drained.map((d) => d.drainMs)),
+  };
 }
 
 function warnAbout(m: ChatMeasurement, warn: (text: string) => void): void {

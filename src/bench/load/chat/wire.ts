@@ -76,12 +76,32 @@ export interface ChatWire {
   parse(sink: ChatSink, buf: Buffer, words: Int32Array, start: number, end: number): number;
 }
 
-const SPACE = 0x20;
-const CR = 0x0d;
-const LF = 0x0a;
-const BANG = 0x21;
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
+// The bytes the parsers test: ' ', CR, LF, '!', '0', '9'.
+const [SPACE, CR, LF, BANG, DIGIT_0, DIGIT_9] = [0x20, 0x0d, 0x0a, 0x21, 0x30, 0x39] as const;
+
+/** Where the digits read by digitsAt ended (module state: no allocation). */
+let digitsEnd = 0;
+
+/**
+ * The decimal number at buf[at, end), as far as the digits go (digitsEnd: the
+ * first other byte); more than MAX_FRAME_BYTES saturates just above it.
+ */
+function digitsAt(buf: Buffer, at: number, end: number): number {
+  let i = at;
+  let value = 0;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c < DIGIT_0 || c > DIGIT_9) break;
+    if (value <= MAX_FRAME_BYTES) value = value * 10 + (c - DIGIT_0);
+  }
+  digitsEnd = i;
+  return value;
+}
+
+/** Literal bytes to compare with. */
+function latin1<T extends readonly string[]>(...texts: T): { [I in keyof T]: Buffer } {
+  return texts.map((t) => Buffer.from(t, 'latin1')) as { [I in keyof T]: Buffer };
+}
 
 function bad(sink: ChatSink, what: string): void {
   sink.fail(new BadReplyError(what));
@@ -119,13 +139,15 @@ function shownText(buf: Buffer, start: number, end: number): string {
 // ---------------------------------------------------------------------------
 // handoff chat
 
-const ACK_BYTES = Buffer.from(ACK_TEXT, 'latin1');
-const MSG_PREFIX = Buffer.from('!MSG ', 'latin1');
-const JOINED_PREFIX = Buffer.from('!JOINED ', 'latin1');
-const LEFT_PREFIX = Buffer.from('!LEFT ', 'latin1');
-const OK_PREFIX = Buffer.from('!OK ', 'latin1');
-const NO_PREFIX = Buffer.from('!NO ', 'latin1');
-const ERROR_PREFIX = Buffer.from('!ERROR ', 'latin1');
+const [ACK_BYTES, MSG_PREFIX, JOINED_PREFIX, LEFT_PREFIX, OK_PREFIX, NO_PREFIX, ERROR_PREFIX] = latin1(
+  ACK_TEXT,
+  '!MSG ',
+  '!JOINED ',
+  '!LEFT ',
+  '!OK ',
+  '!NO ',
+  '!ERROR ',
+);
 
 const SPACES4 = 0x20202020;
 
@@ -144,13 +166,8 @@ export function alignedBuffer(bytes: number): { buf: Buffer; words: Int32Array }
  */
 function frameLength(buf: Buffer, words: Int32Array, pos: number, h: number): number {
   const end = pos + h;
-  let i = pos;
-  let value = 0;
-  for (; i < end; i++) {
-    const c = buf[i]!;
-    if (c < DIGIT_0 || c > DIGIT_9) break;
-    value = value * 10 + (c - DIGIT_0);
-  }
+  const value = digitsAt(buf, pos, end);
+  let i = digitsEnd;
   if (i === pos || value > MAX_FRAME_BYTES) return parseHeader(buf, pos, h, MAX_FRAME_BYTES);
   let notSpace = 0;
   for (; i < end && (i & 3) !== 0; i++) notSpace |= buf[i]! ^ SPACE;
@@ -232,12 +249,14 @@ export function handoffWire(headerBytes: number): ChatWire {
 // ---------------------------------------------------------------------------
 // NATS
 
-const NATS_MSG = Buffer.from('MSG ', 'latin1');
-const NATS_PING = Buffer.from('PING\r\n', 'latin1');
-const NATS_PONG = Buffer.from('PONG\r\n', 'latin1');
-const NATS_INFO = Buffer.from('INFO ', 'latin1');
-const NATS_OK = Buffer.from('+OK', 'latin1');
-const NATS_ERR = Buffer.from('-ERR', 'latin1');
+const [NATS_MSG, NATS_PING, NATS_PONG, NATS_INFO, NATS_OK, NATS_ERR] = latin1(
+  'MSG ',
+  'PING\r\n',
+  'PONG\r\n',
+  'INFO ',
+  '+OK',
+  '-ERR',
+);
 /** Longest control line accepted before its end is seen. */
 const MAX_LINE_BYTES = 64 * 1024;
 const NATS_CONNECT = 'CONNECT {"verbose":false,"pedantic":false,"name":"handoff-bench"}\r\n';
@@ -324,9 +343,7 @@ export const natsWire: ChatWire = {
 // ---------------------------------------------------------------------------
 // Redis (RESP2)
 
-const RESP_MESSAGE = Buffer.from('message', 'latin1');
-const RESP_SUBSCRIBE = Buffer.from('subscribe', 'latin1');
-const RESP_PONG = Buffer.from('PONG', 'latin1');
+const [RESP_MESSAGE, RESP_SUBSCRIBE, RESP_PONG] = latin1('message', 'subscribe', 'PONG');
 
 /** Where the last element read by respInteger/respBulk ends, and a bulk string's bytes (module state: no allocation). */
 let elementEnd = 0;
@@ -337,15 +354,10 @@ const MALFORMED = -2;
 
 /** `<prefix><digits>\r\n` at buf[at] (no sign: nothing here is negative): its value (elementEnd after the LF), INCOMPLETE or MALFORMED. */
 function respNumberLine(buf: Buffer, at: number, end: number): number {
-  let i = at + 1;
-  const first = i;
-  let value = 0;
-  for (; i < end; i++) {
-    const c = buf[i]!;
-    if (c < DIGIT_0 || c > DIGIT_9) break;
-    value = value * 10 + (c - DIGIT_0);
-    if (value > MAX_FRAME_BYTES) return MALFORMED;
-  }
+  const first = at + 1;
+  const value = digitsAt(buf, first, end);
+  if (value > MAX_FRAME_BYTES) return MALFORMED;
+  const i = digitsEnd;
   if (end - i < 2) return end - at > 32 ? MALFORMED : INCOMPLETE;
   if (i === first || buf[i] !== CR || buf[i + 1] !== LF) return MALFORMED;
   elementEnd = i + 2;

@@ -8,13 +8,12 @@
  * thread's one reused buffer; the protocol's parser (wire.ts) walks it in
  * place and hands each delivery over as byte offsets; the stamp (stamp.ts) is
  * read from there, checked against the per-sender order (order-checker.ts) and,
- * when new and sent inside the window, its latency goes into the HDR
- * histogram. Nothing is allocated unless a frame is split across reads (its
- * start is kept in a per-connection buffer) or something is wrong. One clock
+ * when new and sent inside the window, its latency is recorded (histogram.ts's
+ * LatencyRecorder, HdrHistogram buckets). Nothing is allocated unless a frame
+ * is split across reads (split-frames.ts) or something is wrong. One clock
  * read per read callback.
  */
-import net from 'node:net';
-import { parentPort, workerData } from 'node:worker_threads';
+import type net from 'node:net';
 import {
   BadReplyError,
   ConnectError,
@@ -23,9 +22,10 @@ import {
   type HandoffError,
   UnexpectedReplyError,
 } from '../../../protocol/index.ts';
-import { Control, PHASE } from '../counters.ts';
+import { PHASE } from '../counters.ts';
 import { encodeHistogram, LatencyRecorder } from '../histogram.ts';
 import { RateClock, type Scheduled } from '../rate-clock.ts';
+import { closeAll, connectReading, ErrorTally, serveOrders, settleAll, threadShared } from '../thread-kit.ts';
 import {
   CHAT_FIELDS,
   type ChatDrained,
@@ -47,24 +47,14 @@ import {
   STAMP_BYTES,
   writeStamp,
 } from './stamp.ts';
+import { SplitFrames } from './split-frames.ts';
 import { alignedBuffer, type ChatSink, type ChatWire, NATS_PING_BYTES, NATS_PONG_BYTES, wireFor } from './wire.ts';
 
 const READ_BUFFER_BYTES = 256 * 1024;
-/** Bytes taken at a time into a split frame's buffer when its length is not known yet (a line). */
-const CARRY_STEP = 256;
 /** How often the drain looks whether everything has arrived. */
 const DRAIN_POLL_MS = 5;
 
-interface WorkerInit {
-  index: number;
-  counters: SharedArrayBuffer;
-  control: SharedArrayBuffer;
-}
-
-const init = workerData as WorkerInit;
-const port = parentPort!;
-const counters = new Float64Array(init.counters, init.index * CHAT_FIELDS * 8, CHAT_FIELDS);
-const control = new Control(init.control);
+const { counters, control } = threadShared(CHAT_FIELDS);
 const { buf: readBuffer, words: readWords } = alignedBuffer(READ_BUFFER_BYTES);
 
 let setup: ChatSetup;
@@ -91,14 +81,8 @@ let nowNs = 0;
 let presence = 0;
 let frames = 0;
 let ackMismatches = 0;
-const errorKinds: Record<string, number> = {};
-let firstError = '';
-
-function countError(err: HandoffError): void {
-  errorKinds[err.code] = (errorKinds[err.code] ?? 0) + 1;
-  counters[K.ERRORS]! += 1;
-  if (!firstError) firstError = `${err.code}: ${err.message}`;
-}
+const errors = new ErrorTally(counters, K.errors);
+const countError = (err: HandoffError) => errors.count(err);
 
 /** Picks up phase changes lazily (an Atomics.load per read, not a message). */
 function syncPhase(): number {
@@ -122,20 +106,15 @@ class ChatConn implements ChatSink, Scheduled {
   readonly sid: number;
   /** Sender id -> its track among this connection's (sendersTrack of its room). */
   readonly #tracks: Int32Array;
-  #carry: Buffer | null = null;
-  #carryWords: Int32Array | null = null;
-  #carryLength = 0;
+  readonly #frames = new SplitFrames(wire);
+  /** Connected; in the room; heard from by the setup phase (in, or given up on); being closed by us. */
   open = false;
   ready = false;
   settled = false;
   closing = false;
-  // Sender side.
-  seq = 0;
-  acked = 0;
-  pongs = 0;
-  counted = 0;
-  t0 = 0;
-  // Receiver side.
+  /** Sender side: messages sent, answered (NATS: PONGs x k), PONGs, sent inside the window; the schedule's origin. */
+  readonly out = { seq: 0, acked: 0, pongs: 0, counted: 0, t0: 0 };
+  /** Receiver side. */
   distinct = 0;
   distinctCounted = 0;
   windowDeliveries = 0;
@@ -157,15 +136,10 @@ class ChatConn implements ChatSink, Scheduled {
     this.#tracks = sendersTrack[spec.room]!;
     this.#onSettle = onSettle;
     const endpoint = setup.endpoints[spec.endpoint]!;
-    this.socket = net.connect({
-      host: endpoint.host,
-      port: endpoint.port,
-      noDelay: true,
-      onread: { buffer: readBuffer, callback: (n: number) => this.#onRead(n) },
-    } as net.NetConnectOpts);
+    this.socket = connectReading(endpoint.host, endpoint.port, readBuffer, (n) => this.#onRead(n));
     this.socket.once('connect', () => {
       this.open = true;
-      counters[K.OPEN]! += 1;
+      counters[K.open]! += 1;
       this.socket.write(wire.join(setup.roomNames[spec.room]!, this.sender, setup.lobby));
     });
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -175,7 +149,7 @@ class ChatConn implements ChatSink, Scheduled {
       else countError(new ConnectionClosedError(`socket error ${err.code ?? '(no errno)'}: ${err.message}`));
     });
     this.socket.on('close', () => {
-      if (this.open) counters[K.OPEN]! -= 1;
+      if (this.open) counters[K.open]! -= 1;
       this.open = false;
       if (!this.closing && !this.dead) {
         this.dead = true;
@@ -204,77 +178,25 @@ class ChatConn implements ChatSink, Scheduled {
   #onRead(nread: number): boolean {
     now = performance.now();
     nowNs = Math.round((now - originMs) * 1e6);
-    counters[K.RX_WIRE]! += nread;
-    counters[K.READS]! += 1;
+    counters[K.rxWire]! += nread;
+    counters[K.reads]! += 1;
     this.#readDeliveries = 0;
     this.#readAcks = 0;
-    this.#consume(nread);
+    this.#frames.consume(this, readBuffer, readWords, nread);
     const deliveries = this.#readDeliveries;
     if (deliveries > 0) {
       frames += deliveries;
-      counters[K.DELIVERED]! += deliveries;
-      if (this.receiverOnly) counters[K.RECEIVER_DELIVERED]! += deliveries;
+      counters[K.deliveries]! += deliveries;
+      if (this.receiverOnly) counters[K.receiverDeliveries]! += deliveries;
       if (syncPhase() === PHASE.MEASURE) this.windowDeliveries += deliveries;
     }
     if (this.#readAcks > 0) {
-      counters[K.ACKED]! += this.#readAcks;
+      counters[K.acked]! += this.#readAcks;
       if (sending) this.pump(now);
     }
     // A long run of reads must not starve the schedule: what fell due meanwhile goes now.
     clock.poke(now);
     return true;
-  }
-
-  /** Parses readBuffer[0, n), finishing first a frame split across reads. */
-  #consume(n: number): void {
-    let pos = 0;
-    if (this.#carryLength > 0) {
-      pos = this.#finishCarried(n);
-      if (pos < 0) return;
-    }
-    const used = wire.parse(this, readBuffer, readWords, pos, n);
-    if (!this.dead && used < n) this.#keep(used, n);
-  }
-
-  /**
-   * Completes the split frame with bytes of this read, only as many as it needs
-   * when its length is known: the rest of the read is parsed where it lies.
-   * Returns where in readBuffer parsing goes on, or -1 (all taken, or dead).
-   */
-  #finishCarried(n: number): number {
-    let pos = 0;
-    for (;;) {
-      const want = this.need > this.#carryLength ? this.need - this.#carryLength : CARRY_STEP;
-      const take = Math.min(want, n - pos);
-      this.#append(pos, pos + take);
-      pos += take;
-      const used = wire.parse(this, this.#carry!, this.#carryWords!, 0, this.#carryLength);
-      if (this.dead) return -1;
-      if (used > 0) {
-        // The split frame is done; what the carry holds beyond `used` came from this read.
-        const back = this.#carryLength - used;
-        this.#carryLength = 0;
-        return pos - back;
-      }
-      if (pos === n) return -1;
-    }
-  }
-
-  #append(from: number, to: number): void {
-    const length = this.#carryLength + (to - from);
-    if (!this.#carry || this.#carry.length < length) {
-      const grown = alignedBuffer(Math.max(4096, length * 2, this.need));
-      if (this.#carry) this.#carry.copy(grown.buf, 0, 0, this.#carryLength);
-      this.#carry = grown.buf;
-      this.#carryWords = grown.words;
-    }
-    readBuffer.copy(this.#carry, this.#carryLength, from, to);
-    this.#carryLength = length;
-  }
-
-  #keep(from: number, to: number): void {
-    this.#carryLength = 0;
-    this.#append(from, to);
   }
 
   // ChatSink: what the parser found.
@@ -296,11 +218,11 @@ class ChatConn implements ChatSink, Scheduled {
   }
 
   ack(reported: number): void {
-    if (!this.sender || this.acked >= this.seq) {
+    if (!this.sender || this.out.acked >= this.out.seq) {
       this.fail(new UnexpectedReplyError('an answer to no message'));
       return;
     }
-    this.acked++;
+    this.out.acked++;
     this.#readAcks++;
     if (reported >= 0 && reported !== setup.receiversPerRoom[this.spec.room]) ackMismatches++;
   }
@@ -311,12 +233,12 @@ class ChatConn implements ChatSink, Scheduled {
       return;
     }
     const k = setup.natsPingEvery;
-    if (wire.kind !== 'nats' || !this.sender || this.pongs >= Math.floor(this.seq / k)) {
+    if (wire.kind !== 'nats' || !this.sender || this.out.pongs >= Math.floor(this.out.seq / k)) {
       this.fail(new UnexpectedReplyError('a PONG to no PING'));
       return;
     }
-    this.pongs++;
-    this.acked = this.pongs * k;
+    this.out.pongs++;
+    this.out.acked = this.out.pongs * k;
     this.#readAcks += k;
   }
 
@@ -352,9 +274,9 @@ class ChatConn implements ChatSink, Scheduled {
   #allowed(): number {
     if (wire.kind === 'nats') {
       const k = setup.natsPingEvery;
-      return (this.pongs + Math.ceil(setup.window / k)) * k - this.seq;
+      return (this.out.pongs + Math.ceil(setup.window / k)) * k - this.out.seq;
     }
-    return setup.window - (this.seq - this.acked);
+    return setup.window - (this.out.seq - this.out.acked);
   }
 
   /**
@@ -366,40 +288,40 @@ class ChatConn implements ChatSink, Scheduled {
     if (!this.open || this.dead || !this.ready || syncPhase() === PHASE.DRAIN) return;
     let n = this.#allowed();
     const interval = setup.intervalMs;
-    if (interval > 0) n = Math.min(n, Math.floor((at - this.t0) / interval) + 1 - this.seq);
+    if (interval > 0) n = Math.min(n, Math.floor((at - this.out.t0) / interval) + 1 - this.out.seq);
     if (n <= 0) return;
     const counted = phase === PHASE.MEASURE;
     const { bytes, payloadAt } = messages[this.spec.room]!;
     const k = wire.kind === 'nats' ? setup.natsPingEvery : 0;
-    const pings = k > 0 ? Math.floor((this.seq + n) / k) - Math.floor(this.seq / k) : 0;
+    const pings = k > 0 ? Math.floor((this.out.seq + n) / k) - Math.floor(this.out.seq / k) : 0;
     const out = Buffer.allocUnsafe(n * bytes.length + pings * NATS_PING_BYTES.length);
     let off = 0;
     for (let i = 0; i < n; i++) {
       out.set(bytes, off);
-      const dueMs = interval > 0 ? this.t0 + this.seq * interval : at;
-      writeStamp(out, off + payloadAt, this.spec.sid, this.seq, counted, (dueMs - originMs) * 1e6);
+      const dueMs = interval > 0 ? this.out.t0 + this.out.seq * interval : at;
+      writeStamp(out, off + payloadAt, this.spec.sid, this.out.seq, counted, (dueMs - originMs) * 1e6);
       off += bytes.length;
-      this.seq++;
-      if (k > 0 && this.seq % k === 0) {
+      this.out.seq++;
+      if (k > 0 && this.out.seq % k === 0) {
         out.set(NATS_PING_BYTES, off);
         off += NATS_PING_BYTES.length;
       }
     }
     this.socket.write(out);
-    if (counted) this.counted += n;
-    counters[K.SENT]! += n;
-    counters[K.TX_WIRE]! += out.length;
+    if (counted) this.out.counted += n;
+    counters[K.sent]! += n;
+    counters[K.txWire]! += out.length;
   }
 
   nextDue(): number {
     return this.#allowed() > 0 && this.ready && !this.dead
-      ? this.t0 + this.seq * setup.intervalMs
+      ? this.out.t0 + this.out.seq * setup.intervalMs
       : Number.POSITIVE_INFINITY;
   }
 }
 
 /** Rate mode's clock; it stops itself once the drain begins. */
-const clock = new RateClock(counters, K.SPIN_MS, () => syncPhase() === PHASE.DRAIN);
+const clock = new RateClock(counters, K.spinMs, () => syncPhase() === PHASE.DRAIN);
 
 function configure(next: ChatSetup): void {
   setup = next;
@@ -422,51 +344,39 @@ function configure(next: ChatSetup): void {
   presence = 0;
   frames = 0;
   ackMismatches = 0;
-  for (const key of Object.keys(errorKinds)) delete errorKinds[key];
-  firstError = '';
+  errors.reset();
   counters.fill(0);
 }
 
 /** Connects every connection of this thread and enters the room, bounded by setupTimeoutMs. */
-function setupAll(): Promise<FromChatWorker> {
+async function setupAll(): Promise<FromChatWorker> {
   const began = performance.now();
   let connectMs = 0;
-  return new Promise((resolve) => {
-    let pending = setup.conns.length;
-    let failed = 0;
-    const failedKinds: Record<string, number> = {};
-    let error = '';
-    const onSettle = (err?: HandoffError) => {
-      if (err) {
-        failed++;
-        failedKinds[err.code] = (failedKinds[err.code] ?? 0) + 1;
-        if (!error) error = `${err.code}: ${err.message}`;
-      }
-      if (--pending > 0) return;
-      clearTimeout(deadline);
-      resolve({ type: 'ready', failed, failedKinds, error, connectMs, readyMs: performance.now() - began });
-    };
-    const deadline = setTimeout(() => {
-      const late = new ConnectTimeoutError(
-        `not connected and in the room within ${setup.setupTimeoutMs} ms (${wire.kind} at ${setup.endpoints.map((e) => `${e.host}:${e.port}`).join(', ')})`,
-      );
+  conns = [];
+  const where = setup.endpoints.map((e) => `${e.host}:${e.port}`).join(', ');
+  const settled = await settleAll(
+    setup.conns.length,
+    setup.setupTimeoutMs,
+    `not connected and in the room within ${setup.setupTimeoutMs} ms (${wire.kind} at ${where})`,
+    (late) => {
       for (const c of conns) c.giveUp(late);
-    }, setup.setupTimeoutMs);
-    conns = [];
-    let tracks = 0;
-    for (const spec of setup.conns) {
-      const receives = spec.sid < 0 || wire.sendersReceive;
-      const c = new ChatConn(spec, tracks, onSettle);
-      if (receives) tracks += sendersIn(spec.room, setup.senders, setup.rooms);
-      conns.push(c);
-      c.socket.once('connect', () => {
-        if (conns.every((x) => x.open || x.settled)) connectMs = performance.now() - began;
-      });
-    }
-    checker = new OrderChecker(tracks);
-    senders = conns.filter((c) => c.sender);
-    if (conns.length === 0) onSettle();
-  });
+    },
+    (settle) => {
+      let tracks = 0;
+      for (const spec of setup.conns) {
+        const c = new ChatConn(spec, tracks, settle);
+        if (c.receives) tracks += sendersIn(spec.room, setup.senders, setup.rooms);
+        conns.push(c);
+        c.socket.once('connect', () => {
+          if (conns.every((x) => x.open || x.settled)) connectMs = performance.now() - began;
+        });
+      }
+      checker = new OrderChecker(tracks);
+      senders = conns.filter((c) => c.sender);
+    },
+  );
+  const { failed, failedKinds, error, ms } = settled;
+  return { type: 'ready', failed, failedKinds, error, connectMs, readyMs: ms };
 }
 
 function start(startMs: number): FromChatWorker {
@@ -476,7 +386,7 @@ function start(startMs: number): FromChatWorker {
     for (const c of senders) c.pump(performance.now());
   } else {
     // Every sender of the run on one schedule, their phases spread evenly over one interval.
-    for (const c of senders) c.t0 = startMs + (setup.intervalMs * c.spec.sid) / setup.senders;
+    for (const c of senders) c.out.t0 = startMs + (setup.intervalMs * c.spec.sid) / setup.senders;
     clock.start(senders);
   }
   return { type: 'started' };
@@ -486,7 +396,10 @@ function stop(): FromChatWorker {
   syncPhase();
   sending = false;
   clock.stop();
-  return { type: 'stopped', senders: senders.map((c) => ({ sid: c.spec.sid, sent: c.seq, counted: c.counted })) };
+  return {
+    type: 'stopped',
+    senders: senders.map((c) => ({ sid: c.spec.sid, sent: c.out.seq, counted: c.out.counted })),
+  };
 }
 
 /** What each receiving connection should get: every message of the other senders of its room. */
@@ -531,90 +444,39 @@ function drain(sentAll: number[], sentCounted: number[], quietMs: number): Promi
 }
 
 function report(receiving: ChatConn[], drained: boolean, drainMs: number): ChatDrained {
-  let expected = 0;
-  let delivered = 0;
-  let lost = 0;
-  let expectedTotal = 0;
-  let deliveredTotal = 0;
-  let lostTotal = 0;
-  let unexpected = 0;
-  let receiversWithLoss = 0;
-  let receiverMin = Number.POSITIVE_INFINITY;
-  let receiverMax = 0;
-  for (const c of receiving) {
-    expected += c.expectedCounted;
-    delivered += c.distinctCounted;
-    lost += Math.max(0, c.expectedCounted - c.distinctCounted);
-    expectedTotal += c.expectedTotal;
-    deliveredTotal += c.distinct;
-    lostTotal += Math.max(0, c.expectedTotal - c.distinct);
-    unexpected += Math.max(0, c.distinct - c.expectedTotal);
-    if (c.distinct < c.expectedTotal) receiversWithLoss++;
-    if (c.receiverOnly) {
-      receiverMin = Math.min(receiverMin, c.windowDeliveries);
-      receiverMax = Math.max(receiverMax, c.windowDeliveries);
-    }
-  }
   return {
     type: 'drained',
     histogram: encodeHistogram(latency.toHistogram()),
-    expected,
-    delivered,
-    lost,
-    expectedTotal,
-    deliveredTotal,
-    lostTotal,
-    unexpected,
-    receiversWithLoss,
-    closed: conns.filter((c) => c.dead || !c.open).length,
+    receivers: receiving.map((c) => ({
+      expected: c.expectedCounted,
+      delivered: c.distinctCounted,
+      expectedTotal: c.expectedTotal,
+      deliveredTotal: c.distinct,
+      inWindow: c.windowDeliveries,
+      receiverOnly: c.receiverOnly,
+      open: c.open && !c.dead,
+    })),
     presence,
     frames,
-    receiverMin: Number.isFinite(receiverMin) ? receiverMin : 0,
-    receiverMax,
     ackMismatches,
     drained,
     drainMs,
-    errorKinds: { ...errorKinds },
-    firstError,
+    errorKinds: { ...errors.kinds },
+    firstError: errors.first,
     ...checker.counts(),
   };
 }
 
-function closeAll(): Promise<FromChatWorker> {
-  return new Promise((resolve) => {
-    let pending = 0;
-    for (const c of conns) {
-      c.closing = true;
-      if (c.socket.destroyed) continue;
-      pending++;
-      c.socket.once('close', () => {
-        if (--pending === 0) resolve({ type: 'closed' });
-      });
-      c.socket.destroy();
-    }
-    if (pending === 0) resolve({ type: 'closed' });
-  });
-}
-
-port.on('message', async (msg: ToChatWorker) => {
-  let reply: FromChatWorker;
-  switch (msg.type) {
-    case 'setup':
-      configure(msg.setup);
-      reply = await setupAll();
-      break;
-    case 'start':
-      reply = start(msg.startMs);
-      break;
-    case 'stop':
-      reply = stop();
-      break;
-    case 'drain':
-      reply = await drain(msg.sentAll, msg.sentCounted, msg.quietMs);
-      break;
-    case 'close':
-      reply = await closeAll();
-      break;
-  }
-  port.postMessage(reply);
+serveOrders<ToChatWorker, FromChatWorker>({
+  setup(order) {
+    configure(order.setup);
+    return setupAll();
+  },
+  start: (order) => start(order.startMs),
+  stop,
+  drain: (order) => drain(order.sentAll, order.sentCounted, order.quietMs),
+  close: async () => {
+    await closeAll(conns);
+    return { type: 'closed' };
+  },
 });
