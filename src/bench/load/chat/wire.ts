@@ -172,7 +172,8 @@ function frameLength(buf: Buffer, words: Int32Array, pos: number, h: number): nu
   let notSpace = 0;
   for (; i < end && (i & 3) !== 0; i++) notSpace |= buf[i]! ^ SPACE;
   const wordsEnd = end & ~3;
-  for (; i < wordsEnd; i += 4) notSpace |= words[i >> 2]! ^ SPACES4;
+  for (let w = i >> 2, last = wordsEnd >> 2; w < last; w++) notSpace |= words[w]! ^ SPACES4;
+  if (wordsEnd > i) i = wordsEnd;
   for (; i < end; i++) notSpace |= buf[i]! ^ SPACE;
   return notSpace === 0 ? value : -1;
 }

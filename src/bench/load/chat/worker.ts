@@ -64,8 +64,6 @@ let senders: ChatConn[] = [];
 let checker = new OrderChecker(0);
 let latency = new LatencyRecorder();
 // Copies of setup's figures the delivery path reads (module lets, not property loads).
-let sizeBytes = 0;
-let senderCount = 0;
 /** For each room, sender id -> its track there (its place among the room's senders), -1 for other rooms' senders. */
 let sendersTrack: Int32Array[] = [];
 /** The measurement's clock origin (performance.now() ms): stamps carry ns since then. */
@@ -75,9 +73,8 @@ let roomBytes: Buffer[] = [];
 let messages: Array<{ bytes: Buffer; payloadAt: number }> = [];
 let phase: number = PHASE.RAMP;
 let sending = false;
-/** The clock of the read being handled: performance.now(), and ns since the origin. */
+/** The clock of the read being handled (performance.now()). */
 let now = 0;
-let nowNs = 0;
 let presence = 0;
 let frames = 0;
 let ackMismatches = 0;
@@ -106,6 +103,12 @@ class ChatConn implements ChatSink, Scheduled {
   readonly sid: number;
   /** Sender id -> its track among this connection's (sendersTrack of its room). */
   readonly #tracks: Int32Array;
+  // The thread's accounting, held here: the delivery path reads fields, not module bindings.
+  readonly #checker: OrderChecker = checker;
+  readonly #latency: LatencyRecorder = latency;
+  readonly #textBytes: number = setup.sizeBytes;
+  /** ns since the measurement's origin, at the read being handled. */
+  #nowNs = 0;
   readonly #frames = new SplitFrames(wire);
   /** Connected; in the room; heard from by the setup phase (in, or given up on); being closed by us. */
   open = false;
@@ -177,7 +180,7 @@ class ChatConn implements ChatSink, Scheduled {
 
   #onRead(nread: number): boolean {
     now = performance.now();
-    nowNs = Math.round((now - originMs) * 1e6);
+    this.#nowNs = Math.round((now - originMs) * 1e6);
     counters[K.rxWire]! += nread;
     counters[K.reads]! += 1;
     this.#readDeliveries = 0;
@@ -203,17 +206,17 @@ class ChatConn implements ChatSink, Scheduled {
 
   delivery(buf: Buffer, textStart: number, textEnd: number): void {
     this.#readDeliveries++;
-    const sid = textEnd - textStart === sizeBytes && isStamp(buf, textStart) ? stampSender(buf, textStart) : -1;
-    const track = sid >= 0 && sid < senderCount && sid !== this.sid ? this.#tracks[sid]! : -1;
+    const sid = textEnd - textStart === this.#textBytes && isStamp(buf, textStart) ? stampSender(buf, textStart) : -1;
+    const track = sid >= 0 && sid < this.#tracks.length && sid !== this.sid ? this.#tracks[sid]! : -1;
     if (track < 0 || !this.receives) {
       this.fail(new BadReplyError('a delivery that is no message of this bench for this connection (or its own)'));
       return;
     }
-    if (!checker.record(this.trackBase + track, stampSeq(buf, textStart))) return;
+    if (!this.#checker.record(this.trackBase + track, stampSeq(buf, textStart))) return;
     this.distinct++;
     if (stampCounted(buf, textStart)) {
       this.distinctCounted++;
-      latency.record(nowNs - stampDueNs(buf, textStart));
+      this.#latency.record(this.#nowNs - stampDueNs(buf, textStart));
     }
   }
 
@@ -330,8 +333,6 @@ function configure(next: ChatSetup): void {
   roomBytes = setup.roomNames.map((name) => Buffer.from(name, 'latin1'));
   messages = setup.roomNames.map((name) => wire.message(name, payload));
   latency = new LatencyRecorder();
-  sizeBytes = setup.sizeBytes;
-  senderCount = setup.senders;
   originMs = setup.originMs;
   // A table lookup on the delivery path instead of an integer division and a remainder.
   sendersTrack = setup.roomNames.map((_, room) =>
@@ -362,16 +363,19 @@ async function setupAll(): Promise<FromChatWorker> {
       for (const c of conns) c.giveUp(late);
     },
     (settle) => {
+      // One order-checker track per (receiving connection, sender of its room).
+      const receives = (spec: ChatConnSpec) => spec.sid < 0 || wire.sendersReceive;
+      const tracksOf = (spec: ChatConnSpec) => (receives(spec) ? sendersIn(spec.room, setup.senders, setup.rooms) : 0);
+      checker = new OrderChecker(setup.conns.reduce((a, spec) => a + tracksOf(spec), 0));
       let tracks = 0;
       for (const spec of setup.conns) {
         const c = new ChatConn(spec, tracks, settle);
-        if (c.receives) tracks += sendersIn(spec.room, setup.senders, setup.rooms);
+        tracks += tracksOf(spec);
         conns.push(c);
         c.socket.once('connect', () => {
           if (conns.every((x) => x.open || x.settled)) connectMs = performance.now() - began;
         });
       }
-      checker = new OrderChecker(tracks);
       senders = conns.filter((c) => c.sender);
     },
   );
