@@ -19,6 +19,7 @@ class Recorder implements ChatSink {
   need = 0;
   dead = false;
   readonly room: Buffer;
+  readonly textBytes = 16;
   readonly events: string[] = [];
   error: HandoffError | null = null;
   constructor(room: string) {

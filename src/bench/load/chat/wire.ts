@@ -43,6 +43,8 @@ export interface ChatSink {
   readonly dead: boolean;
   /** The room (subject, channel) this connection is in, as bytes: a delivery from any other is an error. */
   readonly room: Uint8Array;
+  /** The payload length of the deliveries it expects (parsers take it as the usual case, not as a rule). */
+  readonly textBytes: number;
   /** A message for this connection (from its room): its payload is buf[textStart, textEnd). */
   delivery(buf: Buffer, textStart: number, textEnd: number): void;
   /** The answer to a message sent: `Msg received` (reported -1) or PUBLISH's count of subscribers reached. */
@@ -193,6 +195,13 @@ function handoffFrame(sink: ChatSink, buf: Buffer, p: number, e: number): void {
     // The room is known: compared in place rather than searched for.
     let ours = roomEnd < e && buf[roomEnd] === SPACE;
     for (let i = 0; ours && i < room.length; i++) ours = buf[roomStart + i] === room[i];
+    // The usual delivery, a text of the expected length after a space: taken from the end, the
+    // sender's name between is not read (the stamp says who sent it).
+    const textStart = e - sink.textBytes;
+    if (ours && textStart - 1 > roomEnd + 1 && buf[textStart - 1] === SPACE) {
+      sink.delivery(buf, textStart, e);
+      return;
+    }
     if (!ours) {
       roomEnd = roomStart;
       while (roomEnd < e && buf[roomEnd] !== SPACE) roomEnd++;
@@ -200,7 +209,6 @@ function handoffFrame(sink: ChatSink, buf: Buffer, p: number, e: number): void {
     let fromEnd = roomEnd + 1;
     while (fromEnd < e && buf[fromEnd] !== SPACE) fromEnd++;
     if (roomEnd === roomStart || fromEnd >= e || fromEnd === roomEnd + 1) bad(sink, 'a malformed !MSG delivery');
-    else if (ours) sink.delivery(buf, fromEnd + 1, e);
     else deliverIn(sink, buf, roomStart, roomEnd, fromEnd + 1, e);
   } else if (matches(buf, p, e, JOINED_PREFIX) || matches(buf, p, e, LEFT_PREFIX)) {
     sink.presence();

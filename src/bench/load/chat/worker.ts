@@ -106,7 +106,7 @@ class ChatConn implements ChatSink, Scheduled {
   // The thread's accounting, held here: the delivery path reads fields, not module bindings.
   readonly #checker: OrderChecker = checker;
   readonly #latency: LatencyRecorder = latency;
-  readonly #textBytes: number = setup.sizeBytes;
+  readonly textBytes: number = setup.sizeBytes;
   /** ns since the measurement's origin, at the read being handled. */
   #nowNs = 0;
   readonly #frames = new SplitFrames(wire);
@@ -206,7 +206,7 @@ class ChatConn implements ChatSink, Scheduled {
 
   delivery(buf: Buffer, textStart: number, textEnd: number): void {
     this.#readDeliveries++;
-    const sid = textEnd - textStart === this.#textBytes && isStamp(buf, textStart) ? stampSender(buf, textStart) : -1;
+    const sid = textEnd - textStart === this.textBytes && isStamp(buf, textStart) ? stampSender(buf, textStart) : -1;
     const track = sid >= 0 && sid < this.#tracks.length && sid !== this.sid ? this.#tracks[sid]! : -1;
     if (track < 0 || !this.receives) {
       this.fail(new BadReplyError('a delivery that is no message of this bench for this connection (or its own)'));
