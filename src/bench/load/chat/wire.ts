@@ -275,6 +275,34 @@ export const NATS_PING_BYTES: Buffer = NATS_PING;
 /** What a NATS client answers to the server's PING. */
 export const NATS_PONG_BYTES: Buffer = NATS_PONG;
 
+/**
+ * The usual delivery, `MSG <our subject> 1 <#bytes>\r\n<payload>\r\n`, read in place
+ * without first searching for the line's end: returns the frame's end, 0 when it is
+ * incomplete or not of that shape (the general path then reads it).
+ */
+function natsUsual(sink: ChatSink, buf: Buffer, pos: number, end: number): number {
+  const room = sink.room;
+  let i = pos + 4;
+  if (end - i < room.length + 6 || buf[pos] !== 0x4d || buf[pos + 1] !== 0x53 || buf[pos + 2] !== 0x47) return 0;
+  if (buf[pos + 3] !== SPACE) return 0;
+  for (let k = 0; k < room.length; k++) if (buf[i + k] !== room[k]) return 0;
+  i += room.length;
+  if (buf[i] !== SPACE || buf[i + 1] !== 0x31 || buf[i + 2] !== SPACE) return 0;
+  i += 3;
+  let size = 0;
+  const digits = i;
+  for (; i < end && i - digits < 9; i++) {
+    const c = buf[i]!;
+    if (c < DIGIT_0 || c > DIGIT_9) break;
+    size = size * 10 + (c - DIGIT_0);
+  }
+  const payload = i + 2;
+  if (i === digits || end - payload < size + 2 || buf[i] !== CR || buf[i + 1] !== LF) return 0;
+  if (buf[payload + size] !== CR || buf[payload + size + 1] !== LF) return 0;
+  sink.delivery(buf, payload, payload + size);
+  return payload + size + 2;
+}
+
 /** `MSG <subject> <sid> [reply-to] <#bytes>\r\n` at buf[pos, nl]: sets the delivery, returns the frame's end or -1. */
 function natsMessage(sink: ChatSink, buf: Buffer, pos: number, nl: number, end: number): number {
   const subjectStart = pos + NATS_MSG.length;
@@ -316,6 +344,12 @@ export const natsWire: ChatWire = {
   parse(sink, buf, _words, start, end) {
     let pos = start;
     while (pos < end) {
+      const usual = natsUsual(sink, buf, pos, end);
+      if (usual > 0) {
+        pos = usual;
+        if (sink.dead) return end;
+        continue;
+      }
       let nl = pos;
       while (nl < end && buf[nl] !== LF) nl++;
       if (nl === end) {
@@ -391,6 +425,36 @@ function respBulk(sink: ChatSink, buf: Buffer, at: number, end: number, frameSta
   return 1;
 }
 
+const RESP_MESSAGE_HEAD = Buffer.from('*3\r\n$7\r\nmessage\r\n', 'latin1');
+
+/**
+ * The usual push, `*3 $7 message $<n> <our channel> $<m> <payload>`, read in place:
+ * returns its end, or 0 when it is incomplete or not of that shape (the general
+ * path then reads it).
+ */
+function redisUsual(sink: ChatSink, buf: Buffer, pos: number, end: number): number {
+  const head = RESP_MESSAGE_HEAD;
+  if (end - pos < head.length + 4) return 0;
+  for (let k = 0; k < head.length; k++) if (buf[pos + k] !== head[k]) return 0;
+  let i = pos + head.length;
+  if (buf[i] !== 0x24) return 0;
+  const channel = digitsAt(buf, i + 1, end);
+  i = digitsEnd;
+  const room = sink.room;
+  if (channel !== room.length || end - i < channel + 5 || buf[i] !== CR || buf[i + 1] !== LF) return 0;
+  i += 2;
+  for (let k = 0; k < channel; k++) if (buf[i + k] !== room[k]) return 0;
+  i += channel;
+  if (buf[i] !== CR || buf[i + 1] !== LF || buf[i + 2] !== 0x24) return 0;
+  const size = digitsAt(buf, i + 3, end);
+  i = digitsEnd;
+  const payload = i + 2;
+  if (end - payload < size + 2 || buf[i] !== CR || buf[i + 1] !== LF) return 0;
+  if (buf[payload + size] !== CR || buf[payload + size + 1] !== LF) return 0;
+  sink.delivery(buf, payload, payload + size);
+  return payload + size + 2;
+}
+
 /** A reply to a sender or a push to a subscriber at buf[pos]: its end, INCOMPLETE or MALFORMED (reported). */
 function redisElement(sink: ChatSink, buf: Buffer, pos: number, end: number): number {
   const type = buf[pos];
@@ -462,7 +526,8 @@ export const redisWire: ChatWire = {
     let pos = start;
     while (pos < end) {
       sink.need = 0;
-      const next = redisElement(sink, buf, pos, end);
+      const usual = redisUsual(sink, buf, pos, end);
+      const next = usual > 0 ? usual : redisElement(sink, buf, pos, end);
       if (next === INCOMPLETE) return pos;
       if (next === MALFORMED) {
         bad(sink, `bytes that are not the RESP expected: ${shownText(buf, pos, end)}`);
