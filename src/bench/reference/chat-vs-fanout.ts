@@ -23,7 +23,7 @@ import { startChatTarget, variantName } from '../load/chat/targets.ts';
 import type { TargetKind } from '../load/chat/wire.ts';
 import { describeEnvironment, environment } from '../load/system.ts';
 import { resolveBenchOptions } from '../options.ts';
-import { markdownTable } from '../results/report.ts';
+import { markdownColumns } from '../results/report.ts';
 import { median } from '../results/result.ts';
 import { saveReferenceReport } from './loadgen.ts';
 
@@ -205,51 +205,32 @@ const md = [
   '',
   `Command: \`node src/bench/reference/chat-vs-fanout.ts --targets ${values.targets} -r ${receivers} -s ${senders} -b ${values.size} -d ${durationS} --warmup ${warmupS} --rounds ${rounds} --server-workers ${serverWorkers} --rate ${values.rate}\``,
   '',
-  markdownTable(
-    [
-      'target',
-      'fanout deliveries/s',
-      'bench deliveries/s',
-      'bench / fanout',
-      'fanout CPU-µs/delivery',
-      'bench CPU-µs/delivery',
-      'fanout p99',
-      'bench p99',
-      'lost',
-      'bench saturated',
-    ],
-    summary.map((s) => [
-      s.target,
-      fmtInt(s.fanoutDeliveriesPerSec),
-      fmtInt(s.benchDeliveriesPerSec),
-      s.ratio.toFixed(2),
-      s.fanoutCpuUs.toFixed(3),
-      s.benchCpuUs.toFixed(3),
-      fmtUs(s.fanoutP99Us),
-      fmtUs(s.benchP99Us),
-      String(s.lost),
-      s.benchSaturated ? 'yes' : 'no',
-    ]),
-    new Set([1, 2, 3, 4, 5, 6, 7, 8]),
-  ),
+  markdownColumns(summary, [
+    ['target', (s) => s.target],
+    ['fanout deliveries/s', (s) => fmtInt(s.fanoutDeliveriesPerSec), true],
+    ['bench deliveries/s', (s) => fmtInt(s.benchDeliveriesPerSec), true],
+    ['bench / fanout', (s) => s.ratio.toFixed(2), true],
+    ['fanout CPU-µs/delivery', (s) => s.fanoutCpuUs.toFixed(3), true],
+    ['bench CPU-µs/delivery', (s) => s.benchCpuUs.toFixed(3), true],
+    ['fanout p99', (s) => fmtUs(s.fanoutP99Us), true],
+    ['bench p99', (s) => fmtUs(s.benchP99Us), true],
+    ['lost', (s) => String(s.lost), true],
+    ['bench saturated', (s) => (s.benchSaturated ? 'yes' : 'no')],
+  ]),
   '',
   '## Every measurement',
   '',
-  markdownTable(
-    ['round', 'target', 'tool', 'deliveries/s to receivers', 'tester CPU-µs/delivery', 'p50', 'p99', 'lost', 'errors'],
-    rows.map((r) => [
-      String(r.round),
-      r.target,
-      r.tool,
-      fmtInt(r.receiverDeliveriesPerSec),
-      r.testerCpuUsPerDelivery.toFixed(3),
-      fmtUs(r.p50Us),
-      fmtUs(r.p99Us),
-      String(r.lost),
-      String(r.errors),
-    ]),
-    new Set([0, 3, 4, 5, 6, 7, 8]),
-  ),
+  markdownColumns(rows, [
+    ['round', (r) => String(r.round), true],
+    ['target', (r) => r.target],
+    ['tool', (r) => r.tool],
+    ['deliveries/s to receivers', (r) => fmtInt(r.receiverDeliveriesPerSec), true],
+    ['tester CPU-µs/delivery', (r) => r.testerCpuUsPerDelivery.toFixed(3), true],
+    ['p50', (r) => fmtUs(r.p50Us), true],
+    ['p99', (r) => fmtUs(r.p99Us), true],
+    ['lost', (r) => String(r.lost), true],
+    ['errors', (r) => String(r.errors), true],
+  ]),
   '',
 ].join('\n');
 const stem = rate > 0 ? 'chat-tester-vs-fanout-rate' : 'chat-tester-vs-fanout';

@@ -2,7 +2,7 @@
 import { fmtInt, fmtMB, fmtRate, fmtUs, formatSize, pct } from '../format.ts';
 import { describeEnvironment } from '../load/system.ts';
 import type { ChatMeasurement, ChatResult, ChatSummaryRow } from './chat-result.ts';
-import { markdownTable, testerLine, textTable } from './report.ts';
+import { type Column, markdownColumns, markdownTable, testerLine, textTable } from './report.ts';
 
 function recipientsNote(m: { targetKind: string; senders: number; receivers: number }): string {
   return m.targetKind === 'handoff'
@@ -58,34 +58,33 @@ export function describeChatMeasurement(m: ChatMeasurement): string {
 }
 
 /** The summary's columns: heading and cell, one place for both. */
-const SUMMARY: ReadonlyArray<[string, (r: ChatSummaryRow) => string]> = [
+const SUMMARY: ReadonlyArray<Column<ChatSummaryRow>> = [
   ['target', (r) => r.variant],
-  ['receivers', (r) => `${r.receivers} (+${r.senders})`],
+  ['receivers', (r) => `${r.receivers} (+${r.senders})`, true],
   ['size', (r) => formatSize(r.sizeBytes)],
-  ['deliveries/s to receivers', (r) => fmtRate(r.deliveriesPerSec)],
-  ['noise', (r) => (r.noise === null ? 'n/a' : `±${pct(r.noise)}`)],
-  ['all deliveries/s', (r) => fmtRate(r.allDeliveriesPerSec)],
-  ['msgs/s sent', (r) => fmtInt(r.sentPerSec)],
-  ['p50', (r) => fmtUs(r.p50Us)],
-  ['p90', (r) => fmtUs(r.p90Us)],
-  ['p99', (r) => fmtUs(r.p99Us)],
-  ['max', (r) => fmtUs(r.maxUs)],
-  ['lost', (r) => String(r.lostTotal)],
-  ['dup', (r) => String(r.duplicates)],
-  ['reordered', (r) => String(r.reordered)],
-  ['errors', (r) => String(r.errors)],
-  ['server CPU-µs/delivery', (r) => r.serverCpuUsPerDelivery?.toFixed(3) ?? 'n/a'],
+  ['deliveries/s to receivers', (r) => fmtRate(r.deliveriesPerSec), true],
+  ['noise', (r) => (r.noise === null ? 'n/a' : `±${pct(r.noise)}`), true],
+  ['all deliveries/s', (r) => fmtRate(r.allDeliveriesPerSec), true],
+  ['msgs/s sent', (r) => fmtInt(r.sentPerSec), true],
+  ['p50', (r) => fmtUs(r.p50Us), true],
+  ['p90', (r) => fmtUs(r.p90Us), true],
+  ['p99', (r) => fmtUs(r.p99Us), true],
+  ['max', (r) => fmtUs(r.maxUs), true],
+  ['lost', (r) => String(r.lostTotal), true],
+  ['dup', (r) => String(r.duplicates), true],
+  ['reordered', (r) => String(r.reordered), true],
+  ['errors', (r) => String(r.errors), true],
+  ['server CPU-µs/delivery', (r) => r.serverCpuUsPerDelivery?.toFixed(3) ?? 'n/a', true],
   ['tester', (r) => (r.testerSaturated ? 'SATURATED' : 'ok')],
 ];
-const SUMMARY_HEAD = SUMMARY.map(([head]) => head);
-const RIGHT = new Set([1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
-
-function summaryCells(r: ChatSummaryRow): string[] {
-  return SUMMARY.map(([, cell]) => cell(r));
-}
 
 export function chatSummaryText(result: ChatResult): string {
-  return textTable(SUMMARY_HEAD, result.summary.map(summaryCells), RIGHT);
+  const right = new Set(SUMMARY.flatMap(([, , figure], i) => (figure ? [i] : [])));
+  return textTable(
+    SUMMARY.map(([head]) => head),
+    result.summary.map((r) => SUMMARY.map(([, cell]) => cell(r))),
+    right,
+  );
 }
 
 function optionLine(result: ChatResult): string {
@@ -118,7 +117,7 @@ export function chatMarkdownReport(result: ChatResult, chartFile?: string): stri
   );
   if (chartFile) out.push(`![deliveries/s and p99 latency against receivers](${chartFile})`, '');
   out.push('## Summary', '', 'Medians over rounds; noise is half the range over rounds.', '');
-  out.push(markdownTable(SUMMARY_HEAD, result.summary.map(summaryCells), RIGHT), '');
+  out.push(markdownColumns(result.summary, SUMMARY), '');
   out.push('## Measurements', '');
   out.push(
     markdownTable(

@@ -113,6 +113,19 @@ export function markdownTable(head: string[], rows: string[][], right: Set<numbe
   ].join('\n');
 }
 
+/** A column of a table: its heading, its cell for a row, and whether it is a figure (right-aligned). */
+export type Column<T> = readonly [head: string, cell: (row: T) => string, figure?: boolean];
+
+/** A markdown table from rows and column definitions (heading and cell side by side, never out of step). */
+export function markdownColumns<T>(rows: readonly T[], columns: ReadonlyArray<Column<T>>): string {
+  const right = new Set(columns.flatMap(([, , figure], i) => (figure ? [i] : [])));
+  return markdownTable(
+    columns.map(([head]) => head),
+    rows.map((r) => columns.map(([, cell]) => cell(r))),
+    right,
+  );
+}
+
 export function summaryText(result: BenchResult): string {
   return textTable(SUMMARY_HEAD, result.summary.map(summaryCells));
 }
