@@ -27,7 +27,7 @@ export function describeChatMeasurement(m: ChatMeasurement): string {
   );
   const l = m.latencyUs;
   lines.push(
-    `  delivery latency: p50 ${fmtUs(l.p50)}  p90 ${fmtUs(l.p90)}  p99 ${fmtUs(l.p99)}  p99.9 ${fmtUs(l.p999)}  max ${fmtUs(l.max)}` +
+    `  delivery latency (${fmtInt(l.count)} samples): p50 ${fmtUs(l.p50)}  p90 ${fmtUs(l.p90)}  p99 ${fmtUs(l.p99)}  p99.9 ${fmtUs(l.p999)}  max ${fmtUs(l.max)}` +
       (m.rate ? '  (from the scheduled send time)' : '  (from the send time)'),
   );
   lines.push(
@@ -57,6 +57,9 @@ export function describeChatMeasurement(m: ChatMeasurement): string {
   return lines.join('\n');
 }
 
+/** A latency figure, or n/a when nothing sent inside the windows was delivered. */
+const latency = (r: ChatSummaryRow, us: number) => (r.latencySamples > 0 ? fmtUs(us) : 'n/a');
+
 /** The summary's columns: heading and cell, one place for both. */
 const SUMMARY: ReadonlyArray<Column<ChatSummaryRow>> = [
   ['target', (r) => r.variant],
@@ -66,10 +69,10 @@ const SUMMARY: ReadonlyArray<Column<ChatSummaryRow>> = [
   ['noise', (r) => (r.noise === null ? 'n/a' : `±${pct(r.noise)}`), true],
   ['all deliveries/s', (r) => fmtRate(r.allDeliveriesPerSec), true],
   ['msgs/s sent', (r) => fmtInt(r.sentPerSec), true],
-  ['p50', (r) => fmtUs(r.p50Us), true],
-  ['p90', (r) => fmtUs(r.p90Us), true],
-  ['p99', (r) => fmtUs(r.p99Us), true],
-  ['max', (r) => fmtUs(r.maxUs), true],
+  ['p50', (r) => latency(r, r.p50Us), true],
+  ['p90', (r) => latency(r, r.p90Us), true],
+  ['p99', (r) => latency(r, r.p99Us), true],
+  ['max', (r) => latency(r, r.maxUs), true],
   ['lost', (r) => String(r.lostTotal), true],
   ['dup', (r) => String(r.duplicates), true],
   ['reordered', (r) => String(r.reordered), true],

@@ -138,6 +138,8 @@ export interface ChatSummaryRow {
   sentPerSec: number;
   /** Half the range over rounds / median, or the per-second CV with one round; null when unknown. */
   noise: number | null;
+  /** Latency samples over the rounds (0: no message sent inside a window was delivered, the latencies mean nothing). */
+  latencySamples: number;
   p50Us: number;
   p90Us: number;
   p99Us: number;
@@ -184,6 +186,7 @@ export function summarizeChat(measurements: readonly ChatMeasurement[]): ChatSum
       allDeliveriesPerSec: median(g.map((m) => m.deliveriesPerSec.all)),
       sentPerSec: median(g.map((m) => m.sent.perSec)),
       noise,
+      latencySamples: sum((m) => m.latencyUs.count),
       p50Us: median(g.map((m) => m.latencyUs.p50)),
       p90Us: median(g.map((m) => m.latencyUs.p90)),
       p99Us: median(g.map((m) => m.latencyUs.p99)),

@@ -344,6 +344,13 @@ function warnAbout(m: ChatMeasurement, warn: (text: string) => void): void {
     );
   }
   if (m.errors.total > 0) warn(`${m.key}: ${m.errors.total} errors (${m.errors.first})`);
+  if (m.errors.kinds.SLOW_CONSUMER) {
+    warn(
+      `${m.key}: receivers were closed for reading too slowly. A server's answer to a message does not wait for ` +
+        'its deliveries, so a closed loop lets them queue up whenever the receivers read less than the server writes: ' +
+        'measure this size with --rate',
+    );
+  }
   if (c.lostTotal > 0) {
     warn(`${m.key}: ${c.lostTotal} deliveries lost (${c.lost} of the window's), at ${c.receiversWithLoss} receivers`);
   }
