@@ -57,7 +57,9 @@ export async function saveRun(result: AnyResult, dir: string): Promise<SavedRun>
   const chart = path.basename(files.svg);
   if (isChatResult(result)) {
     const chat = result.options.chat!;
-    const title = `${result.label || stem}: chat, ${chat.senders} senders, ${formatSize(result.options.sizes[0]!)}${result.options.rate ? `, ${fmtInt(result.options.rate)} msgs/s` : ''}`;
+    const load = result.options.rate ? `${fmtInt(result.options.rate)} msgs/s` : `closed loop, window ${chat.window}`;
+    const sizes = result.options.sizes.map(formatSize).join(', ');
+    const title = `${result.label || stem}: chat, ${chat.senders} senders, ${sizes}, ${load}`;
     await writeFile(files.svg, await renderSvg(chatChartSpec(result.summary, title)));
     await writeFile(files.markdown, chatMarkdownReport(result, chart));
   } else {
