@@ -3,15 +3,18 @@
 # Needs the reference instruments of ../shared/reference (C), built outside the repository:
 #   gcc -O2 -pthread -o ~/ref/loadgen ../shared/reference/loadgen.c
 #   gcc -O2 -pthread -o ~/ref/ref_epoll ../shared/reference/ref_epoll.c
-# Takes about 12 minutes. Run it on an otherwise idle machine.
+#   gcc -O2 -pthread -o ~/ref/fanout ../shared/reference/fanout.c
+# and, for the chat comparisons, nats-server and redis-server (apt-get install nats-server redis-server).
+# Takes about 25 minutes. Run it on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node=node_modules/.bin/node
 ref_src=../shared/reference
-if [ ! -x ~/ref/loadgen ] || [ ! -x ~/ref/ref_epoll ]; then
+if [ ! -x ~/ref/loadgen ] || [ ! -x ~/ref/ref_epoll ] || [ ! -x ~/ref/fanout ]; then
   mkdir -p ~/ref
   gcc -O2 -pthread -o ~/ref/loadgen "$ref_src/loadgen.c"
   gcc -O2 -pthread -o ~/ref/ref_epoll "$ref_src/ref_epoll.c"
+  gcc -O2 -pthread -o ~/ref/fanout "$ref_src/fanout.c"
 fi
 ulimit -n "$(ulimit -Hn)"
 set -x
@@ -23,3 +26,13 @@ $node src/bench/reference/tester-vs-loadgen.ts -c 500 -s 16,4k -d 4 --rounds 3 -
 bin/handoff compare "$(ls -t results/*-header-64-vs-8.json | head -1)"
 bin/handoff compare "$(ls -t results/*-strategies-1k.json | head -1)"
 npm run bench:codec
+chat=(--mode chat --senders 10 -d 5 --warmup 1 --repeat 3 --no-progress)
+bin/handoff bench "${chat[@]}" -c 510 -s 16 --target-kind handoff,nats,redis --server-workers 2 --label chat-500-receivers-closed-loop
+bin/handoff bench "${chat[@]}" -c 510 -s 16 --target-kind handoff,nats,redis --server-workers 2 -r 1000 --label chat-500-receivers-rate-1000
+bin/handoff bench "${chat[@]}" -c 20,110,510 -s 16 --server-workers 2 --label chat-receivers-sweep
+bin/handoff bench "${chat[@]}" -c 510 -s 16,1k,16k --server-workers 2 --label chat-size-sweep-closed-loop
+bin/handoff bench "${chat[@]}" -c 510 -s 16,1k,16k --server-workers 2 -r 100 --label chat-size-sweep-rate-100
+bin/handoff bench "${chat[@]}" -c 510 -s 16 --server-workers 1,2 --label chat-workers-1-vs-2
+bin/handoff bench "${chat[@]}" -c 510 -s 16 --redis --server-workers 1,2 --label chat-two-servers-on-redis
+$node src/bench/reference/chat-vs-fanout.ts --targets handoff,nats,redis -r 500 -s 10 -b 16 -d 5 --warmup 1 --rounds 3 --server-workers 2 --out results
+$node src/bench/reference/chat-vs-fanout.ts --targets handoff,nats,redis -r 500 -s 10 -b 16 -d 5 --warmup 1 --rounds 3 --server-workers 2 --rate 1000 --out results

@@ -6,9 +6,10 @@
  * Errors come out as one line and a non-zero exit status, never a stack trace.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { defineFlags, type FlagTable } from '../options/flags.ts';
+import { defineFlags, type FlagRow, type FlagTable } from '../options/flags.ts';
 import { HandoffError, InvalidOptionError } from '../protocol/index.ts';
 import { MODES, STRATEGIES } from '../server/options.ts';
+import { TARGET_KINDS } from './load/chat/wire.ts';
 import { runBench } from './load/run.ts';
 import { BENCH_DEFAULTS, type BenchOptions, resolveBenchOptions, type ResolvedBenchOptions } from './options.ts';
 import { progressHooks } from './progress.ts';
@@ -23,7 +24,9 @@ import {
   saveComparison,
 } from './results/compare.ts';
 import { describeMeasurement, summaryText } from './results/report.ts';
-import { saveRun } from './results/saved-runs.ts';
+import { type AnyResult, isChatResult, saveRun } from './results/saved-runs.ts';
+import { describeChatMeasurement, chatSummaryText } from './results/chat-report.ts';
+import { runChatBench } from './load/chat/run.ts';
 
 const print = (text: string) => process.stderr.write(`${text}\n`);
 
@@ -48,10 +51,35 @@ function fail<O>(command: string, flags: FlagTable<O>, err: unknown): void {
 /** What the bench flags set: the API's options, and `--no-save` (which empties `out`). */
 type BenchFlagOptions = BenchOptions & { save?: boolean };
 
+/** Chat mode's own flags, plain ones a line each: [option, flag, kind, what it does]. */
+const CHAT_ROWS: Array<FlagRow<BenchFlagOptions>> = (
+  [
+    ['senders', 'senders', 'integer', 'connections that send (of --clients)'],
+    ['rooms', 'rooms', 'integer', 'rooms the connections are spread over'],
+    ['window', 'window', 'integer', 'unacknowledged messages per sender (closed loop; the cap with --rate)'],
+    [
+      'natsPingEvery',
+      'nats-ping-every',
+      'integer',
+      "NATS: a sender's PING after every this many messages (its PONG acks)",
+    ],
+    ['redis', 'redis', 'boolean', 'two handoff servers on a redis-server started here, connections spread over both'],
+    ['natsServer', 'nats-server', 'string', 'the nats-server program'],
+    ['redisServer', 'redis-server', 'string', 'the redis-server program'],
+  ] as const
+).map(([option, flag, kind, describe]) => ({ option, flag, kind, describe: `chat: ${describe}` }));
+
 /** Every flag of `handoff bench`. */
 export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
   [
-    { option: 'clients', flag: 'clients', alias: 'c', kind: 'integer', describe: 'concurrent connections' },
+    {
+      option: 'clients',
+      flag: 'clients',
+      alias: 'c',
+      kind: 'list',
+      item: 'integer',
+      describe: 'concurrent connections (chat: senders included; several sweep them, e.g. 20,110,510)',
+    },
     {
       option: 'pipelining',
       flag: 'pipelining',
@@ -88,7 +116,13 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       item: 'integer',
       describe: 'header size(s) to sweep, e.g. 64,8',
     },
-    { option: 'mode', flag: 'mode', kind: 'choice', choices: MODES, describe: 'what the server replies' },
+    {
+      option: 'mode',
+      flag: 'mode',
+      kind: 'choice',
+      choices: MODES,
+      describe: 'what the server replies; chat: senders and receivers in rooms, deliveries/s and delivery latency',
+    },
     {
       option: 'rate',
       flag: 'rate',
@@ -118,9 +152,10 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
     {
       option: 'serverWorkers',
       flag: 'server-workers',
-      kind: 'integer',
+      kind: 'list',
+      item: 'integer',
       defaultText: 'all cores',
-      describe: "the embedded server's worker threads",
+      describe: "the embedded server's worker threads (chat: several, e.g. 1,2, are variants of one run)",
     },
     {
       option: 'strategies',
@@ -140,7 +175,7 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       option: 'timeoutS',
       flag: 'timeout',
       kind: 'number',
-      describe: 'seconds after which an unanswered message counts as a timeout',
+      describe: 'seconds after which an unanswered message counts as a timeout (chat: the drain gives up)',
     },
     {
       option: 'connectTimeoutS',
@@ -154,6 +189,15 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       kind: 'boolean',
       describe: 'progress bars on stderr when it is a terminal',
     },
+    {
+      option: 'targetKinds',
+      flag: 'target-kind',
+      kind: 'list',
+      item: 'choice',
+      choices: TARGET_KINDS,
+      describe: 'chat: what to measure, started here (or the kind of --target); several are one interleaved run',
+    },
+    ...CHAT_ROWS,
     {
       option: 'serverCommand',
       flag: 'server-command',
@@ -177,31 +221,50 @@ export function benchOptionsFromArgv(argv: Readonly<Record<string, unknown>>): R
 
 export function benchBuilder(y: Argv): Argv {
   return BENCH_FLAGS.build(
-    y.usage('$0 bench [options]\n\nMeasure the server: msgs/s, latency and what the header costs, per payload size.'),
+    y.usage(
+      '$0 bench [options]\n\nMeasure the server: msgs/s, latency and what the header costs, per payload size; ' +
+        'with --mode chat, deliveries/s, delivery latency, order and loss in rooms (handoff, NATS, Redis).',
+    ),
   )
     .example('$0 bench -c 500 -d 5 -s 16,1k,64k', 'the embedded server, three sizes')
     .example('$0 bench --header-bytes 64,8 --repeat 3', 'what the 64-byte header costs against an 8-byte one')
-    .example('$0 bench --target 127.0.0.1:5050 -r 20k', 'a running server at a fixed rate');
+    .example('$0 bench --target 127.0.0.1:5050 -r 20k', 'a running server at a fixed rate')
+    .example(
+      '$0 bench --mode chat -c 510 --senders 10 -s 16 --target-kind handoff,nats,redis --repeat 3',
+      'one room of 500 receivers and 10 senders: handoff, nats-server and redis-server in turn',
+    )
+    .example('$0 bench --mode chat -c 20,110,510 --server-workers 1,2 -r 1000', 'a receivers sweep at 1,000 msgs/s');
+}
+
+/** Runs the bench the options describe (ack/echo or chat), printing each measurement as it ends. */
+async function runWithReports(options: ResolvedBenchOptions): Promise<AnyResult> {
+  const hooks = progressHooks(options, print);
+  const base = hooks.onMeasurementEnd?.bind(hooks);
+  const show = (describe: (m: never) => string) => {
+    if (options.json) return;
+    hooks.onMeasurementEnd = (plan, m) => {
+      base?.(plan, m);
+      process.stdout.write(`${describe(m as never)}\n\n`);
+    };
+  };
+  if (options.mode === 'chat') {
+    show(describeChatMeasurement);
+    return runChatBench(options, hooks);
+  }
+  show(describeMeasurement);
+  return runBench(options, hooks);
 }
 
 export async function benchHandler(argv: Readonly<Record<string, unknown>>): Promise<void> {
   try {
     const options = benchOptionsFromArgv(argv);
-    const hooks = progressHooks(options, print);
-    if (!options.json) {
-      const base = hooks.onMeasurementEnd?.bind(hooks);
-      hooks.onMeasurementEnd = (plan, m) => {
-        base?.(plan, m);
-        process.stdout.write(`${describeMeasurement(m)}\n\n`);
-      };
-    }
-    const result = await runBench(options, hooks);
+    const result = await runWithReports(options);
     let saved: Awaited<ReturnType<typeof saveRun>> | null = null;
     if (options.out) saved = await saveRun(result, options.out);
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
-      process.stdout.write(`${summaryText(result)}\n`);
+      process.stdout.write(`${isChatResult(result) ? chatSummaryText(result) : summaryText(result)}\n`);
       if (saved) process.stdout.write(`\nsaved ${saved.json}\n      ${saved.markdown}\n      ${saved.svg}\n`);
     }
   } catch (err) {

@@ -2,6 +2,9 @@ import { availableParallelism } from 'node:os';
 import { InvalidOptionError, MAX_HEADER_BYTES, MIN_HEADER_BYTES } from '../protocol/index.ts';
 import { boolean, choice, integer, MAX_SECONDS, number, parseHostPort, text } from '../options/validators.ts';
 import { MODES, type Mode, STRATEGIES, type Strategy } from '../server/options.ts';
+import { roomShapes } from './load/chat/layout.ts';
+import { MAX_SENDERS, STAMP_BYTES } from './load/chat/stamp.ts';
+import { TARGET_KINDS, type TargetKind } from './load/chat/wire.ts';
 
 /**
  * Everything a bench run takes. All optional; units are in the names, values
@@ -9,7 +12,8 @@ import { MODES, type Mode, STRATEGIES, type Strategy } from '../server/options.t
  * its flag table (cli.ts), and resolveBenchOptions validates every field once.
  */
 export interface BenchOptions {
-  clients?: number;
+  /** Connections; in chat mode a list sweeps them (senders included: receivers = clients - senders). */
+  clients?: number | readonly number[];
   /** Messages in flight per connection. */
   pipelining?: number;
   /** Seconds per measurement (ignored when `messages` is set). */
@@ -32,8 +36,8 @@ export interface BenchOptions {
   out?: string;
   /** `host:port`, `[v6]:port` or `port` of a running server; empty = start one (embedded). */
   target?: string;
-  /** Worker threads of the embedded server. */
-  serverWorkers?: number;
+  /** Worker threads of the embedded server; in chat mode a list gives one variant each. */
+  serverWorkers?: number | readonly number[];
   strategies?: readonly Strategy[];
   /** Rounds: each round runs every strategy x header once (A B A B). */
   repeat?: number;
@@ -45,9 +49,40 @@ export interface BenchOptions {
   progress?: boolean;
   /** The embedded server's command line before its flags (tests swap in a fake). */
   serverCommand?: readonly string[];
+  // Chat mode (mode 'chat'): one room or several, senders and receivers, against handoff, NATS or Redis.
+  /** Connections that send (the others only receive), spread over the rooms. */
+  senders?: number;
+  rooms?: number;
+  /** Unacknowledged messages each sender may have (closed loop, and the cap at a rate). */
+  window?: number;
+  /** NATS acknowledges nothing: a sender PINGs after every this many messages and counts PONGs. */
+  natsPingEvery?: number;
+  /** What to measure: handoff's chat, nats-server, redis-server (started here, or --target). */
+  targetKinds?: readonly TargetKind[];
+  /** Two embedded handoff servers on a redis-server the bench starts, the connections spread over both. */
+  redis?: boolean;
+  /** The programs started for target kinds nats and redis (and the Redis between two servers). */
+  natsServer?: string;
+  redisServer?: string;
 }
 
+/** The chat scenario, resolved (mode 'chat'). */
+export type ResolvedChatOptions = Readonly<
+  Required<
+    Pick<
+      BenchOptions,
+      'senders' | 'rooms' | 'window' | 'natsPingEvery' | 'targetKinds' | 'redis' | 'natsServer' | 'redisServer'
+    >
+  > & {
+    /** The sweep of connection counts. */
+    clients: readonly number[];
+    /** For the handoff target kind: one variant per worker count. */
+    serverWorkers: readonly number[];
+  }
+>;
+
 export interface ResolvedBenchOptions {
+  /** Connections (chat mode: the largest of the sweep, what the open-file limit must allow). */
   readonly clients: number;
   readonly pipelining: number;
   readonly durationS: number;
@@ -70,6 +105,8 @@ export interface ResolvedBenchOptions {
   readonly connectTimeoutS: number;
   readonly progress: boolean;
   readonly serverCommand: readonly string[];
+  /** Chat mode's scenario; null in ack and echo modes. */
+  readonly chat: ResolvedChatOptions | null;
 }
 
 /** From 16 B to 64 KiB, by fours. */
@@ -94,7 +131,18 @@ export const BENCH_DEFAULTS = Object.freeze({
   connectTimeoutS: 10,
   progress: true,
   serverCommand: Object.freeze<string[]>([]),
+  senders: 10,
+  rooms: 1,
+  window: 64,
+  natsPingEvery: 100,
+  targetKinds: Object.freeze<TargetKind[]>(['handoff']),
+  redis: false,
+  natsServer: 'nats-server',
+  redisServer: 'redis-server',
 });
+
+/** Options only chat mode takes: given in another mode, they are refused. */
+const CHAT_ONLY = ['senders', 'rooms', 'window', 'natsPingEvery', 'targetKinds', 'redis', 'natsServer', 'redisServer'];
 
 /** Payload sizes above this are refused: the server's default limit is 1 MiB. */
 export const MAX_SIZE_BYTES = 1024 * 1024;
@@ -131,7 +179,13 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
   // A field given as undefined takes its default, as a missing one does.
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as BenchOptions;
   const o = { ...BENCH_DEFAULTS, ...given };
-  const clients = integer('clients', o.clients, 1, 100_000);
+  const mode = choice('mode', o.mode, MODES);
+  const clientCounts = list('clients', [o.clients].flat(), (c) => integer('clients', c, 1, 100_000));
+  const serverWorkerCounts = list('serverWorkers', [o.serverWorkers].flat(), (w) =>
+    integer('serverWorkers', w, 1, 256),
+  );
+  if (mode !== 'chat') refuseChatOnly(given, clientCounts, serverWorkerCounts);
+  const clients = Math.max(...clientCounts);
   const sizes = list('sizes', o.sizes, size);
   const headerBytes = list('headerBytes', o.headerBytes, (h) =>
     integer('headerBytes', h, MIN_HEADER_BYTES, MAX_HEADER_BYTES),
@@ -145,11 +199,12 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
       );
     }
   }
-  const workers = integer('workers', o.workers ?? defaultWorkers(clients), 1, 256);
-  if (workers > clients) {
+  const fewest = Math.min(...clientCounts);
+  const workers = integer('workers', o.workers ?? defaultWorkers(fewest), 1, 256);
+  if (workers > fewest) {
     throw new InvalidOptionError(
       'workers',
-      `{workers} ${workers} is more than {clients} ${clients}: each thread needs a connection`,
+      `{workers} ${workers} is more than {clients} ${fewest}: each thread needs a connection`,
     );
   }
   const strategies = list('strategies', o.strategies, (s) => choice('strategies', s, STRATEGIES));
@@ -166,6 +221,8 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
       '{strategies} chooses the embedded server; it cannot be used with {target}',
     );
   }
+  const chat =
+    mode === 'chat' ? resolveChat(given, o, { clientCounts, serverWorkerCounts, sizes, target, headerBytes }) : null;
   return Object.freeze({
     clients,
     pipelining: integer('pipelining', o.pipelining, 1, 10_000),
@@ -174,19 +231,129 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
     warmupS: number('warmupS', o.warmupS, 0, 3600),
     sizes,
     headerBytes,
-    mode: choice('mode', o.mode, MODES),
+    mode,
     rate: number('rate', o.rate, 0, 1e9),
     workers,
     label: text('label', o.label, { oneLine: true }),
     json: boolean('json', o.json),
     out: text('out', o.out),
     target,
-    serverWorkers: integer('serverWorkers', o.serverWorkers, 1, 256),
+    serverWorkers: serverWorkerCounts[0]!,
     strategies,
     repeat: integer('repeat', o.repeat, 1, 1000),
     timeoutS: number('timeoutS', o.timeoutS, 0.1, 3600),
     connectTimeoutS: number('connectTimeoutS', o.connectTimeoutS, 0.001, 3600),
     progress: boolean('progress', o.progress),
     serverCommand: commandLine(o.serverCommand),
+    chat,
+  });
+}
+
+/** Ack and echo mode: one connection count, one server, none of chat's options. */
+function refuseChatOnly(given: BenchOptions, clients: readonly number[], serverWorkers: readonly number[]): void {
+  const chatOnly = CHAT_ONLY.find((name) => given[name as keyof BenchOptions] !== undefined);
+  if (chatOnly) throw new InvalidOptionError(chatOnly, `{${chatOnly}} is for {mode} chat only`);
+  if (clients.length > 1) {
+    throw new InvalidOptionError('clients', 'several {clients} (a sweep) are for {mode} chat only');
+  }
+  if (serverWorkers.length > 1) {
+    throw new InvalidOptionError('serverWorkers', 'several {serverWorkers} are for {mode} chat only');
+  }
+}
+
+interface ChatInputs {
+  clientCounts: readonly number[];
+  serverWorkerCounts: readonly number[];
+  sizes: readonly number[];
+  target: { host: string; port: number } | null;
+  headerBytes: readonly number[];
+}
+
+/** Chat mode's options, each checked once, and the combinations that cannot be measured refused in one line. */
+function resolveChat(given: BenchOptions, o: BenchOptions, inputs: ChatInputs): ResolvedChatOptions {
+  const { clientCounts, serverWorkerCounts, sizes, target, headerBytes } = inputs;
+  for (const [option, reason] of [
+    ['pipelining', 'chat senders keep {window} messages unacknowledged'],
+    ['messages', 'a chat measurement runs for {durationS}'],
+  ] as const) {
+    if (given[option] !== undefined)
+      throw new InvalidOptionError(option, `{${option}} is not for {mode} chat: ${reason}`);
+  }
+  if (Math.min(...sizes) < STAMP_BYTES) {
+    throw new InvalidOptionError(
+      'sizes',
+      `{sizes} must be at least ${STAMP_BYTES} bytes in {mode} chat: each payload carries the sender, its sequence number and the send time`,
+    );
+  }
+  if (headerBytes.length > 1) throw new InvalidOptionError('headerBytes', 'give one {headerBytes} in {mode} chat');
+  if (given.strategies !== undefined && given.strategies.length > 1) {
+    throw new InvalidOptionError('strategies', 'give one {strategies} in {mode} chat (it starts the handoff servers)');
+  }
+  const senders = integer('senders', o.senders, 1, MAX_SENDERS - 1);
+  const rooms = integer('rooms', o.rooms, 1, 10_000);
+  const targetKinds = list('targetKinds', o.targetKinds, (k) => choice('targetKinds', k, TARGET_KINDS));
+  const redis = boolean('redis', o.redis);
+  const handoff = targetKinds.includes('handoff');
+  if (given.serverWorkers !== undefined && !handoff) {
+    throw new InvalidOptionError(
+      'serverWorkers',
+      `{serverWorkers} sets the handoff server's threads: {targetKinds} ${targetKinds.join(',')} starts none`,
+    );
+  }
+  if (redis && targetKinds.some((k) => k !== 'handoff')) {
+    throw new InvalidOptionError(
+      'redis',
+      `{redis} puts a Redis between two handoff servers: it cannot go with {targetKinds} ${targetKinds.join(',')}`,
+    );
+  }
+  if (target) {
+    if (targetKinds.length > 1) {
+      throw new InvalidOptionError(
+        'targetKinds',
+        '{target} is one running server: give the one {targetKinds} it speaks',
+      );
+    }
+    for (const option of ['redis', 'serverWorkers'] as const) {
+      if (given[option] !== undefined) {
+        throw new InvalidOptionError(
+          option,
+          `{${option}} chooses the embedded servers; it cannot be used with {target}`,
+        );
+      }
+    }
+  }
+  for (const clients of clientCounts) {
+    if (senders > clients) {
+      throw new InvalidOptionError(
+        'senders',
+        `{senders} ${senders} is more than {clients} ${clients}: senders are clients`,
+      );
+    }
+    if (rooms > senders) {
+      throw new InvalidOptionError(
+        'rooms',
+        `{rooms} ${rooms} is more than {senders} ${senders}: each room needs a sender`,
+      );
+    }
+    const quiet = roomShapes(clients, senders, rooms, 'handoff').findIndex((r) => r.receivers === 0);
+    if (quiet >= 0) {
+      throw new InvalidOptionError(
+        'clients',
+        `{clients} ${clients} with {senders} ${senders} in {rooms} ${rooms} leaves room ${quiet} without a receiver: ` +
+          'each room needs a connection that only receives',
+      );
+    }
+  }
+  return Object.freeze({
+    clients: clientCounts,
+    senders,
+    rooms,
+    window: integer('window', o.window, 1, 1_000_000),
+    natsPingEvery: integer('natsPingEvery', o.natsPingEvery, 1, 1_000_000),
+    targetKinds,
+    serverWorkers: serverWorkerCounts,
+    redis,
+    natsServer: text('natsServer', o.natsServer, { nonEmpty: true }),
+    redisServer: text('redisServer', o.redisServer, { nonEmpty: true }),
   });
 }

@@ -5,20 +5,21 @@
 import cliProgress from 'cli-progress';
 import type { ResolvedBenchOptions } from './options.ts';
 import { fmtInt } from './format.ts';
-import type { MeasurementPlan, RunHooks } from './load/run.ts';
+import type { PlanInfo, RunHooks } from './load/window.ts';
 
 export function progressHooks(options: ResolvedBenchOptions, print: (text: string) => void): RunHooks {
+  const unitOfRate = options.mode === 'chat' ? 'deliveries/s' : 'msgs/s';
   const tty = options.progress && !options.json && process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | null = null;
   const total = options.messages > 0 ? options.messages : options.durationS;
   const unit = options.messages > 0 ? 'msgs' : 's';
-  const title = (p: MeasurementPlan) => `[${p.index + 1}/${p.total}] ${p.key}${p.round > 1 ? ` r${p.round}` : ''}`;
+  const title = (p: PlanInfo) => `[${p.index + 1}/${p.total}] ${p.key}${p.round > 1 ? ` r${p.round}` : ''}`;
   return {
     onMeasurementStart(plan) {
       if (!tty) return;
       bar = new cliProgress.SingleBar(
         {
-          format: `${title(plan).padEnd(30)} {bar} {value}/{total} ${unit} | {phase} | {rate} msgs/s`,
+          format: `${title(plan).padEnd(30)} {bar} {value}/{total} ${unit} | {phase} | {rate} ${unitOfRate}`,
           stream: process.stderr,
           hideCursor: true,
           clearOnComplete: true,

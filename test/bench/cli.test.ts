@@ -120,6 +120,51 @@ test('errors name the flags the user typed, never the API names', async () => {
   assert.match(await flagError('--mode pong'), /^--mode must be one of ack, echo/);
 });
 
+test('chat flags map onto the options: a sweep, senders, rooms, window, target kinds, server workers', async () => {
+  const o = await fromArgv(
+    '--mode chat -c 20,110,510 --senders 10 --rooms 2 --window 32 --nats-ping-every 50 -s 16,1k ' +
+      '--target-kind handoff,nats,redis --server-workers 1,2 --nats-server /opt/nats --redis-server /opt/redis -r 1k',
+  );
+  assert.equal(o.mode, 'chat');
+  assert.deepEqual(o.chat?.clients, [20, 110, 510]);
+  assert.equal(o.clients, 510);
+  assert.equal(o.chat?.senders, 10);
+  assert.equal(o.chat?.rooms, 2);
+  assert.equal(o.chat?.window, 32);
+  assert.equal(o.chat?.natsPingEvery, 50);
+  assert.deepEqual(o.chat?.targetKinds, ['handoff', 'nats', 'redis']);
+  assert.deepEqual(o.chat?.serverWorkers, [1, 2]);
+  assert.equal(o.chat?.natsServer, '/opt/nats');
+  assert.equal(o.chat?.redisServer, '/opt/redis');
+  assert.deepEqual(o.sizes, [16, 1024]);
+  assert.equal(o.rate, 1000);
+  assert.equal((await fromArgv('--mode chat -c 20 --redis')).chat?.redis, true);
+});
+
+test('chat: bad combinations are one line in the flags typed', async () => {
+  assert.match(await flagError('--mode chat -c 10 --senders 20'), /^--senders 20 is more than --clients 10: /);
+  assert.match(
+    await flagError('--mode chat --target-kind nats --server-workers 2'),
+    /^--server-workers sets the handoff server's threads: --target-kind nats starts none$/,
+  );
+  assert.match(
+    await flagError('--mode chat --target-kind nats --redis'),
+    /^--redis puts a Redis between two handoff servers: .*--target-kind nats$/,
+  );
+  assert.match(
+    await flagError('--mode chat --target :4222 --target-kind nats,redis'),
+    /^--target is one running server/,
+  );
+  assert.match(await flagError('--mode chat -s 8'), /^--sizes must be at least 16 bytes in --mode chat/);
+  assert.match(await flagError('--mode chat -p 4'), /^--pipelining is not for --mode chat: chat senders keep --window/);
+  assert.match(await flagError('--senders 5'), /^--senders is for --mode chat only$/);
+  assert.match(await flagError('-c 10,20'), /^several --clients \(a sweep\) are for --mode chat only$/);
+  assert.match(
+    await flagError('--mode chat --target-kind kafka'),
+    /^--target-kind must be one of handoff, nats, redis/,
+  );
+});
+
 test("help shows each default from BENCH_DEFAULTS, in the flag's unit, and no default written by hand", async () => {
   const help = await benchBuilder(yargs()).getHelp();
   // One entry per flag, its wrapped lines joined.

@@ -92,3 +92,66 @@ test('target with two header sizes is refused', () =>
   rejects({ target: '127.0.0.1:5050', headerBytes: [64, 8] }, 'headerBytes', /target .* one headerBytes/));
 test('target with several strategies is refused', () =>
   rejects({ target: ':5050', strategies: ['handoff', 'single'] }, 'strategies'));
+
+// Chat mode: its options, and the combinations that cannot be measured, each one line.
+const chat = (o: Parameters<typeof resolveBenchOptions>[0] = {}) => resolveBenchOptions({ mode: 'chat', ...o });
+
+test('chat defaults: 10 senders, one room, a window of 64, NATS PING every 100, the handoff target', () => {
+  const o = chat({ clients: 510 });
+  assert.ok(o.chat);
+  assert.deepEqual(o.chat.clients, [510]);
+  assert.equal(o.chat.senders, BENCH_DEFAULTS.senders);
+  assert.equal(o.chat.rooms, 1);
+  assert.equal(o.chat.window, 64);
+  assert.equal(o.chat.natsPingEvery, 100);
+  assert.deepEqual(o.chat.targetKinds, ['handoff']);
+  assert.equal(o.chat.redis, false);
+  assert.deepEqual(o.chat.serverWorkers, [BENCH_DEFAULTS.serverWorkers]);
+  assert.equal(resolveBenchOptions().chat, null, 'ack mode has no chat part');
+});
+
+test('chat: a sweep of connections and of server workers; clients is the largest (the open-file limit)', () => {
+  const o = chat({ clients: [20, 110, 510], serverWorkers: [1, 2], targetKinds: ['handoff', 'nats', 'redis'] });
+  assert.deepEqual(o.chat!.clients, [20, 110, 510]);
+  assert.equal(o.clients, 510);
+  assert.deepEqual(o.chat!.serverWorkers, [1, 2]);
+  assert.equal(o.serverWorkers, 1);
+});
+
+test('chat: more senders than clients is refused, naming both', () =>
+  rejects({ mode: 'chat', clients: [100, 10], senders: 20 }, 'senders', /^senders 20 is more than clients 10/));
+test('chat: more rooms than senders is refused (each room needs a sender)', () =>
+  rejects({ mode: 'chat', clients: 100, senders: 2, rooms: 3 }, 'rooms', /each room needs a sender/));
+test('chat: a room left without a receiver is refused', () =>
+  rejects({ mode: 'chat', clients: 10, senders: 10 }, 'clients', /room 0 without a receiver/));
+test('chat: --server-workers with only NATS is refused: there is no handoff server to give them to', () =>
+  rejects({ mode: 'chat', targetKinds: ['nats'], serverWorkers: 2 }, 'serverWorkers', /targetKinds nats starts none/));
+test('chat: --redis with NATS is refused (Redis goes between two handoff servers)', () =>
+  rejects({ mode: 'chat', redis: true, targetKinds: ['handoff', 'nats'] }, 'redis', /targetKinds handoff,nats/));
+test('chat: --redis with --target is refused', () =>
+  rejects({ mode: 'chat', redis: true, target: ':5050' }, 'redis', /with target$/));
+test('chat: --target with two target kinds is refused', () =>
+  rejects({ mode: 'chat', target: ':4222', targetKinds: ['nats', 'redis'] }, 'targetKinds', /one running server/));
+test('chat: a target kind outside handoff, nats, redis is refused', () =>
+  rejects({ mode: 'chat', targetKinds: ['kafka' as 'nats'] }, 'targetKinds', /one of handoff, nats, redis/));
+test('chat: payloads below the 16-byte stamp are refused', () =>
+  rejects({ mode: 'chat', sizes: [16, 8] }, 'sizes', /at least 16 bytes/));
+test('chat: --pipelining and --messages are refused (senders keep a window, a run lasts a duration)', () => {
+  rejects({ mode: 'chat', pipelining: 4 }, 'pipelining', /window/);
+  rejects({ mode: 'chat', messages: 1000 }, 'messages', /durationS/);
+});
+test('chat: one header size and one strategy', () => {
+  rejects({ mode: 'chat', headerBytes: [64, 8] }, 'headerBytes');
+  rejects({ mode: 'chat', strategies: ['handoff', 'single'] }, 'strategies');
+});
+test('chat: window 0 and a NATS PING every 0 messages are refused', () => {
+  rejects({ mode: 'chat', window: 0 }, 'window');
+  rejects({ mode: 'chat', natsPingEvery: 0 }, 'natsPingEvery');
+});
+test("ack mode refuses chat's options, a sweep of clients and several server workers", () => {
+  rejects({ senders: 5 }, 'senders', /^senders is for mode chat only$/);
+  rejects({ targetKinds: ['nats'] }, 'targetKinds');
+  rejects({ redis: true }, 'redis');
+  rejects({ clients: [10, 20] }, 'clients', /a sweep/);
+  rejects({ serverWorkers: [1, 2] }, 'serverWorkers');
+});

@@ -32,43 +32,52 @@ export type CounterSnapshot = {
   spinMs: number;
 };
 
-export function allocateLoadCounters(threads: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(threads * FIELDS * Float64Array.BYTES_PER_ELEMENT);
+export function allocateLoadCounters(threads: number, fields: number = FIELDS): SharedArrayBuffer {
+  return new SharedArrayBuffer(threads * fields * Float64Array.BYTES_PER_ELEMENT);
 }
+
+/** One thread's value of one field now (the spin time of C.SPIN_MS, say). */
+export function readThreadField(memory: SharedArrayBuffer, thread: number, fields: number, field: number): number {
+  return new Float64Array(memory)[thread * fields + field]!;
+}
+
+/** Each field summed over all threads now. */
+export function sumFields(memory: SharedArrayBuffer, fields: number): Float64Array {
+  const a = new Float64Array(memory);
+  const sums = new Float64Array(fields);
+  for (let base = 0; base < a.length; base += fields) for (let f = 0; f < fields; f++) sums[f]! += a[base + f]!;
+  return sums;
+}
+
+/** Each field of `layout` (name -> slot) summed over all threads now. */
+export function readNamed<N extends string>(
+  memory: SharedArrayBuffer,
+  fields: number,
+  layout: Readonly<Record<N, number>>,
+): Record<N, number> {
+  const sums = sumFields(memory, fields);
+  const out = {} as Record<N, number>;
+  for (const name of Object.keys(layout) as N[]) out[name] = sums[layout[name]]!;
+  return out;
+}
+
+/** The snapshot's names for the slots of C. */
+const SNAPSHOT: Readonly<Record<keyof CounterSnapshot, number>> = {
+  sent: C.SENT,
+  acked: C.ACKED,
+  txWire: C.TX_WIRE,
+  txHeader: C.TX_HEADER,
+  rxWire: C.RX_WIRE,
+  rxHeader: C.RX_HEADER,
+  errors: C.ERRORS,
+  timeouts: C.TIMEOUTS,
+  open: C.OPEN,
+  spinMs: C.SPIN_MS,
+};
 
 /** Totals over all threads now. */
-/** One thread's spin time now (see C.SPIN_MS). */
-export function readThreadSpinMs(memory: SharedArrayBuffer, thread: number): number {
-  return new Float64Array(memory)[thread * FIELDS + C.SPIN_MS]!;
-}
-
 export function readCounters(memory: SharedArrayBuffer): CounterSnapshot {
-  const a = new Float64Array(memory);
-  const s = {
-    sent: 0,
-    acked: 0,
-    txWire: 0,
-    txHeader: 0,
-    rxWire: 0,
-    rxHeader: 0,
-    errors: 0,
-    timeouts: 0,
-    open: 0,
-    spinMs: 0,
-  };
-  for (let base = 0; base < a.length; base += FIELDS) {
-    s.sent += a[base + C.SENT]!;
-    s.acked += a[base + C.ACKED]!;
-    s.txWire += a[base + C.TX_WIRE]!;
-    s.txHeader += a[base + C.TX_HEADER]!;
-    s.rxWire += a[base + C.RX_WIRE]!;
-    s.rxHeader += a[base + C.RX_HEADER]!;
-    s.errors += a[base + C.ERRORS]!;
-    s.timeouts += a[base + C.TIMEOUTS]!;
-    s.open += a[base + C.OPEN]!;
-    s.spinMs += a[base + C.SPIN_MS]!;
-  }
-  return s;
+  return readNamed(memory, FIELDS, SNAPSHOT);
 }
 
 export function diffCounters(later: CounterSnapshot, earlier: CounterSnapshot): CounterSnapshot {

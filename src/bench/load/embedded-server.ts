@@ -3,12 +3,13 @@
  * measured apart. Talks to it only through its documented interface: one JSON
  * object per stdout line, SIGUSR2 for a `stats` line, SIGTERM to stop.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ServerStats } from '../../server/server.ts';
 import type { Mode, Strategy } from '../../server/options.ts';
 import { EmbeddedServerError } from '../../protocol/index.ts';
+import { stopChild } from './processes.ts';
 import { processCpuSeconds, REPO_DIR } from './system.ts';
 
 export interface EmbeddedServerOptions {
@@ -17,6 +18,8 @@ export interface EmbeddedServerOptions {
   mode: Mode;
   headerBytes: number;
   maxConnections: number;
+  /** Chat mode: `redis://host:port`, so that several servers are one chat. */
+  redis?: string;
   /** Command before the flags; default `bin/handoff serve`. */
   command?: readonly string[];
   startTimeoutMs?: number;
@@ -35,7 +38,6 @@ export interface ServerUnderTest {
 }
 
 const STATS_TIMEOUT_MS = 5_000;
-const STOP_TIMEOUT_MS = 6_000;
 
 type Line = Record<string, unknown> & { event?: string };
 
@@ -63,6 +65,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     String(options.headerBytes),
     '--max-connections',
     String(options.maxConnections),
+    ...(options.redis ? ['--redis', options.redis] : []),
   ];
   const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderrTail = '';
@@ -147,7 +150,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       return next;
     },
     cpuSeconds: () => processCpuSeconds(pid),
-    stop: () => stopChild(child, () => exited !== null, exitListeners),
+    stop: () => stopChild(child),
   };
 }
 
@@ -170,18 +173,6 @@ function toStats(line: Line): ServerStats {
         }))
       : [],
   };
-}
-
-function stopChild(child: ChildProcess, hasExited: () => boolean, exitListeners: Array<() => void>): Promise<void> {
-  if (hasExited()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    exitListeners.push(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 /** A server somebody else runs (--target): no pid, no stats, nothing to stop. */

@@ -1,4 +1,5 @@
 import type { Mode } from '../../server/options.ts';
+import type { SettledCounts } from './thread-kit.ts';
 
 /** What one load thread is told to do for one measurement. */
 export interface LoadSetup {
@@ -27,14 +28,7 @@ export type ToWorker =
   | { type: 'exit' };
 
 export type FromWorker =
-  | {
-      type: 'connected';
-      failed: number;
-      /** Connections given up on, by code: ERR_CONNECT (refused, unreachable), ERR_CONNECT_TIMEOUT. */
-      failedKinds: Record<string, number>;
-      error: string;
-      connectMs: number;
-    }
+  | ({ type: 'connected'; connectMs: number } & SettledCounts)
   | { type: 'ramped'; rampMs: number; unramped: number }
   | {
       type: 'drained';

@@ -1,54 +1,74 @@
 /**
- * The load threads, seen from run.ts. Plain worker_threads rather than a task
- * pool (piscina): each thread keeps its connections open across several orders
- * of one measurement, a long conversation rather than independent tasks.
+ * The load threads, seen from the orchestrator. Plain worker_threads rather
+ * than a task pool (piscina): each thread keeps its connections open across
+ * several orders of one measurement, a long conversation rather than
+ * independent tasks.
  */
 import { Worker } from 'node:worker_threads';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { LoadThreadError } from '../../protocol/index.ts';
 import {
   allocateLoadCounters,
+  C,
   CONTROL_BYTES,
   Control,
+  FIELDS,
   readCounters,
-  readThreadSpinMs,
+  readThreadField,
   type CounterSnapshot,
 } from './counters.ts';
 import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
 
-type Reply<T extends FromWorker['type']> = Extract<FromWorker, { type: T }>;
+type Typed = { type: string };
+type Reply<From extends Typed, T extends From['type']> = Extract<From, { type: T }>;
 
-export class LoadPool {
+/** What a pool's threads run and report: the thread's script and its counter layout. */
+export interface ThreadScript {
+  url: URL;
+  /** Counter fields per thread, and which of them holds the rate-mode spin time. */
+  fields: number;
+  spinField: number;
+}
+
+const LOAD_SCRIPT: ThreadScript = {
+  url: new URL('./worker.ts', import.meta.url),
+  fields: FIELDS,
+  spinField: C.SPIN_MS,
+};
+
+/**
+ * Load threads that take orders (`To`) and answer each in turn (`From`), with
+ * live counters in shared memory and the phase word (Control) they all read.
+ */
+export class ThreadPool<To extends Typed, From extends Typed> {
   readonly size: number;
   readonly control: Control;
-  readonly #counters: SharedArrayBuffer;
+  readonly countersMemory: SharedArrayBuffer;
+  readonly #script: ThreadScript;
   readonly #workers: Worker[] = [];
-  readonly #pending: Array<Array<(msg: FromWorker) => void>> = [];
+  readonly #pending: Array<Array<(msg: From | null) => void>> = [];
   #failure: LoadThreadError | null = null;
 
-  constructor(threads: number) {
+  constructor(threads: number, script: ThreadScript) {
     this.size = threads;
-    this.#counters = allocateLoadCounters(threads);
+    this.#script = script;
+    this.countersMemory = allocateLoadCounters(threads, script.fields);
     const controlMemory = new SharedArrayBuffer(CONTROL_BYTES);
     this.control = new Control(controlMemory);
     for (let index = 0; index < threads; index++) {
-      const worker = new Worker(new URL('./worker.ts', import.meta.url), {
-        workerData: { index, counters: this.#counters, control: controlMemory },
+      const worker = new Worker(script.url, {
+        workerData: { index, counters: this.countersMemory, control: controlMemory },
       });
-      const queue: Array<(msg: FromWorker) => void> = [];
-      worker.on('message', (msg: FromWorker) => queue.shift()?.(msg));
+      const queue: Array<(msg: From | null) => void> = [];
+      worker.on('message', (msg: From) => queue.shift()?.(msg));
       worker.on('error', (err) => {
         const message = err instanceof Error ? err.message : String(err);
         this.#failure = new LoadThreadError(`load thread ${index} failed: ${message}`, { cause: err });
-        for (const waiter of queue.splice(0)) waiter({ type: 'closed' });
+        for (const waiter of queue.splice(0)) waiter(null);
       });
       this.#workers.push(worker);
       this.#pending.push(queue);
     }
-  }
-
-  counters(): CounterSnapshot {
-    return readCounters(this.#counters);
   }
 
   /** Event-loop utilisation of each thread (cumulative; diff two readings for a window). */
@@ -58,7 +78,8 @@ export class LoadPool {
 
   /** Spin time of each thread so far (rate mode; see C.SPIN_MS). */
   spinMs(): number[] {
-    return this.#workers.map((_, i) => readThreadSpinMs(this.#counters, i));
+    const { fields, spinField } = this.#script;
+    return this.#workers.map((_, i) => readThreadField(this.countersMemory, i, fields, spinField));
   }
 
   /** Busy share of each thread since `before`, not counting rate-mode spinning. */
@@ -72,39 +93,54 @@ export class LoadPool {
     });
   }
 
-  #ask<T extends FromWorker['type']>(index: number, order: ToWorker): Promise<Reply<T>> {
+  #ask<T extends From['type']>(index: number, order: To): Promise<Reply<From, T>> {
     return new Promise((resolve, reject) => {
       if (this.#failure) {
         reject(this.#failure);
         return;
       }
-      this.#pending[index]!.push((msg) => (this.#failure ? reject(this.#failure) : resolve(msg as Reply<T>)));
+      this.#pending[index]!.push((msg) => {
+        if (msg === null || this.#failure) reject(this.#failure ?? new LoadThreadError(`load thread ${index} failed`));
+        else resolve(msg as Reply<From, T>);
+      });
       this.#workers[index]!.postMessage(order);
     });
   }
 
-  #all<T extends FromWorker['type']>(order: ToWorker | ((i: number) => ToWorker)): Promise<Array<Reply<T>>> {
+  /** Gives every thread the order (or its own, from a function of its index) and awaits every answer. */
+  all<T extends From['type']>(order: To | ((i: number) => To)): Promise<Array<Reply<From, T>>> {
     return Promise.all(this.#workers.map((_, i) => this.#ask<T>(i, typeof order === 'function' ? order(i) : order)));
-  }
-
-  setup(setups: LoadSetup[]): Promise<Array<Reply<'connected'>>> {
-    return this.#all<'connected'>((i) => ({ type: 'setup', setup: setups[i]! }));
-  }
-
-  start(): Promise<Array<Reply<'ramped'>>> {
-    return this.#all<'ramped'>({ type: 'start' });
-  }
-
-  drain(timeoutMs: number): Promise<Array<Reply<'drained'>>> {
-    return this.#all<'drained'>({ type: 'drain', timeoutMs });
-  }
-
-  close(): Promise<Array<Reply<'closed'>>> {
-    return this.#all<'closed'>({ type: 'close' });
   }
 
   async destroy(): Promise<void> {
     await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+}
+
+/** The ack/echo load threads (worker.ts). */
+export class LoadPool extends ThreadPool<ToWorker, FromWorker> {
+  constructor(threads: number) {
+    super(threads, LOAD_SCRIPT);
+  }
+
+  counters(): CounterSnapshot {
+    return readCounters(this.countersMemory);
+  }
+
+  setup(setups: LoadSetup[]): Promise<Array<Reply<FromWorker, 'connected'>>> {
+    return this.all<'connected'>((i) => ({ type: 'setup', setup: setups[i]! }));
+  }
+
+  start(): Promise<Array<Reply<FromWorker, 'ramped'>>> {
+    return this.all<'ramped'>({ type: 'start' });
+  }
+
+  drain(timeoutMs: number): Promise<Array<Reply<FromWorker, 'drained'>>> {
+    return this.all<'drained'>({ type: 'drain', timeoutMs });
+  }
+
+  close(): Promise<Array<Reply<FromWorker, 'closed'>>> {
+    return this.all<'closed'>({ type: 'close' });
   }
 }
 

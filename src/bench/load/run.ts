@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TargetUnreachableError } from '../../protocol/index.ts';
 import type { ServerStats } from '../../server/server.ts';
 import type { Strategy } from '../../server/options.ts';
-import { type CounterSnapshot, diffCounters, epochNowMs, PHASE } from './counters.ts';
+import { type CounterSnapshot, diffCounters, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
 import { LoadPool, split } from './pool.ts';
@@ -29,110 +29,54 @@ import {
   summarizeMeasurements,
   variantName,
 } from '../results/result.ts';
-import { checkFileLimit, environment, machineCpuSeconds } from './system.ts';
+import { runRounds } from './rounds.ts';
+import { type CounterReader, measureWindow, type PlanInfo, type RunHooks as WindowHooks } from './window.ts';
 
 /** Event-loop utilisation above which a load thread is the limit, not the server. */
 export const SATURATED_UTILIZATION = 0.9;
 
-export interface MeasurementPlan {
-  index: number;
-  total: number;
-  key: string;
+export interface MeasurementPlan extends PlanInfo {
   strategy: Strategy | null;
   headerBytes: number;
   sizeBytes: number;
-  round: number;
 }
 
-export type RunPhase = 'connect' | 'ramp' | 'warmup' | 'measure' | 'drain';
+export type { RunPhase, Tick } from './window.ts';
+export type RunHooks = WindowHooks<MeasurementPlan, Measurement>;
 
-export interface Tick {
-  phase: RunPhase;
-  elapsedS: number;
-  /** Over the last second or so. */
-  msgsPerSec: number;
-  /** Acknowledged since the phase began. */
-  messages: number;
-}
-
-/** What the CLI shows while running; all optional. */
-export interface RunHooks {
-  onMeasurementStart?(plan: MeasurementPlan): void;
-  onPhase?(plan: MeasurementPlan, phase: RunPhase): void;
-  /** About every second of the window (and of the warm-up), with the live rate. */
-  onTick?(plan: MeasurementPlan, tick: Tick): void;
-  onMeasurementEnd?(plan: MeasurementPlan, m: Measurement): void;
-  onWarning?(text: string): void;
-}
-
-export async function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
-  checkFileLimit(options.clients);
-  const startedAt = new Date().toISOString();
-  const warnings: string[] = [];
-  const warn = (text: string) => {
-    if (warnings.includes(text)) return;
-    warnings.push(text);
-    hooks.onWarning?.(text);
-  };
+export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
   const strategies: Array<Strategy | null> = options.target ? [null] : [...options.strategies];
-  const total = options.repeat * strategies.length * options.headerBytes.length * options.sizes.length;
-  const measurements: Measurement[] = [];
   const pool = new LoadPool(options.workers);
-  let lastTarget: { host: string; port: number | null } = { host: '127.0.0.1', port: null };
-  let index = 0;
-  try {
-    for (let round = 1; round <= options.repeat; round++) {
-      // Round by round, A B A B: slow drift of the machine hits every variant alike.
-      for (const strategy of strategies) {
-        for (const headerBytes of options.headerBytes) {
-          const server = options.target
-            ? externalServer(options.target.host, options.target.port)
-            : await startEmbeddedServer({
-                workers: options.serverWorkers,
-                strategy: strategy!,
-                mode: options.mode,
-                headerBytes,
-                maxConnections: options.clients + 16,
-                command: options.serverCommand,
-              });
-          lastTarget = { host: server.host, port: server.port };
-          try {
-            for (const sizeBytes of options.sizes) {
-              const plan: MeasurementPlan = {
-                index: index++,
-                total,
-                key: measurementKey(strategy, headerBytes, sizeBytes),
-                strategy,
-                headerBytes,
-                sizeBytes,
-                round,
-              };
-              hooks.onMeasurementStart?.(plan);
-              const m = await measure(options, pool, server, plan, hooks, warn);
-              measurements.push(m);
-              hooks.onMeasurementEnd?.(plan, m);
-            }
-          } finally {
-            await server.stop();
-          }
-        }
-      }
-    }
-  } finally {
-    await pool.destroy();
-  }
-  return {
-    schema: SCHEMA,
-    label: options.label,
-    environment: environment(),
+  return runRounds(
     options,
-    target: { kind: options.target ? 'external' : 'embedded', ...lastTarget },
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    measurements,
-    summary: summarizeMeasurements(measurements),
-    warnings,
-  };
+    pool,
+    hooks,
+    {
+      // One variant per strategy x header size; inside it, the sizes.
+      variants: strategies.flatMap((strategy) => options.headerBytes.map((headerBytes) => ({ strategy, headerBytes }))),
+      start: ({ strategy, headerBytes }) =>
+        options.target
+          ? Promise.resolve(externalServer(options.target.host, options.target.port))
+          : startEmbeddedServer({
+              workers: options.serverWorkers,
+              strategy: strategy!,
+              mode: options.mode,
+              headerBytes,
+              maxConnections: options.clients + 16,
+              command: options.serverCommand,
+            }),
+      address: (server) => ({ host: server.host, port: server.port }),
+      points: ({ strategy, headerBytes }) =>
+        options.sizes.map((sizeBytes) => ({
+          key: measurementKey(strategy, headerBytes, sizeBytes),
+          strategy,
+          headerBytes,
+          sizeBytes,
+        })),
+      measure: (server, plan, warn) => measure(options, pool, server, plan, hooks, warn),
+    },
+    (measurements) => ({ schema: SCHEMA, measurements, summary: summarizeMeasurements(measurements) }),
+  );
 }
 
 async function measure(
@@ -180,28 +124,18 @@ async function measure(
   // Balance while every connection is open and busy.
   const statsRamped = await server.stats();
 
-  if (options.warmupS > 0) {
-    hooks.onPhase?.(plan, 'warmup');
-    await tickFor(pool, options.warmupS, (tick) => hooks.onTick?.(plan, tick));
-  }
-
-  hooks.onPhase?.(plan, 'measure');
-  const eluBefore = pool.utilization();
-  const spinBefore = pool.spinMs();
-  const cpuBefore = process.cpuUsage();
-  const machineBefore = machineCpuSeconds();
-  const serverCpuBefore = server.cpuSeconds();
-  const windowStart = epochNowMs();
-  pool.control.set(PHASE.MEASURE, windowStart);
-  const c0 = pool.counters();
-  const samples = await sampleWindow(options, pool, c0, windowStart, (tick) => hooks.onTick?.(plan, tick));
-  pool.control.set(PHASE.DRAIN);
-  const windowEnd = epochNowMs();
-  const c1 = pool.counters();
-  const serverCpuAfter = server.cpuSeconds();
-  const machineAfter = machineCpuSeconds();
-  const cpu = process.cpuUsage(cpuBefore);
-  const threadUtilization = pool.utilizationSince(eluBefore, spinBefore);
+  const reader: CounterReader<CounterSnapshot> = { read: () => pool.counters(), count: (c) => c.acked };
+  const length = {
+    durationMs: options.durationS * 1000,
+    stopAtCount: options.messages,
+    // Bounded even in --messages mode: a stalled server must not hang the run forever.
+    limitMs: options.messages > 0 ? Math.max(options.timeoutS * 1000, 600_000) : options.durationS * 1000,
+  };
+  const { samples, c0, c1, seconds, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
+    await measureWindow(pool, reader, options.warmupS, length, ackSample, () => server.cpuSeconds(), {
+      onPhase: (phase) => hooks.onPhase?.(plan, phase),
+      onTick: (tick) => hooks.onTick?.(plan, tick),
+    });
 
   hooks.onPhase?.(plan, 'drain');
   const drained = await pool.drain(timeoutMs);
@@ -210,7 +144,6 @@ async function measure(
   await pool.close();
 
   const w = diffCounters(c1, c0);
-  const seconds = (windowEnd - windowStart) / 1000;
   const histogram = mergeHistograms(drained.map((d) => d.histogram));
   const perSecond = samples.filter((s) => s.seconds >= 0.999).map((s) => s.msgsPerSec);
   const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [w.acked / seconds]);
@@ -223,11 +156,7 @@ async function measure(
   }
   const errorTotal = Object.values(errorKinds).reduce((a, b) => a + b, 0);
   const unanswered = drained.reduce((a, d) => a + d.unanswered, 0);
-  const testerCpu = (cpu.user + cpu.system) / 1e6;
-  const machineBusy =
-    machineBefore && machineAfter
-      ? (machineAfter.busy - machineBefore.busy) / Math.max(1e-9, machineAfter.total - machineBefore.total)
-      : null;
+  const testerCpu = testerCpuSeconds;
   const saturated = threadUtilization.some((u) => u >= SATURATED_UTILIZATION);
   if (saturated) {
     warn(
@@ -276,7 +205,7 @@ async function measure(
     server:
       server.pid === null
         ? null
-        : serverFigures(server, statsBefore, statsRamped, statsAfter, cAll, w.acked, serverCpuBefore, serverCpuAfter),
+        : serverFigures(server, statsBefore, statsRamped, statsAfter, cAll, w.acked, serverCpuSeconds),
     tester: {
       cpuSeconds: testerCpu,
       cpuUsPerMsg: w.acked > 0 ? (testerCpu * 1e6) / w.acked : 0,
@@ -294,10 +223,8 @@ function serverFigures(
   after: ServerStats | null,
   all: CounterSnapshot,
   windowMessages: number,
-  cpuBefore: number | null,
-  cpuAfter: number | null,
+  cpuSeconds: number | null,
 ): NonNullable<Measurement['server']> {
-  const cpuSeconds = cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null;
   const messages = before && after ? after.messages - before.messages : null;
   return {
     pid: server.pid!,
@@ -333,93 +260,15 @@ async function settledStats(server: ServerUnderTest): Promise<ServerStats | null
   return stats;
 }
 
-/** Calls `tick` about once a second for `seconds`, with the live rate. */
-async function tickFor(pool: LoadPool, seconds: number, tick: (tick: Tick) => void) {
-  const start = performance.now();
-  let last = pool.counters();
-  const first = last;
-  let lastAt = start;
-  for (;;) {
-    const left = seconds * 1000 - (performance.now() - start);
-    if (left <= 0) break;
-    await sleep(Math.min(1000, left));
-    const now = performance.now();
-    const c = pool.counters();
-    tick({
-      phase: 'warmup',
-      elapsedS: (now - start) / 1000,
-      msgsPerSec: (c.acked - last.acked) / ((now - lastAt) / 1000),
-      messages: c.acked - first.acked,
-    });
-    last = c;
-    lastAt = now;
-  }
-}
-
-/**
- * The measured window: one sample per second on the second boundaries of the
- * window (not drifting with timer lateness), until the duration or the
- * message count is reached. A last partial second is kept as a shorter sample.
- */
-async function sampleWindow(
-  options: ResolvedBenchOptions,
-  pool: LoadPool,
-  c0: CounterSnapshot,
-  windowStartEpochMs: number,
-  tick: (tick: Tick) => void,
-): Promise<Sample[]> {
-  const samples: Sample[] = [];
-  const start = performance.now() - (epochNowMs() - windowStartEpochMs);
-  const durationMs = options.messages > 0 ? Number.POSITIVE_INFINITY : options.durationS * 1000;
-  // Bounded even in --messages mode: a stalled server must not hang the run forever.
-  const limitMs = options.messages > 0 ? Math.max(options.timeoutS * 1000, 600_000) : durationMs;
-  let prev = c0;
-  let prevAt = start;
-  let nextSampleAt = start + 1000;
-  const finish = (now: number, c: CounterSnapshot) => {
-    const d = diffCounters(c, prev);
-    const seconds = (now - prevAt) / 1000;
-    if (seconds <= 0.001) return;
-    const sample: Sample = {
-      t: (now - start) / 1000,
-      seconds,
-      messages: d.acked,
-      msgsPerSec: d.acked / seconds,
-      txWireBytes: d.txWire,
-      rxWireBytes: d.rxWire,
-      errors: d.errors,
-    };
-    samples.push(sample);
-    tick({ phase: 'measure', elapsedS: sample.t, msgsPerSec: sample.msgsPerSec, messages: c.acked - c0.acked });
-    prev = c;
-    prevAt = now;
+function ackSample(later: CounterSnapshot, earlier: CounterSnapshot, t: number, seconds: number): Sample {
+  const d = diffCounters(later, earlier);
+  return {
+    t,
+    seconds,
+    messages: d.acked,
+    msgsPerSec: d.acked / seconds,
+    txWireBytes: d.txWire,
+    rxWireBytes: d.rxWire,
+    errors: d.errors,
   };
-  for (;;) {
-    const now = performance.now();
-    const endAt = start + Math.min(durationMs, limitMs);
-    if (now >= endAt) {
-      finish(now, pool.counters());
-      break;
-    }
-    if (options.messages > 0) {
-      const c = pool.counters();
-      if (c.acked - c0.acked >= options.messages) {
-        finish(now, c);
-        break;
-      }
-      if (now >= nextSampleAt) {
-        finish(now, c);
-        nextSampleAt += 1000;
-      }
-      await sleep(Math.min(20, nextSampleAt - now));
-      continue;
-    }
-    if (now >= nextSampleAt) {
-      finish(now, pool.counters());
-      nextSampleAt += 1000;
-      continue;
-    }
-    await sleep(Math.max(1, Math.min(nextSampleAt, endAt) - now));
-  }
-  return samples;
 }

@@ -3,7 +3,7 @@
  * process (the embedded server) and of the whole machine, and the
  * environment recorded with a run. Linux /proc; elsewhere the figures are null.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { cpus, availableParallelism } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -100,17 +100,35 @@ export interface Environment {
   hostname?: string;
 }
 
-/** The commit checked out in `repoDir`, read from .git without running git. */
+/**
+ * The commit checked out in `repoDir`, read from .git without running git. In a
+ * worktree .git is a file (`gitdir: ...`) and the refs live in the common folder
+ * that that folder's `commondir` names.
+ */
 export function gitCommit(repoDir: string): string | null {
   try {
-    const gitDir = path.join(repoDir, '.git');
+    let gitDir = path.join(repoDir, '.git');
+    if (statSync(gitDir).isFile()) {
+      gitDir = path.resolve(
+        repoDir,
+        readFileSync(gitDir, 'utf8')
+          .trim()
+          .replace(/^gitdir: /, ''),
+      );
+    }
+    let commonDir = gitDir;
+    try {
+      commonDir = path.resolve(gitDir, readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim());
+    } catch {
+      // A plain repository: the refs are in its own .git.
+    }
     const head = readFileSync(path.join(gitDir, 'HEAD'), 'utf8').trim();
     if (!head.startsWith('ref: ')) return head;
     const ref = head.slice(5);
     try {
-      return readFileSync(path.join(gitDir, ref), 'utf8').trim();
+      return readFileSync(path.join(commonDir, ref), 'utf8').trim();
     } catch {
-      const packed = readFileSync(path.join(gitDir, 'packed-refs'), 'utf8');
+      const packed = readFileSync(path.join(commonDir, 'packed-refs'), 'utf8');
       const line = packed.split('\n').find((l) => l.endsWith(` ${ref}`));
       return line ? line.split(' ')[0]! : null;
     }

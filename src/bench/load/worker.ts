@@ -9,8 +9,7 @@
  * protocol's FrameDecoder, and answers every batch of replies with ONE write of
  * a view into pre-built back-to-back frames. One clock read per read callback.
  */
-import net from 'node:net';
-import { parentPort, workerData } from 'node:worker_threads';
+import type net from 'node:net';
 import {
   ACK_TEXT,
   BadReplyError,
@@ -25,23 +24,16 @@ import {
   ReplyTimeoutError,
   UnexpectedReplyError,
 } from '../../protocol/index.ts';
-import { C, Control, FIELDS, PHASE } from './counters.ts';
+import { C, FIELDS, PHASE } from './counters.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
+import { RateClock, type Scheduled } from './rate-clock.ts';
+import { closeAll, connectReading, ErrorTally, serveOrders, settleAll, threadShared } from './thread-kit.ts';
 import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
 
 const READ_BUFFER_BYTES = 256 * 1024;
 const BANG = 0x21; // '!': first byte of an error payload
 
-interface WorkerInit {
-  index: number;
-  counters: SharedArrayBuffer;
-  control: SharedArrayBuffer;
-}
-
-const init = workerData as WorkerInit;
-const port = parentPort!;
-const counters = new Float64Array(init.counters, init.index * FIELDS * 8, FIELDS);
-const control = new Control(init.control);
+const { counters, control } = threadShared(FIELDS);
 const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
 
 let setup: LoadSetup;
@@ -59,17 +51,9 @@ let phase: number = PHASE.RAMP;
 let unramped = 0;
 let onRamped: (() => void) | null = null;
 let onDrained: (() => void) | null = null;
-let tickTimer: NodeJS.Timeout | null = null;
 let timeoutTimer: NodeJS.Timeout | null = null;
-/** Errors of this measurement by the catalogue's code (ERR_* and the codes of `!ERROR` frames). */
-const errorKinds: Record<string, number> = {};
-let firstError = '';
-
-function countError(err: HandoffError): void {
-  errorKinds[err.code] = (errorKinds[err.code] ?? 0) + 1;
-  counters[C.ERRORS]! += 1;
-  if (!firstError) firstError = `${err.code}: ${err.message}`;
-}
+const errors = new ErrorTally(counters, C.ERRORS);
+const countError = (err: HandoffError) => errors.count(err);
 
 /** Picks up phase changes lazily, once per read: an Atomics.load is cheap, a message would not be. */
 function syncPhase(): number {
@@ -83,7 +67,7 @@ function syncPhase(): number {
   return p;
 }
 
-class Conn {
+class Conn implements Scheduled {
   readonly socket: net.Socket;
   readonly decoder: FrameDecoder;
   /** Start time of each message in flight (when it was due), a ring of `pipelining`. */
@@ -120,12 +104,7 @@ class Conn {
         this.socket.destroy();
       },
     );
-    this.socket = net.connect({
-      host: setup.host,
-      port: setup.port,
-      noDelay: true,
-      onread: { buffer: readBuffer, callback: (n: number) => this.#onRead(n) },
-    } as net.NetConnectOpts);
+    this.socket = connectReading(setup.host, setup.port, readBuffer, (n) => this.#onRead(n));
     this.socket.once('connect', () => {
       if (this.settled) return;
       this.settled = true;
@@ -286,40 +265,8 @@ function checkDrained(): void {
   done();
 }
 
-/**
- * Rate mode's clock: sends what is due, then sleeps until the next message is.
- * libuv timers have millisecond granularity and fire late by up to a
- * millisecond, which would add itself to every latency; so the timer wakes
- * the thread a millisecond early and the rest is spun with setImmediate (spin
- * time is counted, so it is not mistaken for load: see C.SPIN_MS).
- */
-let spinning = false;
-let spinSince = 0;
-function tick(): void {
-  tickTimer = null;
-  const now = performance.now();
-  if (spinning) {
-    counters[C.SPIN_MS]! += now - spinSince;
-    spinning = false;
-  }
-  if (syncPhase() === PHASE.DRAIN) return;
-  let next = Number.POSITIVE_INFINITY;
-  for (const c of conns) {
-    c.pump(now);
-    const due = c.nextDue();
-    if (due < next) next = due;
-  }
-  // With every pipeline full, a reply (not the timer) sends the next message; poll slowly meanwhile.
-  const after = performance.now();
-  const wait = next === Number.POSITIVE_INFINITY ? 5 : next - after;
-  if (wait < 1.5) {
-    spinning = true;
-    spinSince = after;
-    tickTimer = setImmediate(tick) as unknown as NodeJS.Timeout;
-  } else {
-    tickTimer = setTimeout(tick, Math.floor(wait - 1));
-  }
-}
+/** Rate mode's clock (rate-clock.ts); stops itself once the drain begins. */
+const clock = new RateClock(counters, C.SPIN_MS, () => syncPhase() === PHASE.DRAIN);
 
 /** Counts a message as timed out (ERR_REPLY_TIMEOUT) once while it stays unanswered past the limit. */
 function checkTimeouts(): void {
@@ -333,35 +280,26 @@ function checkTimeouts(): void {
   }
 }
 
-function connectAll(): Promise<FromWorker> {
-  const began = performance.now();
-  return new Promise((resolve) => {
-    let pending = setup.connections;
-    let failed = 0;
-    const failedKinds: Record<string, number> = {};
-    let error = '';
-    const onConnect = (err?: HandoffError) => {
-      if (err) {
-        failed++;
-        failedKinds[err.code] = (failedKinds[err.code] ?? 0) + 1;
-        if (!error) error = `${err.code}: ${err.message}`;
-      }
-      if (--pending === 0) {
-        clearTimeout(deadline);
-        resolve({ type: 'connected', failed, failedKinds, error, connectMs: performance.now() - began });
-      }
-    };
-    // One deadline for the whole phase: a connect that neither succeeds nor fails (a
-    // target that drops SYNs) is given up and reported here, so the phase always ends.
-    const deadline = setTimeout(() => {
-      const timedOut = new ConnectTimeoutError(
-        `no connection to ${setup.host}:${setup.port} within ${setup.connectTimeoutMs} ms`,
-      );
+async function connectAll(): Promise<FromWorker> {
+  conns = [];
+  const settled = await settleAll(
+    setup.connections,
+    setup.connectTimeoutMs,
+    `no connection to ${setup.host}:${setup.port} within ${setup.connectTimeoutMs} ms`,
+    (timedOut) => {
       for (const c of conns) c.giveUp(timedOut);
-    }, setup.connectTimeoutMs);
-    conns = [];
-    for (let i = 0; i < setup.connections; i++) conns.push(new Conn(onConnect));
-  });
+    },
+    (settle) => {
+      for (let i = 0; i < setup.connections; i++) conns.push(new Conn(settle));
+    },
+  );
+  return {
+    type: 'connected',
+    failed: settled.failed,
+    failedKinds: settled.failedKinds,
+    error: settled.error,
+    connectMs: settled.ms,
+  };
 }
 
 function startLoad(): Promise<FromWorker> {
@@ -386,18 +324,14 @@ function startLoad(): Promise<FromWorker> {
       open.forEach((c, i) => {
         c.t0 = startedAt + (setup.intervalMs * (i + setup.phaseOffset)) / open.length;
       });
-      tick();
+      clock.start(open);
     }
   });
 }
 
 function drain(timeoutMs: number): Promise<FromWorker> {
   syncPhase();
-  if (tickTimer) {
-    clearTimeout(tickTimer);
-    clearImmediate(tickTimer as unknown as NodeJS.Immediate);
-    tickTimer = null;
-  }
+  clock.stop();
   return new Promise((resolve) => {
     const finish = () => {
       clearTimeout(timer);
@@ -421,8 +355,8 @@ function drain(timeoutMs: number): Promise<FromWorker> {
         openConnections: open,
         connAckedMin: conns.length ? min : 0,
         connAckedMax: max,
-        errorKinds: { ...errorKinds },
-        firstError,
+        errorKinds: { ...errors.kinds },
+        firstError: errors.first,
       });
     };
     const timer = setTimeout(() => {
@@ -431,22 +365,6 @@ function drain(timeoutMs: number): Promise<FromWorker> {
     }, timeoutMs);
     onDrained = finish;
     checkDrained();
-  });
-}
-
-function closeAll(): Promise<FromWorker> {
-  return new Promise((resolve) => {
-    let pending = 0;
-    for (const c of conns) {
-      c.closing = true;
-      if (c.socket.destroyed) continue;
-      pending++;
-      c.socket.once('close', () => {
-        if (--pending === 0) resolve({ type: 'closed' });
-      });
-      c.socket.destroy();
-    }
-    if (pending === 0) resolve({ type: 'closed' });
   });
 }
 
@@ -460,29 +378,20 @@ function configure(next: LoadSetup): void {
   histogram = createLatencyHistogram(32);
   measureStart = Number.POSITIVE_INFINITY;
   phase = PHASE.RAMP;
-  for (const key of Object.keys(errorKinds)) delete errorKinds[key];
-  firstError = '';
+  errors.reset();
   counters.fill(0);
 }
 
-port.on('message', async (msg: ToWorker) => {
-  let reply: FromWorker;
-  switch (msg.type) {
-    case 'setup':
-      configure(msg.setup);
-      reply = await connectAll();
-      break;
-    case 'start':
-      reply = await startLoad();
-      break;
-    case 'drain':
-      reply = await drain(msg.timeoutMs);
-      break;
-    case 'close':
-      reply = await closeAll();
-      break;
-    case 'exit':
-      process.exit(0);
-  }
-  port.postMessage(reply);
+serveOrders<ToWorker, FromWorker>({
+  setup(order) {
+    configure(order.setup);
+    return connectAll();
+  },
+  start: startLoad,
+  drain: (order) => drain(order.timeoutMs),
+  close: async () => {
+    await closeAll(conns);
+    return { type: 'closed' };
+  },
+  exit: () => process.exit(0),
 });

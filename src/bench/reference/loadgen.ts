@@ -7,12 +7,10 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { EmbeddedServerError } from '../../protocol/index.ts';
+import { waitForPort } from '../load/processes.ts';
 
 const run = promisify(execFile);
 
@@ -91,17 +89,11 @@ export async function startRefServer(
   const args = ['-H', '127.0.0.1', '-p', String(port), '-t', String(threads)];
   if (echo) args.push('-e');
   const child = spawn(binary, args, { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (up) return child;
-    await delay(50);
+  try {
+    await waitForPort('127.0.0.1', port, 5_000, child, binary);
+  } catch (err) {
+    child.kill();
+    throw err;
   }
-  child.kill();
-  throw new EmbeddedServerError(`${binary} did not start listening on 127.0.0.1:${port}`);
+  return child;
 }

@@ -33,6 +33,17 @@ function sizeAxis(sizes: readonly number[]) {
   };
 }
 
+/** Panels side by side over one data set: the top level of every run chart. */
+function sideBySide(title: string, values: object[], panels: object[]): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    data: { values },
+    config: { view: { stroke: null }, font: 'sans-serif' },
+    hconcat: panels,
+  } as TopLevelSpec;
+}
+
 /** msgs/s, MB/s (payload solid, wire dashed) and header share against payload size, one line per variant. */
 export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLevelSpec {
   const values = rows.map((r) => ({
@@ -47,12 +58,7 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
   const color = { field: 'variant', type: 'nominal' as const, title: 'server, header' };
   const sizeX = sizeAxis(rows.map((r) => r.sizeBytes));
   const point = { point: true };
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
-    data: { values },
-    config: { view: { stroke: null }, font: 'sans-serif' },
-    hconcat: [
+  return sideBySide(title, values, [
       {
         width: 260,
         height: 220,
@@ -105,26 +111,33 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
           color,
         },
       },
-    ],
-  };
+  ]);
 }
 
 export interface ComparisonPoint {
   sizeBytes: number;
+  /** What was compared (payload size; receivers and size for chat runs). */
+  point: string;
   ratio: number;
   /** Null when there was no noise estimate: no band is drawn. */
   noise: number | null;
   verdict: string;
 }
 
-/** B/A ratio of msgs/s per size, with the noise band around 1. */
-export function compareChartSpec(points: readonly ComparisonPoint[], title: string): TopLevelSpec {
+/**
+ * B/A ratio of msgs/s (or deliveries/s) per point, with the noise band around 1:
+ * against payload size, or, when points share a size (a chat sweep), one per point in order.
+ */
+export function compareChartSpec(points: readonly ComparisonPoint[], title: string, unit = 'msgs/s'): TopLevelSpec {
   const values = points.map((p) => ({
     ...p,
     low: p.noise === null ? null : 1 - p.noise,
     high: p.noise === null ? null : 1 + p.noise,
   }));
-  const sizeX = sizeAxis(points.map((p) => p.sizeBytes));
+  const bySize = new Set(points.map((p) => p.sizeBytes)).size === points.length;
+  const sizeX = bySize
+    ? sizeAxis(points.map((p) => p.sizeBytes))
+    : { field: 'point', type: 'ordinal' as const, title: null, sort: null, axis: { labelAngle: -30 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -137,7 +150,7 @@ export function compareChartSpec(points: readonly ComparisonPoint[], title: stri
         mark: { type: 'area', opacity: 0.2 },
         encoding: {
           x: sizeX,
-          y: { field: 'low', type: 'quantitative', title: 'msgs/s ratio B / A (band: run-to-run noise)' },
+          y: { field: 'low', type: 'quantitative', title: `${unit} ratio B / A (band: run-to-run noise)` },
           y2: { field: 'high' },
         },
       },
@@ -152,4 +165,69 @@ export function compareChartSpec(points: readonly ComparisonPoint[], title: stri
       },
     ],
   };
+}
+
+/** What a chat chart needs of a summary row (chat-result.ts's ChatSummaryRow). */
+export interface ChatChartRow {
+  variant: string;
+  receivers: number;
+  sizeBytes: number;
+  deliveriesPerSec: number;
+  p99Us: number;
+}
+
+/**
+ * Deliveries/s to receivers and p99 delivery latency, one line per target: against
+ * receivers (log scale) when the run swept them, else against payload size;
+ * the other dimension, if it varies too, as the line's dash.
+ */
+export function chatChartSpec(rows: readonly ChatChartRow[], title: string): TopLevelSpec {
+  const receivers = [...new Set(rows.map((r) => r.receivers))].sort((a, b) => a - b);
+  const bySize = receivers.length === 1 && new Set(rows.map((r) => r.sizeBytes)).size > 1;
+  const values = rows.map((r) => ({
+    variant: r.variant,
+    receivers: r.receivers,
+    sizeBytes: r.sizeBytes,
+    size: formatSize(r.sizeBytes),
+    deliveriesPerSec: Math.round(r.deliveriesPerSec),
+    p99Ms: r.p99Us / 1000,
+  }));
+  const x = bySize
+    ? sizeAxis(rows.map((r) => r.sizeBytes))
+    : {
+        field: 'receivers',
+        type: 'quantitative' as const,
+        title: 'receivers (log scale)',
+        scale: {
+          type: 'log' as const,
+          ...(receivers.length === 1 ? { domain: [receivers[0]! / 2, receivers[0]! * 2] } : {}),
+        },
+        axis: { values: receivers, labelOverlap: false },
+      };
+  const color = { field: 'variant', type: 'nominal' as const, title: 'target' };
+  const dash =
+    !bySize && new Set(rows.map((r) => r.sizeBytes)).size > 1
+      ? { strokeDash: { field: 'size', type: 'nominal' as const, title: 'payload' }, detail: { field: 'size' } }
+      : {};
+  const panel = (field: string, heading: string, axisTitle: string, log: boolean) => ({
+    width: 300,
+    height: 230,
+    title: heading,
+    mark: { type: 'line' as const, point: true },
+    encoding: {
+      x,
+      y: {
+        field,
+        type: 'quantitative' as const,
+        title: axisTitle,
+        ...(log ? { scale: { type: 'log' as const } } : {}),
+      },
+      color,
+      ...dash,
+    },
+  });
+  return sideBySide(title, values, [
+    panel('deliveriesPerSec', 'deliveries per second to receivers', 'deliveries/s', false),
+    panel('p99Ms', 'p99 delivery latency', 'ms (log scale)', true),
+  ]);
 }

@@ -17,8 +17,8 @@ import { boolean, text } from '../../options/validators.ts';
 import { InvalidOptionError, ResultsFileError } from '../../protocol/index.ts';
 import { fmtInt, fmtUs, formatSize } from '../format.ts';
 import { markdownTable, textTable } from './report.ts';
-import { listRuns, readResult, runFileStem } from './saved-runs.ts';
-import { type BenchResult, type Measurement, median, type SummaryRow } from './result.ts';
+import { type AnyResult, isChatResult, listRuns, readResult, runFileStem } from './saved-runs.ts';
+import { type Measurement, median } from './result.ts';
 
 /** What `handoff compare` takes: the runs to compare, and where the comparison goes. */
 export interface CompareOptions {
@@ -54,6 +54,8 @@ export type Verdict = 'B faster' | 'B slower' | 'within noise' | 'no noise estim
 
 export interface ComparisonRow {
   sizeBytes: number;
+  /** What was compared: the payload size, and in a chat run the connections too. */
+  point: string;
   variantA: string;
   variantB: string;
   a: number;
@@ -66,6 +68,7 @@ export interface ComparisonRow {
   basis: 'paired rounds' | 'rounds' | 'per-second';
   p99A: number;
   p99B: number;
+  /** Server CPU-s per million messages (ack, echo) or deliveries (chat): µs each. */
   cpuA: number | null;
   cpuB: number | null;
 }
@@ -73,14 +76,74 @@ export interface ComparisonRow {
 export interface Comparison {
   nameA: string;
   nameB: string;
+  /** What a and b count: 'msgs/s' (ack, echo) or 'deliveries/s' (chat, to receivers). */
+  unit: string;
   rows: ComparisonRow[];
   notes: string[];
 }
 
 interface Side {
   name: string;
-  result: BenchResult;
+  result: AnyResult;
   variant: string | null;
+}
+
+/** A summary row of either kind of run, as compare sees it. */
+interface Point {
+  /** Equal on both sides for the rows that are compared. */
+  match: string;
+  label: string;
+  sizeBytes: number;
+  variant: string;
+  rate: number;
+  noise: number | null;
+  rounds: number;
+  p99Us: number;
+  cpu: number | null;
+  saturated: boolean;
+  /** Each round's figure. */
+  byRound(): Map<number, number>;
+}
+
+function pointsOf(result: AnyResult): Point[] {
+  if (isChatResult(result)) {
+    return result.summary.map((r) => ({
+      match: `${r.clients}/${r.sizeBytes}`,
+      label: `${r.receivers} receivers, ${formatSize(r.sizeBytes)}`,
+      sizeBytes: r.sizeBytes,
+      variant: r.variant,
+      rate: r.deliveriesPerSec,
+      noise: r.noise,
+      rounds: r.rounds,
+      p99Us: r.p99Us,
+      cpu: r.serverCpuUsPerDelivery,
+      saturated: r.testerSaturated,
+      byRound: () =>
+        new Map(
+          result.measurements
+            .filter((m) => m.variant === r.variant && m.sizeBytes === r.sizeBytes && m.clients === r.clients)
+            .map((m) => [m.round, m.deliveriesPerSec.receivers] as const),
+        ),
+    }));
+  }
+  return result.summary.map((r) => ({
+    match: String(r.sizeBytes),
+    label: formatSize(r.sizeBytes),
+    sizeBytes: r.sizeBytes,
+    variant: r.variant,
+    rate: r.msgsPerSec,
+    noise: r.noise,
+    rounds: r.rounds,
+    p99Us: r.p99Us,
+    cpu: r.serverCpuSecondsPerMillionMsgs,
+    saturated: r.testerSaturated,
+    byRound: () =>
+      new Map(
+        result.measurements
+          .filter((m: Measurement) => m.variant === r.variant && m.sizeBytes === r.sizeBytes)
+          .map((m) => [m.round, m.msgsPerSec.overall] as const),
+      ),
+  }));
 }
 
 function verdictOf(ratio: number, noise: number | null): Verdict {
@@ -90,10 +153,15 @@ function verdictOf(ratio: number, noise: number | null): Verdict {
   return ratio > 1 ? 'B faster' : 'B slower';
 }
 
-/** Matching rows of A and B by payload size; by variant too when both sides have it. */
+/** Matching rows of A and B by payload size (and connections, for chat); by variant too when both sides have it. */
 export function compareRuns(A: Side, B: Side): Comparison {
+  if (isChatResult(A.result) !== isChatResult(B.result)) {
+    throw new ResultsFileError(
+      `${A.name} and ${B.name} measure different things (one is a chat run, the other an ${isChatResult(A.result) ? B.result.options.mode : A.result.options.mode} run)`,
+    );
+  }
   const notes: string[] = [];
-  const rowsOf = (s: Side) => s.result.summary.filter((r) => s.variant === null || r.variant === s.variant);
+  const rowsOf = (s: Side) => pointsOf(s.result).filter((r) => s.variant === null || r.variant === s.variant);
   const rowsA = rowsOf(A);
   const rowsB = rowsOf(B);
   const variantsA = new Set(rowsA.map((r) => r.variant));
@@ -102,9 +170,9 @@ export function compareRuns(A: Side, B: Side): Comparison {
   const sameRun = A.result === B.result;
   const rows: ComparisonRow[] = [];
   for (const ra of rowsA) {
-    const rb = rowsB.find((r) => r.sizeBytes === ra.sizeBytes && (!byVariant || r.variant === ra.variant));
+    const rb = rowsB.find((r) => r.match === ra.match && (!byVariant || r.variant === ra.variant));
     if (!rb) continue;
-    rows.push(sameRun ? pairedRow(A.result.measurements, ra, rb) : independentRow(ra, rb));
+    rows.push(sameRun ? pairedRow(ra, rb) : independentRow(ra, rb));
   }
   if (rows.length === 0) throw new ResultsFileError(`${A.name} and ${B.name} have no payload size in common`);
   if (rows.some((r) => r.basis === 'per-second')) {
@@ -120,45 +188,43 @@ export function compareRuns(A: Side, B: Side): Comparison {
       `The runs come from different machines (${A.result.environment.cpuModel} vs ${B.result.environment.cpuModel}).`,
     );
   }
-  for (const s of [A, B]) {
-    if (s.result.summary.some((r) => r.testerSaturated))
-      notes.push(`${s.name}: the tester was saturated in some measurements.`);
+  for (const [s, points] of [
+    [A, rowsA],
+    [B, rowsB],
+  ] as const) {
+    if (points.some((r) => r.saturated)) notes.push(`${s.name}: the tester was saturated in some measurements.`);
   }
-  return { nameA: A.name, nameB: B.name, rows, notes };
+  const unit = isChatResult(A.result) ? 'deliveries/s' : 'msgs/s';
+  return { nameA: A.name, nameB: B.name, unit, rows, notes };
 }
 
-function baseRow(ra: SummaryRow, rb: SummaryRow) {
+function baseRow(ra: Point, rb: Point) {
   return {
     sizeBytes: ra.sizeBytes,
+    point: ra.label,
     variantA: ra.variant,
     variantB: rb.variant,
-    a: ra.msgsPerSec,
-    b: rb.msgsPerSec,
+    a: ra.rate,
+    b: rb.rate,
     p99A: ra.p99Us,
     p99B: rb.p99Us,
-    cpuA: ra.serverCpuSecondsPerMillionMsgs,
-    cpuB: rb.serverCpuSecondsPerMillionMsgs,
+    cpuA: ra.cpu,
+    cpuB: rb.cpu,
   };
 }
 
 /** Two separate runs: the noise bands of both sides added (ranges that do not overlap differ). */
-function independentRow(ra: SummaryRow, rb: SummaryRow): ComparisonRow {
-  const ratio = ra.msgsPerSec > 0 ? rb.msgsPerSec / ra.msgsPerSec : Number.POSITIVE_INFINITY;
+function independentRow(ra: Point, rb: Point): ComparisonRow {
+  const ratio = ra.rate > 0 ? rb.rate / ra.rate : Number.POSITIVE_INFINITY;
   const noise = ra.noise === null || rb.noise === null ? null : ra.noise + rb.noise;
   const basis = ra.rounds > 1 && rb.rounds > 1 ? 'rounds' : 'per-second';
   return { ...baseRow(ra, rb), ratio, noise, verdict: verdictOf(ratio, noise), basis };
 }
 
 /** Two variants of one interleaved run: ratio per round, judged against the spread of those ratios. */
-function pairedRow(measurements: readonly Measurement[], ra: SummaryRow, rb: SummaryRow): ComparisonRow {
-  const pick = (row: SummaryRow) =>
-    new Map(
-      measurements
-        .filter((m) => m.variant === row.variant && m.sizeBytes === row.sizeBytes)
-        .map((m) => [m.round, m.msgsPerSec.overall] as const),
-    );
-  const a = pick(ra);
-  const b = pick(rb);
+function pairedRow(ra: Point, rb: Point): ComparisonRow {
+  const a = ra.byRound();
+  const b = rb.byRound();
   const ratios: number[] = [];
   for (const [round, va] of a) {
     const vb = b.get(round);
@@ -207,12 +273,12 @@ export async function resolveSides(paths: readonly string[]): Promise<[Side, Sid
   return [expanded[0]!, expanded[1]!];
 }
 
-const HEAD = [
+const head = (unit: string) => [
   'size',
   'A',
   'B',
-  'A msgs/s',
-  'B msgs/s',
+  `A ${unit}`,
+  `B ${unit}`,
   'B/A',
   'noise ±',
   'verdict',
@@ -227,7 +293,7 @@ const RIGHT = new Set([3, 4, 5, 6, 9, 10, 11, 12]);
 function cells(r: ComparisonRow): string[] {
   const cpu = (v: number | null) => (v === null ? 'n/a' : v.toFixed(2));
   return [
-    formatSize(r.sizeBytes),
+    r.point,
     r.variantA,
     r.variantB,
     fmtInt(r.a),
@@ -248,7 +314,7 @@ export function comparisonText(c: Comparison): string {
     `A: ${c.nameA}`,
     `B: ${c.nameB}`,
     '',
-    textTable(HEAD, c.rows.map(cells), RIGHT),
+    textTable(head(c.unit), c.rows.map(cells), RIGHT),
     ...c.notes.map((n) => `note: ${n}`),
   ].join('\n');
 }
@@ -259,8 +325,8 @@ export function comparisonMarkdown(c: Comparison, chartFile?: string): string {
     '',
     `A: \`${c.nameA}\`, B: \`${c.nameB}\`. Verdict: the difference counts only when the ratio lies outside the run-to-run noise band.`,
     '',
-    ...(chartFile ? [`![msgs/s ratio B/A per payload size](${chartFile})`, ''] : []),
-    markdownTable(HEAD, c.rows.map(cells), RIGHT),
+    ...(chartFile ? [`![${c.unit} ratio B/A per point](${chartFile})`, ''] : []),
+    markdownTable(head(c.unit), c.rows.map(cells), RIGHT),
     '',
     ...c.notes.map((n) => `- ${n}`),
     '',
@@ -274,8 +340,14 @@ export async function saveComparison(c: Comparison, dir: string): Promise<{ mark
   const stem = `compare-${clean(c.nameA)}-vs-${clean(c.nameB)}`;
   const svg = path.join(dir, `${stem}.svg`);
   const markdown = path.join(dir, `${stem}.md`);
-  const points = c.rows.map((r) => ({ sizeBytes: r.sizeBytes, ratio: r.ratio, noise: r.noise, verdict: r.verdict }));
-  await writeFile(svg, await renderSvg(compareChartSpec(points, `${c.nameA} vs ${c.nameB}`)));
+  const points = c.rows.map((r) => ({
+    sizeBytes: r.sizeBytes,
+    point: r.point,
+    ratio: r.ratio,
+    noise: r.noise,
+    verdict: r.verdict,
+  }));
+  await writeFile(svg, await renderSvg(compareChartSpec(points, `${c.nameA} vs ${c.nameB}`, c.unit)));
   await writeFile(markdown, comparisonMarkdown(c, path.basename(svg)));
   return { markdown, svg };
 }

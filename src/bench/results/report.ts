@@ -40,13 +40,20 @@ export function describeMeasurement(m: Measurement): string {
         (s.countsAgree === false ? '  MISMATCH' : ''),
     );
   }
-  const t = m.tester;
-  lines.push(
-    `  tester: ${t.cpuUsPerMsg.toFixed(1)} µs CPU per msg, threads busy [${t.threadUtilization.map(pct).join(', ')}]` +
-      (t.machineBusy === null ? '' : `, machine ${pct(t.machineBusy)} busy`) +
-      (t.saturated ? "  SATURATED: these figures are the tester's limit" : ''),
-  );
+  lines.push(testerLine(`${m.tester.cpuUsPerMsg.toFixed(1)} µs CPU per msg`, m.tester));
   return lines.join('\n');
+}
+
+/** The tester's own line of a measurement: its cost (`cost`), its threads, the machine, and whether it was the limit. */
+export function testerLine(
+  cost: string,
+  t: { threadUtilization: number[]; machineBusy: number | null; saturated: boolean },
+): string {
+  return (
+    `  tester: ${cost}, threads busy [${t.threadUtilization.map(pct).join(', ')}]` +
+    (t.machineBusy === null ? '' : `, machine ${pct(t.machineBusy)} busy`) +
+    (t.saturated ? "  SATURATED: these figures are the tester's limit" : '')
+  );
 }
 
 const SUMMARY_HEAD = [
@@ -104,6 +111,19 @@ export function markdownTable(head: string[], rows: string[][], right: Set<numbe
     `| ${head.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,
     ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
   ].join('\n');
+}
+
+/** A column of a table: its heading, its cell for a row, and whether it is a figure (right-aligned). */
+export type Column<T> = readonly [head: string, cell: (row: T) => string, figure?: boolean];
+
+/** A markdown table from rows and column definitions (heading and cell side by side, never out of step). */
+export function markdownColumns<T>(rows: readonly T[], columns: ReadonlyArray<Column<T>>): string {
+  const right = new Set(columns.flatMap(([, , figure], i) => (figure ? [i] : [])));
+  return markdownTable(
+    columns.map(([head]) => head),
+    rows.map((r) => columns.map(([, cell]) => cell(r))),
+    right,
+  );
 }
 
 export function summaryText(result: BenchResult): string {

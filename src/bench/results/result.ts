@@ -100,17 +100,21 @@ export interface SummaryRow {
   testerSaturated: boolean;
 }
 
-export interface BenchResult {
-  schema: typeof SCHEMA;
+/** What every saved run says about itself, besides its measurements (ack, echo and chat runs alike). */
+export interface RunEnvelope {
   label: string;
   environment: Environment;
   options: ResolvedBenchOptions;
   target: { kind: 'embedded' | 'external'; host: string; port: number | null };
   startedAt: string;
   finishedAt: string;
+  warnings: string[];
+}
+
+export interface BenchResult extends RunEnvelope {
+  schema: typeof SCHEMA;
   measurements: Measurement[];
   summary: SummaryRow[];
-  warnings: string[];
 }
 
 export function median(values: readonly number[]): number {
@@ -135,25 +139,44 @@ export function measurementKey(strategy: string | null, headerBytes: number, siz
   return `${variantName(strategy, headerBytes)} ${formatSize(sizeBytes)}`;
 }
 
+/** Measurements grouped by key (the rounds of one thing), in the order first measured. */
+export function groupByKey<T extends { key: string }>(items: readonly T[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const g = groups.get(item.key);
+    if (g) g.push(item);
+    else groups.set(item.key, [item]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Run-to-run noise of a figure measured in rounds: half the range over the
+ * median; with one round, the coefficient of variation of its per-second
+ * samples; null when that round had fewer than 2 full seconds (one sample has no spread).
+ */
+export function roundsNoise(
+  rates: readonly number[],
+  firstSamples: ReadonlyArray<{ seconds: number }>,
+  perSecond: { mean: number; stdev: number },
+): number | null {
+  if (rates.length > 1) {
+    const med = median(rates);
+    return med > 0 ? (Math.max(...rates) - Math.min(...rates)) / 2 / med : 0;
+  }
+  if (firstSamples.filter((s) => s.seconds >= 0.999).length < 2) return null;
+  return perSecond.mean > 0 ? perSecond.stdev / perSecond.mean : 0;
+}
+
 /** One row per variant x size, over its rounds; in the order first measured. */
 export function summarizeMeasurements(measurements: readonly Measurement[]): SummaryRow[] {
-  const groups = new Map<string, Measurement[]>();
-  for (const m of measurements) {
-    const g = groups.get(m.key);
-    if (g) g.push(m);
-    else groups.set(m.key, [m]);
-  }
-  return [...groups.values()].map((g) => {
+  return groupByKey(measurements).map((g) => {
     const first = g[0]!;
     const rates = g.map((m) => m.msgsPerSec.overall);
     const med = median(rates);
     const min = Math.min(...rates);
     const max = Math.max(...rates);
-    let noise: number | null;
-    if (g.length > 1) noise = med > 0 ? (max - min) / 2 / med : 0;
-    else if (first.samples.filter((s) => s.seconds >= 0.999).length < 2)
-      noise = null; // one sample has no spread
-    else noise = first.msgsPerSec.mean > 0 ? first.msgsPerSec.stdev / first.msgsPerSec.mean : 0;
+    const noise = roundsNoise(rates, first.samples, first.msgsPerSec);
     const cpu = g.map((m) => m.server?.cpuSecondsPerMillionMsgs).filter((v): v is number => typeof v === 'number');
     return {
       variant: first.variant,

@@ -5,7 +5,9 @@
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { renderSvg, runChartSpec } from './chart.ts';
+import { chatChartSpec, renderSvg, runChartSpec } from './chart.ts';
+import { CHAT_SCHEMA, type ChatResult } from './chat-result.ts';
+import { chatMarkdownReport } from './chat-report.ts';
 import { ResultsFileError } from '../../protocol/index.ts';
 import { fmtInt, formatSize } from '../format.ts';
 import { markdownReport, markdownTable } from './report.ts';
@@ -29,13 +31,20 @@ function slug(text: string): string {
     .slice(0, 60);
 }
 
-export function runFileStem(result: BenchResult): string {
+/** A saved run of either kind: ack/echo (BenchResult) or chat (ChatResult). */
+export type AnyResult = BenchResult | ChatResult;
+
+export function isChatResult(result: AnyResult): result is ChatResult {
+  return result.schema === CHAT_SCHEMA;
+}
+
+export function runFileStem(result: AnyResult): string {
   const stamp = result.startedAt.replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
   const label = slug(result.label);
   return label ? `${stamp}-${label}` : stamp;
 }
 
-export async function saveRun(result: BenchResult, dir: string): Promise<SavedRun> {
+export async function saveRun(result: AnyResult, dir: string): Promise<SavedRun> {
   await mkdir(dir, { recursive: true });
   const stem = runFileStem(result);
   const files = {
@@ -45,36 +54,46 @@ export async function saveRun(result: BenchResult, dir: string): Promise<SavedRu
     index: path.join(dir, 'README.md'),
   };
   await writeFile(files.json, `${JSON.stringify(result, null, 1)}\n`);
-  const title = `${result.label || stem}: ${result.options.mode}, ${result.options.clients} connections x ${result.options.pipelining}`;
-  await writeFile(files.svg, await renderSvg(runChartSpec(result.summary, title)));
-  await writeFile(files.markdown, markdownReport(result, path.basename(files.svg)));
+  const chart = path.basename(files.svg);
+  if (isChatResult(result)) {
+    const chat = result.options.chat!;
+    const load = result.options.rate ? `${fmtInt(result.options.rate)} msgs/s` : `closed loop, window ${chat.window}`;
+    const sizes = result.options.sizes.map(formatSize).join(', ');
+    const title = `${result.label || stem}: chat, ${chat.senders} senders, ${sizes}, ${load}`;
+    await writeFile(files.svg, await renderSvg(chatChartSpec(result.summary, title)));
+    await writeFile(files.markdown, chatMarkdownReport(result, chart));
+  } else {
+    const title = `${result.label || stem}: ${result.options.mode}, ${result.options.clients} connections x ${result.options.pipelining}`;
+    await writeFile(files.svg, await renderSvg(runChartSpec(result.summary, title)));
+    await writeFile(files.markdown, markdownReport(result, chart));
+  }
   await updateIndex(dir);
   return files;
 }
 
-export async function readResult(file: string): Promise<BenchResult> {
+export async function readResult(file: string): Promise<AnyResult> {
   let data: unknown;
   try {
     data = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     throw new ResultsFileError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
-  const r = data as Partial<BenchResult>;
-  if (r.schema !== SCHEMA || !Array.isArray(r.summary) || !Array.isArray(r.measurements)) {
-    throw new ResultsFileError(`${file} is not a bench result (${SCHEMA})`);
+  const r = data as Partial<AnyResult>;
+  if ((r.schema !== SCHEMA && r.schema !== CHAT_SCHEMA) || !Array.isArray(r.summary) || !Array.isArray(r.measurements)) {
+    throw new ResultsFileError(`${file} is not a bench result (${SCHEMA} or ${CHAT_SCHEMA})`);
   }
-  return r as BenchResult;
+  return r as AnyResult;
 }
 
 /** Saved runs in `dir`, oldest first (file names start with the start time). */
-export async function listRuns(dir: string): Promise<Array<{ file: string; result: BenchResult }>> {
+export async function listRuns(dir: string): Promise<Array<{ file: string; result: AnyResult }>> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
   } catch (err) {
     throw new ResultsFileError(`cannot read the folder ${dir}: ${(err as Error).message}`, { cause: err });
   }
-  const runs: Array<{ file: string; result: BenchResult }> = [];
+  const runs: Array<{ file: string; result: AnyResult }> = [];
   for (const name of names) {
     const file = path.join(dir, name);
     try {
@@ -86,27 +105,44 @@ export async function listRuns(dir: string): Promise<Array<{ file: string; resul
   return runs;
 }
 
-export function indexTable(runs: ReadonlyArray<{ file: string; result: BenchResult }>): string {
+/** The index's cells for one run: what load, which servers, the best figure. */
+function indexCells(result: AnyResult): { load: string; variants: string; best: string } {
+  const o = result.options;
+  if (isChatResult(result)) {
+    const chat = o.chat!;
+    const best = result.summary.reduce((a, r) => (r.deliveriesPerSec > a.deliveriesPerSec ? r : a), result.summary[0]!);
+    return {
+      load: `chat, ${chat.senders} senders, ${chat.clients.join('/')} conns${o.rate ? `, ${fmtInt(o.rate)}/s` : ''}, ${result.target.kind}`,
+      variants: [...new Set(result.summary.map((r) => r.variant))].join(', '),
+      best: best ? `${fmtInt(best.deliveriesPerSec)} deliveries/s (${best.variant}, ${best.receivers} receivers)` : '-',
+    };
+  }
+  const best = result.summary.reduce((a, r) => (r.msgsPerSec > a.msgsPerSec ? r : a), result.summary[0]!);
+  return {
+    load: `${o.mode}, ${o.clients}x${o.pipelining}${o.rate ? `, ${fmtInt(o.rate)}/s` : ''}, ${result.target.kind}`,
+    variants: [...new Set(result.summary.map((r) => r.variant))].join(', '),
+    best: best ? `${fmtInt(best.msgsPerSec)} (${formatSize(best.sizeBytes)})` : '-',
+  };
+}
+
+export function indexTable(runs: ReadonlyArray<{ file: string; result: AnyResult }>): string {
   if (runs.length === 0) return '_No saved runs yet._';
   const rows = runs.map(({ file, result }) => {
-    const o = result.options;
     const name = path.basename(file, '.json');
-    const best = result.summary.reduce((a, r) => (r.msgsPerSec > a.msgsPerSec ? r : a), result.summary[0]!);
-    const variants = [...new Set(result.summary.map((r) => r.variant))].join(', ');
-    const sizes = o.sizes.map(formatSize).join(', ');
+    const { load, variants, best } = indexCells(result);
     return [
       result.startedAt.slice(0, 19).replace('T', ' '),
       result.label || '-',
-      `${o.mode}, ${o.clients}x${o.pipelining}${o.rate ? `, ${fmtInt(o.rate)}/s` : ''}, ${result.target.kind}`,
+      load,
       variants,
-      sizes,
-      best ? `${fmtInt(best.msgsPerSec)} (${formatSize(best.sizeBytes)})` : '-',
+      result.options.sizes.map(formatSize).join(', '),
+      best,
       result.environment.gitCommit?.slice(0, 8) ?? '-',
       `[json](${name}.json) · [report](${name}.md) · [chart](${name}.svg)`,
     ];
   });
   return markdownTable(
-    ['date (UTC)', 'label', 'load', 'server, header', 'sizes', 'best msgs/s', 'commit', 'files'],
+    ['date (UTC)', 'label', 'load', 'server, header', 'sizes', 'best', 'commit', 'files'],
     rows.reverse(),
     new Set([5]),
   );

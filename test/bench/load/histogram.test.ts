@@ -5,6 +5,8 @@ import {
   createLatencyHistogram,
   decodeHistogram,
   encodeHistogram,
+  HISTOGRAM_RANGE,
+  LatencyRecorder,
   mergeHistograms,
   summarize,
 } from '../../../src/bench/load/histogram.ts';
@@ -79,4 +81,36 @@ test('summary of an empty histogram is all zeros, not NaN', () => {
   const s = summarize(createLatencyHistogram());
   assert.equal(s.count, 0);
   assert.equal(s.p99, 0);
+});
+
+test('the fast recorder (clz32 buckets) gives exactly the HdrHistogram of the same values, to the encoded byte', () => {
+  const values: number[] = [1, 2, 1023, 1024, 2047, 2048, 2049, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 2.5e9];
+  for (let k = 11; k < 42; k++) values.push(2 ** k - 1, 2 ** k, 2 ** k + 1);
+  // Deterministic spread from 1 ns to minutes, log-uniform.
+  let x = 12345;
+  for (let i = 0; i < 50_000; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    values.push(Math.max(1, Math.round(Math.exp((x / 2147483648) * 27))));
+  }
+  const fast = new LatencyRecorder();
+  const reference = createLatencyHistogram(32);
+  for (const v of values) {
+    fast.record(v);
+    reference.recordValue(v);
+  }
+  const fromFast = fast.toHistogram();
+  assert.equal(fromFast.totalCount, values.length);
+  assert.equal(encodeHistogram(fromFast), encodeHistogram(reference));
+  assert.equal(summarize(decodeHistogram(encodeHistogram(fromFast))).p99, summarize(reference).p99);
+});
+
+test('the fast recorder clamps what HdrHistogram would refuse: 0 and negatives to 1, beyond an hour to the top', () => {
+  const r = new LatencyRecorder();
+  r.record(0);
+  r.record(-5);
+  r.record(HISTOGRAM_RANGE.highestTrackableValue * 2);
+  const h = r.toHistogram();
+  assert.equal(h.totalCount, 3);
+  assert.equal(h.minNonZeroValue, 1);
+  assert.ok(h.maxValue >= HISTOGRAM_RANGE.highestTrackableValue * 0.99);
 });
