@@ -30,7 +30,8 @@ chat=(--mode chat --senders 10 -d 5 --warmup 1 --repeat 3 --no-progress)
 bin/handoff bench "${chat[@]}" -c 510 -s 16 --target-kind handoff,nats,redis --server-workers 2 --label chat-500-receivers-closed-loop
 bin/handoff bench "${chat[@]}" -c 510 -s 16 --target-kind handoff,nats,redis --server-workers 2 -r 1000 --label chat-500-receivers-rate-1000
 bin/handoff bench "${chat[@]}" -c 20,110,510 -s 16 --server-workers 2 --label chat-receivers-sweep
-bin/handoff bench "${chat[@]}" -c 510 -s 16,1k,16k --server-workers 2 --label chat-size-sweep-closed-loop
+# Window 8: 10 senders x 8 x 16 KiB stays under the server's 8 MiB --max-pending-bytes per receiver.
+bin/handoff bench "${chat[@]}" -c 510 -s 16,1k,16k --window 8 --server-workers 2 --label chat-size-sweep-closed-loop
 bin/handoff bench "${chat[@]}" -c 510 -s 16,1k,16k --server-workers 2 -r 100 --label chat-size-sweep-rate-100
 bin/handoff bench "${chat[@]}" -c 510 -s 16 --server-workers 1,2 --label chat-workers-1-vs-2
 bin/handoff bench "${chat[@]}" -c 510 -s 16 --redis --server-workers 1,2 --label chat-two-servers-on-redis

@@ -48,7 +48,8 @@ export class ErrorTally {
   count(err: HandoffError): void {
     this.kinds[err.code] = (this.kinds[err.code] ?? 0) + 1;
     this.#counters[this.#field]! += 1;
-    if (!this.first) this.first = `${err.code}: ${err.message}`;
+    // A decoded `!ERROR` frame's message already starts with its code.
+    if (!this.first) this.first = err.message.startsWith(err.code) ? err.message : `${err.code}: ${err.message}`;
   }
 
   reset(): void {
