@@ -2,7 +2,7 @@
 import { fmtInt, fmtMB, fmtRate, fmtUs, formatSize, pct } from '../format.ts';
 import { describeEnvironment } from '../load/system.ts';
 import type { ChatMeasurement, ChatResult, ChatSummaryRow } from './chat-result.ts';
-import { type Column, markdownColumns, markdownTable, testerLine, textTable } from './report.ts';
+import { type Column, markdownColumns, markdownTable, testerLine, textColumns } from './report.ts';
 
 function recipientsNote(m: { targetKind: string; senders: number; receivers: number }): string {
   return m.targetKind === 'handoff'
@@ -82,12 +82,7 @@ const SUMMARY: ReadonlyArray<Column<ChatSummaryRow>> = [
 ];
 
 export function chatSummaryText(result: ChatResult): string {
-  const right = new Set(SUMMARY.flatMap(([, , figure], i) => (figure ? [i] : [])));
-  return textTable(
-    SUMMARY.map(([head]) => head),
-    result.summary.map((r) => SUMMARY.map(([, cell]) => cell(r))),
-    right,
-  );
+  return textColumns(result.summary, SUMMARY);
 }
 
 function optionLine(result: ChatResult): string {

@@ -126,6 +126,16 @@ export function markdownColumns<T>(rows: readonly T[], columns: ReadonlyArray<Co
   );
 }
 
+/** The same as terminal text: heading and cell side by side, figures right-aligned. */
+export function textColumns<T>(rows: readonly T[], columns: ReadonlyArray<Column<T>>): string {
+  const right = new Set(columns.flatMap(([, , figure], i) => (figure ? [i] : [])));
+  return textTable(
+    columns.map(([head]) => head),
+    rows.map((r) => columns.map(([, cell]) => cell(r))),
+    right,
+  );
+}
+
 export function summaryText(result: BenchResult): string {
   return textTable(SUMMARY_HEAD, result.summary.map(summaryCells));
 }
