@@ -7,7 +7,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { defineFlags, type FlagRow, type FlagTable } from '../options/flags.ts';
-import { HandoffError, InvalidOptionError } from '../protocol/index.ts';
+import { HandoffError, IncomparableRunsError, InvalidOptionError } from '../protocol/index.ts';
 import { MODES, STRATEGIES } from '../server/options.ts';
 import { TARGET_KINDS } from './load/chat/wire.ts';
 import { runBench } from './load/run.ts';
@@ -39,7 +39,8 @@ function fail<O>(command: string, flags: FlagTable<O>, err: unknown): void {
   }
   if (err instanceof HandoffError) {
     process.stderr.write(`handoff ${command}: ${err.message}\n`);
-    process.exitCode = 1;
+    // Runs that cannot be compared as given are a usage error, like a bad option.
+    process.exitCode = err instanceof IncomparableRunsError ? 2 : 1;
     return;
   }
   throw err;
@@ -288,6 +289,12 @@ export const COMPARE_FLAGS = defineFlags<CompareOptions>(
     { option: 'out', flag: 'out', kind: 'string', describe: 'folder for the comparison (markdown + SVG)' },
     { option: 'save', flag: 'save', kind: 'boolean', describe: 'write the comparison files (--no-save: do not)' },
     { option: 'json', flag: 'json', kind: 'boolean', describe: 'print the comparison as JSON' },
+    {
+      option: 'force',
+      flag: 'force',
+      kind: 'boolean',
+      describe: 'compare runs whose load differs (clients, rate, ...); every line then says what differs',
+    },
   ],
   COMPARE_DEFAULTS,
 );
@@ -299,7 +306,11 @@ export function compareOptionsFromArgv(argv: Readonly<Record<string, unknown>>):
 
 export function compareBuilder(y: Argv): Argv {
   return COMPARE_FLAGS.build(
-    y.positional('runs', { type: 'string', array: true, describe: 'A.json B.json | results/ | run.json' }),
+    y.positional('runs', {
+      type: 'string',
+      array: true,
+      describe: 'A.json B.json | A.json#h64 B.json#h8 | results/ | run.json (its two variants)',
+    }),
   );
 }
 
@@ -311,7 +322,7 @@ export const compareCommand: CommandModule = {
     try {
       const options = compareOptionsFromArgv(argv);
       const [a, b] = await resolveSides(options.runs);
-      const comparison = compareRuns(a, b);
+      const comparison = compareRuns(a, b, { force: options.force });
       const files = options.save && options.out ? await saveComparison(comparison, options.out) : null;
       if (options.json) process.stdout.write(`${JSON.stringify(comparison)}\n`);
       else {

@@ -249,6 +249,8 @@ export class FileLimitError extends localError('ERR_FILE_LIMIT') {}
 export class LoadThreadError extends localError('ERR_LOAD_THREAD') {}
 /** A results file that compare cannot read. */
 export class ResultsFileError extends localError('ERR_RESULTS_FILE') {}
+/** Two runs whose load differs (clients, rate, ...): compare refuses them unless --force. */
+export class IncomparableRunsError extends localError('ERR_INCOMPARABLE_RUNS') {}
 
 /**
  * Every class of the catalogue with the code it carries (ProtocolError and
@@ -284,4 +286,5 @@ export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract
   { code: 'ERR_FILE_LIMIT', errorClass: FileLimitError },
   { code: 'ERR_LOAD_THREAD', errorClass: LoadThreadError },
   { code: 'ERR_RESULTS_FILE', errorClass: ResultsFileError },
+  { code: 'ERR_INCOMPARABLE_RUNS', errorClass: IncomparableRunsError },
 ];

@@ -113,8 +113,12 @@ export function markdownTable(head: string[], rows: string[][], right: Set<numbe
   ].join('\n');
 }
 
-/** A column of a table: its heading, its cell for a row, and whether it is a figure (right-aligned). */
-export type Column<T> = readonly [head: string, cell: (row: T) => string, figure?: boolean];
+/**
+ * A column of a table: its heading, its cell for a row, whether it is a figure
+ * (right-aligned), and its turn to go when a terminal table is too wide (1
+ * goes first; none: always shown; see fit.ts). Markdown keeps every column.
+ */
+export type Column<T> = readonly [head: string, cell: (row: T) => string, figure?: boolean, dropOrder?: number];
 
 /** A markdown table from rows and column definitions (heading and cell side by side, never out of step). */
 export function markdownColumns<T>(rows: readonly T[], columns: ReadonlyArray<Column<T>>): string {
