@@ -12,7 +12,7 @@ import { MODES, STRATEGIES } from '../server/options.ts';
 import { TARGET_KINDS } from './load/chat/wire.ts';
 import { runBench } from './load/run.ts';
 import { BENCH_DEFAULTS, type BenchOptions, resolveBenchOptions, type ResolvedBenchOptions } from './options.ts';
-import { progressHooks } from './progress.ts';
+import { type LiveView, liveView } from './progress.ts';
 import {
   COMPARE_DEFAULTS,
   type CompareOptions,
@@ -27,8 +27,7 @@ import { describeMeasurement, summaryText } from './results/report.ts';
 import { type AnyResult, isChatResult, saveRun } from './results/saved-runs.ts';
 import { describeChatMeasurement, chatSummaryText } from './results/chat-report.ts';
 import { runChatBench } from './load/chat/run.ts';
-
-const print = (text: string) => process.stderr.write(`${text}\n`);
+import { conclusionText } from './results/conclusion.ts';
 
 /** One line for a user, and the exit status: 2 for a bad option, 1 for anything else that failed. */
 function fail<O>(command: string, flags: FlagTable<O>, err: unknown): void {
@@ -237,15 +236,15 @@ export function benchBuilder(y: Argv): Argv {
     .example('$0 bench --mode chat -c 20,110,510 --server-workers 1,2 -r 1000', 'a receivers sweep at 1,000 msgs/s');
 }
 
-/** Runs the bench the options describe (ack/echo or chat), printing each measurement as it ends. */
-async function runWithReports(options: ResolvedBenchOptions): Promise<AnyResult> {
-  const hooks = progressHooks(options, print);
+/** Runs the bench the options describe (ack/echo or chat), printing each measurement above the bars as it ends. */
+async function runWithReports(options: ResolvedBenchOptions, view: LiveView): Promise<AnyResult> {
+  const hooks = view.hooks;
   const base = hooks.onMeasurementEnd?.bind(hooks);
   const show = (describe: (m: never) => string) => {
     if (options.json) return;
     hooks.onMeasurementEnd = (plan, m) => {
       base?.(plan, m);
-      process.stdout.write(`${describe(m as never)}\n\n`);
+      view.report(`${describe(m as never)}\n`);
     };
   };
   if (options.mode === 'chat') {
@@ -257,18 +256,24 @@ async function runWithReports(options: ResolvedBenchOptions): Promise<AnyResult>
 }
 
 export async function benchHandler(argv: Readonly<Record<string, unknown>>): Promise<void> {
+  let view: LiveView | null = null;
   try {
     const options = benchOptionsFromArgv(argv);
-    const result = await runWithReports(options);
+    view = liveView(options);
+    const result = await runWithReports(options, view);
+    view.close();
     let saved: Awaited<ReturnType<typeof saveRun>> | null = null;
     if (options.out) saved = await saveRun(result, options.out);
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       process.stdout.write(`${isChatResult(result) ? chatSummaryText(result) : summaryText(result)}\n`);
+      const conclusion = conclusionText(result);
+      if (conclusion) process.stdout.write(`\n${conclusion}\n`);
       if (saved) process.stdout.write(`\nsaved ${saved.json}\n      ${saved.markdown}\n      ${saved.svg}\n`);
     }
   } catch (err) {
+    view?.close();
     fail('bench', BENCH_FLAGS, err);
   }
 }

@@ -219,8 +219,11 @@ function verdictOf(ratio: number, noise: number | null): Verdict {
   return ratio > 1 ? 'B faster' : 'B slower';
 }
 
+/** Below this a figure's difference is rounding (a window edge moves the header share by a few parts in 10^4). */
+const METRIC_NOISE_FLOOR = 0.005;
+
 function metricVerdict(ratio: number, noise: number | null): MetricComparison['verdict'] {
-  const v = verdictOf(ratio, noise);
+  const v = verdictOf(ratio, noise === null ? null : Math.max(noise, METRIC_NOISE_FLOOR));
   return v === 'B faster' ? 'B higher' : v === 'B slower' ? 'B lower' : v;
 }
 
@@ -494,7 +497,7 @@ export function markedRatio(m: { ratio: number; verdict: string }): string {
 
 export const MARK_LEGEND = 'B/A ratios: + higher, - lower beyond the noise; ~ within the noise; ? no noise estimate';
 
-const metricCell = (name: MetricComparison['name']) => (r: ComparisonRow) => {
+export const metricCell = (name: MetricComparison['name']) => (r: ComparisonRow) => {
   const m = r.metrics.find((x) => x.name === name);
   return m ? markedRatio(m) : 'n/a';
 };

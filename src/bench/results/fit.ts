@@ -36,6 +36,10 @@ export function fitColumns<T>(
 
 
 
+function droppedLine(dropped: readonly string[], width: number): string {
+  return wrapText(`not shown at this width: ${dropped.join(', ')} (the saved report has every column)`, width);
+}
+
 /** One table per group (a variant, say: `handoff h64:` above its rows), the same columns in each, fit to `width`. */
 export function stackedTable<T>(
   rows: readonly T[],
@@ -52,7 +56,7 @@ export function stackedTable<T>(
   }
   const out: string[] = [];
   for (const [name, members] of groups) out.push(`${name}:`, textColumns(members, kept), '');
-  if (dropped.length) out.push(`not shown at this width: ${dropped.join(', ')} (the saved report has every column)`);
+  if (dropped.length) out.push(droppedLine(dropped, width));
   return out.join('\n').trimEnd();
 }
 
@@ -60,5 +64,26 @@ export function stackedTable<T>(
 export function fittedTable<T>(rows: readonly T[], columns: ReadonlyArray<FitColumn<T>>, width: number): string {
   const { kept, dropped } = fitColumns(rows, columns, width);
   const text = textColumns(rows, kept);
-  return dropped.length ? `${text}\nnot shown at this width: ${dropped.join(', ')}` : text;
+  return dropped.length ? `${text}\n${droppedLine(dropped, width)}` : text;
+}
+
+/** Words wrapped to `width`, continuation lines indented by `indent`. */
+export function wrapText(text: string, width: number, indent = '  '): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const lead = /^\s*/.exec(line)![0];
+      const out: string[] = [];
+      let current = '';
+      for (const word of line.slice(lead.length).split(' ')) {
+        const prefix = out.length === 0 ? lead : lead + indent;
+        if (current && prefix.length + current.length + 1 + word.length > width) {
+          out.push(prefix + current);
+          current = word;
+        } else current = current ? `${current} ${word}` : word;
+      }
+      out.push((out.length === 0 ? lead : lead + indent) + current);
+      return out.join('\n');
+    })
+    .join('\n');
 }
