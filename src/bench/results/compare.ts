@@ -57,9 +57,6 @@ export function resolveCompareOptions(options: CompareOptions): ResolvedCompareO
 
 export type Verdict = 'B faster' | 'B slower' | 'within noise' | 'no noise estimate';
 
-/** Every verdict, in the order of a legend (charts give each the same colour everywhere). */
-export const VERDICTS: readonly Verdict[] = ['B faster', 'within noise', 'B slower', 'no noise estimate'];
-
 /** A figure other than the rate, B against A: higher or lower beyond the noise, or not. */
 export interface MetricComparison {
   name: 'p99' | 'wire MB/s' | 'header share';
