@@ -7,9 +7,12 @@ import { type Column, textColumns } from './report.ts';
 
 type FitColumn<T> = Column<T>;
 
-/** The width to fit: the terminal's, else $COLUMNS, else 80. */
-export function terminalWidth(stream: { columns?: number } = process.stdout): number {
-  return stream.columns || Number(process.env.COLUMNS) || 80;
+/**
+ * The width to fit: the terminal's, else $COLUMNS, else 80 on a terminal;
+ * output that goes to a file or a pipe has no width to fit (every column).
+ */
+export function terminalWidth(stream: { columns?: number; isTTY?: boolean } = process.stdout): number {
+  return stream.columns || Number(process.env.COLUMNS) || (stream.isTTY ? 80 : Number.POSITIVE_INFINITY);
 }
 
 /** The columns that fit `width`, dropping them in their order; the names of those left out. */

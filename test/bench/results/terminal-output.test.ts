@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { chatSummaryText } from '../../../src/bench/results/chat-report.ts';
 import type { ChatResult } from '../../../src/bench/results/chat-result.ts';
 import { conclusionText } from '../../../src/bench/results/conclusion.ts';
-import { wrapText } from '../../../src/bench/results/fit.ts';
+import { terminalWidth, wrapText } from '../../../src/bench/results/fit.ts';
 import { headerDominance, markdownReport, summaryText } from '../../../src/bench/results/report.ts';
 import type { BenchResult, SummaryRow } from '../../../src/bench/results/result.ts';
 
@@ -102,4 +102,18 @@ test('chat runs with several targets end with a conclusion on deliveries/s again
 test('wrapText keeps words whole and indents what follows', () => {
   assert.equal(wrapText('aaa bbb ccc ddd', 8), 'aaa bbb\n  ccc\n  ddd');
   assert.equal(wrapText('  x: aaa bbb', 9), '  x: aaa\n    bbb');
+});
+
+test('the width to fit: the terminal\'s, else $COLUMNS, else 80 on a terminal and no limit in a pipe or file', (t) => {
+  const columns = process.env.COLUMNS;
+  t.after(() => {
+    if (columns === undefined) delete process.env.COLUMNS;
+    else process.env.COLUMNS = columns;
+  });
+  delete process.env.COLUMNS;
+  assert.equal(terminalWidth({ isTTY: true, columns: 100 }), 100);
+  assert.equal(terminalWidth({ isTTY: true }), 80);
+  assert.equal(terminalWidth({ isTTY: false }), Number.POSITIVE_INFINITY);
+  process.env.COLUMNS = '72';
+  assert.equal(terminalWidth({ isTTY: false }), 72);
 });
