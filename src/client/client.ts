@@ -3,6 +3,7 @@ import net from 'node:net';
 import {
   BadReplyError,
   ConnectError,
+  socketFailureText,
   ConnectionClosedError,
   ConnectTimeoutError,
   DISCONNECT_MESSAGE,
@@ -171,17 +172,6 @@ function parseJsonOrText(payload: Buffer): unknown {
     return text;
   }
 }
-
-/** Words for the connect errors a user meets; the errno code stays in the message and in `cause`. */
-const CONNECT_FAILURE_TEXT: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'unknown host',
-  EAI_AGAIN: 'host name lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'timed out',
-  ECONNRESET: 'connection reset',
-};
 
 const BANG = 0x21; // '!': the first byte of every error, delivery and refusal
 
@@ -589,10 +579,7 @@ export async function connect(input: ClientOptions): Promise<Client> {
     }, options.connectTimeoutMs);
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const words = (err.code && CONNECT_FAILURE_TEXT[err.code]) ?? err.message;
-      reject(
-        new ConnectError(`cannot connect to ${where}: ${words}${err.code ? ` (${err.code})` : ''}`, { cause: err }),
-      );
+      reject(new ConnectError(`cannot connect to ${where}: ${socketFailureText(err)}`, { cause: err }));
     });
     socket.once('connect', () => {
       clearTimeout(timer);

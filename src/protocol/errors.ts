@@ -213,6 +213,23 @@ export class InvalidMessageError extends localError('ERR_INVALID_MESSAGE') {}
 // ---------------------------------------------------------------------------
 // Local failures: a client's connection.
 
+/** Words for the connect errors a user meets; the errno code stays in the message and in `cause`. */
+const SOCKET_FAILURE_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'timed out',
+  ECONNRESET: 'connection reset',
+};
+
+/** A socket error in words, its errno code once: `connection refused (ECONNREFUSED)`, not Node's `connect ECONNREFUSED 127.0.0.1:5050`. */
+export function socketFailureText(err: NodeJS.ErrnoException): string {
+  const words = (err.code && SOCKET_FAILURE_TEXT[err.code]) ?? err.message;
+  return err.code && !words.includes(err.code) ? `${words} (${err.code})` : words;
+}
+
 /** The connection could not be made: refused, unreachable, unknown host. `cause` has the socket error. */
 export class ConnectError extends localError('ERR_CONNECT') {}
 /** The connection was not made within the connect timeout. */

@@ -113,7 +113,9 @@ async function measure(
   const connectError = connected.find((c) => c.error)?.error ?? '';
   if (failed === options.clients) {
     await pool.close();
-    throw new TargetUnreachableError(`cannot connect to ${server.host}:${server.port}: ${connectError}`);
+    // The first failure without its code: `cannot connect to h:p: connection refused (ECONNREFUSED)`.
+    const why = connectError.replace(/^ERR_[A-Z_]+: /, '');
+    throw new TargetUnreachableError(`cannot connect to ${server.host}:${server.port}: ${why}`);
   }
   if (failed > 0) warn(`${plan.key}: ${failed} of ${options.clients} connections failed (${connectError})`);
 

@@ -22,6 +22,7 @@ import {
   parseErrorPayload,
   repeatFrame,
   ReplyTimeoutError,
+  socketFailureText,
   UnexpectedReplyError,
 } from '../../protocol/index.ts';
 import { C, FIELDS, PHASE } from './counters.ts';
@@ -114,7 +115,7 @@ class Conn implements Scheduled {
     });
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
       if (!this.settled) {
-        this.#settleFailed(new ConnectError(err.message, { cause: err }));
+        this.#settleFailed(new ConnectError(socketFailureText(err), { cause: err }));
         return;
       }
       if (this.closing || this.errored) return;
@@ -275,7 +276,7 @@ function checkTimeouts(): void {
     if (c.open && c.inflight > 0 && c.timedOutAt !== c.acked && now - c.starts[c.head]! > setup.timeoutMs) {
       c.timedOutAt = c.acked;
       counters[C.TIMEOUTS]! += 1;
-      countError(new ReplyTimeoutError(`a message had no reply within ${setup.timeoutMs} ms`));
+      countError(new ReplyTimeoutError(`a message had no reply within ${setup.timeoutMs / 1000} s`));
     }
   }
 }
@@ -285,7 +286,7 @@ async function connectAll(): Promise<FromWorker> {
   const settled = await settleAll(
     setup.connections,
     setup.connectTimeoutMs,
-    `no connection to ${setup.host}:${setup.port} within ${setup.connectTimeoutMs} ms`,
+    `no answer within ${setup.connectTimeoutMs / 1000} s`,
     (timedOut) => {
       for (const c of conns) c.giveUp(timedOut);
     },
