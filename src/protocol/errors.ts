@@ -258,6 +258,8 @@ export class WorkerStartError extends localError('ERR_WORKER_START') {}
 
 /** Every connection to the bench target failed: nothing listens there, or nothing reachable. */
 export class TargetUnreachableError extends localError('ERR_TARGET_UNREACHABLE') {}
+/** The bench target's host name had no address, or the lookup did not answer within the connect timeout. */
+export class TargetLookupError extends localError('ERR_TARGET_LOOKUP') {}
 /** The server the bench started (or a reference server) did not start, or stopped answering. */
 export class EmbeddedServerError extends localError('ERR_EMBEDDED_SERVER') {}
 /** The open-file limit is below what the requested connections need. */
@@ -297,6 +299,7 @@ export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract
   { code: 'ERR_UNSUPPORTED_RUNTIME', errorClass: UnsupportedRuntimeError },
   { code: 'ERR_WORKER_START', errorClass: WorkerStartError },
   { code: 'ERR_TARGET_UNREACHABLE', errorClass: TargetUnreachableError },
+  { code: 'ERR_TARGET_LOOKUP', errorClass: TargetLookupError },
   { code: 'ERR_EMBEDDED_SERVER', errorClass: EmbeddedServerError },
   { code: 'ERR_FILE_LIMIT', errorClass: FileLimitError },
   { code: 'ERR_LOAD_THREAD', errorClass: LoadThreadError },

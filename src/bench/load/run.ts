@@ -17,7 +17,8 @@ import { type CounterSnapshot, diffCounters, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
 import { LoadPool, split } from './pool.ts';
-import type { LoadSetup } from './messages.ts';
+import type { FromWorker, LoadSetup } from './messages.ts';
+import { plural } from '../format.ts';
 import type { ResolvedBenchOptions } from '../options.ts';
 import {
   type BenchResult,
@@ -74,9 +75,23 @@ export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): P
           sizeBytes,
         })),
       measure: (server, plan, warn) => measure(options, pool, server, plan, hooks, warn),
+      stopAfter: (m) => options.bailout > 0 && m.errors.total >= options.bailout,
     },
     (measurements) => ({ schema: SCHEMA, measurements, summary: summarizeMeasurements(measurements) }),
   );
+}
+
+/** After the ramp: a warning for connections that had no reply, and the server's counters while all are busy. */
+async function afterRamp(
+  ramped: ReadonlyArray<{ unramped: number }>,
+  plan: MeasurementPlan,
+  server: ServerUnderTest,
+  warn: (text: string) => void,
+): Promise<ServerStats | null> {
+  const unramped = ramped.reduce((a, r) => a + r.unramped, 0);
+  if (unramped > 0) warn(`${plan.key}: ${unramped} connections had no reply within the ramp limit`);
+  // Balance while every connection is open and busy.
+  return server.stats();
 }
 
 async function measure(
@@ -89,6 +104,8 @@ async function measure(
 ): Promise<Measurement> {
   const statsBefore = await settledStats(server);
   const perThread = split(options.clients, pool.size);
+  // --amount: each thread's exact share, in proportion to its connections.
+  const budgets = options.amount > 0 ? split(options.amount, pool.size) : perThread.map(() => -1);
   const timeoutMs = options.timeoutS * 1000;
   const connectTimeoutMs = Math.round(options.connectTimeoutS * 1000);
   const setups: LoadSetup[] = perThread.map((connections, i) => ({
@@ -99,6 +116,8 @@ async function measure(
     sizeBytes: plan.sizeBytes,
     mode: options.mode,
     pipelining: options.pipelining,
+    payloads: options.payloads,
+    budget: budgets[i]!,
     intervalMs: options.rate > 0 ? (options.clients / options.rate) * 1000 : 0,
     phaseOffset: i / pool.size,
     timeoutMs,
@@ -119,25 +138,35 @@ async function measure(
   }
   if (failed > 0) warn(`${plan.key}: ${failed} of ${options.clients} connections failed (${connectError})`);
 
-  hooks.onPhase?.(plan, 'ramp');
-  const ramped = await pool.start();
-  const unramped = ramped.reduce((a, r) => a + r.unramped, 0);
-  if (unramped > 0) warn(`${plan.key}: ${unramped} connections had no reply within the ramp limit`);
-  // Balance while every connection is open and busy.
-  const statsRamped = await server.stats();
+  // With --amount the load starts with the window (the window is all of it); otherwise the ramp comes first.
+  let started: Promise<Array<Extract<FromWorker, { type: 'ramped' }>>> | null = null;
+  let statsRamped: ServerStats | null = null;
+  if (options.amount === 0) {
+    hooks.onPhase?.(plan, 'ramp');
+    started = pool.start();
+    statsRamped = await afterRamp(await started, plan, server, warn);
+  }
 
   const reader: CounterReader<CounterSnapshot> = { read: () => pool.counters(), count: (c) => c.acked };
+  const counted = options.amount || options.messages;
   const length = {
     durationMs: options.durationS * 1000,
-    stopAtCount: options.messages,
+    stopAtCount: counted,
     // Bounded even in --messages mode: a stalled server must not hang the run forever.
-    limitMs: options.messages > 0 ? Math.max(options.timeoutS * 1000, 600_000) : options.durationS * 1000,
+    limitMs: counted > 0 ? Math.max(options.timeoutS * 1000, 600_000) : options.durationS * 1000,
+    stopWhen: (c: CounterSnapshot) =>
+      (options.bailout > 0 && c.errors >= options.bailout) || (options.amount > 0 && c.done === pool.size),
   };
   const { samples, c0, c1, seconds, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
     await measureWindow(pool, reader, options.warmupS, length, ackSample, () => server.cpuSeconds(), {
       onPhase: (phase) => hooks.onPhase?.(plan, phase),
       onTick: (tick) => hooks.onTick?.(plan, tick),
+      onWindowStart: () => {
+        started ??= pool.start();
+      },
     });
+  const ramped = await started!;
+  if (options.amount > 0) statsRamped = await afterRamp(ramped, plan, server, warn);
 
   hooks.onPhase?.(plan, 'drain');
   const drained = await pool.drain(timeoutMs);
@@ -167,7 +196,10 @@ async function measure(
     );
   }
   const firstError = drained.find((d) => d.firstError)?.firstError ?? connectError;
-  if (errorTotal > 0) warn(`${plan.key}: ${errorTotal} errors (${firstError})`);
+  if (errorTotal > 0) warn(`${plan.key}: ${errorTotal} ${plural(errorTotal, 'error')} (${firstError})`);
+  if (options.bailout > 0 && errorTotal >= options.bailout) {
+    warn(`${plan.key}: bailed out after ${errorTotal} errors (bailout ${options.bailout}): the run stops here`);
+  }
 
   return {
     key: plan.key,
@@ -181,7 +213,7 @@ async function measure(
     pipelining: options.pipelining,
     rate: options.rate,
     connect: { ms: Math.max(...connected.map((c) => c.connectMs)), failed, firstError: connectError },
-    ramp: { ms: Math.max(...ramped.map((r) => r.rampMs)), unramped },
+    ramp: { ms: Math.max(...ramped.map((r) => r.rampMs)), unramped: ramped.reduce((a, r) => a + r.unramped, 0) },
     window: { seconds, messages: w.acked },
     msgsPerSec: {
       overall: w.acked / seconds,
