@@ -16,6 +16,7 @@ import {
   parseErrorPayload,
   ReplyTimeoutError,
   UnexpectedReplyError,
+  withHeaderSizeHint,
 } from '../protocol/index.ts';
 import {
   ChatCommand,
@@ -211,6 +212,8 @@ export class Client extends EventEmitter<ClientEvents> {
   #closing: Promise<void> | null = null;
   #isClosed = false;
   #replyTimer: NodeJS.Timeout | null = null;
+  /** Frames read so far: until the first, a timeout or a bad frame comes with the header-size hint. */
+  #framesSeen = 0;
 
   /** Use connect(): this takes a socket that is already connected. */
   constructor(socket: net.Socket, options: ResolvedClientOptions) {
@@ -220,7 +223,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#reader = createReplyReader(
       options,
       (payload) => this.#onFrame(payload),
-      (err) => this.#fail(err),
+      (err) => this.#fail(this.#framesSeen === 0 ? withHeaderSizeHint(err, options.headerBytes) : err),
     );
     let resolveClosed!: (info: CloseInfo) => void;
     this.closed = new Promise((resolve) => {
@@ -441,6 +444,7 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   #onFrame(payload: Buffer): void {
+    this.#framesSeen++;
     // Errors, deliveries and refusals all start with '!': one byte compare spares every other reply the prefix tests.
     let refusal = null;
     if (payload[0] === BANG) {
@@ -548,7 +552,8 @@ export class Client extends EventEmitter<ClientEvents> {
       const waitedMs = performance.now() - oldest.sentAt;
       const limitMs = this.options.replyTimeoutMs;
       if (waitedMs >= limitMs) {
-        this.#fail(new ReplyTimeoutError(`no reply within ${limitMs} ms`));
+        const late = new ReplyTimeoutError(`no reply within ${limitMs / 1000} s`);
+        this.#fail(this.#framesSeen === 0 ? withHeaderSizeHint(late, this.options.headerBytes) : late);
       } else {
         // The reply we timed was answered meanwhile: time the oldest one still waiting.
         this.#armReplyTimer(limitMs - waitedMs);

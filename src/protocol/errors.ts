@@ -243,6 +243,18 @@ export class UnexpectedReplyError extends localError('ERR_UNEXPECTED_REPLY') {}
 /** The server's bytes are not the replies expected (a raw ack that is not `Msg received`, a wrong length). */
 export class BadReplyError extends localError('ERR_BAD_REPLY') {}
 
+/**
+ * The first reply does not come, or cannot be read: most often the two sides
+ * frame with different header sizes, so the error says so, and which size this
+ * side used. Adds the hint to `err`'s message and returns it.
+ */
+export function withHeaderSizeHint<E extends HandoffError>(err: E, headerBytes: number): E {
+  err.message +=
+    `; nothing from the server could be read as a reply yet: client and server must use the same header size ` +
+    `(this side used ${headerBytes}-byte headers, --header-bytes)`;
+  return err;
+}
+
 // ---------------------------------------------------------------------------
 // Local failures: the server process.
 
@@ -260,6 +272,8 @@ export class WorkerStartError extends localError('ERR_WORKER_START') {}
 export class TargetUnreachableError extends localError('ERR_TARGET_UNREACHABLE') {}
 /** The bench target's host name had no address, or the lookup did not answer within the connect timeout. */
 export class TargetLookupError extends localError('ERR_TARGET_LOOKUP') {}
+/** Not one reply from the bench target could be read (often: the header sizes differ). */
+export class NoReplyError extends localError('ERR_NO_REPLY') {}
 /** The server the bench started (or a reference server) did not start, or stopped answering. */
 export class EmbeddedServerError extends localError('ERR_EMBEDDED_SERVER') {}
 /** The open-file limit is below what the requested connections need. */
@@ -300,6 +314,7 @@ export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract
   { code: 'ERR_WORKER_START', errorClass: WorkerStartError },
   { code: 'ERR_TARGET_UNREACHABLE', errorClass: TargetUnreachableError },
   { code: 'ERR_TARGET_LOOKUP', errorClass: TargetLookupError },
+  { code: 'ERR_NO_REPLY', errorClass: NoReplyError },
   { code: 'ERR_EMBEDDED_SERVER', errorClass: EmbeddedServerError },
   { code: 'ERR_FILE_LIMIT', errorClass: FileLimitError },
   { code: 'ERR_LOAD_THREAD', errorClass: LoadThreadError },

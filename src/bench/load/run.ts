@@ -10,7 +10,7 @@
  * times read from /proc.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TargetUnreachableError } from '../../protocol/index.ts';
+import { NoReplyError, TargetUnreachableError, withHeaderSizeHint } from '../../protocol/index.ts';
 import type { ServerStats } from '../../server/server.ts';
 import type { Strategy } from '../../server/options.ts';
 import { type CounterSnapshot, diffCounters, PHASE } from './counters.ts';
@@ -81,6 +81,15 @@ export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): P
   );
 }
 
+/** Not one reply in a measurement: what came instead, and the header size used (the usual cause). */
+function noReply(server: ServerUnderTest, plan: MeasurementPlan, options: ResolvedBenchOptions, first: string) {
+  const within = Math.max(options.timeoutS, options.connectTimeoutS);
+  const what = first ? `first error ${first}` : `nothing within ${within} s`;
+  // The hint is in `first` already when a connection saw it; said once.
+  const err = new NoReplyError(`${plan.key}: no reply from ${server.host}:${server.port} could be read (${what})`);
+  return first.includes('header size') ? err : withHeaderSizeHint(err, plan.headerBytes);
+}
+
 /** After the ramp: a warning for connections that had no reply, and the server's counters while all are busy. */
 async function afterRamp(
   ramped: ReadonlyArray<{ unramped: number }>,
@@ -144,7 +153,15 @@ async function measure(
   if (options.amount === 0) {
     hooks.onPhase?.(plan, 'ramp');
     started = pool.start();
-    statsRamped = await afterRamp(await started, plan, server, warn);
+    const ramped = await started;
+    if (pool.counters().acked === 0) {
+      // Nothing readable came back: measuring would only wait out the window.
+      pool.control.set(PHASE.DRAIN);
+      const drained = await pool.drain(0);
+      await pool.close();
+      throw noReply(server, plan, options, drained.find((d) => d.firstError)?.firstError ?? '');
+    }
+    statsRamped = await afterRamp(ramped, plan, server, warn);
   }
 
   const reader: CounterReader<CounterSnapshot> = { read: () => pool.counters(), count: (c) => c.acked };
@@ -175,6 +192,9 @@ async function measure(
   await pool.close();
 
   const w = diffCounters(c1, c0);
+  const firstDrainError = drained.find((d) => d.firstError)?.firstError ?? '';
+  // Not one reply in the whole measurement: figures of zeros would hide what went wrong.
+  if (cAll.acked === 0) throw noReply(server, plan, options, firstDrainError);
   const histogram = mergeHistograms(drained.map((d) => d.histogram));
   const perSecond = samples.filter((s) => s.seconds >= 0.999).map((s) => s.msgsPerSec);
   const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [w.acked / seconds]);
@@ -195,7 +215,7 @@ async function measure(
         "the figures may be the tester's limit, not the server's (add --workers, or fewer --clients)",
     );
   }
-  const firstError = drained.find((d) => d.firstError)?.firstError ?? connectError;
+  const firstError = firstDrainError || connectError;
   if (errorTotal > 0) warn(`${plan.key}: ${errorTotal} ${plural(errorTotal, 'error')} (${firstError})`);
   if (options.bailout > 0 && errorTotal >= options.bailout) {
     warn(`${plan.key}: bailed out after ${errorTotal} errors (bailout ${options.bailout}): the run stops here`);

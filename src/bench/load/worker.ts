@@ -24,6 +24,7 @@ import {
   ReplyTimeoutError,
   socketFailureText,
   UnexpectedReplyError,
+  withHeaderSizeHint,
 } from '../../protocol/index.ts';
 import { C, FIELDS, PHASE } from './counters.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
@@ -115,7 +116,8 @@ class Conn implements Scheduled {
       { headerBytes: setup.headerBytes, maxMessageBytes: Math.max(setup.sizeBytes, 4096) },
       (payload) => this.#onFrame(payload),
       (err) => {
-        countError(new BadReplyError(`the server's bytes are not a reply frame: ${err.message}`, { cause: err }));
+        const bad = new BadReplyError(`the server's bytes are not a reply frame: ${err.message}`, { cause: err });
+        countError(this.acked === 0 ? withHeaderSizeHint(bad, setup.headerBytes) : bad);
         // Our own close, not the server's: not a second error.
         this.errored = true;
         this.socket.destroy();
@@ -205,7 +207,16 @@ class Conn implements Scheduled {
     }
     const expected = payloadLengths.length > 0 ? payloadLengths[this.which[this.head]!]! : expectedReplyBytes;
     if (payload.length !== expected) {
-      countError(new BadReplyError(`reply of ${payload.length} bytes, expected ${expected}`));
+      const bad = new BadReplyError(`reply of ${payload.length} bytes, expected ${expected}`);
+      if (this.acked > 0) countError(bad);
+      else {
+        // A first reply of the wrong length: most likely not this protocol's frames at this header size.
+        countError(withHeaderSizeHint(bad, setup.headerBytes));
+        this.errored = true;
+        this.decoder.stop();
+        this.socket.destroy();
+        return;
+      }
     }
     const start = this.starts[this.head]!;
     this.head = this.head + 1 === this.starts.length ? 0 : this.head + 1;
@@ -319,7 +330,8 @@ function checkTimeouts(): void {
     if (c.open && c.inflight > 0 && c.timedOutAt !== c.acked && now - c.starts[c.head]! > setup.timeoutMs) {
       c.timedOutAt = c.acked;
       counters[C.TIMEOUTS]! += 1;
-      countError(new ReplyTimeoutError(`a message had no reply within ${setup.timeoutMs / 1000} s`));
+      const late = new ReplyTimeoutError(`a message had no reply within ${setup.timeoutMs / 1000} s`);
+      countError(c.acked === 0 ? withHeaderSizeHint(late, setup.headerBytes) : late);
     }
   }
 }
