@@ -580,7 +580,9 @@ export async function connect(input: ClientOptions): Promise<Client> {
     const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new ConnectTimeoutError(`cannot connect to ${where}: no answer within ${options.connectTimeoutMs} ms`));
+      reject(
+        new ConnectTimeoutError(`cannot connect to ${where}: no answer within ${options.connectTimeoutMs / 1000} s`),
+      );
     }, options.connectTimeoutMs);
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);

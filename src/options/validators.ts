@@ -5,6 +5,7 @@
  * command line its flag). The `parse*` functions turn what a user types
  * (`64k`, `10k`, `2.5`) into numbers; the others check ranges and kinds.
  */
+import { isIP } from 'node:net';
 import { escapeOptionText, InvalidOptionError } from '../protocol/errors.ts';
 
 /** Longest duration any option takes: a day. */
@@ -136,10 +137,19 @@ export function parseHostPort(option: string, value: unknown): { host: string; p
     const hostOnly =
       /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)$/.test(typed) || /^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*$/.test(typed);
     if (hostOnly) {
+      if (typed.includes(':') && !typed.startsWith('[')) {
+        // A bare IPv6 address: brackets, then the port (`::1:5050` may mean [::1]:5050).
+        const cut = typed.lastIndexOf(':');
+        const split = isIP(typed.slice(0, cut)) === 6 && /^\d{1,5}$/.test(typed.slice(cut + 1));
+        const example = split ? `[${typed.slice(0, cut)}]:${typed.slice(cut + 1)}` : `[${typed}]:5050`;
+        throw new InvalidOptionError(
+          option,
+          `{${option}} ${shown(value)}: an IPv6 address goes in brackets, the port after them, e.g. ${example}`,
+        );
+      }
       // `localhost5050`: a colon left out, most likely.
       const glued = /^([A-Za-z][A-Za-z0-9._-]*[A-Za-z])(\d{1,5})$/.exec(typed);
-      const host = typed.includes(':') && !typed.startsWith('[') ? `[${typed}]` : typed;
-      const example = glued ? `${glued[1]}:${glued[2]}` : `${host}:5050`;
+      const example = glued ? `${glued[1]}:${glued[2]}` : `${typed}:5050`;
       throw new InvalidOptionError(
         option,
         `{${option}} ${shown(value)} has no port: give host:port, e.g. ${escapeOptionText(example)}`,
