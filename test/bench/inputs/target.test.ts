@@ -35,7 +35,7 @@ test('host:port parsing: what is accepted, and what each refusal says', () => {
     ['::1', "target '::1': an IPv6 address goes in brackets, the port after them, e.g. [::1]:5050"],
     ['::1:5050', "target '::1:5050': an IPv6 address goes in brackets, the port after them, e.g. [::1]:5050"],
     ['[::1]', "target '[::1]' has no port: give host:port, e.g. [::1]:5050"],
-  ]) {
+  ] as const) {
     assert.equal(refusal(typed), said);
   }
   for (const typed of ['host:0', 'host:65536', 'host:50a', 'ho st:1', '[::1]5050', 'h:1:2', '', 'http://h:1']) {
