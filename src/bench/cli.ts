@@ -7,7 +7,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { defineFlags, type FlagRow, type FlagTable } from '../options/flags.ts';
-import { escapeOptionText, HandoffError, InvalidOptionError } from '../protocol/index.ts';
+import { escapeOptionText, HandoffError, InvalidOptionError, TargetLookupError } from '../protocol/index.ts';
 import { MODES, STRATEGIES } from '../server/options.ts';
 import { TARGET_KINDS } from './load/chat/wire.ts';
 import { BENCH_DEFAULTS, type BenchOptions, resolveBenchOptions, type ResolvedBenchOptions } from './options.ts';
@@ -338,6 +338,8 @@ export async function benchHandler(argv: Readonly<Record<string, unknown>>): Pro
     }
   } catch (err) {
     fail('bench', BENCH_FLAGS, err);
+    // A lookup the resolver never answers would hold the process until it gives up (a minute or more).
+    if (err instanceof TargetLookupError) process.exit();
   }
 }
 
