@@ -24,6 +24,7 @@ import type { ChatMeasurement } from './results/chat-result.ts';
 
 export type { BenchOptions, ResolvedBenchOptions } from './options.ts';
 export type { AnyResult } from './results/saved-runs.ts';
+export { saveRun } from './results/saved-runs.ts';
 export type { BenchResult, Measurement } from './results/result.ts';
 export type { ChatMeasurement, ChatResult } from './results/chat-result.ts';
 export type { PlanInfo, RunPhase, Tick } from './load/window.ts';
