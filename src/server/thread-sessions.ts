@@ -182,10 +182,13 @@ export class ThreadSessions implements SessionThread {
     const { frameTimeoutMs, idleTimeoutMs, writeTimeoutMs } = this.options;
     const shortest = Math.min(frameTimeoutMs, ...[idleTimeoutMs, writeTimeoutMs].filter((ms) => ms > 0));
     const everyMs = Math.max(10, Math.min(1000, Math.floor(shortest / 10)));
-    this.#sweep = setInterval(() => {
+    const check = () => {
       const now = performance.now();
       for (const session of this.#sessions) session.checkTimeouts(now, frameTimeoutMs, idleTimeoutMs, writeTimeoutMs);
-    }, everyMs);
+    };
+    // Timers run before the poll phase: after a stall of the event loop, bytes that arrived in time
+    // would still be waiting unread. setImmediate runs after this turn's poll, so they are read first.
+    this.#sweep = setInterval(() => setImmediate(check), everyMs);
   }
 
   #stopSweep(): void {
