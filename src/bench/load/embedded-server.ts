@@ -41,6 +41,8 @@ export interface ServerUnderTest {
   exitStatus?(): { code: number | null; signal: string | null } | null;
   /** Calls `listener` with every later stdout line whose `event` is `event`. */
   onEvent?(event: string, listener: (line: Record<string, unknown>) => void): void;
+  /** The last stdout line printed so far with this `event` (such as `metrics`, right after `listening`). */
+  lastLine?(event: string): Record<string, unknown> | undefined;
 }
 
 const STATS_TIMEOUT_MS = 5_000;
@@ -82,6 +84,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
   });
   const waiters: Array<{ event: string; resolve: (line: Line) => void }> = [];
   const eventListeners: Array<[string, (line: Line) => void]> = [];
+  const lastLines = new Map<string, Line>();
   let exited: { code: number | null; signal: string | null } | null = null;
   const exitListeners: Array<() => void> = [];
   child.on('exit', (code, signal) => {
@@ -97,6 +100,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     } catch {
       return; // not a JSON line: nothing we wait for
     }
+    if (typeof line.event === 'string') lastLines.set(line.event, line);
     for (const [event, listener] of eventListeners) if (event === line.event) listener(line);
     const i = waiters.findIndex((w) => w.event === line.event);
     if (i >= 0) waiters.splice(i, 1)[0]!.resolve(line);
@@ -162,6 +166,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     stop: () => stopChild(child),
     exitStatus: () => exited,
     onEvent: (event, listener) => eventListeners.push([event, listener]),
+    lastLine: (event) => lastLines.get(event),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * A small seeded PRNG (sfc32), so that every fuzz input is reproducible from
- * (seed, index) alone: input 123456 of seed 7 is the same bytes on any machine.
+ * A small seeded PRNG (sfc32), so that every fuzz input (and every soak client's
+ * comings and goings) is reproducible from
+ * (seed, index) alone: fuzz input 123456 of seed 7 is the same bytes on any machine.
  */
 export class Random {
   #a: number;
