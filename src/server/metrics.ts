@@ -35,36 +35,56 @@ export function isLoopback(host: string): boolean {
 
 type Reading = number | Array<[labels: Record<string, string>, value: number]>;
 
-/** A counter whose value is read at scrape time (prom-client counters only go up: reset, then add the reading). */
-function readCounter(register: Registry, name: string, help: string, labelNames: string[], read: () => Reading) {
-  new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [register],
-    collect() {
-      this.reset();
-      const value = read();
-      if (typeof value === 'number') this.inc(value);
-      else for (const [labels, v] of value) this.inc(labels, v);
-    },
-  });
+type Put = (labels: Record<string, string>, value: number) => void;
+
+/** Replaces a metric's values with a reading (unlabelled: one number; labelled: one value per label set). */
+function fill(reset: () => void, put: Put, reading: Reading): void {
+  reset();
+  if (typeof reading === 'number') put({}, reading);
+  else for (const [labels, value] of reading) put(labels, value);
 }
 
-function readGauge(register: Registry, name: string, help: string, labelNames: string[], read: () => Reading) {
-  new Gauge({
-    name,
-    help,
-    labelNames,
-    registers: [register],
-    collect() {
-      this.reset();
-      const value = read();
-      if (typeof value === 'number') this.set(value);
-      else for (const [labels, v] of value) this.set(labels, v);
-    },
-  });
+/**
+ * A metric whose value is read at scrape time. prom-client counters only go up: they are
+ * reset, then given the reading.
+ */
+function readMetric(
+  kind: 'counter' | 'gauge',
+  register: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => Reading,
+): void {
+  const config = { name, help, labelNames, registers: [register] };
+  if (kind === 'counter') {
+    new Counter({
+      ...config,
+      collect() {
+        fill(
+          () => this.reset(),
+          (l, v) => this.inc(l, v),
+          read(),
+        );
+      },
+    });
+  } else {
+    new Gauge({
+      ...config,
+      collect() {
+        fill(
+          () => this.reset(),
+          (l, v) => this.set(l, v),
+          read(),
+        );
+      },
+    });
+  }
 }
+
+type MetricArgs = [register: Registry, name: string, help: string, labelNames: string[], read: () => Reading];
+const readCounter = (...args: MetricArgs) => readMetric('counter', ...args);
+const readGauge = (...args: MetricArgs) => readMetric('gauge', ...args);
 
 /** The registry of one server: its own metrics and prom-client's process defaults. */
 export function serverRegistry(counters: ServerCounters, mode: Mode): Registry {

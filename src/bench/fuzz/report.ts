@@ -43,7 +43,9 @@ Each input is one connection's byte stream (seed ${o.seed}; input *i* is reprodu
 written at random split points; ${o.concurrency} connections at once. Its outcome (the echo replies, then
 \`!ERROR <code>\` and close, or FIN after \`!DISCONNECT\`) is checked against an oracle written from
 docs/PROTOCOL.md (src/bench/fuzz/oracle.ts). A connection the server had not closed ${o.closeDeadlineMs / 1000} s
-after its input is "left open".
+after its input is "left open". The oracle assumes each input reaches the server well within its timeouts:
+an input the tester itself finished writing more than half a timeout after it began to connect (the tester's
+event loop stalled, on a shared machine) is run again, up to 5 times, and only the last run is judged.
 
 | figure | value |
 | --- | ---: |
@@ -54,6 +56,7 @@ after its input is "left open".
 | wrong outcomes | ${r.wrong} |
 | left open without a reply or an error | ${r.leftOpen} |
 | ended by a reset, every expected frame received first | ${fmtInt(r.resets)} |
+| runs repeated: the tester wrote the input too late (its own stall) | ${fmtInt(r.retriedLate)} |
 | server RSS start / end | ${mb(r.server.rssStartBytes)} / ${mb(r.server.rssEndBytes)} |
 | server descriptors start / end | ${r.server.fdsStart ?? 'n/a'} / ${r.server.fdsEnd ?? 'n/a'} |
 

@@ -62,6 +62,8 @@ export interface FuzzReport {
   outcomes: Record<string, number>;
   /** Connections that ended with a reset (their frames were all there). */
   resets: number;
+  /** Inputs run again because the tester wrote them too late for the server's timeouts (its own stall). */
+  retriedLate: number;
   wrong: number;
   leftOpen: number;
   /** Server process exits and worker-thread deaths. */
@@ -72,13 +74,26 @@ export interface FuzzReport {
 }
 
 const KEEP_FAILURES = 50;
+/**
+ * The oracle assumes the whole input reaches the server well within its timeouts. An input
+ * whose last byte the tester itself wrote later than this share of the timeout after it
+ * began to connect (the tester's own event loop was stalled) proves nothing: it is run again.
+ */
+const LATE_SHARE = 0.5;
+const MAX_ATTEMPTS = 5;
 /** The last socket error seen (diagnostics for a reset). */
 let lastError = '';
 
 /** Sends one input on a fresh connection and collects everything the server sends until it closes. */
-function exchange(port: number, input: FuzzInput, deadlineMs: number): Promise<{ received: Buffer; ending: Ending }> {
+function exchange(
+  port: number,
+  input: FuzzInput,
+  deadlineMs: number,
+): Promise<{ received: Buffer; ending: Ending; writtenAfterMs: number }> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
+    const began = performance.now();
+    let writtenAfterMs = Number.POSITIVE_INFINITY;
     let ending: Ending | null = null;
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
     const timer = setTimeout(() => {
@@ -95,9 +110,11 @@ function exchange(port: number, input: FuzzInput, deadlineMs: number): Promise<{
     });
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve({ received: Buffer.concat(chunks), ending: ending ?? 'reset' });
+      resolve({ received: Buffer.concat(chunks), ending: ending ?? 'reset', writtenAfterMs });
     });
-    socket.once('connect', () => void writeInPieces(socket, input));
+    socket.once('connect', () => {
+      void writeInPieces(socket, input).then(() => (writtenAfterMs = performance.now() - began));
+    });
   });
 }
 
@@ -141,6 +158,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     byMutation: {},
     outcomes: {},
     resets: 0,
+    retriedLate: 0,
     wrong: 0,
     leftOpen: 0,
     crashes,
@@ -156,7 +174,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     while (next < options.inputs && !server.exitStatus?.()) {
       const input = generateInput(options.seed, next++, config);
       const expected = expectedOutcome(input.bytes, config);
-      const { received, ending } = await exchange(server.port, input, options.closeDeadlineMs);
+      let attempt = 1;
+      let result = await exchange(server.port, input, options.closeDeadlineMs);
+      while (result.writtenAfterMs > options.timeoutMs * LATE_SHARE && attempt < MAX_ATTEMPTS) {
+        report.retriedLate++;
+        attempt++;
+        result = await exchange(server.port, input, options.closeDeadlineMs);
+      }
+      const { received, ending } = result;
       const verdict = judge(expected, received, ending, options.headerBytes);
       report.inputs++;
       report.inputBytes += input.bytes.length;
