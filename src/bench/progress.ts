@@ -48,8 +48,10 @@ export function liveView(
 ): LiveView {
   const unitOfRate = options.mode === 'chat' ? 'deliveries/s' : 'msgs/s';
   const live = options.progress && !options.json && streams.err.isTTY === true;
-  const total = options.messages > 0 ? options.messages : options.durationS;
-  const unit = options.messages > 0 ? 'msgs' : 's';
+  // --amount and --messages count messages; otherwise the bar counts seconds.
+  const countedMsgs = options.amount || options.messages;
+  const total = countedMsgs > 0 ? countedMsgs : options.durationS;
+  const unit = countedMsgs > 0 ? 'msgs' : 's';
   const runStart = now();
   let completed = 0;
   let plan: PlanInfo | null = null;
@@ -69,7 +71,7 @@ export function liveView(
     const elapsedInCurrent = (now() - measurementStart) / 1000;
     let each: number;
     if (completed > 0) each = (measurementStart - runStart) / 1000 / completed;
-    else if (options.messages > 0) return null;
+    else if (countedMsgs > 0) return null;
     else each = options.warmupS + options.durationS + OVERHEAD_S;
     return Math.max(0, each * (plan.total - completed) - elapsedInCurrent);
   }
@@ -170,7 +172,7 @@ export function liveView(
     },
     onTick(_p, tick) {
       phase = tick.phase;
-      value = tick.phase !== 'measure' ? 0 : options.messages > 0 ? tick.messages : Math.round(tick.elapsedS);
+      value = tick.phase !== 'measure' ? 0 : countedMsgs > 0 ? tick.messages : Math.round(tick.elapsedS);
       rate = fmtInt(tick.msgsPerSec);
       refresh();
     },
