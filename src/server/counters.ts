@@ -27,7 +27,8 @@ const FIELDS = 8;
 const G_ACTIVE = 0;
 const G_REFUSED = 1;
 const G_NEXT_MEMBER = 2;
-const GLOBAL_FIELDS = 3;
+const G_LIMIT = 3; // the connection limit in force: --max-connections, or lower to fit the descriptor limit
+const GLOBAL_FIELDS = 4;
 
 /** An owner field holds threadId + 1 (the main thread's id is 0), or FREE. */
 const FREE = 0;
@@ -84,9 +85,18 @@ export class ServerCounters {
     this.#slots = memory.slots;
   }
 
+  /** The connection limit every thread enforces (set once at start, before the first accept). */
+  get limit(): number {
+    return Atomics.load(this.#global, G_LIMIT);
+  }
+
+  set limit(maxConnections: number) {
+    Atomics.store(this.#global, G_LIMIT, maxConnections);
+  }
+
   /** Counts a new connection if the limit allows; false means refuse it. */
-  tryOpen(maxConnections: number): boolean {
-    if (Atomics.add(this.#global, G_ACTIVE, 1) >= maxConnections) {
+  tryOpen(): boolean {
+    if (Atomics.add(this.#global, G_ACTIVE, 1) >= Atomics.load(this.#global, G_LIMIT)) {
       Atomics.sub(this.#global, G_ACTIVE, 1);
       Atomics.add(this.#global, G_REFUSED, 1);
       return false;
@@ -94,9 +104,9 @@ export class ServerCounters {
     return true;
   }
 
-  /** A counted connection no longer counts (it closed, or the server sent its FIN). */
-  closed(): void {
-    Atomics.sub(this.#global, G_ACTIVE, 1);
+  /** A counted connection no longer counts (it closed, or the server sent its FIN); returns the count after it. */
+  closed(): number {
+    return Atomics.sub(this.#global, G_ACTIVE, 1) - 1;
   }
 
   get active(): number {
