@@ -24,9 +24,7 @@ export function count(n: number): string {
 // JSON.stringify escapes C0 controls but passes DEL and C1 (U+0080-U+009F, CSI among them)
 // through raw, and a terminal acts on them. Outside strings a JSON line has none of them,
 // so escaping them as \u00XX in the serialized line keeps the JSON the same value.
-// eslint-disable-next-line no-control-regex -- control characters are the point of this pattern
 const RAW_IN_JSON = /[\u007f-\u009f]/g;
-// eslint-disable-next-line no-control-regex -- as above
 const HAS_RAW_IN_JSON = /[\u007f-\u009f]/;
 
 /** A serialized JSON line with DEL and C1 characters written as \u escapes. */
