@@ -36,7 +36,7 @@ function oneClient(port: number, sockets: net.Socket[]): Promise<Outcome> {
       },
       (err) => settle(`bad frame: ${err.code}`),
     );
-    socket.on('data', (chunk) => decoder.push(chunk));
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => settle(`error ${err.code}`));
     socket.on('close', () => settle('closed without a frame'));
     socket.on('connect', () => socket.write(encodeFrame(Buffer.from('hello'), 64)));
