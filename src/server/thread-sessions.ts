@@ -140,7 +140,10 @@ export class ThreadSessions implements SessionThread {
           { ...summary, active },
         );
       }
-      if (this.#sessions.size === 0) this.#stopSweep();
+      if (this.#sessions.size === 0) {
+        this.#stopSweep();
+        this.replyPool.clear(); // idle: recycled echo buffers are not kept for the next load
+      }
       return summary;
     });
   }
