@@ -6,6 +6,7 @@ import { BRIDGE_ID } from './chat/bus.ts';
 import { ChatThread } from './chat/chat-thread.ts';
 import type { ServerCounters, ThreadCounters } from './counters.ts';
 import { adoptSocket } from './fast-socket.ts';
+import { IdleRelease } from './idle-memory.ts';
 import { count, type ServerLog } from './log.ts';
 import type { ResolvedServerOptions } from './options.ts';
 import { ReplyBufferPool } from './reply-pool.ts';
@@ -59,6 +60,8 @@ export class ThreadSessions implements SessionThread {
   /** Sessions no longer counted, with the server's open connections right after each stopped counting. */
   readonly #activeAfterRelease = new WeakMap<Session, number>();
   #sweep: NodeJS.Timeout | undefined;
+  /** Idle for a while: the echo buffer pool and the garbage go (idle-memory.ts). */
+  readonly #idleRelease = new IdleRelease(() => this.replyPool.clear());
   #shuttingDown = false;
 
   constructor(context: ThreadSessionsContext) {
@@ -119,6 +122,7 @@ export class ThreadSessions implements SessionThread {
     (adopted as SocketWithSession)[kSession] = session;
     this.#sessions.add(session);
     this.counters.opened();
+    this.#idleRelease.busy();
     this.#startSweep();
     if (this.log.verbose) {
       this.log.info('connect', `[NEW CONNECTION] ${session.remote} connected.`, { remote: session.remote });
@@ -142,7 +146,7 @@ export class ThreadSessions implements SessionThread {
       }
       if (this.#sessions.size === 0) {
         this.#stopSweep();
-        this.replyPool.clear(); // idle: recycled echo buffers are not kept for the next load
+        this.#idleRelease.idle();
       }
       return summary;
     });
