@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { allocateCounters, ServerCounters, type ThreadTotals } from './counters.ts';
+import { allocateCounters, ServerCounters } from './counters.ts';
 import { LINGERING_REFUSALS_PER_THREAD } from './acceptor.ts';
 import { budgetWarning, currentBudget } from './descriptors.ts';
 import { count, createServerLog, type ServerLog } from './log.ts';
+import { type MetricsEndpoint, startMetrics } from './metrics.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { RedisBridge } from './chat/redis-bridge.ts';
 import { type Serving, START_STRATEGY } from './strategies.ts';
@@ -30,6 +31,8 @@ export interface ServerStats {
 export interface RunningServer {
   readonly host: string;
   readonly port: number;
+  /** The metrics endpoint (--metrics-port), null when off. */
+  readonly metrics: { host: string; port: number } | null;
   readonly options: ResolvedServerOptions;
   stats(): ServerStats;
   /**
@@ -103,12 +106,29 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
 
   const stats = (): ServerStats => serverStats(counters);
   logListening(log, options, address, serving.threads);
+  let metrics: MetricsEndpoint | null = null;
+  if (options.metricsPort !== null) {
+    try {
+      metrics = await startMetrics({
+        host: options.metricsHost,
+        port: options.metricsPort,
+        counters,
+        mode: options.mode,
+        log,
+      });
+    } catch (err) {
+      await serving.stop(Promise.resolve());
+      await bridge?.stop();
+      throw err;
+    }
+  }
   const statsTimer = startStatsLine(options, log, stats);
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       clearInterval(statsTimer);
+      await metrics?.close();
       const open = counters.active;
       if (open > 0) {
         // Closing them is the server doing its job: one line, not an error per connection.
@@ -135,22 +155,22 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
     return closing;
   };
 
-  return { host: address.address, port: address.port, options, stats, close };
+  const metricsAddress = metrics && { host: metrics.host, port: metrics.port };
+  return { host: address.address, port: address.port, metrics: metricsAddress, options, stats, close };
 }
 
 function serverStats(counters: ServerCounters): ServerStats {
   const live = counters.threads();
-  const sum = (field: keyof ThreadTotals) =>
-    live.reduce((total, thread) => total + thread[field], counters.retired()[field]);
+  const sum = counters.sum();
   return {
     activeConnections: counters.active,
     maxConnections: counters.limit,
-    totalConnections: sum('totalConnections'),
+    totalConnections: sum.totalConnections,
     refusedConnections: counters.refused,
-    messages: sum('messages'),
-    deliveries: sum('deliveries'),
-    bytesIn: sum('bytesIn'),
-    bytesOut: sum('bytesOut'),
+    messages: sum.messages,
+    deliveries: sum.deliveries,
+    bytesIn: sum.bytesIn,
+    bytesOut: sum.bytesOut,
     workers: live.map((t) => ({
       activeConnections: t.activeConnections,
       totalConnections: t.totalConnections,

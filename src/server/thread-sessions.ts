@@ -8,6 +8,7 @@ import type { ServerCounters, ThreadCounters } from './counters.ts';
 import { adoptSocket } from './fast-socket.ts';
 import { IdleRelease } from './idle-memory.ts';
 import { count, type ServerLog } from './log.ts';
+import { type LoopLagMonitor, monitorLoopLag } from './loop-lag.ts';
 import type { ResolvedServerOptions } from './options.ts';
 import { ReplyBufferPool } from './reply-pool.ts';
 import { Session, type SessionSummary, type SessionThread } from './session.ts';
@@ -63,6 +64,8 @@ export class ThreadSessions implements SessionThread {
   /** Idle for a while: the echo buffer pool and the garbage go (idle-memory.ts). */
   readonly #idleRelease = new IdleRelease(() => this.replyPool.clear());
   #shuttingDown = false;
+  /** This thread's event-loop delay, published into its counter slot for the metrics. */
+  readonly #loopLag: LoopLagMonitor;
 
   constructor(context: ThreadSessionsContext) {
     const { options } = context;
@@ -74,6 +77,7 @@ export class ThreadSessions implements SessionThread {
     this.echo = options.mode === 'echo';
     this.logMessages = options.logMessages;
     this.acks = new PrebuiltAcks(options.headerBytes, options.ack === 'raw');
+    this.#loopLag = monitorLoopLag(context.thread);
     const chat = context.chat;
     const server = context.counters;
     this.chat =
@@ -179,6 +183,7 @@ export class ThreadSessions implements SessionThread {
     for (const session of this.#sessions) session.destroy();
     await Promise.all([...this.#sessions].map((s) => s.done));
     this.#stopSweep();
+    this.#loopLag.stop();
     this.chat?.close();
   }
 
@@ -188,10 +193,13 @@ export class ThreadSessions implements SessionThread {
     const { frameTimeoutMs, idleTimeoutMs, writeTimeoutMs } = this.options;
     const shortest = Math.min(frameTimeoutMs, ...[idleTimeoutMs, writeTimeoutMs].filter((ms) => ms > 0));
     const everyMs = Math.max(10, Math.min(1000, Math.floor(shortest / 10)));
-    this.#sweep = setInterval(() => {
+    const check = () => {
       const now = performance.now();
       for (const session of this.#sessions) session.checkTimeouts(now, frameTimeoutMs, idleTimeoutMs, writeTimeoutMs);
-    }, everyMs);
+    };
+    // Timers run before the poll phase: after a stall of the event loop, bytes that arrived in time
+    // would still be waiting unread. setImmediate runs after this turn's poll, so they are read first.
+    this.#sweep = setInterval(() => setImmediate(check), everyMs);
   }
 
   #stopSweep(): void {
