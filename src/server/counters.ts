@@ -108,7 +108,7 @@ export class ServerCounters {
     this.#slots = memory.slots;
   }
 
-  /** The connection limit every thread enforces (set once at start, before the first accept). */
+  /** The connection limit every thread enforces: --max-connections, lowered right after start-up if the descriptors do not fit. */
   get limit(): number {
     return Atomics.load(this.#global, G_LIMIT);
   }
