@@ -41,7 +41,8 @@ const ERROR_FIELD = new Map<string, number>(SESSION_ERROR_CODES.map((code, i) =>
 const G_ACTIVE = 0;
 const G_REFUSED = 1;
 const G_NEXT_MEMBER = 2;
-const G_REFUSED_BY_REASON = 3; // one field per REFUSAL_REASONS entry
+const G_LIMIT = 3; // the connection limit in force: --max-connections, or lower to fit the descriptor limit
+const G_REFUSED_BY_REASON = 4; // one field per REFUSAL_REASONS entry
 const GLOBAL_FIELDS = G_REFUSED_BY_REASON + REFUSAL_REASONS.length;
 
 /** An owner field holds threadId + 1 (the main thread's id is 0), or FREE. */
@@ -107,9 +108,18 @@ export class ServerCounters {
     this.#slots = memory.slots;
   }
 
+  /** The connection limit every thread enforces: --max-connections, lowered right after start-up if the descriptors do not fit. */
+  get limit(): number {
+    return Atomics.load(this.#global, G_LIMIT);
+  }
+
+  set limit(maxConnections: number) {
+    Atomics.store(this.#global, G_LIMIT, maxConnections);
+  }
+
   /** Counts a new connection if the limit allows; false means refuse it. */
-  tryOpen(maxConnections: number): boolean {
-    if (Atomics.add(this.#global, G_ACTIVE, 1) >= maxConnections) {
+  tryOpen(): boolean {
+    if (Atomics.add(this.#global, G_ACTIVE, 1) >= Atomics.load(this.#global, G_LIMIT)) {
       Atomics.sub(this.#global, G_ACTIVE, 1);
       this.refusedFor('max_connections');
       return false;
@@ -130,9 +140,9 @@ export class ServerCounters {
     return out;
   }
 
-  /** A counted connection no longer counts (it closed, or the server sent its FIN). */
-  closed(): void {
-    Atomics.sub(this.#global, G_ACTIVE, 1);
+  /** A counted connection no longer counts (it closed, or the server sent its FIN); returns the count after it. */
+  closed(): number {
+    return Atomics.sub(this.#global, G_ACTIVE, 1) - 1;
   }
 
   get active(): number {

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { threadId } from 'node:worker_threads';
+import { guardAccepts } from './accept-guard.ts';
 import { admit, handOffTo } from './acceptor.ts';
 import type { ServerCounters, SharedCountersMemory } from './counters.ts';
 import type { ServerLog } from './log.ts';
@@ -60,11 +61,14 @@ async function startSingle({ options, log, counters, chat }: StrategyContext): P
   const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
     if (admit(socket, counters, options, log)) void sessions.serve(socket).catch(() => {});
   });
-  const address = await listenOn(listener, { host: options.host, port: options.port });
+  const listenOptions = { host: options.host, port: options.port };
+  const address = await listenOn(listener, listenOptions);
+  const guard = guardAccepts(listener, listenOptions, log);
   return {
     address,
     threads: 1,
     async stop(deadline) {
+      guard.stop();
       listener.close();
       await Promise.race([sessions.shutdown(), deadline]);
     },
@@ -89,17 +93,20 @@ async function startHandoff(context: StrategyContext): Promise<Serving> {
   const { options, counters, log } = context;
   const pool = await startPool(context, null);
   const listener = net.createServer({ pauseOnConnect: true }, handOffTo(pool, counters, options, log));
+  const listenOptions = { host: options.host, port: options.port };
   let address: net.AddressInfo;
   try {
-    address = await listenOn(listener, { host: options.host, port: options.port });
+    address = await listenOn(listener, listenOptions);
   } catch (err) {
     await pool.stop(Promise.resolve());
     throw err;
   }
+  const guard = guardAccepts(listener, listenOptions, log);
   return {
     address,
     threads: options.workers,
     async stop(deadline) {
+      guard.stop();
       listener.close();
       await pool.stop(deadline);
     },

@@ -6,7 +6,8 @@ import { BRIDGE_ID } from './chat/bus.ts';
 import { ChatThread } from './chat/chat-thread.ts';
 import type { ServerCounters, ThreadCounters } from './counters.ts';
 import { adoptSocket } from './fast-socket.ts';
-import type { ServerLog } from './log.ts';
+import { IdleRelease } from './idle-memory.ts';
+import { count, type ServerLog } from './log.ts';
 import { type LoopLagMonitor, monitorLoopLag } from './loop-lag.ts';
 import type { ResolvedServerOptions } from './options.ts';
 import { ReplyBufferPool } from './reply-pool.ts';
@@ -57,8 +58,11 @@ export class ThreadSessions implements SessionThread {
   /** Memory behind the shared read buffer: a payload viewing it must be copied before it is kept. */
   readonly readMemory: ArrayBufferLike = this.#readBuffer.buffer;
   readonly #sessions = new Set<Session>();
-  readonly #released = new WeakSet<Session>();
+  /** Sessions no longer counted, with the server's open connections right after each stopped counting. */
+  readonly #activeAfterRelease = new WeakMap<Session, number>();
   #sweep: NodeJS.Timeout | undefined;
+  /** Idle for a while: the echo buffer pool and the garbage go (idle-memory.ts). */
+  readonly #idleRelease = new IdleRelease(() => this.replyPool.clear());
   #shuttingDown = false;
   /** This thread's event-loop delay, published into its counter slot for the metrics. */
   readonly #loopLag: LoopLagMonitor;
@@ -122,25 +126,32 @@ export class ThreadSessions implements SessionThread {
     (adopted as SocketWithSession)[kSession] = session;
     this.#sessions.add(session);
     this.counters.opened();
+    this.#idleRelease.busy();
     this.#startSweep();
     if (this.log.verbose) {
       this.log.info('connect', `[NEW CONNECTION] ${session.remote} connected.`, { remote: session.remote });
-      this.log.info('active', `[ACTIVE CONNECTIONS] ${this.#server.active}`, { active: this.#server.active });
+      const active = this.#server.active;
+      this.log.info('active', `[ACTIVE CONNECTIONS] ${count(active)}`, { active });
     }
-    if (this.#shuttingDown) session.fail(new ShuttingDownError('server is shutting down'));
+    if (this.#shuttingDown) session.fail(new ShuttingDownError('server is shutting down'), false);
     return session.done.then((summary) => {
       this.#sessions.delete(session);
       this.release(session);
-      const active = this.#server.active;
+      // The count right after this one stopped counting, not whatever it is by now.
+      const active = this.#activeAfterRelease.get(session)!;
       if (this.log.verbose) {
         const error = summary.errorCode ? ` ${summary.errorCode}` : '';
+        const messages = `${count(summary.messages)} message${summary.messages === 1 ? '' : 's'}`;
         this.log.info(
           'disconnect',
-          `[DISCONNECTED] ${summary.remote} (${summary.messages} message${summary.messages === 1 ? '' : 's'}, ${summary.reason}${error}); ${active} active`,
+          `[DISCONNECTED] ${summary.remote} (${messages}, ${summary.reason}${error}); ${count(active)} active`,
           { ...summary, active },
         );
       }
-      if (this.#sessions.size === 0) this.#stopSweep();
+      if (this.#sessions.size === 0) {
+        this.#stopSweep();
+        this.#idleRelease.idle();
+      }
       return summary;
     });
   }
@@ -151,17 +162,17 @@ export class ThreadSessions implements SessionThread {
    * must not hold a place for the grace period). Counts each session once.
    */
   release(session: Session): void {
-    if (this.#released.has(session)) return;
-    this.#released.add(session);
+    if (this.#activeAfterRelease.has(session)) return;
     this.counters.closed();
-    this.#server.closed();
+    this.#activeAfterRelease.set(session, this.#server.closed());
   }
 
   /** Sends SHUTTING_DOWN to every connection and resolves once all are closed (or cut off). */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true;
     const sessions = [...this.#sessions];
-    for (const session of sessions) session.fail(new ShuttingDownError('server is shutting down'));
+    // Not an error line per connection: the server logs the shutdown once, with the count.
+    for (const session of sessions) session.fail(new ShuttingDownError('server is shutting down'), false);
     const allClosed = Promise.all(sessions.map((s) => s.done));
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {

@@ -175,6 +175,7 @@ function toStats(line: Line): ServerStats {
   const s = (typeof line.stats === 'object' && line.stats !== null ? line.stats : line) as Partial<ServerStats>;
   return {
     activeConnections: Number(s.activeConnections ?? 0),
+    maxConnections: Number(s.maxConnections ?? 0),
     totalConnections: Number(s.totalConnections ?? 0),
     refusedConnections: Number(s.refusedConnections ?? 0),
     messages: Number(s.messages ?? 0),
