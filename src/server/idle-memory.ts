@@ -5,7 +5,7 @@
  * idle server does not. So when a thread has had no connection for
  * IDLE_RELEASE_MS, it drops its echo buffer pool and runs one full collection
  * (measured: heap 52 -> 19 MB, used 30 -> 11 MB). The process's RSS does not
- * follow (results/memory-after-load.md): what holds it is outside the JS heaps.
+ * follow (results/published/memory-after-load.md): what holds it is outside the JS heaps.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
