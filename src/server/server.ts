@@ -6,6 +6,7 @@ import { createServerLog, type ServerLog } from './log.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { RedisBridge } from './chat/redis-bridge.ts';
 import { type Serving, START_STRATEGY } from './strategies.ts';
+import { loadTlsMaterial } from './tls.ts';
 
 /** Cumulative counters since start; `workers` has one entry per live thread that serves connections. */
 export interface ServerStats {
@@ -66,6 +67,8 @@ function deadlineAfter(ms: number): { reached: Promise<void>; cancel(): void } {
  */
 export async function startServer(input: ServerOptions = {}): Promise<RunningServer> {
   const options = resolveServerOptions(input);
+  // A certificate or key that cannot be used stops the start here, before any thread.
+  const tls = options.tlsCert === '' ? null : loadTlsMaterial(options.tlsCert, options.tlsKey);
   const log = createServerLog(options);
   const memory = allocateCounters(options.strategy === 'single' ? 1 : options.workers);
   const counters = new ServerCounters(memory);
@@ -87,6 +90,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       counters,
       memory,
       chat,
+      tls,
       onThreadGone: (threadId) => bridge?.onThreadGone(threadId),
     });
   } catch (err) {
@@ -145,12 +149,19 @@ function serverStats(counters: ServerCounters): ServerStats {
   };
 }
 
+/** `, TLS, PROXY protocol` when they are on. */
+function transportText(options: ResolvedServerOptions): string {
+  const tls = options.tlsCert === '' ? '' : ', TLS';
+  const proxy = options.proxyProtocol ? `, PROXY protocol from ${options.proxyTrusted.join(',')}` : '';
+  return tls + proxy;
+}
+
 function logListening(log: ServerLog, options: ResolvedServerOptions, address: net.AddressInfo, threads: number) {
   const where = reachableAddresses(options.host).map((h) => (h.includes(':') ? `[${h}]` : h));
   const threadsText = options.strategy === 'single' ? 'main thread only' : `${threads} workers`;
   log.essential(
     'listening',
-    `[LISTENING] Server is listening on ${where[0]}:${address.port} (${threadsText}, strategy ${options.strategy}, mode ${options.mode})`,
+    `[LISTENING] Server is listening on ${where[0]}:${address.port} (${threadsText}, strategy ${options.strategy}, mode ${options.mode}${transportText(options)})`,
     {
       host: address.address,
       port: address.port,
@@ -160,6 +171,8 @@ function logListening(log: ServerLog, options: ResolvedServerOptions, address: n
       mode: options.mode,
       ack: options.ack,
       headerBytes: options.headerBytes,
+      tls: options.tlsCert !== '',
+      proxyProtocol: options.proxyProtocol,
     },
   );
   for (const other of where.slice(1)) {
