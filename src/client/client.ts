@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
+import { readPemFile } from '../options/pem-file.ts';
 import {
   BadReplyError,
   ConnectError,
@@ -573,6 +575,11 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 }
 
+/** What the server's certificate is checked against: the host's name (SNI too), and `ca` when given. */
+function serverIdentity(host: string, ca: string | undefined): tls.ConnectionOptions {
+  return { ...(net.isIP(host) === 0 ? { servername: host } : {}), ...(ca === undefined ? {} : { ca }) };
+}
+
 /**
  * Opens a connection. Options are validated first (InvalidOptionError); a
  * connection that cannot be made rejects with a ConnectError whose `cause` is
@@ -581,8 +588,11 @@ export class Client extends EventEmitter<ClientEvents> {
 export async function connect(input: ClientOptions): Promise<Client> {
   const options = resolveClientOptions(input);
   const where = `${options.host}:${options.port}`;
+  const ca = options.ca === '' ? undefined : readPemFile(options.ca, 'CA file');
   const socket = await new Promise<net.Socket>((resolve, reject) => {
-    const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
+    const socket = options.tls
+      ? tls.connect({ host: options.host, port: options.port, ...serverIdentity(options.host, ca) })
+      : net.connect({ host: options.host, port: options.port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new ConnectTimeoutError(`cannot connect to ${where}: no answer within ${options.connectTimeoutMs} ms`));
@@ -594,7 +604,7 @@ export async function connect(input: ClientOptions): Promise<Client> {
         new ConnectError(`cannot connect to ${where}: ${words}${err.code ? ` (${err.code})` : ''}`, { cause: err }),
       );
     });
-    socket.once('connect', () => {
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       resolve(socket);

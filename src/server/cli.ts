@@ -44,7 +44,8 @@ export const SERVE_FLAGS = defineFlags<ServeOptions>(
       flag: 'max-connections-per-ip',
       kind: 'integer',
       zero: 'no limit',
-      describe: 'open connections per client address (the real one behind a proxy), all workers together; more get SERVER_FULL',
+      describe:
+        'open connections per client address (the real one behind a proxy), all workers together; more get SERVER_FULL',
     },
     {
       option: 'frameTimeoutMs',

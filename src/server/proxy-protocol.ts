@@ -29,9 +29,7 @@ export interface ProxyHeader {
 }
 
 export type ProxyParse =
-  | { kind: 'more'; atLeast: number }
-  | { kind: 'done'; header: ProxyHeader }
-  | { kind: 'invalid'; reason: string };
+  { kind: 'more'; atLeast: number } | { kind: 'done'; header: ProxyHeader } | { kind: 'invalid'; reason: string };
 
 /** The 12 bytes every v2 header starts with. */
 export const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -137,7 +135,14 @@ function parseV1(bytes: Buffer): ProxyParse {
   if (protocol === 'UNKNOWN') return { kind: 'done', header: { version: 1, source: null, length } };
   if (protocol !== 'TCP4' && protocol !== 'TCP6') return invalid(`PROXY v1 line with protocol '${protocol}'`);
   if (parts.length !== 6) return invalid('PROXY v1 line without exactly two addresses and two ports');
-  const [, , source, destination, sourcePort, destinationPort] = parts as [string, string, string, string, string, string];
+  const [, , source, destination, sourcePort, destinationPort] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const family = protocol === 'TCP4' ? 4 : 6;
   if (net.isIP(source) !== family || net.isIP(destination) !== family) {
     return invalid(`PROXY v1 ${protocol} line with an address that is not IPv${family}`);
@@ -183,7 +188,7 @@ function ipv6Text(bytes: Buffer): string {
   }
   let bestStart = -1;
   let bestLength = 1; // a single zero group is not shortened
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

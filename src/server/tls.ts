@@ -5,25 +5,15 @@
  * socket is wrapped in the thread that serves it, after the hand-off: the
  * acceptor never reads.
  */
-import { readFileSync } from 'node:fs';
 import type net from 'node:net';
 import tls from 'node:tls';
+import { readPemFile } from '../options/pem-file.ts';
 import { TlsFileError } from '../protocol/index.ts';
 
 /** The server's certificate chain and key, as PEM text. */
 export interface TlsMaterial {
   cert: string;
   key: string;
-}
-
-/** Reads a PEM file, or throws TlsFileError naming what it is for. */
-export function readPemFile(file: string, what: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new TlsFileError(`cannot read the ${what} ${file}: ${reason}`, { cause: err });
-  }
 }
 
 /** Reads and checks the certificate and key (they must parse and belong together). */

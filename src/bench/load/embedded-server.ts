@@ -20,6 +20,8 @@ export interface EmbeddedServerOptions {
   maxConnections: number;
   /** Chat mode: `redis://host:port`, so that several servers are one chat. */
   redis?: string;
+  /** Serve TLS with this certificate and key. */
+  tls?: { certFile: string; keyFile: string } | null;
   /** Command before the flags; default `bin/handoff serve`. */
   command?: readonly string[];
   startTimeoutMs?: number;
@@ -66,6 +68,10 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     '--max-connections',
     String(options.maxConnections),
     ...(options.redis ? ['--redis', options.redis] : []),
+    ...(options.tls ? ['--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile] : []),
+    // The bench opens all its connections from one address.
+    '--max-connections-per-ip',
+    '0',
   ];
   const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderrTail = '';
