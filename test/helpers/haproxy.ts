@@ -2,14 +2,16 @@
 // to a temp dir, `haproxy -f cfg -db` on free loopback ports, stopped after the test.
 // Missing, the tests that need it are skipped, unless HANDOFF_REQUIRE_SERVICES is set (CI).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from './redis.ts';
 
-export const HAPROXY = process.env.HANDOFF_HAPROXY ?? 'haproxy';
+/** Debian installs it in /usr/sbin, which is not on every user's PATH. */
+export const HAPROXY =
+  process.env.HANDOFF_HAPROXY ?? (existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy');
 
 export function haproxyAvailable(): boolean {
   try {
