@@ -139,6 +139,7 @@ function readProxyHeader(socket: net.Socket, config: PreludeConfig): Promise<Hea
       () => finish({ socket: reader, reason: `no complete PROXY header within ${config.deadlineMs / 1000} s` }),
       config.deadlineMs,
     );
+    timer.unref(); // a connection still in its header does not keep a stopping thread alive
   });
 }
 
@@ -153,9 +154,11 @@ function handshakeWithin(socket: net.Socket, config: PreludeConfig, peer: ProxyA
     secure.destroy();
   }, config.deadlineMs);
   timer.unref();
-  const failed = (err: Error) => {
+  const failed = (err: Error & { reason?: string; code?: string }) => {
     clearTimeout(timer);
-    config.log.info('tls-failed', `[TLS] ${remote}: handshake failed: ${err.message}`, { remote });
+    // OpenSSL's message is several lines with source paths; its reason is the words that matter.
+    const why = err.reason ?? err.message.split('\n')[0];
+    config.log.info('tls-failed', `[TLS] ${remote}: handshake failed: ${why}`, { remote, code: err.code });
   };
   secure.once('error', failed);
   secure.once('secure', () => {
