@@ -11,6 +11,13 @@ import type { ServerLog } from './log.ts';
 import { parseProxyHeader, PROXY_FIRST_READ_BYTES, type ProxyAddress } from './proxy-protocol.ts';
 import { wrapServerSocket } from './tls.ts';
 
+/**
+ * A TLS handshake is several round trips and public-key work: it gets at least this
+ * long, however short --frame-timeout is (a busy thread must not cut off a client that
+ * is merely slow to finish a handshake).
+ */
+const HANDSHAKE_AT_LEAST_MS = 2_000;
+
 /** Room for any v1 line and the usual v2 headers; a larger v2 header gets a buffer of its size. */
 const PROXY_BUFFER_BYTES = 256;
 
@@ -18,7 +25,7 @@ export interface PreludeConfig {
   /** --proxy-protocol: peers allowed to send a PROXY header (every other peer is closed at once). */
   proxyTrusted: net.BlockList | null;
   secureContext: tls.SecureContext | null;
-  /** The PROXY header, and then the TLS handshake, must each be done within this. */
+  /** The PROXY header, and then the TLS handshake (at least HANDSHAKE_AT_LEAST_MS), must each be done within this. */
   deadlineMs: number;
   highWaterMarkBytes: number;
   log: ServerLog;
@@ -147,12 +154,11 @@ function readProxyHeader(socket: net.Socket, config: PreludeConfig): Promise<Hea
 function handshakeWithin(socket: net.Socket, config: PreludeConfig, peer: ProxyAddress | null): tls.TLSSocket {
   const remote = peer ? `${peer.address}:${peer.port}` : `${socket.remoteAddress}:${socket.remotePort}`;
   const secure = wrapServerSocket(socket, config.secureContext!, config.highWaterMarkBytes);
+  const deadlineMs = Math.max(config.deadlineMs, HANDSHAKE_AT_LEAST_MS);
   const timer = setTimeout(() => {
-    config.log.info('tls-failed', `[TLS] ${remote}: no TLS handshake within ${config.deadlineMs / 1000} s`, {
-      remote,
-    });
+    config.log.info('tls-failed', `[TLS] ${remote}: no TLS handshake within ${deadlineMs / 1000} s`, { remote });
     secure.destroy();
-  }, config.deadlineMs);
+  }, deadlineMs);
   timer.unref();
   const failed = (err: Error & { reason?: string; code?: string }) => {
     clearTimeout(timer);

@@ -30,7 +30,7 @@ forEachVariant((variant) => {
   });
 });
 
-test('a TLS client that never completes its handshake is closed after the frame timeout', async (t) => {
+test('a TLS client that never completes its handshake is closed after the frame timeout (at least 2 s)', async (t) => {
   const server = await withServer(t, { frameTimeoutMs: 300, ...tlsServerOptions() });
   const silent = await WireClient.connect(server.port, server.host, { raw: true });
   t.after(() => silent.destroy());
