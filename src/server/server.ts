@@ -9,6 +9,7 @@ import { type MetricsEndpoint, startMetrics } from './metrics.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { RedisBridge } from './chat/redis-bridge.ts';
 import { type Serving, START_STRATEGY } from './strategies.ts';
+import { loadTlsMaterial } from './tls.ts';
 
 /** Cumulative counters since start; `workers` has one entry per live thread that serves connections. */
 export interface ServerStats {
@@ -73,6 +74,8 @@ function deadlineAfter(ms: number): { reached: Promise<void>; cancel(): void } {
  */
 export async function startServer(input: ServerOptions = {}): Promise<RunningServer> {
   const options = resolveServerOptions(input);
+  // A certificate or key that cannot be used stops the start here, before any thread.
+  const tls = options.tlsCert === '' ? null : loadTlsMaterial(options.tlsCert, options.tlsKey);
   const log = createServerLog(options);
   const memory = allocateCounters(options.strategy === 'single' ? 1 : options.workers);
   const counters = new ServerCounters(memory);
@@ -95,6 +98,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       counters,
       memory,
       chat,
+      tls,
       onThreadGone: (threadId) => bridge?.onThreadGone(threadId),
     });
   } catch (err) {
@@ -200,6 +204,13 @@ function bracketed(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** `, TLS, PROXY protocol` when they are on. */
+function transportText(options: ResolvedServerOptions): string {
+  const tls = options.tlsCert === '' ? '' : ', TLS';
+  const proxy = options.proxyProtocol ? `, PROXY protocol from ${options.proxyTrusted.join(',')}` : '';
+  return tls + proxy;
+}
+
 function logListening(log: ServerLog, options: ResolvedServerOptions, address: net.AddressInfo, threads: number) {
   const bound = bracketed(address.address);
   const where = reachableAddresses(options.host).map(bracketed);
@@ -207,7 +218,7 @@ function logListening(log: ServerLog, options: ResolvedServerOptions, address: n
   const mode = options.mode === 'ack' ? `ack (${options.ack})` : options.mode;
   log.essential(
     'listening',
-    `[LISTENING] Server is listening on ${bound}:${address.port} (${threadsText}, strategy ${options.strategy}, mode ${mode})`,
+    `[LISTENING] Server is listening on ${bound}:${address.port} (${threadsText}, strategy ${options.strategy}, mode ${mode}${transportText(options)})`,
     {
       host: address.address,
       port: address.port,
@@ -217,6 +228,8 @@ function logListening(log: ServerLog, options: ResolvedServerOptions, address: n
       mode: options.mode,
       ack: options.ack,
       headerBytes: options.headerBytes,
+      tls: options.tlsCert !== '',
+      proxyProtocol: options.proxyProtocol,
     },
   );
   if (!isWildcard(address.address)) return;

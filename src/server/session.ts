@@ -19,6 +19,7 @@ import type { ThreadCounters } from './counters.ts';
 import type { ServerLog } from './log.ts';
 import { logMessage } from './message-log.ts';
 import type { ResolvedServerOptions } from './options.ts';
+import type { ProxyAddress } from './proxy-protocol.ts';
 import type { ReplyBufferPool } from './reply-pool.ts';
 
 const DISCONNECT_BYTES = Buffer.from(DISCONNECT_MESSAGE, 'utf8');
@@ -112,10 +113,11 @@ export class Session implements ChatConnection {
   /** Chat mode: this connection as a member of the chat. */
   readonly #member: ChatMember | null;
 
-  constructor(socket: net.Socket, host: SessionThread) {
+  /** `peer`: the client's address from a PROXY header; null: the socket's own peer. */
+  constructor(socket: net.Socket, host: SessionThread, peer: ProxyAddress | null = null) {
     this.#socket = socket;
     this.#host = host;
-    this.remote = addressName(socket.remoteAddress, socket.remotePort);
+    this.remote = peer ? addressName(peer.address, peer.port) : addressName(socket.remoteAddress, socket.remotePort);
     this.#startedAt = this.#idleSince = performance.now();
     this.#decoder = new FrameDecoder(
       host.options,

@@ -15,6 +15,7 @@ import type { ServerLog } from './log.ts';
 import type { ResolvedServerOptions, Strategy } from './options.ts';
 import { WorkerPool } from './pool.ts';
 import { ThreadSessions } from './thread-sessions.ts';
+import type { TlsMaterial } from './tls.ts';
 
 export interface StrategyContext {
   options: ResolvedServerOptions;
@@ -23,6 +24,8 @@ export interface StrategyContext {
   memory: SharedCountersMemory;
   /** Chat mode: the bus every thread of this server shares, and whether a Redis bridge is on it. */
   chat: { busName: string; bridge: boolean } | null;
+  /** TLS: the certificate and key every serving thread builds its context from. */
+  tls: TlsMaterial | null;
   /** A pool thread has died (after its slot was given back). */
   onThreadGone(threadId: number): void;
 }
@@ -49,13 +52,14 @@ function listenOn(server: net.Server, options: net.ListenOptions): Promise<net.A
   });
 }
 
-async function startSingle({ options, log, counters, chat }: StrategyContext): Promise<Serving> {
+async function startSingle({ options, log, counters, chat, tls }: StrategyContext): Promise<Serving> {
   const sessions = new ThreadSessions({
     options,
     counters,
     thread: counters.claimSlot(threadId),
     log,
     chat: chat && { threadId, ...chat },
+    tls,
   });
   await sessions.chat?.ready;
   const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
@@ -76,9 +80,9 @@ async function startSingle({ options, log, counters, chat }: StrategyContext): P
 }
 
 async function startPool(context: StrategyContext, listenPort: number | null): Promise<WorkerPool> {
-  const { options, counters, memory, log, chat } = context;
+  const { options, counters, memory, log, chat, tls } = context;
   const channel = `handoff-${process.pid}-${randomUUID()}`;
-  const boot = { options, counters: memory, channel, listenPort, chat };
+  const boot = { options, counters: memory, channel, listenPort, chat, tls };
   const pool = new WorkerPool(options, boot, counters, log, (threadId) => context.onThreadGone(threadId));
   try {
     await pool.started(options.workers);

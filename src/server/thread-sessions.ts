@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ShuttingDownError } from '../protocol/index.ts';
+import { ServerFullError, ShuttingDownError } from '../protocol/index.ts';
 import { PrebuiltAcks } from './acks.ts';
 import { BRIDGE_ID } from './chat/bus.ts';
 import { ChatThread } from './chat/chat-thread.ts';
@@ -10,8 +10,11 @@ import { IdleRelease } from './idle-memory.ts';
 import { count, type ServerLog } from './log.ts';
 import { type LoopLagMonitor, monitorLoopLag } from './loop-lag.ts';
 import type { ResolvedServerOptions } from './options.ts';
+import { plainAddress, type PreludeConfig, runPrelude, trustedPeers } from './prelude.ts';
+import type { ProxyAddress } from './proxy-protocol.ts';
 import { ReplyBufferPool } from './reply-pool.ts';
 import { Session, type SessionSummary, type SessionThread } from './session.ts';
+import { createServerContext, type TlsMaterial } from './tls.ts';
 import { BUS_DELAY_ENV } from './worker-boot.ts';
 
 /** One read buffer per thread, shared by all its connections: reads are handled one at a time. */
@@ -27,6 +30,11 @@ function onSharedRead(this: net.Socket, bytesRead: number, buffer: Buffer): void
   (this as SocketWithSession)[kSession].onRead(bytesRead, buffer);
 }
 
+/** The read path of TLS sessions: each decrypted chunk is the session's own (a view of it may be kept). */
+function onDecrypted(this: net.Socket, chunk: Buffer): void {
+  (this as SocketWithSession)[kSession].onRead(chunk.length, chunk);
+}
+
 export interface ThreadSessionsContext {
   options: ResolvedServerOptions;
   counters: ServerCounters;
@@ -36,6 +44,8 @@ export interface ThreadSessionsContext {
   crashPayload?: Buffer | null;
   /** Chat mode: this thread's place on the chat bus. */
   chat?: { threadId: number; busName: string; bridge: boolean } | null;
+  /** TLS: the certificate and key (this thread builds its secure context from them once). */
+  tls?: TlsMaterial | null;
 }
 
 /**
@@ -60,6 +70,10 @@ export class ThreadSessions implements SessionThread {
   readonly #sessions = new Set<Session>();
   /** Sessions no longer counted, with the server's open connections right after each stopped counting. */
   readonly #activeAfterRelease = new WeakMap<Session, number>();
+  /** --max-connections-per-ip: the address each counted session is counted under. */
+  readonly #countedAddress = new WeakMap<Session, string>();
+  /** PROXY header and/or TLS before a session starts; null: neither, the fast path. */
+  readonly #prelude: PreludeConfig | null;
   #sweep: NodeJS.Timeout | undefined;
   /** Idle for a while: the echo buffer pool and the garbage go (idle-memory.ts). */
   readonly #idleRelease = new IdleRelease(() => this.replyPool.clear());
@@ -95,6 +109,17 @@ export class ThreadSessions implements SessionThread {
             busDelayMs: Number(process.env[BUS_DELAY_ENV] ?? 0),
           })
         : null;
+    const tls = context.tls ?? null;
+    this.#prelude =
+      options.proxyProtocol || tls
+        ? {
+            proxyTrusted: options.proxyProtocol ? trustedPeers(options.proxyTrusted) : null,
+            secureContext: tls && createServerContext(tls),
+            deadlineMs: options.frameTimeoutMs,
+            highWaterMarkBytes: options.highWaterMarkBytes,
+            log: this.log,
+          }
+        : null;
   }
 
   /** Open connections, all threads together. */
@@ -105,11 +130,37 @@ export class ThreadSessions implements SessionThread {
   /**
    * Serves an accepted, still-paused socket until it closes. The caller has
    * already counted it with ServerCounters.tryOpen(); this thread un-counts it.
+   * The read path is chosen here, once: plain TCP reads through `onread` into the
+   * shared buffer; a PROXY header and TLS go through the prelude first.
    */
   serve(socket: net.Socket): Promise<SessionSummary> {
-    let adopted: net.Socket;
+    if (this.#prelude !== null) return this.#serveAfterPrelude(socket, this.#prelude);
+    const adopted = this.#adopt(socket);
+    return adopted instanceof Error ? Promise.reject(adopted) : this.#run(adopted, null);
+  }
+
+  async #serveAfterPrelude(socket: net.Socket, prelude: PreludeConfig): Promise<SessionSummary> {
+    const startedAt = performance.now();
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const prepared = await runPrelude(socket, prelude);
+    if (prepared === null) {
+      this.#server.closed();
+      const durationMs = Math.round(performance.now() - startedAt);
+      return { remote, messages: 0, bytesIn: 0, bytesOut: 0, durationMs, reason: 'error' };
+    }
+    if (prepared.encrypted) {
+      prepared.socket.on('data', onDecrypted);
+      return this.#run(prepared.socket, prepared.peer);
+    }
+    const adopted = this.#adopt(prepared.socket);
+    if (adopted instanceof Error) throw adopted;
+    return this.#run(adopted, prepared.peer);
+  }
+
+  /** Moves a fresh socket onto the fast read path; on failure un-counts and closes it. */
+  #adopt(socket: net.Socket): net.Socket | Error {
     try {
-      adopted = adoptSocket(socket, {
+      return adoptSocket(socket, {
         buffer: this.#readBuffer,
         callback: onSharedRead,
         writableHighWaterMark: this.options.highWaterMarkBytes,
@@ -119,11 +170,14 @@ export class ThreadSessions implements SessionThread {
       this.#server.closed();
       socket.destroy();
       this.log.essential('error', `[ERROR] cannot serve a connection: ${error.message}`);
-      return Promise.reject(error);
+      return error;
     }
-    adopted.setNoDelay(true);
-    const session = new Session(adopted, this);
-    (adopted as SocketWithSession)[kSession] = session;
+  }
+
+  #run(socket: net.Socket, peer: ProxyAddress | null): Promise<SessionSummary> {
+    socket.setNoDelay(true);
+    const session = new Session(socket, this, peer);
+    (socket as SocketWithSession)[kSession] = session;
     this.#sessions.add(session);
     this.counters.opened();
     this.#idleRelease.busy();
@@ -134,6 +188,7 @@ export class ThreadSessions implements SessionThread {
       this.log.info('active', `[ACTIVE CONNECTIONS] ${count(active)}`, { active });
     }
     if (this.#shuttingDown) session.fail(new ShuttingDownError('server is shutting down'), false);
+    else this.#limitPerAddress(session, peer?.address ?? socket.remoteAddress);
     return session.done.then((summary) => {
       this.#sessions.delete(session);
       this.release(session);
@@ -156,6 +211,18 @@ export class ThreadSessions implements SessionThread {
     });
   }
 
+  /** --max-connections-per-ip: counts the session under its client's address, or refuses it with SERVER_FULL. */
+  #limitPerAddress(session: Session, address: string | undefined): void {
+    const limit = this.options.maxConnectionsPerIp;
+    if (limit === 0) return;
+    const plain = plainAddress(address);
+    if (this.#server.tryOpenFrom(plain, limit, this.counters)) {
+      this.#countedAddress.set(session, plain);
+    } else {
+      session.fail(new ServerFullError(`too many connections from ${plain}, try again later`));
+    }
+  }
+
   /**
    * Stops counting a connection against --max-connections: when it has closed, or
    * as soon as the server has sent its FIN (a peer that does not close its side
@@ -165,6 +232,8 @@ export class ThreadSessions implements SessionThread {
     if (this.#activeAfterRelease.has(session)) return;
     this.counters.closed();
     this.#activeAfterRelease.set(session, this.#server.closed());
+    const address = this.#countedAddress.get(session);
+    if (address !== undefined) this.#server.closedFrom(address, this.counters);
   }
 
   /** Sends SHUTTING_DOWN to every connection and resolves once all are closed (or cut off). */

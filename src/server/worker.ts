@@ -42,6 +42,7 @@ const sessions = new ThreadSessions({
   log,
   crashPayload: crashText ? Buffer.from(crashText, 'utf8') : null,
   chat: boot.chat && { threadId, ...boot.chat },
+  tls: boot.tls,
 });
 
 let listener: net.Server | undefined;

@@ -21,6 +21,8 @@ export interface LoadSetup {
   timeoutMs: number;
   connectTimeoutMs: number;
   rampTimeoutMs: number;
+  /** TLS: trust these CAs (PEM; undefined = the system's). Null: plain TCP. */
+  tls: { ca: string | undefined } | null;
 }
 
 /** Orders from run.ts to a load thread, answered in turn by FromWorker. */

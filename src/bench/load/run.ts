@@ -19,7 +19,9 @@ import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
 import { LoadPool, split } from './pool.ts';
 import type { FromWorker, LoadSetup } from './messages.ts';
 import { plural } from '../format.ts';
-import type { ResolvedBenchOptions } from '../options.ts';
+import type { ResolvedBenchOptions, Transport } from '../options.ts';
+import { readPemFile } from '../../options/pem-file.ts';
+import { throwawayCertificate } from './throwaway-cert.ts';
 import {
   type BenchResult,
   type Measurement,
@@ -40,10 +42,22 @@ export interface MeasurementPlan extends PlanInfo {
   strategy: Strategy | null;
   headerBytes: number;
   sizeBytes: number;
+  transport: Transport;
 }
 
 export type { RunPhase, Tick } from './window.ts';
 export type RunHooks = WindowHooks<MeasurementPlan, Measurement>;
+
+/** A strategy's name with `+tls` when the variant speaks TLS (`handoff+tls h64 16 B`); the target's likewise. */
+function transportLabel(strategy: Strategy | null, transport: Transport): string | null {
+  return transport === 'tls' ? `${strategy ?? 'target'}+tls` : strategy;
+}
+
+/** The CAs the load threads trust: --ca, else the embedded server's throw-away certificate, else the system's. */
+function trustedCa(options: ResolvedBenchOptions): string | undefined {
+  if (options.ca !== '') return readPemFile(options.ca, 'CA file');
+  return options.target ? undefined : throwawayCertificate().ca;
+}
 
 export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
   const strategies: Array<Strategy | null> = options.target ? [null] : [...options.strategies];
@@ -53,9 +67,13 @@ export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): P
     pool,
     hooks,
     {
-      // One variant per strategy x header size; inside it, the sizes.
-      variants: strategies.flatMap((strategy) => options.headerBytes.map((headerBytes) => ({ strategy, headerBytes }))),
-      start: ({ strategy, headerBytes }) =>
+      // One variant per strategy x header size x transport; inside it, the sizes.
+      variants: strategies.flatMap((strategy) =>
+        options.headerBytes.flatMap((headerBytes) =>
+          options.transports.map((transport) => ({ strategy, headerBytes, transport })),
+        ),
+      ),
+      start: ({ strategy, headerBytes, transport }) =>
         options.target
           ? Promise.resolve(externalServer(options.target.host, options.target.port))
           : startEmbeddedServer({
@@ -65,14 +83,16 @@ export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): P
               headerBytes,
               maxConnections: options.clients + 16,
               command: options.serverCommand,
+              tls: transport === 'tls' ? throwawayCertificate() : null,
             }),
       address: (server) => ({ host: server.host, port: server.port }),
-      points: ({ strategy, headerBytes }) =>
+      points: ({ strategy, headerBytes, transport }) =>
         options.sizes.map((sizeBytes) => ({
-          key: measurementKey(strategy, headerBytes, sizeBytes),
+          key: measurementKey(transportLabel(strategy, transport), headerBytes, sizeBytes),
           strategy,
           headerBytes,
           sizeBytes,
+          transport,
         })),
       measure: (server, plan, warn) => measure(options, pool, server, plan, hooks, warn),
       stopAfter: (m) => options.bailout > 0 && m.errors.total >= options.bailout,
@@ -132,6 +152,7 @@ async function measure(
     timeoutMs,
     connectTimeoutMs,
     rampTimeoutMs: Math.max(timeoutMs, connectTimeoutMs),
+    tls: plan.transport === 'tls' ? { ca: trustedCa(options) } : null,
   }));
 
   pool.control.set(PHASE.RAMP);
@@ -223,7 +244,7 @@ async function measure(
 
   return {
     key: plan.key,
-    variant: variantName(plan.strategy, plan.headerBytes),
+    variant: variantName(transportLabel(plan.strategy, plan.transport), plan.headerBytes),
     round: plan.round,
     strategy: plan.strategy,
     headerBytes: plan.headerBytes,
