@@ -190,6 +190,15 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       describe: 'progress bars on stderr when it is a terminal',
     },
     {
+      option: 'churn',
+      flag: 'churn',
+      kind: 'list',
+      item: 'integer',
+      defaultText: 'off',
+      describe:
+        'connection churn: each connection sends K messages, closes and reconnects at once (1: a connection per message); several sweep, e.g. 1,100',
+    },
+    {
       option: 'targetKinds',
       flag: 'target-kind',
       kind: 'list',

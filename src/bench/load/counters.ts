@@ -16,8 +16,10 @@ export const C = {
   OPEN: 8,
   /** Rate mode: ms the thread spent spinning to hit send times closer than a timer can. */
   SPIN_MS: 9,
+  /** Connections made (churn: each connection sends its messages, closes and is made again). */
+  CONNECTS: 10,
 } as const;
-export const FIELDS = 10;
+export const FIELDS = 11;
 
 export type CounterSnapshot = {
   sent: number;
@@ -30,6 +32,7 @@ export type CounterSnapshot = {
   timeouts: number;
   open: number;
   spinMs: number;
+  connects: number;
 };
 
 export function allocateLoadCounters(threads: number, fields: number = FIELDS): SharedArrayBuffer {
@@ -73,6 +76,7 @@ const SNAPSHOT: Readonly<Record<keyof CounterSnapshot, number>> = {
   timeouts: C.TIMEOUTS,
   open: C.OPEN,
   spinMs: C.SPIN_MS,
+  connects: C.CONNECTS,
 };
 
 /** Totals over all threads now. */
@@ -92,6 +96,7 @@ export function diffCounters(later: CounterSnapshot, earlier: CounterSnapshot): 
     timeouts: later.timeouts - earlier.timeouts,
     open: later.open,
     spinMs: later.spinMs - earlier.spinMs,
+    connects: later.connects - earlier.connects,
   };
 }
 

@@ -9,6 +9,7 @@
  * edges, their histograms merged exactly, the server's stats lines, and CPU
  * times read from /proc.
  */
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TargetUnreachableError } from '../../protocol/index.ts';
 import type { ServerStats } from '../../server/server.ts';
@@ -16,7 +17,9 @@ import type { Strategy } from '../../server/options.ts';
 import { type CounterSnapshot, diffCounters, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
-import { LoadPool, split } from './pool.ts';
+import { CHURN_SCRIPT, LoadPool, split } from './pool.ts';
+import { churnFigures } from '../results/churn.ts';
+import { saturationWarning } from '../results/saturation.ts';
 import type { LoadSetup } from './messages.ts';
 import type { ResolvedBenchOptions } from '../options.ts';
 import {
@@ -39,6 +42,8 @@ export interface MeasurementPlan extends PlanInfo {
   strategy: Strategy | null;
   headerBytes: number;
   sizeBytes: number;
+  /** Messages per connection (--churn); 0: connections stay open. */
+  churn: number;
 }
 
 export type { RunPhase, Tick } from './window.ts';
@@ -46,7 +51,8 @@ export type RunHooks = WindowHooks<MeasurementPlan, Measurement>;
 
 export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
   const strategies: Array<Strategy | null> = options.target ? [null] : [...options.strategies];
-  const pool = new LoadPool(options.workers);
+  const churns = options.churn.length > 0 ? options.churn : [0];
+  const pool = new LoadPool(options.workers, options.churn.length > 0 ? CHURN_SCRIPT : undefined);
   return runRounds(
     options,
     pool,
@@ -62,17 +68,21 @@ export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): P
               strategy: strategy!,
               mode: options.mode,
               headerBytes,
-              maxConnections: options.clients + 16,
+              // Churn: a connection closed here may not be closed there yet when its successor arrives.
+              maxConnections: options.clients * (options.churn.length > 0 ? 4 : 1) + 16,
               command: options.serverCommand,
             }),
       address: (server) => ({ host: server.host, port: server.port }),
       points: ({ strategy, headerBytes }) =>
-        options.sizes.map((sizeBytes) => ({
-          key: measurementKey(strategy, headerBytes, sizeBytes),
-          strategy,
-          headerBytes,
-          sizeBytes,
-        })),
+        options.sizes.flatMap((sizeBytes) =>
+          churns.map((churn) => ({
+            key: measurementKey(strategy, headerBytes, sizeBytes) + (churn > 0 ? ` churn ${churn}` : ''),
+            strategy,
+            headerBytes,
+            sizeBytes,
+            churn,
+          })),
+        ),
       measure: (server, plan, warn) => measure(options, pool, server, plan, hooks, warn),
     },
     (measurements) => ({ schema: SCHEMA, measurements, summary: summarizeMeasurements(measurements) }),
@@ -104,6 +114,7 @@ async function measure(
     timeoutMs,
     connectTimeoutMs,
     rampTimeoutMs: Math.max(timeoutMs, connectTimeoutMs),
+    churn: plan.churn,
   }));
 
   pool.control.set(PHASE.RAMP);
@@ -158,12 +169,8 @@ async function measure(
   const unanswered = drained.reduce((a, d) => a + d.unanswered, 0);
   const testerCpu = testerCpuSeconds;
   const saturated = threadUtilization.some((u) => u >= SATURATED_UTILIZATION);
-  if (saturated) {
-    warn(
-      `${plan.key}: a load thread was busy ${(Math.max(...threadUtilization) * 100).toFixed(0)}% of the time: ` +
-        "the figures may be the tester's limit, not the server's (add --workers, or fewer --clients)",
-    );
-  }
+  const cores = availableParallelism();
+  if (saturated) warn(`${plan.key}: ${saturationWarning({ threadUtilization, machineBusy, cores })}`);
   const firstError = drained.find((d) => d.firstError)?.firstError ?? connectError;
   if (errorTotal > 0) warn(`${plan.key}: ${errorTotal} errors (${firstError})`);
 
@@ -205,12 +212,33 @@ async function measure(
     server:
       server.pid === null
         ? null
-        : serverFigures(server, statsBefore, statsRamped, statsAfter, cAll, w.acked, serverCpuSeconds),
+        : // Churn: the connections of the whole measurement, not the ones open at the ramp.
+          serverFigures(
+            server,
+            statsBefore,
+            plan.churn ? statsAfter : statsRamped,
+            statsAfter,
+            cAll,
+            w.acked,
+            serverCpuSeconds,
+          ),
+    ...(plan.churn > 0
+      ? {
+          churn: churnFigures(plan.churn, {
+            windowConnects: w.connects,
+            seconds,
+            drained: drained.map((d) => d.churn!),
+            serverConnections:
+              statsBefore && statsAfter ? statsAfter.totalConnections - statsBefore.totalConnections : null,
+          }),
+        }
+      : {}),
     tester: {
       cpuSeconds: testerCpu,
       cpuUsPerMsg: w.acked > 0 ? (testerCpu * 1e6) / w.acked : 0,
       threadUtilization,
       machineBusy,
+      cores,
       saturated,
     },
   };

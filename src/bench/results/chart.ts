@@ -34,7 +34,7 @@ function sizeAxis(sizes: readonly number[]) {
 }
 
 /** Panels side by side over one data set: the top level of every run chart. */
-function sideBySide(title: string, values: object[], panels: object[]): TopLevelSpec {
+export function sideBySide(title: string, values: object[], panels: object[]): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,

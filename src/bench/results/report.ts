@@ -2,6 +2,8 @@
 import { fmtInt, fmtMB, fmtUs, formatSize, pct } from '../format.ts';
 import { describeEnvironment } from '../load/system.ts';
 import type { BenchResult, Measurement, SummaryRow } from './result.ts';
+import { churnLines, churnMarkdown, churnText } from './churn-report.ts';
+import { saturationText, type TesterLoad } from './saturation.ts';
 
 /** A few lines per measurement, printed as soon as it is done. */
 export function describeMeasurement(m: Measurement): string {
@@ -40,6 +42,7 @@ export function describeMeasurement(m: Measurement): string {
         (s.countsAgree === false ? '  MISMATCH' : ''),
     );
   }
+  if (m.churn) lines.push(...churnLines(m.churn));
   lines.push(testerLine(`${m.tester.cpuUsPerMsg.toFixed(1)} µs CPU per msg`, m.tester));
   return lines.join('\n');
 }
@@ -47,12 +50,12 @@ export function describeMeasurement(m: Measurement): string {
 /** The tester's own line of a measurement: its cost (`cost`), its threads, the machine, and whether it was the limit. */
 export function testerLine(
   cost: string,
-  t: { threadUtilization: number[]; machineBusy: number | null; saturated: boolean },
+  t: TesterLoad & { saturated: boolean },
 ): string {
   return (
     `  tester: ${cost}, threads busy [${t.threadUtilization.map(pct).join(', ')}]` +
     (t.machineBusy === null ? '' : `, machine ${pct(t.machineBusy)} busy`) +
-    (t.saturated ? "  SATURATED: these figures are the tester's limit" : '')
+    (t.saturated ? `\n  SATURATED: ${saturationText(t)}` : '')
   );
 }
 
@@ -127,7 +130,8 @@ export function markdownColumns<T>(rows: readonly T[], columns: ReadonlyArray<Co
 }
 
 export function summaryText(result: BenchResult): string {
-  return textTable(SUMMARY_HEAD, result.summary.map(summaryCells));
+  const churn = churnText(result);
+  return textTable(SUMMARY_HEAD, result.summary.map(summaryCells)) + (churn ? `\n\n${churn}` : '');
 }
 
 function optionLine(result: BenchResult): string {
@@ -194,6 +198,16 @@ export function markdownReport(result: BenchResult, chartFile?: string): string 
       new Set([1, 2, 3, 4, 5, 6, 7, 8, 10]),
     ),
   );
+  const churn = churnMarkdown(result);
+  if (churn) out.push('', churn);
+  const saturated = result.measurements.filter((m) => m.tester.saturated);
+  if (saturated.length) {
+    out.push('', '## Tester saturation', '');
+    const cores = result.environment.cores;
+    for (const m of saturated) {
+      out.push(`- ${m.key}${m.round > 1 ? ` (round ${m.round})` : ''}: ${saturationText({ cores, ...m.tester })}`);
+    }
+  }
   if (result.warnings.length) {
     out.push('', '## Warnings', '', ...result.warnings.map((w) => `- ${w}`));
   }
