@@ -135,6 +135,12 @@ async function measure(
   // Balance while every connection is open and busy.
   const statsRamped = await server.stats();
 
+  // measureWindow reads the server's CPU at the window's two edges; the main thread's (handoff's acceptor) is read beside it.
+  const mainThreadCpu: Array<number | null> = [];
+  const serverCpuAtEdges = () => {
+    mainThreadCpu.push(server.mainThreadCpuSeconds?.() ?? null);
+    return server.cpuSeconds();
+  };
   const reader: CounterReader<CounterSnapshot> = { read: () => pool.counters(), count: (c) => c.acked };
   const length = {
     durationMs: options.durationS * 1000,
@@ -143,7 +149,7 @@ async function measure(
     limitMs: options.messages > 0 ? Math.max(options.timeoutS * 1000, 600_000) : options.durationS * 1000,
   };
   const { samples, c0, c1, seconds, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
-    await measureWindow(pool, reader, options.warmupS, length, ackSample, () => server.cpuSeconds(), {
+    await measureWindow(pool, reader, options.warmupS, length, ackSample, serverCpuAtEdges, {
       onPhase: (phase) => hooks.onPhase?.(plan, phase),
       onTick: (tick) => hooks.onTick?.(plan, tick),
     });
@@ -230,6 +236,8 @@ async function measure(
             drained: drained.map((d) => d.churn!),
             serverConnections:
               statsBefore && statsAfter ? statsAfter.totalConnections - statsBefore.totalConnections : null,
+            serverMainThreadCpuSeconds:
+              mainThreadCpu[0] != null && mainThreadCpu[1] != null ? mainThreadCpu[1] - mainThreadCpu[0] : null,
           }),
         }
       : {}),

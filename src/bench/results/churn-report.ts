@@ -12,12 +12,22 @@ const perConnection = (k: number) => `${fmtInt(k)} message${k === 1 ? '' : 's'} 
 export function churnLines(c: ChurnFigures): string[] {
   const server = c.serverConnections === null ? '' : `, the server counted ${fmtInt(c.serverConnections)}`;
   const mismatch = c.serverConnections !== null && c.serverConnections !== c.connections ? '  MISMATCH' : '';
+  const main =
+    c.mainThreadCpuUsPerConnection === null
+      ? ''
+      : `; server main thread ${c.mainThreadCpuUsPerConnection.toFixed(1)} CPU-µs per connection`;
   return [
     `  churn: ${perConnection(c.messagesPerConnection)}: ${fmtInt(c.connectionsPerSec)} new connections/s ` +
       `(${fmtInt(c.windowConnections)} in the window); ${fmtInt(c.connections)} made in all${server}${mismatch}`,
     `  connect: p50 ${fmtUs(c.connectUs.p50)}  p99 ${fmtUs(c.connectUs.p99)};  ` +
-      `to the first reply (accept, hand-off, one message): p50 ${fmtUs(c.firstReplyUs.p50)}  p99 ${fmtUs(c.firstReplyUs.p99)}`,
+      `to the first reply (accept, hand-off, one message): p50 ${fmtUs(c.firstReplyUs.p50)}  p99 ${fmtUs(c.firstReplyUs.p99)}${main}`,
   ];
+}
+
+/** Server CPU per connection: its CPU per message times the messages each connection carried. */
+function cpuPerConnection(r: ChurnRow): string {
+  const perMsg = r.serverCpuSecondsPerMillionMsgs;
+  return perMsg === null ? 'n/a' : (perMsg * r.churn.messagesPerConnection).toFixed(1);
 }
 
 type ChurnRow = SummaryRow & { churn: NonNullable<SummaryRow['churn']> };
@@ -32,7 +42,8 @@ const COLUMNS: ReadonlyArray<Column<ChurnRow>> = [
   ['connect p99', (r) => fmtUs(r.churn.connectP99Us), true],
   ['first reply p50', (r) => fmtUs(r.churn.firstReplyP50Us), true],
   ['first reply p99', (r) => fmtUs(r.churn.firstReplyP99Us), true],
-  ['server CPU-s/M msgs', (r) => r.serverCpuSecondsPerMillionMsgs?.toFixed(2) ?? 'n/a', true],
+  ['server CPU-µs per connection', (r) => cpuPerConnection(r), true],
+  ['main thread CPU-µs per connection', (r) => r.churn.mainThreadCpuUsPerConnection?.toFixed(1) ?? 'n/a', true],
   ['connections counted', (r) => (r.churn.countsAgree === null ? 'n/a' : r.churn.countsAgree ? 'equal' : 'MISMATCH')],
 ];
 

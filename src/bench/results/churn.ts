@@ -20,6 +20,11 @@ export interface ChurnFigures {
   completed: number;
   /** The server's own count of connections over the measurement (null: not ours to ask). */
   serverConnections: number | null;
+  /**
+   * CPU of the server's main thread per connection made in the window, µs: strategy handoff's
+   * acceptor (1e6 / this = connections one core accepts and hands off per second); single: everything.
+   */
+  mainThreadCpuUsPerConnection: number | null;
   /** connect() to TCP connected (the kernel's handshake, not the server's accept). */
   connectUs: LatencySummaryUs;
   /** connect() to the first reply: accept, the hand-off to a worker and one message. */
@@ -34,6 +39,7 @@ export interface ChurnInputs {
   seconds: number;
   drained: readonly ChurnDrained[];
   serverConnections: number | null;
+  serverMainThreadCpuSeconds: number | null;
 }
 
 /** One measurement's churn figures from its threads' drained reports (histograms merged exactly). */
@@ -47,6 +53,10 @@ export function churnFigures(messagesPerConnection: number, input: ChurnInputs):
     connections: input.drained.reduce((a, d) => a + d.connections, 0),
     completed: input.drained.reduce((a, d) => a + d.completed, 0),
     serverConnections: input.serverConnections,
+    mainThreadCpuUsPerConnection:
+      input.serverMainThreadCpuSeconds !== null && input.windowConnects > 0
+        ? (input.serverMainThreadCpuSeconds * 1e6) / input.windowConnects
+        : null,
     connectUs: summarize(connect),
     firstReplyUs: summarize(firstReply),
     connectHistogram: encodeHistogram(connect),
@@ -62,12 +72,15 @@ export interface ChurnSummary {
   connectP99Us: number;
   firstReplyP50Us: number;
   firstReplyP99Us: number;
+  /** Server main-thread CPU-µs per connection (median; null when unknown). */
+  mainThreadCpuUsPerConnection: number | null;
   /** Every round's tester and server counts of connections agreed (null: no server count). */
   countsAgree: boolean | null;
 }
 
 export function summarizeChurn(rounds: readonly ChurnFigures[]): ChurnSummary {
   const counted = rounds.filter((c) => c.serverConnections !== null);
+  const mainThread = rounds.flatMap((c) => (c.mainThreadCpuUsPerConnection === null ? [] : [c.mainThreadCpuUsPerConnection]));
   return {
     messagesPerConnection: rounds[0]!.messagesPerConnection,
     connectionsPerSec: median(rounds.map((c) => c.connectionsPerSec)),
@@ -75,6 +88,7 @@ export function summarizeChurn(rounds: readonly ChurnFigures[]): ChurnSummary {
     connectP99Us: median(rounds.map((c) => c.connectUs.p99)),
     firstReplyP50Us: median(rounds.map((c) => c.firstReplyUs.p50)),
     firstReplyP99Us: median(rounds.map((c) => c.firstReplyUs.p99)),
+    mainThreadCpuUsPerConnection: mainThread.length ? median(mainThread) : null,
     countsAgree: counted.length ? counted.every((c) => c.serverConnections === c.connections) : null,
   };
 }
