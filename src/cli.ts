@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// One entry point: `handoff serve | client | bench | compare`. Each command lives
+// One entry point: `handoff serve | client | bench | compare | merge`. Each command lives
 // beside the code it drives; this file only wires them into yargs.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -7,6 +7,7 @@ import { InvalidOptionError } from './protocol/index.ts';
 import { serveCommand } from './server/cli.ts';
 import { clientCommand } from './client/cli.ts';
 import { benchCommand, compareCommand } from './bench/cli.ts';
+import { mergeCommand } from './bench/merge-cli.ts';
 
 const cli = yargs(hideBin(process.argv)) as ReturnType<typeof yargs> & {
   // In yargs since 17.7, not yet in its types: hides the "[string]" tags (src/options/flags.ts puts
@@ -20,7 +21,8 @@ await cli
   .command(clientCommand)
   .command(benchCommand)
   .command(compareCommand)
-  .demandCommand(1, 'name a command: serve, client, bench or compare')
+  .command(mergeCommand)
+  .demandCommand(1, 'name a command: serve, client, bench, compare or merge')
   .strict()
   .help()
   .alias('h', 'help')

@@ -31,7 +31,7 @@ import { runChatBench } from './load/chat/run.ts';
 const print = (text: string) => process.stderr.write(`${text}\n`);
 
 /** One line for a user, and the exit status: 2 for a bad option, 1 for anything else that failed. */
-function fail<O>(command: string, flags: FlagTable<O>, err: unknown): void {
+export function fail<O>(command: string, flags: FlagTable<O>, err: unknown): void {
   if (err instanceof InvalidOptionError) {
     process.stderr.write(`handoff ${command}: ${flags.describeError(err)}\n`);
     process.exitCode = 2;

@@ -249,6 +249,10 @@ export class FileLimitError extends localError('ERR_FILE_LIMIT') {}
 export class LoadThreadError extends localError('ERR_LOAD_THREAD') {}
 /** A results file that compare cannot read. */
 export class ResultsFileError extends localError('ERR_RESULTS_FILE') {}
+/** bench:merge: the runs are not of one scenario (mode, sizes, header, pipelining... differ). */
+export class IncompatibleRunsError extends localError('ERR_INCOMPATIBLE_RUNS') {}
+/** bench:merge: the runs were not taken at the same time (their measured windows do not overlap). */
+export class RunsNotConcurrentError extends localError('ERR_RUNS_NOT_CONCURRENT') {}
 
 /**
  * Every class of the catalogue with the code it carries (ProtocolError and
@@ -284,4 +288,6 @@ export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract
   { code: 'ERR_FILE_LIMIT', errorClass: FileLimitError },
   { code: 'ERR_LOAD_THREAD', errorClass: LoadThreadError },
   { code: 'ERR_RESULTS_FILE', errorClass: ResultsFileError },
+  { code: 'ERR_INCOMPATIBLE_RUNS', errorClass: IncompatibleRunsError },
+  { code: 'ERR_RUNS_NOT_CONCURRENT', errorClass: RunsNotConcurrentError },
 ];

@@ -148,7 +148,7 @@ async function measure(
     // Bounded even in --messages mode: a stalled server must not hang the run forever.
     limitMs: options.messages > 0 ? Math.max(options.timeoutS * 1000, 600_000) : options.durationS * 1000,
   };
-  const { samples, c0, c1, seconds, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
+  const { samples, c0, c1, seconds, startEpochMs, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
     await measureWindow(pool, reader, options.warmupS, length, ackSample, serverCpuAtEdges, {
       onPhase: (phase) => hooks.onPhase?.(plan, phase),
       onTick: (tick) => hooks.onTick?.(plan, tick),
@@ -193,7 +193,7 @@ async function measure(
     rate: options.rate,
     connect: { ms: Math.max(...connected.map((c) => c.connectMs)), failed, firstError: connectError },
     ramp: { ms: Math.max(...ramped.map((r) => r.rampMs)), unramped },
-    window: { seconds, messages: w.acked },
+    window: { seconds, messages: w.acked, startEpochMs },
     msgsPerSec: {
       overall: w.acked / seconds,
       mean,

@@ -154,6 +154,12 @@ export function markdownReport(result: BenchResult, chartFile?: string): string 
   out.push('');
   out.push(`${describeEnvironment(result.environment)}.`);
   out.push('');
+  const from = (result as { mergedFrom?: Array<{ name: string; clients: number; environment: { cpuModel: string } }> })
+    .mergedFrom;
+  if (from) {
+    const parts = from.map((r) => `${r.name} (${r.clients} connections, ${r.environment.cpuModel})`);
+    out.push(`Merged (bench:merge) from ${from.length} load machines' runs: ${parts.join('; ')}.`, '');
+  }
   if (chartFile) out.push(`![msgs/s, MB/s and header share against payload size](${chartFile})`, '');
   out.push('## Summary');
   out.push('');

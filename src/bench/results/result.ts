@@ -38,7 +38,8 @@ export interface Measurement {
   connect: { ms: number; failed: number; firstError: string };
   /** Until every connection had its first reply; measuring starts after it. */
   ramp: { ms: number; unramped: number };
-  window: { seconds: number; messages: number };
+  /** `startEpochMs`: when the window began (ms since the Unix epoch); absent in runs saved before it was recorded. */
+  window: { seconds: number; messages: number; startEpochMs?: number };
   msgsPerSec: { overall: number; mean: number; stdev: number; min: number; max: number };
   samples: Sample[];
   latencyUs: LatencySummaryUs;
