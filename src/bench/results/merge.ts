@@ -57,7 +57,14 @@ const SCENARIO: ReadonlyArray<readonly [option: string, flag: string]> = [
 /** Below this share of the shortest window in common, the merge says so. */
 const LOW_OVERLAP = 0.5;
 
-const show = (value: unknown) => (Array.isArray(value) ? value.join(',') : value === undefined ? '(none)' : String(value));
+const show = (value: unknown): string =>
+  Array.isArray(value)
+    ? value.join(',')
+    : typeof value === 'string'
+      ? value
+      : value === undefined
+        ? '(none)'
+        : JSON.stringify(value);
 
 function checkScenario(runs: readonly NamedRun[]): BenchResult[] {
   const [first] = runs;
