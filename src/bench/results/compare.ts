@@ -126,9 +126,11 @@ function pointsOf(result: AnyResult): Point[] {
         ),
     }));
   }
+  // Churn runs: each K is a point of its own (K messages per connection).
+  const churnOf = (churn: { messagesPerConnection: number } | undefined) => (churn ? churn.messagesPerConnection : 0);
   return result.summary.map((r) => ({
-    match: String(r.sizeBytes),
-    label: formatSize(r.sizeBytes),
+    match: `${r.sizeBytes}/${churnOf(r.churn)}`,
+    label: formatSize(r.sizeBytes) + (r.churn ? ` churn ${r.churn.messagesPerConnection}` : ''),
     sizeBytes: r.sizeBytes,
     variant: r.variant,
     rate: r.msgsPerSec,
@@ -140,7 +142,10 @@ function pointsOf(result: AnyResult): Point[] {
     byRound: () =>
       new Map(
         result.measurements
-          .filter((m: Measurement) => m.variant === r.variant && m.sizeBytes === r.sizeBytes)
+          .filter(
+            (m: Measurement) =>
+              m.variant === r.variant && m.sizeBytes === r.sizeBytes && churnOf(m.churn) === churnOf(r.churn),
+          )
           .map((m) => [m.round, m.msgsPerSec.overall] as const),
       ),
   }));
