@@ -17,7 +17,7 @@ export interface LoadSetup {
   timeoutMs: number;
   connectTimeoutMs: number;
   rampTimeoutMs: number;
-  /** Churn (churn-worker.ts): messages per connection, after which it closes and is made again; 0 = keep it open. */
+  /** Churn: messages per connection, after which it closes and is made again at once; 0 = keep it open. */
   churn: number;
 }
 

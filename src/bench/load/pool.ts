@@ -36,9 +36,6 @@ const LOAD_SCRIPT: ThreadScript = {
   spinField: C.SPIN_MS,
 };
 
-/** The churn threads (churn-worker.ts): the same orders and counters, connections made again and again. */
-export const CHURN_SCRIPT: ThreadScript = { ...LOAD_SCRIPT, url: new URL('./churn-worker.ts', import.meta.url) };
-
 /**
  * Load threads that take orders (`To`) and answer each in turn (`From`), with
  * live counters in shared memory and the phase word (Control) they all read.
@@ -120,10 +117,10 @@ export class ThreadPool<To extends Typed, From extends Typed> {
   }
 }
 
-/** The ack/echo load threads (worker.ts, or churn-worker.ts for --churn). */
+/** The ack/echo load threads (worker.ts). */
 export class LoadPool extends ThreadPool<ToWorker, FromWorker> {
-  constructor(threads: number, script: ThreadScript = LOAD_SCRIPT) {
-    super(threads, script);
+  constructor(threads: number) {
+    super(threads, LOAD_SCRIPT);
   }
 
   counters(): CounterSnapshot {

@@ -17,7 +17,7 @@ import type { Strategy } from '../../server/options.ts';
 import { type CounterSnapshot, diffCounters, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
-import { CHURN_SCRIPT, LoadPool, split } from './pool.ts';
+import { LoadPool, split } from './pool.ts';
 import { churnFigures } from '../results/churn.ts';
 import { saturationWarning } from '../results/saturation.ts';
 import type { LoadSetup } from './messages.ts';
@@ -52,7 +52,7 @@ export type RunHooks = WindowHooks<MeasurementPlan, Measurement>;
 export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
   const strategies: Array<Strategy | null> = options.target ? [null] : [...options.strategies];
   const churns = options.churn.length > 0 ? options.churn : [0];
-  const pool = new LoadPool(options.workers, options.churn.length > 0 ? CHURN_SCRIPT : undefined);
+  const pool = new LoadPool(options.workers);
   return runRounds(
     options,
     pool,

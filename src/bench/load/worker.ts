@@ -8,6 +8,11 @@
  * buffer (no allocation per read, no stream machinery), decodes with the
  * protocol's FrameDecoder, and answers every batch of replies with ONE write of
  * a view into pre-built back-to-back frames. One clock read per read callback.
+ *
+ * Churn (--churn K, churn.ts counts): each connection of a slot sends K
+ * messages, closes once the K-th reply is in, and the slot's next connection
+ * is made at once. Once the drain begins none is made again, but the open
+ * ones still send all their K, so messages = K x connections exactly.
  */
 import type net from 'node:net';
 import {
@@ -26,6 +31,7 @@ import {
 } from '../../protocol/index.ts';
 import { C, FIELDS, PHASE } from './counters.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
+import { Churn, CHURN_RETRY_MS } from './churn.ts';
 import { RateClock, type Scheduled } from './rate-clock.ts';
 import { closeAll, connectReading, ErrorTally, serveOrders, settleAll, threadShared } from './thread-kit.ts';
 import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
@@ -52,6 +58,8 @@ let unramped = 0;
 let onRamped: (() => void) | null = null;
 let onDrained: (() => void) | null = null;
 let timeoutTimer: NodeJS.Timeout | null = null;
+/** --churn: this measurement's connections are made again after their K messages; null: they stay open. */
+let churn: Churn | null = null;
 const errors = new ErrorTally(counters, C.ERRORS);
 const countError = (err: HandoffError) => errors.count(err);
 
@@ -89,10 +97,19 @@ class Conn implements Scheduled {
   timedOutAt = -1;
   /** Connected, or given up on: the connect phase has heard from this connection, once. */
   settled = false;
+  /** Churn: its place in `conns`, whether it is of the first connect phase (the ramp counts those), and its life. */
+  readonly slot: number;
+  readonly initial: boolean;
+  readonly began = performance.now();
+  sent = 0;
+  /** Neither closed nor given up on. */
+  live = true;
   readonly #onConnect: (err?: HandoffError) => void;
 
-  constructor(onConnect: (err?: HandoffError) => void) {
+  constructor(onConnect: (err?: HandoffError) => void, slot: number, initial = true) {
     this.#onConnect = onConnect;
+    this.slot = slot;
+    this.initial = initial;
     this.starts = new Float64Array(setup.pipelining);
     this.decoder = new FrameDecoder(
       { headerBytes: setup.headerBytes, maxMessageBytes: Math.max(setup.sizeBytes, 4096) },
@@ -110,6 +127,8 @@ class Conn implements Scheduled {
       this.settled = true;
       this.open = true;
       counters[C.OPEN]! += 1;
+      counters[C.CONNECTS]! += 1;
+      churn?.connected(this.began, performance.now());
       this.#onConnect();
     });
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -126,9 +145,11 @@ class Conn implements Scheduled {
       if (this.open) counters[C.OPEN]! -= 1;
       const wasOpen = this.open;
       this.open = false;
+      this.live = false;
       if (wasOpen && !this.closing) {
         if (!this.errored) countError(new ConnectionClosedError('the server closed a connection mid-run'));
-        if (this.acked === 0) rampedOne();
+        if (this.acked === 0 && this.initial) rampedOne();
+        if (churn) reconnect(this.slot);
       }
       if (this.inflight > 0) this.inflight = 0;
       checkDrained();
@@ -145,6 +166,7 @@ class Conn implements Scheduled {
 
   #settleFailed(err: HandoffError): void {
     this.settled = true;
+    this.live = false;
     this.#onConnect(err);
   }
 
@@ -157,7 +179,14 @@ class Conn implements Scheduled {
     if (replies === 0) return true;
     counters[C.ACKED]! += replies;
     counters[C.RX_HEADER]! += replies * setup.headerBytes;
-    if (this.acked === replies) rampedOne();
+    if (this.acked === replies) {
+      if (this.initial) rampedOne();
+      churn?.firstReply(this.began, this.now);
+    }
+    if (churn !== null) {
+      churnNext(this, churn, replies);
+      return true;
+    }
     const p = syncPhase();
     if (p === PHASE.DRAIN) {
       if (this.inflight === 0) checkDrained();
@@ -210,6 +239,7 @@ class Conn implements Scheduled {
       ring[slot++] = due;
     }
     this.inflight += n;
+    this.sent += n;
     this.socket.write(n === setup.pipelining ? batch : batch.subarray(0, n * frameBytes));
     counters[C.SENT]! += n;
     counters[C.TX_WIRE]! += n * frameBytes;
@@ -257,9 +287,41 @@ function rampedOne(): void {
   }
 }
 
+/** Churn, after a read's replies: close once all K are in (and make the slot's next connection), else send on. */
+function churnNext(c: Conn, churn: Churn, replies: number): void {
+  if (c.acked < churn.k) {
+    c.send(Math.min(replies, churn.k - c.sent), c.now);
+    return;
+  }
+  c.closing = true;
+  churn.completed++;
+  c.socket.destroy();
+  reconnect(c.slot);
+}
+
+/** Churn: the slot's next connection, unless the measurement is draining or closing. */
+function reconnect(slot: number): void {
+  if (!churn?.running || syncPhase() === PHASE.DRAIN) {
+    checkDrained();
+    return;
+  }
+  const next: Conn = new Conn(
+    (err) => {
+      if (err) {
+        countError(err);
+        setTimeout(() => reconnect(slot), CHURN_RETRY_MS);
+      } else if (churn) next.send(Math.min(setup.pipelining, churn.k), performance.now());
+    },
+    slot,
+    false,
+  );
+  conns[slot] = next;
+}
+
 function checkDrained(): void {
   if (!onDrained) return;
-  for (const c of conns) if (c.open && c.inflight > 0) return;
+  // Churn: every connection made sends all its K messages, so the drain waits for each to close.
+  for (const c of conns) if ((c.open && c.inflight > 0) || (churn !== null && c.live)) return;
   const done = onDrained;
   onDrained = null;
   done();
@@ -290,7 +352,7 @@ async function connectAll(): Promise<FromWorker> {
       for (const c of conns) c.giveUp(timedOut);
     },
     (settle) => {
-      for (let i = 0; i < setup.connections; i++) conns.push(new Conn(settle));
+      for (let i = 0; i < setup.connections; i++) conns.push(new Conn(settle, i));
     },
   );
   return {
@@ -317,8 +379,10 @@ function startLoad(): Promise<FromWorker> {
       resolve({ type: 'ramped', rampMs: performance.now() - startedAt, unramped: 0 });
     };
     if (unramped === 0) onRamped();
+    if (churn) churn.running = true;
     if (setup.intervalMs === 0) {
-      for (const c of open) c.send(setup.pipelining, startedAt);
+      const first = churn ? Math.min(setup.pipelining, churn.k) : setup.pipelining;
+      for (const c of open) c.send(first, startedAt);
     } else {
       // Spread the connections' schedules over one interval so the load is smooth, not in bursts.
       open.forEach((c, i) => {
@@ -357,6 +421,7 @@ function drain(timeoutMs: number): Promise<FromWorker> {
         connAckedMax: max,
         errorKinds: { ...errors.kinds },
         firstError: errors.first,
+        ...(churn ? { churn: churn.report() } : {}),
       });
     };
     const timer = setTimeout(() => {
@@ -376,6 +441,7 @@ function configure(next: LoadSetup): void {
   batch = repeatFrame(frame, setup.pipelining);
   expectedReplyBytes = setup.mode === 'echo' ? setup.sizeBytes : Buffer.byteLength(ACK_TEXT);
   histogram = createLatencyHistogram(32);
+  churn = setup.churn > 0 ? new Churn(setup.churn, (began) => began >= measureStart && phase === PHASE.MEASURE) : null;
   measureStart = Number.POSITIVE_INFINITY;
   phase = PHASE.RAMP;
   errors.reset();
@@ -390,6 +456,7 @@ serveOrders<ToWorker, FromWorker>({
   start: startLoad,
   drain: (order) => drain(order.timeoutMs),
   close: async () => {
+    if (churn) churn.running = false;
     await closeAll(conns);
     return { type: 'closed' };
   },
