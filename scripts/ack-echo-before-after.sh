@@ -8,9 +8,16 @@
 # BEFORE_DIR and AFTER_DIR are checkouts with node_modules (git worktree add ...; ln -s).
 # Prints one JSON line per measurement and a table of medians and their ratio.
 set -euo pipefail
+source "$(dirname "$0")/needs.sh"
+if [ $# -lt 2 ]; then echo "usage: scripts/ack-echo-before-after.sh BEFORE_DIR AFTER_DIR [ROUNDS]" >&2; exit 2; fi
 before=$1; after=$2; rounds=${3:-5}
 loadgen=${LOADGEN:-$HOME/ref/loadgen}
-[ -x "$loadgen" ] || { echo "no load generator at $loadgen (see the comment at the top)" >&2; exit 2; }
+need_program "$loadgen" "$(build_hint loadgen) (or set LOADGEN)"
+for dir in "$before" "$after"; do
+  need_program "$dir/node_modules/node/bin/node" "run 'npm ci' in $dir (or link its node_modules)"
+done
+need_command python3 "apt-get install python3 (it prints the table)"
+needs_met
 out=$(mktemp)
 port=5390
 for round in $(seq "$rounds"); do

@@ -10,8 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}; size=${2:-16}; rate=${3:-0}
 fanout=${FANOUT:-$HOME/ref/fanout}
-[ -x "$fanout" ] || { echo "no fan-out generator at $fanout (see the comment at the top)" >&2; exit 2; }
-for cmd in nats-server redis-server; do command -v $cmd >/dev/null || { echo "$cmd is not installed" >&2; exit 2; }; done
+source scripts/needs.sh
+need_node
+need_program "$fanout" "$(build_hint fanout) (or set FANOUT)"
+need_command nats-server "apt-get install nats-server"
+need_command redis-server "apt-get install redis-server"
+needs_met
 port=5600
 wait_port() { for _ in $(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 run() { # name, proto, port, pid

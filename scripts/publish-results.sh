@@ -8,8 +8,19 @@
 # Takes about 25 minutes. Run it on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-node=node_modules/.bin/node
+source scripts/needs.sh
+need_node
 ref_src=../shared/reference
+if [ ! -x ~/ref/loadgen ] || [ ! -x ~/ref/ref_epoll ] || [ ! -x ~/ref/fanout ]; then
+  # Built here when they can be: gcc and the sources are needed for that.
+  need_command gcc "apt-get install gcc (to build the reference instruments in ~/ref)"
+  for c in loadgen ref_epoll fanout; do
+    [ -f "$ref_src/$c.c" ] || needs_problems+=("$ref_src/$c.c is missing: the reference instruments' sources go in ../shared/reference")
+  done
+fi
+need_command nats-server "apt-get install nats-server"
+need_command redis-server "apt-get install redis-server"
+needs_met
 if [ ! -x ~/ref/loadgen ] || [ ! -x ~/ref/ref_epoll ] || [ ! -x ~/ref/fanout ]; then
   mkdir -p ~/ref
   gcc -O2 -pthread -o ~/ref/loadgen "$ref_src/loadgen.c"

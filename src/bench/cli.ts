@@ -7,10 +7,9 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { defineFlags, type FlagRow, type FlagTable } from '../options/flags.ts';
-import { HandoffError, InvalidOptionError } from '../protocol/index.ts';
+import { escapeOptionText, HandoffError, InvalidOptionError, TargetLookupError } from '../protocol/index.ts';
 import { MODES, STRATEGIES } from '../server/options.ts';
 import { TARGET_KINDS } from './load/chat/wire.ts';
-import { runBench } from './load/run.ts';
 import { BENCH_DEFAULTS, type BenchOptions, resolveBenchOptions, type ResolvedBenchOptions } from './options.ts';
 import { progressHooks } from './progress.ts';
 import {
@@ -26,7 +25,7 @@ import {
 import { describeMeasurement, summaryText } from './results/report.ts';
 import { type AnyResult, isChatResult, saveRun } from './results/saved-runs.ts';
 import { describeChatMeasurement, chatSummaryText } from './results/chat-report.ts';
-import { runChatBench } from './load/chat/run.ts';
+import { runResolved } from './index.ts';
 
 const print = (text: string) => process.stderr.write(`${text}\n`);
 
@@ -48,8 +47,16 @@ export function fail<O>(command: string, flags: FlagTable<O>, err: unknown): voi
 // ---------------------------------------------------------------------------
 // handoff bench
 
-/** What the bench flags set: the API's options, and `--no-save` (which empties `out`). */
-type BenchFlagOptions = BenchOptions & { save?: boolean };
+/**
+ * What the bench flags set: the API's options, `--no-save` (which empties
+ * `out`), `--on-port` (a switch: the command comes after `--`) and
+ * `--payload-json` (JSON text, parsed here).
+ */
+type BenchFlagOptions = Omit<BenchOptions, 'onPort' | 'payloadJson'> & {
+  save?: boolean;
+  onPort?: boolean;
+  payloadJson?: string;
+};
 
 /** Chat mode's own flags, plain ones a line each: [option, flag, kind, what it does]. */
 const CHAT_ROWS: Array<FlagRow<BenchFlagOptions>> = (
@@ -88,6 +95,21 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       describe: 'messages in flight per connection',
     },
     { option: 'durationS', flag: 'duration', alias: 'd', kind: 'number', describe: 'seconds per measurement' },
+    {
+      option: 'amount',
+      flag: 'amount',
+      alias: 'a',
+      kind: 'count',
+      describe: 'exactly this many messages per measurement, over all connections, then stop (no warm-up)',
+    },
+    {
+      option: 'bailout',
+      flag: 'bailout',
+      alias: 'b',
+      kind: 'count',
+      zero: 'never',
+      describe: 'stop the run once a measurement has had this many errors',
+    },
     {
       option: 'messages',
       flag: 'messages',
@@ -130,6 +152,30 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       kind: 'count',
       zero: 'closed loop',
       describe: 'fixed total send rate, msgs/s (10k); latency counts from the schedule',
+    },
+    {
+      option: 'connectionRate',
+      flag: 'connection-rate',
+      kind: 'count',
+      describe: 'send rate of each connection, msgs/s (instead of --rate, the total)',
+    },
+    {
+      option: 'payloadFile',
+      flag: 'payload-file',
+      kind: 'string',
+      describe: 'payloads to send round-robin instead of synthetic ones: one per line, or a JSON array of strings',
+    },
+    {
+      option: 'payloadJson',
+      flag: 'payload-json',
+      kind: 'string',
+      describe: 'a JSON object to send (an array of objects: round-robin), instead of synthetic payloads',
+    },
+    {
+      option: 'onPort',
+      flag: 'on-port',
+      kind: 'boolean',
+      describe: 'start the server command after --, its port in $PORT; measure it, then stop it',
     },
     {
       option: 'workers',
@@ -224,20 +270,47 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
  * the API option (`clients`); BENCH_FLAGS.describeError() words it in flags.
  */
 export function benchOptionsFromArgv(argv: Readonly<Record<string, unknown>>): ResolvedBenchOptions {
-  const { save, ...options } = BENCH_FLAGS.toOptions(argv);
-  return resolveBenchOptions(save === false ? { ...options, out: '' } : options);
+  const { save, onPort, payloadJson, ...flags } = BENCH_FLAGS.toOptions(argv);
+  const options: BenchOptions = { ...flags };
+  if (save === false) options.out = '';
+  const afterDashes = ((argv['--'] as unknown[] | undefined) ?? []).map(String);
+  if (onPort) options.onPort = afterDashes;
+  else if (afterDashes.length > 0) {
+    throw new InvalidOptionError('onPort', `a command after -- (${escapeOptionText(afterDashes[0]!)}) needs {onPort}`);
+  }
+  if (payloadJson !== undefined) options.payloadJson = parseJsonFlag(payloadJson);
+  return resolveBenchOptions(options);
+}
+
+/** `--payload-json`'s text as a JSON value, or one line saying why not. */
+function parseJsonFlag(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidOptionError(
+      'payloadJson',
+      `{payloadJson} is not JSON: ${escapeOptionText((err as Error).message)}`,
+    );
+  }
 }
 
 export function benchBuilder(y: Argv): Argv {
   return BENCH_FLAGS.build(
-    y.usage(
-      '$0 bench [options]\n\nMeasure the server: msgs/s, latency and what the header costs, per payload size; ' +
-        'with --mode chat, deliveries/s, delivery latency, order and loss in rooms (handoff, NATS, Redis).',
-    ),
+    y
+      .parserConfiguration({ 'populate--': true })
+      .usage(
+        '$0 bench [options]\n\nMeasure the server: msgs/s, latency and what the header costs, per payload size; ' +
+          'with --mode chat, deliveries/s, delivery latency, order and loss in rooms (handoff, NATS, Redis).',
+      ),
   )
     .example('$0 bench -c 500 -d 5 -s 16,1k,64k', 'the embedded server, three sizes')
     .example('$0 bench --header-bytes 64,8 --repeat 3', 'what the 64-byte header costs against an 8-byte one')
     .example('$0 bench --target 127.0.0.1:5050 -r 20k', 'a running server at a fixed rate')
+    .example(
+      '$0 bench -c 10 -a 100k --on-port -- python3 server.py',
+      'your own server (port in $PORT): 100,000 messages',
+    )
+    .example('$0 bench --target :5050 --payload-file msgs.txt', "the file's lines as the payloads, round-robin")
     .example(
       '$0 bench --mode chat -c 510 --senders 10 -s 16 --target-kind handoff,nats,redis --repeat 3',
       'one room of 500 receivers and 10 senders: handoff, nats-server and redis-server in turn',
@@ -256,12 +329,8 @@ async function runWithReports(options: ResolvedBenchOptions): Promise<AnyResult>
       process.stdout.write(`${describe(m as never)}\n\n`);
     };
   };
-  if (options.mode === 'chat') {
-    show(describeChatMeasurement);
-    return runChatBench(options, hooks);
-  }
-  show(describeMeasurement);
-  return runBench(options, hooks);
+  show(options.mode === 'chat' ? describeChatMeasurement : describeMeasurement);
+  return runResolved(options, hooks);
 }
 
 export async function benchHandler(argv: Readonly<Record<string, unknown>>): Promise<void> {
@@ -278,6 +347,8 @@ export async function benchHandler(argv: Readonly<Record<string, unknown>>): Pro
     }
   } catch (err) {
     fail('bench', BENCH_FLAGS, err);
+    // A lookup the resolver never answers would hold the process until it gives up (a minute or more).
+    if (err instanceof TargetLookupError) process.exit();
   }
 }
 

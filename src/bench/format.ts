@@ -36,3 +36,8 @@ export function fmtRate(n: number): string {
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
   return n.toFixed(0);
 }
+
+/** `1 message`, `2 messages`: the count and the noun, in the number it needs. */
+export function plural(count: number, noun: string, many = `${noun}s`): string {
+  return count === 1 ? noun : many;
+}

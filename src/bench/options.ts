@@ -1,5 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { InvalidOptionError, MAX_HEADER_BYTES, MIN_HEADER_BYTES } from '../protocol/index.ts';
+import {
+  escapeOptionText as escapeText,
+  InvalidOptionError,
+  MAX_HEADER_BYTES,
+  MIN_HEADER_BYTES,
+} from '../protocol/index.ts';
 import { boolean, choice, integer, MAX_SECONDS, number, parseHostPort, text } from '../options/validators.ts';
 import { MODES, type Mode, STRATEGIES, type Strategy } from '../server/options.ts';
 import { roomShapes } from './load/chat/layout.ts';
@@ -28,6 +34,20 @@ export interface BenchOptions {
   mode?: Mode;
   /** Total send rate of all connections together, messages/s; 0 = closed loop. */
   rate?: number;
+  /** Send rate of each connection, messages/s (instead of `rate`: the total is this times `clients`). */
+  connectionRate?: number;
+  /** Exactly this many messages per measurement, over all connections, then stop (no warm-up; instead of a duration). */
+  amount?: number;
+  /** End the run once a measurement has had this many errors (0 = never). */
+  bailout?: number;
+  /** The payloads to send, round-robin per connection, instead of synthetic ones of `sizes` (UTF-8 text each). */
+  payloads?: readonly string[];
+  /** A file of payloads: one message per line, or a JSON array of strings. */
+  payloadFile?: string;
+  /** A JSON value to send: an object (one payload) or an array of them (round-robin), each serialised compactly. */
+  payloadJson?: unknown;
+  /** A server command to start (its port in $PORT), measure as the target, and stop: autocannon's --on-port. */
+  onPort?: readonly string[];
   /** Load-generating threads. Default: half the cores, at most one per connection. */
   workers?: number;
   label?: string;
@@ -93,6 +113,16 @@ export interface ResolvedBenchOptions {
   readonly durationS: number;
   /** 0: the duration decides. */
   readonly messages: number;
+  /** 0: no exact amount; else messages per measurement, exactly. */
+  readonly amount: number;
+  /** 0: never bail out. */
+  readonly bailout: number;
+  /** Each connection's rate when it was given as such (0: not given); `rate` is the total either way. */
+  readonly connectionRate: number;
+  /** Null: synthetic payloads of `sizes`. */
+  readonly payloads: readonly string[] | null;
+  /** Empty: no command to start. */
+  readonly onPort: readonly string[];
   readonly warmupS: number;
   readonly sizes: readonly number[];
   readonly headerBytes: readonly number[];
@@ -128,6 +158,7 @@ export const BENCH_DEFAULTS = Object.freeze({
   headerBytes: Object.freeze<number[]>([64]),
   mode: 'ack',
   rate: 0,
+  bailout: 0,
   label: '',
   json: false,
   out: 'results',
@@ -149,6 +180,9 @@ export const BENCH_DEFAULTS = Object.freeze({
   redisServer: 'redis-server',
 });
 
+/** Options chat mode refuses: they shape ack and echo runs. */
+const NOT_CHAT = ['amount', 'bailout', 'connectionRate', 'payloads', 'payloadFile', 'payloadJson', 'onPort'] as const;
+
 /** Options only chat mode takes: given in another mode, they are refused. */
 const CHAT_ONLY = ['senders', 'rooms', 'window', 'natsPingEvery', 'targetKinds', 'redis', 'natsServer', 'redisServer'];
 
@@ -168,10 +202,9 @@ function list<T>(option: string, value: unknown, each: (item: unknown) => T): re
   return Object.freeze([...new Set(value.map(each))]);
 }
 
-function commandLine(value: unknown): readonly string[] {
-  if (!Array.isArray(value))
-    throw new InvalidOptionError('serverCommand', '{serverCommand} must be an array of strings');
-  return Object.freeze(value.map((part) => text('serverCommand', part, { nonEmpty: true })));
+function commandLine(option: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value)) throw new InvalidOptionError(option, `{${option}} must be an array of strings`);
+  return Object.freeze(value.map((part) => text(option, part, { nonEmpty: true })));
 }
 
 function size(value: unknown): number {
@@ -180,6 +213,70 @@ function size(value: unknown): number {
     throw new InvalidOptionError('sizes', `{sizes}: ${bytes} bytes is above the 1 MiB message limit`);
   }
   return bytes;
+}
+
+/** The payloads of `payloads`, `payloadFile` or `payloadJson` (at most one of them); null when none is given. */
+function resolvePayloads(given: BenchOptions): readonly string[] | null {
+  const sources = (['payloads', 'payloadFile', 'payloadJson'] as const).filter((k) => given[k] !== undefined);
+  if (sources.length > 1) {
+    throw new InvalidOptionError(sources[1]!, `give one of {${sources[0]}} and {${sources[1]}}`);
+  }
+  let payloads: unknown[];
+  if (given.payloadFile !== undefined)
+    payloads = readPayloadFile(text('payloadFile', given.payloadFile, { nonEmpty: true }));
+  else if (given.payloadJson !== undefined) {
+    const value = given.payloadJson;
+    const each = Array.isArray(value) ? value : [value];
+    payloads = each.map((v) => {
+      if (v === null || typeof v !== 'object') {
+        throw new InvalidOptionError('payloadJson', '{payloadJson} must be a JSON object or an array of objects');
+      }
+      return JSON.stringify(v);
+    });
+  } else if (given.payloads !== undefined) {
+    if (!Array.isArray(given.payloads))
+      throw new InvalidOptionError('payloads', '{payloads} must be an array of strings');
+    payloads = given.payloads;
+  } else return null;
+  const option = sources[0]!;
+  if (payloads.length === 0) throw new InvalidOptionError(option, `{${option}} has no payload in it`);
+  for (const p of payloads) {
+    if (typeof p !== 'string') throw new InvalidOptionError(option, `{${option}}: every payload must be a string`);
+    if (Buffer.byteLength(p) > MAX_SIZE_BYTES) {
+      throw new InvalidOptionError(
+        option,
+        `{${option}}: a payload of ${Buffer.byteLength(p)} bytes is above the 1 MiB message limit`,
+      );
+    }
+  }
+  return Object.freeze(payloads as string[]);
+}
+
+/** One message per line (a last empty line is no message), or, when the file is a JSON array of strings, its strings. */
+function readPayloadFile(file: string): unknown[] {
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidOptionError('payloadFile', `{payloadFile} cannot be read: ${escapeText((err as Error).message)}`);
+  }
+  if (content.trimStart().startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(content);
+    } catch (err) {
+      throw new InvalidOptionError(
+        'payloadFile',
+        `{payloadFile} starts with '[' but is no JSON array: ${escapeText((err as Error).message)}`,
+      );
+    }
+    if (!Array.isArray(parsed))
+      throw new InvalidOptionError('payloadFile', '{payloadFile} must be a JSON array of strings');
+    return parsed;
+  }
+  const lines = content.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
 }
 
 /** Validates every field once, with a precise message naming the option, and fills in defaults. */
@@ -193,12 +290,24 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
     integer('serverWorkers', w, 1, 256),
   );
   if (mode !== 'chat') refuseChatOnly(given, clientCounts, serverWorkerCounts);
+  else {
+    const notChat = NOT_CHAT.find((name) => given[name] !== undefined);
+    if (notChat) throw new InvalidOptionError(notChat, `{${notChat}} is not for {mode} chat`);
+  }
   const clients = Math.max(...clientCounts);
-  const sizes = list('sizes', o.sizes, size);
+  const payloads = resolvePayloads(given);
+  if (payloads && given.sizes !== undefined) {
+    throw new InvalidOptionError('sizes', '{sizes} sets synthetic payloads: it cannot go with payloads of your own');
+  }
+  // Your own payloads are one measurement, named by their mean size; the header must carry the largest.
+  const payloadBytes = payloads?.map((p) => Buffer.byteLength(p));
+  const sizes = payloadBytes
+    ? [Math.round(payloadBytes.reduce((a, b) => a + b, 0) / payloadBytes.length)]
+    : list('sizes', o.sizes, size);
   const headerBytes = list('headerBytes', o.headerBytes, (h) =>
     integer('headerBytes', h, MIN_HEADER_BYTES, MAX_HEADER_BYTES),
   );
-  const largest = Math.max(...sizes);
+  const largest = Math.max(...(payloadBytes ?? sizes));
   for (const h of headerBytes) {
     if (String(largest).length > h) {
       throw new InvalidOptionError(
@@ -217,18 +326,27 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
   }
   const strategies = list('strategies', o.strategies, (s) => choice('strategies', s, STRATEGIES));
   const target = o.target ? parseHostPort('target', o.target) : null;
-  if (target && headerBytes.length > 1) {
+  const onPort = given.onPort === undefined ? Object.freeze<string[]>([]) : commandLine('onPort', given.onPort);
+  if (given.onPort !== undefined && onPort.length === 0)
+    throw new InvalidOptionError('onPort', '{onPort} needs a command');
+  if (target && onPort.length > 0) {
+    throw new InvalidOptionError('onPort', '{onPort} starts the server to measure: it cannot go with {target}');
+  }
+  const external = target !== null || onPort.length > 0;
+  const targetOption = target ? 'target' : 'onPort';
+  if (external && headerBytes.length > 1) {
     throw new InvalidOptionError(
       'headerBytes',
-      '{target} measures one running server, so give one {headerBytes} (the one it uses)',
+      `{${targetOption}} measures one running server, so give one {headerBytes} (the one it uses)`,
     );
   }
-  if (target && strategies.length > 1) {
+  if (external && strategies.length > 1) {
     throw new InvalidOptionError(
       'strategies',
-      '{strategies} chooses the embedded server; it cannot be used with {target}',
+      `{strategies} chooses the embedded server; it cannot be used with {${targetOption}}`,
     );
   }
+  const load = resolveLoad(given, o, clients);
   const chat =
     mode === 'chat' ? resolveChat(given, o, { clientCounts, serverWorkerCounts, sizes, target, headerBytes }) : null;
   return Object.freeze({
@@ -236,11 +354,17 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
     pipelining: integer('pipelining', o.pipelining, 1, 10_000),
     durationS: number('durationS', o.durationS, 0.1, MAX_SECONDS),
     messages: o.messages === undefined ? 0 : integer('messages', o.messages, 1, 1e12),
-    warmupS: number('warmupS', o.warmupS, 0, 3600),
+    amount: load.amount,
+    bailout: integer('bailout', o.bailout, 0, 1e12),
+    connectionRate: load.connectionRate,
+    payloads,
+    onPort,
+    // An exact amount is the whole measurement: no warm-up before it.
+    warmupS: load.amount > 0 ? 0 : number('warmupS', o.warmupS, 0, 3600),
     sizes,
     headerBytes,
     mode,
-    rate: number('rate', o.rate, 0, 1e9),
+    rate: load.rate,
     workers,
     label: text('label', o.label, { oneLine: true }),
     json: boolean('json', o.json),
@@ -253,7 +377,7 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
     connectTimeoutS: number('connectTimeoutS', o.connectTimeoutS, 0.001, 3600),
     progress: boolean('progress', o.progress),
     churn: resolveChurn(given, mode),
-    serverCommand: commandLine(o.serverCommand),
+    serverCommand: commandLine('serverCommand', o.serverCommand),
     chat,
   });
 }
@@ -265,13 +389,41 @@ function resolveChurn(given: BenchOptions, mode: Mode): readonly number[] {
   if (values.length === 0) return BENCH_DEFAULTS.churn;
   const churn = list('churn', values, (k) => integer('churn', k, 1, 1e9));
   if (mode === 'chat') throw new InvalidOptionError('churn', '{churn} is for {mode} ack and echo');
-  if (given.rate !== undefined && given.rate > 0) {
+  if ((given.rate !== undefined && given.rate > 0) || given.connectionRate !== undefined) {
     throw new InvalidOptionError(
       'churn',
       '{churn} runs a closed loop: each connection is made again at once, so no {rate}',
     );
   }
+  if (given.amount !== undefined) {
+    throw new InvalidOptionError('churn', '{churn} sends K messages on every connection: it cannot go with {amount}');
+  }
   return churn;
+}
+
+/** How much load: the total rate (or each connection's), and an exact amount; combinations that contradict refused. */
+function resolveLoad(
+  given: BenchOptions,
+  o: BenchOptions,
+  clients: number,
+): { rate: number; connectionRate: number; amount: number } {
+  const amount = given.amount === undefined ? 0 : integer('amount', given.amount, 1, 1e12);
+  if (amount > 0) {
+    for (const option of ['messages', 'durationS', 'warmupS'] as const) {
+      if (given[option] !== undefined) {
+        throw new InvalidOptionError(option, `{amount} is the whole measurement: it cannot go with {${option}}`);
+      }
+    }
+  }
+  if (given.connectionRate === undefined) return { rate: number('rate', o.rate, 0, 1e9), connectionRate: 0, amount };
+  if (given.rate !== undefined) {
+    throw new InvalidOptionError(
+      'connectionRate',
+      'give {rate} (all connections together) or {connectionRate}, not both',
+    );
+  }
+  const connectionRate = number('connectionRate', given.connectionRate, 0.001, 1e9);
+  return { rate: number('rate', connectionRate * clients, 0, 1e9), connectionRate, amount };
 }
 
 /** Ack and echo mode: one connection count, one server, none of chat's options. */

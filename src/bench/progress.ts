@@ -11,8 +11,10 @@ export function progressHooks(options: ResolvedBenchOptions, print: (text: strin
   const unitOfRate = options.mode === 'chat' ? 'deliveries/s' : 'msgs/s';
   const tty = options.progress && !options.json && process.stderr.isTTY === true;
   let bar: cliProgress.SingleBar | null = null;
-  const total = options.messages > 0 ? options.messages : options.durationS;
-  const unit = options.messages > 0 ? 'msgs' : 's';
+  // --amount and --messages count messages; otherwise the bar counts seconds.
+  const counted = options.amount || options.messages;
+  const total = counted > 0 ? counted : options.durationS;
+  const unit = counted > 0 ? 'msgs' : 's';
   const title = (p: PlanInfo) => `[${p.index + 1}/${p.total}] ${p.key}${p.round > 1 ? ` r${p.round}` : ''}`;
   return {
     onMeasurementStart(plan) {
@@ -35,7 +37,7 @@ export function progressHooks(options: ResolvedBenchOptions, print: (text: strin
     },
     onTick(_plan, tick) {
       if (!bar) return;
-      const value = tick.phase !== 'measure' ? 0 : options.messages > 0 ? tick.messages : Math.round(tick.elapsedS);
+      const value = tick.phase !== 'measure' ? 0 : counted > 0 ? tick.messages : Math.round(tick.elapsedS);
       bar.update(Math.min(total, value), { phase: tick.phase, rate: fmtInt(tick.msgsPerSec) });
     },
     onMeasurementEnd() {

@@ -3,6 +3,7 @@ import net from 'node:net';
 import {
   BadReplyError,
   ConnectError,
+  socketFailureText,
   ConnectionClosedError,
   ConnectTimeoutError,
   DISCONNECT_MESSAGE,
@@ -15,6 +16,7 @@ import {
   parseErrorPayload,
   ReplyTimeoutError,
   UnexpectedReplyError,
+  withHeaderSizeHint,
 } from '../protocol/index.ts';
 import {
   ChatCommand,
@@ -172,17 +174,6 @@ function parseJsonOrText(payload: Buffer): unknown {
   }
 }
 
-/** Words for the connect errors a user meets; the errno code stays in the message and in `cause`. */
-const CONNECT_FAILURE_TEXT: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'unknown host',
-  EAI_AGAIN: 'host name lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'timed out',
-  ECONNRESET: 'connection reset',
-};
-
 const BANG = 0x21; // '!': the first byte of every error, delivery and refusal
 
 /**
@@ -221,6 +212,8 @@ export class Client extends EventEmitter<ClientEvents> {
   #closing: Promise<void> | null = null;
   #isClosed = false;
   #replyTimer: NodeJS.Timeout | null = null;
+  /** Frames read so far: until the first, a timeout or a bad frame comes with the header-size hint. */
+  #framesSeen = 0;
 
   /** Use connect(): this takes a socket that is already connected. */
   constructor(socket: net.Socket, options: ResolvedClientOptions) {
@@ -230,7 +223,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#reader = createReplyReader(
       options,
       (payload) => this.#onFrame(payload),
-      (err) => this.#fail(err),
+      (err) => this.#fail(this.#framesSeen === 0 ? withHeaderSizeHint(err, options.headerBytes) : err),
     );
     let resolveClosed!: (info: CloseInfo) => void;
     this.closed = new Promise((resolve) => {
@@ -451,6 +444,7 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   #onFrame(payload: Buffer): void {
+    this.#framesSeen++;
     // Errors, deliveries and refusals all start with '!': one byte compare spares every other reply the prefix tests.
     let refusal = null;
     if (payload[0] === BANG) {
@@ -558,7 +552,8 @@ export class Client extends EventEmitter<ClientEvents> {
       const waitedMs = performance.now() - oldest.sentAt;
       const limitMs = this.options.replyTimeoutMs;
       if (waitedMs >= limitMs) {
-        this.#fail(new ReplyTimeoutError(`no reply within ${limitMs} ms`));
+        const late = new ReplyTimeoutError(`no reply within ${limitMs / 1000} s`);
+        this.#fail(this.#framesSeen === 0 ? withHeaderSizeHint(late, this.options.headerBytes) : late);
       } else {
         // The reply we timed was answered meanwhile: time the oldest one still waiting.
         this.#armReplyTimer(limitMs - waitedMs);
@@ -585,14 +580,13 @@ export async function connect(input: ClientOptions): Promise<Client> {
     const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new ConnectTimeoutError(`cannot connect to ${where}: no answer within ${options.connectTimeoutMs} ms`));
+      reject(
+        new ConnectTimeoutError(`cannot connect to ${where}: no answer within ${options.connectTimeoutMs / 1000} s`),
+      );
     }, options.connectTimeoutMs);
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const words = (err.code && CONNECT_FAILURE_TEXT[err.code]) ?? err.message;
-      reject(
-        new ConnectError(`cannot connect to ${where}: ${words}${err.code ? ` (${err.code})` : ''}`, { cause: err }),
-      );
+      reject(new ConnectError(`cannot connect to ${where}: ${socketFailureText(err)}`, { cause: err }));
     });
     socket.once('connect', () => {
       clearTimeout(timer);

@@ -81,6 +81,22 @@ async function chatLine(client: Client, line: string): Promise<string | null> {
   }
 }
 
+/** How long piped input may stay silent before the lines after a `!DISCONNECT` are counted as all there is. */
+const LEFTOVER_QUIET_MS = 200;
+
+/** The non-empty lines still to come from piped input: until it ends, or stays quiet a moment (a pipe left open). */
+async function countLinesLeft(lines: AsyncIterator<string>): Promise<number> {
+  let count = 0;
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const quiet = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), LEFTOVER_QUIET_MS)));
+    const next = await Promise.race([lines.next(), quiet]);
+    clearTimeout(timer);
+    if (next === null || next.done) return count;
+    if (next.value !== '') count++;
+  }
+}
+
 /**
  * The interactive client: each line read is sent as one message and its reply
  * printed on its own line. Leaves cleanly (`!DISCONNECT`, then the server's FIN)
@@ -142,6 +158,7 @@ export async function runRepl(options: ReplOptions): Promise<number> {
       );
       rl.prompt();
     }
+    let leftWith = '';
     for (;;) {
       const next = await Promise.race([lines.next(), serverGone]);
       if ('gone' in next) {
@@ -150,7 +167,10 @@ export async function runRepl(options: ReplOptions): Promise<number> {
       }
       if (next.done) break;
       const line = next.value;
-      if (line === QUIT_COMMAND) break;
+      if (line === QUIT_COMMAND) {
+        leftWith = QUIT_COMMAND;
+        break;
+      }
       if (line !== '') {
         try {
           if (!chat) output.write(`${await client.send(line)}\n`);
@@ -162,11 +182,19 @@ export async function runRepl(options: ReplOptions): Promise<number> {
           if (!(chat && err instanceof CommandRefusedError)) return fail(err);
           show(errorOutput, describeRefusal(err));
         }
-        if (line === DISCONNECT_MESSAGE) break;
+        if (line === DISCONNECT_MESSAGE) {
+          leftWith = DISCONNECT_MESSAGE;
+          break;
+        }
       }
       if (interactive) rl.prompt(chat); // in chat mode the user may have typed ahead: keep the cursor in it
     }
+    // Piped input may go on after the line that left: those lines are not sent, and the user is told so.
+    const unsent = leftWith && !interactive ? await countLinesLeft(lines) : 0;
     await client.close();
+    if (unsent > 0) {
+      errorOutput.write(`handoff: ${unsent} line${unsent === 1 ? '' : 's'} after ${leftWith} not sent\n`);
+    }
     const { error } = await client.closed;
     return error ? fail(error) : 0;
   } finally {

@@ -5,6 +5,7 @@
  * command line its flag). The `parse*` functions turn what a user types
  * (`64k`, `10k`, `2.5`) into numbers; the others check ranges and kinds.
  */
+import { isIP } from 'node:net';
 import { escapeOptionText, InvalidOptionError } from '../protocol/errors.ts';
 
 /** Longest duration any option takes: a day. */
@@ -123,13 +124,40 @@ export function splitList(value: string | number | readonly (string | number)[])
 
 /**
  * `host:port`, `[v6]:port`, `:port` or `port` (host 127.0.0.1), strictly: a
- * host without a port, or a port that is not 1-65535, is refused at once.
+ * host without a port is refused with the fix spelled out (a default port
+ * would hide a typo such as `localhost5050`), and so is a port that is not
+ * 1-65535 or a host name with characters no name has.
  */
 export function parseHostPort(option: string, value: unknown): { host: string; port: number } {
   const requirement = 'host:port, [IPv6]:port or a port (1-65535)';
   if (typeof value !== 'string') throw invalid(option, requirement, value);
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]*)):(\d{1,5})$|^(\d{1,5})$/.exec(value.trim());
-  const port = m ? Number(m[3] ?? m[4]) : Number.NaN;
-  if (!m || port < 1 || port > 65_535) throw invalid(option, requirement, value);
+  const typed = value.trim();
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]*)):(\d{1,5})$|^(\d{1,5})$/.exec(typed);
+  if (!m) {
+    const hostOnly =
+      /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)$/.test(typed) || /^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*$/.test(typed);
+    if (hostOnly) {
+      if (typed.includes(':') && !typed.startsWith('[')) {
+        // A bare IPv6 address: brackets, then the port (`::1:5050` may mean [::1]:5050).
+        const cut = typed.lastIndexOf(':');
+        const split = isIP(typed.slice(0, cut)) === 6 && /^\d{1,5}$/.test(typed.slice(cut + 1));
+        const example = split ? `[${typed.slice(0, cut)}]:${typed.slice(cut + 1)}` : `[${typed}]:5050`;
+        throw new InvalidOptionError(
+          option,
+          `{${option}} ${shown(value)}: an IPv6 address goes in brackets, the port after them, e.g. ${example}`,
+        );
+      }
+      // `localhost5050`: a colon left out, most likely.
+      const glued = /^([A-Za-z][A-Za-z0-9._-]*[A-Za-z])(\d{1,5})$/.exec(typed);
+      const example = glued ? `${glued[1]}:${glued[2]}` : `${typed}:5050`;
+      throw new InvalidOptionError(
+        option,
+        `{${option}} ${shown(value)} has no port: give host:port, e.g. ${escapeOptionText(example)}`,
+      );
+    }
+    throw invalid(option, requirement, value);
+  }
+  const port = Number(m[3] ?? m[4]);
+  if (port < 1 || port > 65_535) throw invalid(option, requirement, value);
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }

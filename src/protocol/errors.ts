@@ -213,6 +213,23 @@ export class InvalidMessageError extends localError('ERR_INVALID_MESSAGE') {}
 // ---------------------------------------------------------------------------
 // Local failures: a client's connection.
 
+/** Words for the connect errors a user meets; the errno code stays in the message and in `cause`. */
+const SOCKET_FAILURE_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'timed out',
+  ECONNRESET: 'connection reset',
+};
+
+/** A socket error in words, its errno code once: `connection refused (ECONNREFUSED)`, not Node's `connect ECONNREFUSED 127.0.0.1:5050`. */
+export function socketFailureText(err: NodeJS.ErrnoException): string {
+  const words = (err.code && SOCKET_FAILURE_TEXT[err.code]) ?? err.message;
+  return err.code && !words.includes(err.code) ? `${words} (${err.code})` : words;
+}
+
 /** The connection could not be made: refused, unreachable, unknown host. `cause` has the socket error. */
 export class ConnectError extends localError('ERR_CONNECT') {}
 /** The connection was not made within the connect timeout. */
@@ -225,6 +242,18 @@ export class ReplyTimeoutError extends localError('ERR_REPLY_TIMEOUT') {}
 export class UnexpectedReplyError extends localError('ERR_UNEXPECTED_REPLY') {}
 /** The server's bytes are not the replies expected (a raw ack that is not `Msg received`, a wrong length). */
 export class BadReplyError extends localError('ERR_BAD_REPLY') {}
+
+/**
+ * The first reply does not come, or cannot be read: most often the two sides
+ * frame with different header sizes, so the error says so, and which size this
+ * side used. Adds the hint to `err`'s message and returns it.
+ */
+export function withHeaderSizeHint<E extends HandoffError>(err: E, headerBytes: number): E {
+  err.message +=
+    `; nothing from the server could be read as a reply yet: client and server must use the same header size ` +
+    `(this side used ${headerBytes}-byte headers, --header-bytes)`;
+  return err;
+}
 
 // ---------------------------------------------------------------------------
 // Local failures: the server process.
@@ -241,6 +270,10 @@ export class WorkerStartError extends localError('ERR_WORKER_START') {}
 
 /** Every connection to the bench target failed: nothing listens there, or nothing reachable. */
 export class TargetUnreachableError extends localError('ERR_TARGET_UNREACHABLE') {}
+/** The bench target's host name had no address, or the lookup did not answer within the connect timeout. */
+export class TargetLookupError extends localError('ERR_TARGET_LOOKUP') {}
+/** Not one reply from the bench target could be read (often: the header sizes differ). */
+export class NoReplyError extends localError('ERR_NO_REPLY') {}
 /** The server the bench started (or a reference server) did not start, or stopped answering. */
 export class EmbeddedServerError extends localError('ERR_EMBEDDED_SERVER') {}
 /** The open-file limit is below what the requested connections need. */
@@ -284,6 +317,8 @@ export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract
   { code: 'ERR_UNSUPPORTED_RUNTIME', errorClass: UnsupportedRuntimeError },
   { code: 'ERR_WORKER_START', errorClass: WorkerStartError },
   { code: 'ERR_TARGET_UNREACHABLE', errorClass: TargetUnreachableError },
+  { code: 'ERR_TARGET_LOOKUP', errorClass: TargetLookupError },
+  { code: 'ERR_NO_REPLY', errorClass: NoReplyError },
   { code: 'ERR_EMBEDDED_SERVER', errorClass: EmbeddedServerError },
   { code: 'ERR_FILE_LIMIT', errorClass: FileLimitError },
   { code: 'ERR_LOAD_THREAD', errorClass: LoadThreadError },

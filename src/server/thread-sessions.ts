@@ -132,7 +132,7 @@ export class ThreadSessions implements SessionThread {
         const error = summary.errorCode ? ` ${summary.errorCode}` : '';
         this.log.info(
           'disconnect',
-          `[DISCONNECTED] ${summary.remote} (${summary.messages} messages, ${summary.reason}${error}); ${active} active`,
+          `[DISCONNECTED] ${summary.remote} (${summary.messages} message${summary.messages === 1 ? '' : 's'}, ${summary.reason}${error}); ${active} active`,
           { ...summary, active },
         );
       }

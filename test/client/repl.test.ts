@@ -14,6 +14,13 @@ async function repl(port: number, input: NodeJS.ReadableStream) {
   return { code, stdout: out.text(), stderr: err.text() };
 }
 
+test('a !DISCONNECT as the last line: nothing left over, nothing said', async (t) => {
+  const server = await startFakeServer(t, { mode: 'ack' });
+  const { code, stderr } = await repl(server.port, Readable.from([`hi\n${DISCONNECT_MESSAGE}\n`]));
+  assert.equal(code, 0);
+  assert.equal(stderr, '');
+});
+
 test('each piped line is sent and its reply printed; at the end the client leaves with !DISCONNECT', async (t) => {
   const server = await startFakeServer(t, { mode: 'echo' });
   const { code, stdout, stderr } = await repl(server.port, Readable.from(['Hello World!\nHello ', 'Tim!\n']));
@@ -38,19 +45,23 @@ test('empty lines send nothing', async (t) => {
   assert.deepEqual(server.connections[0]!.received.map(String), ['hi', DISCONNECT_MESSAGE]);
 });
 
-test('/quit leaves cleanly: lines after it are not sent', async (t) => {
+test('/quit leaves cleanly: lines after it are not sent, and the user is told how many', async (t) => {
   const server = await startFakeServer(t, { mode: 'ack' });
-  const { code, stdout } = await repl(server.port, Readable.from(['a\n/quit\nnot sent\n']));
+  const { code, stdout, stderr } = await repl(server.port, Readable.from(['a\n/quit\nnot sent\n']));
   assert.equal(code, 0);
   assert.equal(stdout, `${ACK_TEXT}\n`);
+  assert.equal(stderr, 'handoff: 1 line after /quit not sent\n');
   assert.deepEqual(server.connections[0]!.received.map(String), ['a', DISCONNECT_MESSAGE]);
 });
 
-test('typing !DISCONNECT prints its reply like the tutorial client and exits 0', async (t) => {
+test('typing !DISCONNECT prints its reply like the tutorial client and exits 0; the lines after it are counted, not sent', async (t) => {
   const server = await startFakeServer(t, { mode: 'ack' });
-  const { code, stdout } = await repl(server.port, Readable.from([`hi\n${DISCONNECT_MESSAGE}\nnot sent\n`]));
+  const piped = Readable.from([`hi\n${DISCONNECT_MESSAGE}\nnot sent\n\nnor this\n`, 'nor that\n']);
+  const { code, stdout, stderr } = await repl(server.port, piped);
   assert.equal(code, 0);
   assert.equal(stdout, `${ACK_TEXT}\n${ACK_TEXT}\n`);
+  // Empty lines would send nothing anyway: three lines were not sent.
+  assert.equal(stderr, `handoff: 3 lines after ${DISCONNECT_MESSAGE} not sent\n`);
   assert.deepEqual(server.connections[0]!.received.map(String), ['hi', DISCONNECT_MESSAGE]);
 });
 

@@ -16,10 +16,12 @@ export const C = {
   OPEN: 8,
   /** Rate mode: ms the thread spent spinning to hit send times closer than a timer can. */
   SPIN_MS: 9,
+  /** --amount: 1 once the thread has sent its share and every reply is in (or its connections are gone). */
+  DONE: 10,
   /** Connections made (churn: each connection sends its messages, closes and is made again). */
-  CONNECTS: 10,
+  CONNECTS: 11,
 } as const;
-export const FIELDS = 11;
+export const FIELDS = 12;
 
 export type CounterSnapshot = {
   sent: number;
@@ -32,6 +34,7 @@ export type CounterSnapshot = {
   timeouts: number;
   open: number;
   spinMs: number;
+  done: number;
   connects: number;
 };
 
@@ -76,6 +79,7 @@ const SNAPSHOT: Readonly<Record<keyof CounterSnapshot, number>> = {
   timeouts: C.TIMEOUTS,
   open: C.OPEN,
   spinMs: C.SPIN_MS,
+  done: C.DONE,
   connects: C.CONNECTS,
 };
 
@@ -96,6 +100,7 @@ export function diffCounters(later: CounterSnapshot, earlier: CounterSnapshot): 
     timeouts: later.timeouts - earlier.timeouts,
     open: later.open,
     spinMs: later.spinMs - earlier.spinMs,
+    done: later.done,
     connects: later.connects - earlier.connects,
   };
 }

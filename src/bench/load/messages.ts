@@ -10,6 +10,10 @@ export interface LoadSetup {
   sizeBytes: number;
   mode: Mode;
   pipelining: number;
+  /** Your own payloads, sent round-robin by each connection; null: `sizeBytes` of 'a'. */
+  payloads: readonly string[] | null;
+  /** Messages this thread sends in all, exactly (its share of --amount); -1 = no limit. */
+  budget: number;
   /** Rate mode: ms between messages of one connection; 0 = closed loop. */
   intervalMs: number;
   /** In [0, 1): where this thread's schedules sit inside one interval, so threads interleave. */

@@ -49,7 +49,7 @@ export async function waitForPort(
     if (await accepts(host, port)) return;
     await sleep(25);
   }
-  throw new EmbeddedServerError(`${what} did not start listening on ${host}:${port} within ${timeoutMs} ms`);
+  throw new EmbeddedServerError(`${what} did not start listening on ${host}:${port} within ${timeoutMs / 1000} s`);
 }
 
 /** SIGTERM, then SIGKILL if it is still there after a few seconds; resolves once it has exited. */

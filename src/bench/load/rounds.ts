@@ -18,6 +18,8 @@ export interface Rounds<V, S extends { stop(): Promise<void> }, X extends { key:
   /** The sweep inside one variant: each point is what its measurement's plan adds to PlanInfo. */
   points(v: V): readonly X[];
   measure(server: S, plan: PlanInfo & X, warn: (text: string) => void): Promise<M>;
+  /** True ends the run after this measurement (--bailout): the result has the measurements made so far. */
+  stopAfter?(m: M): boolean;
 }
 
 /**
@@ -40,8 +42,10 @@ export async function runRounds<V, S extends { stop(): Promise<void> }, X extend
   let index = 0;
   try {
     checkFileLimit(options.clients);
-    for (let round = 1; round <= options.repeat; round++) {
+    let stopped = false;
+    for (let round = 1; round <= options.repeat && !stopped; round++) {
       for (const v of r.variants) {
+        if (stopped) break;
         const server = await r.start(v);
         last = r.address(server);
         try {
@@ -51,6 +55,8 @@ export async function runRounds<V, S extends { stop(): Promise<void> }, X extend
             const m = await r.measure(server, plan, warn);
             measurements.push(m);
             hooks.onMeasurementEnd?.(plan, m);
+            stopped = r.stopAfter?.(m) ?? false;
+            if (stopped) break;
           }
         } finally {
           await server.stop();

@@ -11,7 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TargetUnreachableError } from '../../protocol/index.ts';
+import { NoReplyError, TargetUnreachableError, withHeaderSizeHint } from '../../protocol/index.ts';
 import type { ServerStats } from '../../server/server.ts';
 import type { Strategy } from '../../server/options.ts';
 import { type CounterSnapshot, diffCounters, PHASE } from './counters.ts';
@@ -20,7 +20,8 @@ import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
 import { LoadPool, split } from './pool.ts';
 import { churnFigures } from '../results/churn.ts';
 import { saturationWarning } from '../results/saturation.ts';
-import type { LoadSetup } from './messages.ts';
+import type { FromWorker, LoadSetup } from './messages.ts';
+import { plural } from '../format.ts';
 import type { ResolvedBenchOptions } from '../options.ts';
 import {
   type BenchResult,
@@ -84,9 +85,32 @@ export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): P
           })),
         ),
       measure: (server, plan, warn) => measure(options, pool, server, plan, hooks, warn),
+      stopAfter: (m) => options.bailout > 0 && m.errors.total >= options.bailout,
     },
     (measurements) => ({ schema: SCHEMA, measurements, summary: summarizeMeasurements(measurements) }),
   );
+}
+
+/** Not one reply in a measurement: what came instead, and the header size used (the usual cause). */
+function noReply(server: ServerUnderTest, plan: MeasurementPlan, options: ResolvedBenchOptions, first: string) {
+  const within = Math.max(options.timeoutS, options.connectTimeoutS);
+  const what = first ? `first error ${first}` : `nothing within ${within} s`;
+  // The hint is in `first` already when a connection saw it; said once.
+  const err = new NoReplyError(`${plan.key}: no reply from ${server.host}:${server.port} could be read (${what})`);
+  return first.includes('header size') ? err : withHeaderSizeHint(err, plan.headerBytes);
+}
+
+/** After the ramp: a warning for connections that had no reply, and the server's counters while all are busy. */
+async function afterRamp(
+  ramped: ReadonlyArray<{ unramped: number }>,
+  plan: MeasurementPlan,
+  server: ServerUnderTest,
+  warn: (text: string) => void,
+): Promise<ServerStats | null> {
+  const unramped = ramped.reduce((a, r) => a + r.unramped, 0);
+  if (unramped > 0) warn(`${plan.key}: ${unramped} connections had no reply within the ramp limit`);
+  // Balance while every connection is open and busy.
+  return server.stats();
 }
 
 async function measure(
@@ -99,6 +123,8 @@ async function measure(
 ): Promise<Measurement> {
   const statsBefore = await settledStats(server);
   const perThread = split(options.clients, pool.size);
+  // --amount: each thread's exact share, in proportion to its connections.
+  const budgets = options.amount > 0 ? split(options.amount, pool.size) : perThread.map(() => -1);
   const timeoutMs = options.timeoutS * 1000;
   const connectTimeoutMs = Math.round(options.connectTimeoutS * 1000);
   const setups: LoadSetup[] = perThread.map((connections, i) => ({
@@ -109,6 +135,8 @@ async function measure(
     sizeBytes: plan.sizeBytes,
     mode: options.mode,
     pipelining: options.pipelining,
+    payloads: options.payloads,
+    budget: budgets[i]!,
     intervalMs: options.rate > 0 ? (options.clients / options.rate) * 1000 : 0,
     phaseOffset: i / pool.size,
     timeoutMs,
@@ -124,16 +152,28 @@ async function measure(
   const connectError = connected.find((c) => c.error)?.error ?? '';
   if (failed === options.clients) {
     await pool.close();
-    throw new TargetUnreachableError(`cannot connect to ${server.host}:${server.port}: ${connectError}`);
+    // The first failure without its code: `cannot connect to h:p: connection refused (ECONNREFUSED)`.
+    const why = connectError.replace(/^ERR_[A-Z_]+: /, '');
+    throw new TargetUnreachableError(`cannot connect to ${server.host}:${server.port}: ${why}`);
   }
   if (failed > 0) warn(`${plan.key}: ${failed} of ${options.clients} connections failed (${connectError})`);
 
-  hooks.onPhase?.(plan, 'ramp');
-  const ramped = await pool.start();
-  const unramped = ramped.reduce((a, r) => a + r.unramped, 0);
-  if (unramped > 0) warn(`${plan.key}: ${unramped} connections had no reply within the ramp limit`);
-  // Balance while every connection is open and busy.
-  const statsRamped = await server.stats();
+  // With --amount the load starts with the window (the window is all of it); otherwise the ramp comes first.
+  let started: Promise<Array<Extract<FromWorker, { type: 'ramped' }>>> | null = null;
+  let statsRamped: ServerStats | null = null;
+  if (options.amount === 0) {
+    hooks.onPhase?.(plan, 'ramp');
+    started = pool.start();
+    const ramped = await started;
+    if (pool.counters().acked === 0) {
+      // Nothing readable came back: measuring would only wait out the window.
+      pool.control.set(PHASE.DRAIN);
+      const drained = await pool.drain(0);
+      await pool.close();
+      throw noReply(server, plan, options, drained.find((d) => d.firstError)?.firstError ?? '');
+    }
+    statsRamped = await afterRamp(ramped, plan, server, warn);
+  }
 
   // measureWindow reads the server's CPU at the window's two edges; the main thread's (handoff's acceptor) is read beside it.
   const mainThreadCpu: Array<number | null> = [];
@@ -142,17 +182,25 @@ async function measure(
     return server.cpuSeconds();
   };
   const reader: CounterReader<CounterSnapshot> = { read: () => pool.counters(), count: (c) => c.acked };
+  const counted = options.amount || options.messages;
   const length = {
     durationMs: options.durationS * 1000,
-    stopAtCount: options.messages,
+    stopAtCount: counted,
     // Bounded even in --messages mode: a stalled server must not hang the run forever.
-    limitMs: options.messages > 0 ? Math.max(options.timeoutS * 1000, 600_000) : options.durationS * 1000,
+    limitMs: counted > 0 ? Math.max(options.timeoutS * 1000, 600_000) : options.durationS * 1000,
+    stopWhen: (c: CounterSnapshot) =>
+      (options.bailout > 0 && c.errors >= options.bailout) || (options.amount > 0 && c.done === pool.size),
   };
   const { samples, c0, c1, seconds, startEpochMs, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
     await measureWindow(pool, reader, options.warmupS, length, ackSample, serverCpuAtEdges, {
       onPhase: (phase) => hooks.onPhase?.(plan, phase),
       onTick: (tick) => hooks.onTick?.(plan, tick),
+      onWindowStart: () => {
+        started ??= pool.start();
+      },
     });
+  const ramped = await started!;
+  if (options.amount > 0) statsRamped = await afterRamp(ramped, plan, server, warn);
 
   hooks.onPhase?.(plan, 'drain');
   const drained = await pool.drain(timeoutMs);
@@ -161,6 +209,9 @@ async function measure(
   await pool.close();
 
   const w = diffCounters(c1, c0);
+  const firstDrainError = drained.find((d) => d.firstError)?.firstError ?? '';
+  // Not one reply in the whole measurement: figures of zeros would hide what went wrong.
+  if (cAll.acked === 0) throw noReply(server, plan, options, firstDrainError);
   const histogram = mergeHistograms(drained.map((d) => d.histogram));
   const perSecond = samples.filter((s) => s.seconds >= 0.999).map((s) => s.msgsPerSec);
   const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [w.acked / seconds]);
@@ -177,8 +228,11 @@ async function measure(
   const saturated = threadUtilization.some((u) => u >= SATURATED_UTILIZATION);
   const cores = availableParallelism();
   if (saturated) warn(`${plan.key}: ${saturationWarning({ threadUtilization, machineBusy, cores })}`);
-  const firstError = drained.find((d) => d.firstError)?.firstError ?? connectError;
-  if (errorTotal > 0) warn(`${plan.key}: ${errorTotal} errors (${firstError})`);
+  const firstError = firstDrainError || connectError;
+  if (errorTotal > 0) warn(`${plan.key}: ${errorTotal} ${plural(errorTotal, 'error')} (${firstError})`);
+  if (options.bailout > 0 && errorTotal >= options.bailout) {
+    warn(`${plan.key}: bailed out after ${errorTotal} errors (bailout ${options.bailout}): the run stops here`);
+  }
 
   return {
     key: plan.key,
@@ -192,7 +246,7 @@ async function measure(
     pipelining: options.pipelining,
     rate: options.rate,
     connect: { ms: Math.max(...connected.map((c) => c.connectMs)), failed, firstError: connectError },
-    ramp: { ms: Math.max(...ramped.map((r) => r.rampMs)), unramped },
+    ramp: { ms: Math.max(...ramped.map((r) => r.rampMs)), unramped: ramped.reduce((a, r) => a + r.unramped, 0) },
     window: { seconds, messages: w.acked, startEpochMs },
     msgsPerSec: {
       overall: w.acked / seconds,

@@ -45,11 +45,13 @@ export interface CounterReader<C> {
 }
 
 /** How long the window lasts: a duration, or until `count` reaches `stopAtCount` (bounded by `limitMs`). */
-export interface WindowLength {
+export interface WindowLength<C = unknown> {
   durationMs: number;
   /** 0: the duration decides. */
   stopAtCount: number;
   limitMs: number;
+  /** Also ends the window, checked every 20 ms or so (--bailout's errors, --amount's last reply). */
+  stopWhen?: (c: C) => boolean;
 }
 
 /** Calls `tick` about once a second for `seconds`, with the live rate. */
@@ -82,7 +84,7 @@ export async function tickFor<C>(reader: CounterReader<C>, seconds: number, tick
  */
 export async function sampleWindow<C, S extends { t: number }>(
   reader: CounterReader<C>,
-  length: WindowLength,
+  length: WindowLength<C>,
   c0: C,
   windowStartEpochMs: number,
   sample: (later: C, earlier: C, t: number, seconds: number) => S,
@@ -116,9 +118,10 @@ export async function sampleWindow<C, S extends { t: number }>(
       finish(now, reader.read());
       break;
     }
-    if (length.stopAtCount > 0) {
+    if (length.stopAtCount > 0 || length.stopWhen) {
       const c = reader.read();
-      if (reader.count(c) - reader.count(c0) >= length.stopAtCount) {
+      const counted = length.stopAtCount > 0 && reader.count(c) - reader.count(c0) >= length.stopAtCount;
+      if (counted || length.stopWhen?.(c)) {
         finish(now, c);
         break;
       }
@@ -174,10 +177,10 @@ export async function measureWindow<C, S extends { t: number }>(
   pool: WindowPool,
   reader: CounterReader<C>,
   warmupS: number,
-  length: WindowLength,
+  length: WindowLength<C>,
   sample: (later: C, earlier: C, t: number, seconds: number) => S,
   serverCpu: () => number | null,
-  hooks: { onPhase: (phase: RunPhase) => void; onTick: (tick: Tick) => void },
+  hooks: { onPhase: (phase: RunPhase) => void; onTick: (tick: Tick) => void; onWindowStart?: () => void },
 ): Promise<WindowFigures<C, S>> {
   if (warmupS > 0) {
     hooks.onPhase('warmup');
@@ -192,6 +195,8 @@ export async function measureWindow<C, S extends { t: number }>(
   const windowStart = epochNowMs();
   pool.control.set(PHASE.MEASURE, windowStart);
   const c0 = reader.read();
+  // --amount starts the load here: the window is the whole of it.
+  hooks.onWindowStart?.();
   const samples = await sampleWindow(reader, length, c0, windowStart, sample, hooks.onTick);
   pool.control.set(PHASE.DRAIN);
   const windowEnd = epochNowMs();

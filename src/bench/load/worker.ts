@@ -27,7 +27,9 @@ import {
   parseErrorPayload,
   repeatFrame,
   ReplyTimeoutError,
+  socketFailureText,
   UnexpectedReplyError,
+  withHeaderSizeHint,
 } from '../../protocol/index.ts';
 import { C, FIELDS, PHASE } from './counters.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
@@ -47,6 +49,18 @@ let frameBytes = 0;
 /** `pipelining` request frames back to back: a batch of n is one subarray. */
 let batch: Buffer = Buffer.alloc(0);
 let expectedReplyBytes = 0;
+/**
+ * Your own payloads (--payload-file): their frames back to back, cycled so that
+ * any `pipelining` of them from any start are one subarray; `frameAt[i]` is
+ * where frame i starts (frameAt[i + 1] where it ends); null for synthetic ones.
+ */
+let cycle: Buffer | null = null;
+let frameAt = new Int32Array(0);
+let payloadCount = 0;
+/** Echo mode with your own payloads: each frame's payload length, to check the echo against. */
+let payloadLengths = new Int32Array(0);
+/** --amount: messages this thread may still send (Infinity: no limit). */
+let budget = Number.POSITIVE_INFINITY;
 let histogram = createLatencyHistogram(32);
 let conns: Conn[] = [];
 /** When the load started (the ramp), this thread's clock. */
@@ -80,6 +94,9 @@ class Conn implements Scheduled {
   readonly decoder: FrameDecoder;
   /** Start time of each message in flight (when it was due), a ring of `pipelining`. */
   readonly starts: Float64Array;
+  /** Your own payloads: which one each message in flight is (same ring as `starts`), and the next to send. */
+  readonly which: Int32Array;
+  nextPayload = 0;
   head = 0;
   inflight = 0;
   acked = 0;
@@ -111,11 +128,13 @@ class Conn implements Scheduled {
     this.slot = slot;
     this.initial = initial;
     this.starts = new Float64Array(setup.pipelining);
+    this.which = new Int32Array(cycle ? setup.pipelining : 0);
     this.decoder = new FrameDecoder(
       { headerBytes: setup.headerBytes, maxMessageBytes: Math.max(setup.sizeBytes, 4096) },
       (payload) => this.#onFrame(payload),
       (err) => {
-        countError(new BadReplyError(`the server's bytes are not a reply frame: ${err.message}`, { cause: err }));
+        const bad = new BadReplyError(`the server's bytes are not a reply frame: ${err.message}`, { cause: err });
+        countError(this.acked === 0 ? withHeaderSizeHint(bad, setup.headerBytes) : bad);
         // Our own close, not the server's: not a second error.
         this.errored = true;
         this.socket.destroy();
@@ -133,7 +152,7 @@ class Conn implements Scheduled {
     });
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
       if (!this.settled) {
-        this.#settleFailed(new ConnectError(err.message, { cause: err }));
+        this.#settleFailed(new ConnectError(socketFailureText(err), { cause: err }));
         return;
       }
       if (this.closing || this.errored) return;
@@ -153,6 +172,7 @@ class Conn implements Scheduled {
       }
       if (this.inflight > 0) this.inflight = 0;
       checkDrained();
+      checkSpent();
     });
   }
 
@@ -188,6 +208,7 @@ class Conn implements Scheduled {
       return true;
     }
     const p = syncPhase();
+    if (budget === 0 && this.inflight === 0) checkSpent();
     if (p === PHASE.DRAIN) {
       if (this.inflight === 0) checkDrained();
     } else if (setup.intervalMs === 0) {
@@ -209,12 +230,22 @@ class Conn implements Scheduled {
         return;
       }
     }
-    if (payload.length !== expectedReplyBytes) {
-      countError(new BadReplyError(`reply of ${payload.length} bytes, expected ${expectedReplyBytes}`));
-    }
     if (this.inflight === 0) {
       countError(new UnexpectedReplyError('a reply to no message'));
       return;
+    }
+    const expected = payloadLengths.length > 0 ? payloadLengths[this.which[this.head]!]! : expectedReplyBytes;
+    if (payload.length !== expected) {
+      const bad = new BadReplyError(`reply of ${payload.length} bytes, expected ${expected}`);
+      if (this.acked > 0) countError(bad);
+      else {
+        // A first reply of the wrong length: most likely not this protocol's frames at this header size.
+        countError(withHeaderSizeHint(bad, setup.headerBytes));
+        this.errored = true;
+        this.decoder.stop();
+        this.socket.destroy();
+        return;
+      }
     }
     const start = this.starts[this.head]!;
     this.head = this.head + 1 === this.starts.length ? 0 : this.head + 1;
@@ -229,8 +260,9 @@ class Conn implements Scheduled {
     }
   }
 
-  /** Sends `n` messages whose latency clock starts at `due`. */
+  /** Sends `n` messages (fewer if --amount's budget is nearly spent) whose latency clock starts at `due`. */
   send(n: number, due: number): void {
+    if (n > budget) n = budget;
     if (!this.open || n === 0) return;
     const ring = this.starts;
     let slot = this.head + this.inflight;
@@ -238,12 +270,7 @@ class Conn implements Scheduled {
       if (slot >= ring.length) slot -= ring.length;
       ring[slot++] = due;
     }
-    this.inflight += n;
-    this.sent += n;
-    this.socket.write(n === setup.pipelining ? batch : batch.subarray(0, n * frameBytes));
-    counters[C.SENT]! += n;
-    counters[C.TX_WIRE]! += n * frameBytes;
-    counters[C.TX_HEADER]! += n * setup.headerBytes;
+    this.#write(n);
   }
 
   /**
@@ -257,7 +284,7 @@ class Conn implements Scheduled {
     const ring = this.starts;
     let slot = this.head + this.inflight;
     let n = 0;
-    while (this.inflight + n < setup.pipelining) {
+    while (this.inflight + n < setup.pipelining && n < budget) {
       const due = this.t0 + this.nextIndex * setup.intervalMs;
       if (due > now) break;
       if (slot >= ring.length) slot -= ring.length;
@@ -266,10 +293,31 @@ class Conn implements Scheduled {
       n++;
     }
     if (n === 0) return;
+    this.#write(n);
+  }
+
+  /** Writes the next `n` frames in one write and counts them (their start times are in the ring already). */
+  #write(n: number): void {
     this.inflight += n;
-    this.socket.write(n === setup.pipelining ? batch : batch.subarray(0, n * frameBytes));
+    this.sent += n;
+    budget -= n;
+    let bytes = n * frameBytes;
+    if (cycle === null) {
+      this.socket.write(n === setup.pipelining ? batch : batch.subarray(0, bytes));
+    } else {
+      const from = this.nextPayload;
+      bytes = frameAt[from + n]! - frameAt[from]!;
+      this.socket.write(cycle.subarray(frameAt[from], frameAt[from + n]));
+      // Which payload each of them is, in the ring slots just filled (the echo's length is checked against it).
+      let slot = this.head + this.inflight - n;
+      for (let i = 0; i < n; i++) {
+        if (slot >= this.which.length) slot -= this.which.length;
+        this.which[slot++] = (from + i) % payloadCount;
+      }
+      this.nextPayload = (from + n) % payloadCount;
+    }
     counters[C.SENT]! += n;
-    counters[C.TX_WIRE]! += n * frameBytes;
+    counters[C.TX_WIRE]! += bytes;
     counters[C.TX_HEADER]! += n * setup.headerBytes;
   }
 
@@ -318,6 +366,13 @@ function reconnect(slot: number): void {
   conns[slot] = next;
 }
 
+/** --amount: once the budget is spent and every reply is in (or its connection gone), says so in C.DONE. */
+function checkSpent(): void {
+  if (budget !== 0 || counters[C.DONE] === 1) return;
+  for (const c of conns) if (c.open && c.inflight > 0) return;
+  counters[C.DONE] = 1;
+}
+
 function checkDrained(): void {
   if (!onDrained) return;
   // Churn: every connection made sends all its K messages, so the drain waits for each to close.
@@ -337,7 +392,8 @@ function checkTimeouts(): void {
     if (c.open && c.inflight > 0 && c.timedOutAt !== c.acked && now - c.starts[c.head]! > setup.timeoutMs) {
       c.timedOutAt = c.acked;
       counters[C.TIMEOUTS]! += 1;
-      countError(new ReplyTimeoutError(`a message had no reply within ${setup.timeoutMs} ms`));
+      const late = new ReplyTimeoutError(`a message had no reply within ${setup.timeoutMs / 1000} s`);
+      countError(c.acked === 0 ? withHeaderSizeHint(late, setup.headerBytes) : late);
     }
   }
 }
@@ -347,7 +403,7 @@ async function connectAll(): Promise<FromWorker> {
   const settled = await settleAll(
     setup.connections,
     setup.connectTimeoutMs,
-    `no connection to ${setup.host}:${setup.port} within ${setup.connectTimeoutMs} ms`,
+    `no answer within ${setup.connectTimeoutMs / 1000} s`,
     (timedOut) => {
       for (const c of conns) c.giveUp(timedOut);
     },
@@ -367,7 +423,8 @@ async function connectAll(): Promise<FromWorker> {
 function startLoad(): Promise<FromWorker> {
   startedAt = performance.now();
   const open = conns.filter((c) => c.open);
-  unramped = open.length;
+  // --amount: fewer messages than connections leave some idle, so there is no ramp to wait for.
+  unramped = setup.budget >= 0 ? 0 : open.length;
   timeoutTimer = setInterval(checkTimeouts, Math.min(1000, setup.timeoutMs / 4));
   return new Promise((resolve) => {
     const rampTimer = setTimeout(() => {
@@ -390,6 +447,8 @@ function startLoad(): Promise<FromWorker> {
       });
       clock.start(open);
     }
+    // A share of 0 (--amount below the thread count), or every connection already gone.
+    checkSpent();
   });
 }
 
@@ -440,12 +499,33 @@ function configure(next: LoadSetup): void {
   frameBytes = frame.length;
   batch = repeatFrame(frame, setup.pipelining);
   expectedReplyBytes = setup.mode === 'echo' ? setup.sizeBytes : Buffer.byteLength(ACK_TEXT);
+  buildCycle(setup.payloads);
+  budget = setup.budget >= 0 ? setup.budget : Number.POSITIVE_INFINITY;
   histogram = createLatencyHistogram(32);
   churn = setup.churn > 0 ? new Churn(setup.churn, (began) => began >= measureStart && phase === PHASE.MEASURE) : null;
   measureStart = Number.POSITIVE_INFINITY;
   phase = PHASE.RAMP;
   errors.reset();
   counters.fill(0);
+}
+
+/** Frames of your own payloads, cycled so that any `pipelining` of them in a row are one subarray. */
+function buildCycle(payloads: readonly string[] | null): void {
+  if (!payloads) {
+    cycle = null;
+    payloadCount = 0;
+    payloadLengths = new Int32Array(0);
+    return;
+  }
+  payloadCount = payloads.length;
+  const encoded = payloads.map((p) => Buffer.from(p, 'utf8'));
+  const frames = Array.from({ length: payloadCount + setup.pipelining }, (_, i) =>
+    encodeFrame(encoded[i % payloadCount]!, setup.headerBytes),
+  );
+  frameAt = new Int32Array(frames.length + 1);
+  for (let i = 0; i < frames.length; i++) frameAt[i + 1] = frameAt[i]! + frames[i]!.length;
+  cycle = Buffer.concat(frames);
+  payloadLengths = setup.mode === 'echo' ? Int32Array.from(encoded, (b) => b.length) : new Int32Array(0);
 }
 
 serveOrders<ToWorker, FromWorker>({

@@ -9,7 +9,7 @@
  * results/chat-tester-vs-fanout.{md,json}.
  *
  *   gcc -O2 -pthread -o ~/ref/fanout ../shared/reference/fanout.c
- *   node src/bench/reference/chat-vs-fanout.ts [--fanout ~/ref/fanout] [--targets handoff,nats,redis]
+ *   scripts/reference.sh chat-vs-fanout [--fanout ~/ref/fanout] [--targets handoff,nats,redis]
  *        [-r 500] [-s 10] [-b 16] [-d 4] [--warmup 1] [--rounds 3] [--server-workers 2] [--rate 0] [--out results]
  */
 import { execFile } from 'node:child_process';
@@ -25,7 +25,7 @@ import { describeEnvironment, environment } from '../load/system.ts';
 import { resolveBenchOptions } from '../options.ts';
 import { markdownColumns } from '../results/report.ts';
 import { median } from '../results/result.ts';
-import { saveReferenceReport } from './loadgen.ts';
+import { requireInstruments, saveReferenceReport } from './loadgen.ts';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +44,12 @@ const { values } = parseArgs({
   },
 });
 const targets = splitList(values.targets) as TargetKind[];
+requireInstruments('chat-vs-fanout', [
+  { program: values.fanout, flag: '--fanout', source: 'fanout.c' },
+  ...(['nats', 'redis'] as const)
+    .filter((kind) => targets.includes(kind))
+    .map((kind) => ({ program: `${kind}-server`, install: `apt-get install ${kind}-server` })),
+]);
 const receivers = Number(values.receivers);
 const senders = Number(values.senders);
 const sizeBytes = parseSize('size', values.size);
@@ -203,7 +209,7 @@ const md = [
     `receive too, but that figure leaves them out, as it is the one to put beside NATS and Redis). Tester CPU per ` +
     `delivery: all its deliveries, senders' included. ${describeEnvironment(env)}.`,
   '',
-  `Command: \`node src/bench/reference/chat-vs-fanout.ts --targets ${values.targets} -r ${receivers} -s ${senders} -b ${values.size} -d ${durationS} --warmup ${warmupS} --rounds ${rounds} --server-workers ${serverWorkers} --rate ${values.rate}\``,
+  `Command: \`scripts/reference.sh chat-vs-fanout --targets ${values.targets} -r ${receivers} -s ${senders} -b ${values.size} -d ${durationS} --warmup ${warmupS} --rounds ${rounds} --server-workers ${serverWorkers} --rate ${values.rate}\``,
   '',
   markdownColumns(summary, [
     ['target', (s) => s.target],

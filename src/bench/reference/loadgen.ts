@@ -10,12 +10,48 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { waitForPort } from '../load/processes.ts';
+import { findProgram, waitForPort } from '../load/processes.ts';
 
 const run = promisify(execFile);
 
 export const DEFAULT_LOADGEN = path.join(homedir(), 'ref', 'loadgen');
 export const DEFAULT_REF_SERVER = path.join(homedir(), 'ref', 'ref_epoll');
+
+/** A program a reference script needs: where it is looked for, the flag that moves it, how to get it. */
+export interface Instrument {
+  program: string;
+  flag?: string;
+  /** The C source in ../shared/reference it is built from; absent for installed servers (nats-server). */
+  source?: string;
+  install?: string;
+}
+
+/**
+ * Checks, before anything runs, that the pinned Node.js runs this script and that
+ * every instrument is there; otherwise says in a few lines what is missing and
+ * how to get it, and exits with status 2 (never a stack trace half-way through).
+ */
+export function requireInstruments(script: string, instruments: readonly Instrument[]): void {
+  const problems: string[] = [];
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 26) {
+    problems.push(
+      `Node.js ${process.versions.node} is too old: run it with the pinned one, ` +
+        `node_modules/.bin/node src/bench/reference/${script}.ts (after npm ci), or scripts/reference.sh ${script}`,
+    );
+  }
+  for (const need of instruments) {
+    if (findProgram(need.program)) continue;
+    const moved = need.flag ? ` (or give its path with ${need.flag})` : '';
+    const how = need.source
+      ? `build it: mkdir -p ~/ref && gcc -O2 -pthread -o ${need.program.replace(homedir(), '~')} ../shared/reference/${need.source}`
+      : `install it: ${need.install ?? `apt-get install ${path.basename(need.program)}`}`;
+    problems.push(`${need.program.replace(homedir(), '~')} is missing${moved}; ${how}`);
+  }
+  if (problems.length === 0) return;
+  process.stderr.write(`${script}: cannot run:\n${problems.map((p) => `  - ${p}\n`).join('')}`);
+  process.exit(2);
+}
 
 export interface LoadgenRun {
   host?: string;

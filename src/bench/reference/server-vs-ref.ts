@@ -5,7 +5,7 @@
  * so drift on this noisy machine hits all alike; the figure is the ratio of
  * medians. Writes results/server-vs-reference.{md,json}.
  *
- *   node src/bench/reference/server-vs-ref.ts [--cases 16:ack,64k:ack,64k:echo] [--rounds 5]
+ *   scripts/reference.sh server-vs-ref [--cases 16:ack,64k:ack,64k:echo] [--rounds 5]
  *        [-c 500] [-d 4] [--servers ref,handoff,single] [--server-workers 2] [--out results]
  */
 import { parseArgs } from 'node:util';
@@ -16,7 +16,14 @@ import { startEmbeddedServer, type ServerUnderTest } from '../load/embedded-serv
 import { describeEnvironment, environment } from '../load/system.ts';
 import { markdownTable } from '../results/report.ts';
 import { median } from '../results/result.ts';
-import { DEFAULT_LOADGEN, DEFAULT_REF_SERVER, runLoadgen, saveReferenceReport, startRefServer } from './loadgen.ts';
+import {
+  DEFAULT_LOADGEN,
+  DEFAULT_REF_SERVER,
+  requireInstruments,
+  runLoadgen,
+  saveReferenceReport,
+  startRefServer,
+} from './loadgen.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +40,13 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'results' },
   },
 });
+
+requireInstruments('server-vs-ref', [
+  { program: values.loadgen, flag: '--loadgen', source: 'loadgen.c' },
+  ...(splitList(values.servers).includes('ref')
+    ? [{ program: values['ref-server'], flag: '--ref-server', source: 'ref_epoll.c' }]
+    : []),
+]);
 
 const cases = splitList(values.cases).map((c) => {
   const [size, mode = 'ack'] = c.split(':');
@@ -149,7 +163,7 @@ const md = [
     `${rounds} rounds with the servers taking turns. Server CPU from /proc (loadgen -S), all threads of the process. ` +
     `${describeEnvironment(env)}.`,
   '',
-  `Command: \`node src/bench/reference/server-vs-ref.ts --cases ${values.cases} --servers ${values.servers} --rounds ${rounds} -c ${clients} -d ${durationS} --server-workers ${serverWorkers}\``,
+  `Command: \`scripts/reference.sh server-vs-ref --cases ${values.cases} --servers ${values.servers} --rounds ${rounds} -c ${clients} -d ${durationS} --server-workers ${serverWorkers}\``,
   '',
   markdownTable(
     ['size', 'mode', 'server', 'median msgs/s', 'median CPU-s / M msgs', 'range', 'ratio to ref (CPU/msg)', 'errors'],

@@ -4,7 +4,7 @@
  * generator's. Runs them in turn (A B A B) against one embedded server and
  * writes results/reference-check.{md,json}.
  *
- *   node src/bench/reference/tester-vs-loadgen.ts [--loadgen ~/ref/loadgen] [-c 50] [-s 16,4k] [-d 3] [--rounds 2]
+ *   scripts/reference.sh tester-vs-loadgen [--loadgen ~/ref/loadgen] [-c 50] [-s 16,4k] [-d 3] [--rounds 2]
  *        [--server-workers 1] [--strategy handoff] [--out results]
  */
 import { parseArgs } from 'node:util';
@@ -17,7 +17,7 @@ import { describeEnvironment, environment } from '../load/system.ts';
 import { resolveBenchOptions } from '../options.ts';
 import { markdownTable } from '../results/report.ts';
 import { median } from '../results/result.ts';
-import { DEFAULT_LOADGEN, runLoadgen, saveReferenceReport } from './loadgen.ts';
+import { DEFAULT_LOADGEN, requireInstruments, runLoadgen, saveReferenceReport } from './loadgen.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'results' },
   },
 });
+requireInstruments('tester-vs-loadgen', [{ program: values.loadgen, flag: '--loadgen', source: 'loadgen.c' }]);
 const clients = Number(values.clients);
 const durationS = Number(values.duration);
 const rounds = Number(values.rounds);

@@ -137,7 +137,13 @@ export function summaryText(result: BenchResult): string {
 function optionLine(result: BenchResult): string {
   const o = result.options;
   const load = o.rate > 0 ? `rate ${fmtInt(o.rate)} msgs/s` : 'closed loop';
-  const length = o.messages > 0 ? `${fmtInt(o.messages)} msgs` : `${o.durationS} s`;
+  // Runs saved before --amount have no such field.
+  const length =
+    (o.amount ?? 0) > 0
+      ? `exactly ${fmtInt(o.amount)} msgs`
+      : o.messages > 0
+        ? `${fmtInt(o.messages)} msgs`
+        : `${o.durationS} s`;
   const target =
     result.target.kind === 'external'
       ? `target ${result.target.host}:${result.target.port}`

@@ -17,6 +17,7 @@ import type net from 'node:net';
 import {
   BadReplyError,
   ConnectError,
+  socketFailureText,
   ConnectionClosedError,
   ConnectTimeoutError,
   type HandoffError,
@@ -148,7 +149,7 @@ class ChatConn implements ChatSink, Scheduled {
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
       if (this.closing || this.dead) return;
       this.dead = true;
-      if (!this.settled) this.settle(new ConnectError(err.message, { cause: err }));
+      if (!this.settled) this.settle(new ConnectError(socketFailureText(err), { cause: err }));
       else countError(new ConnectionClosedError(`socket error ${err.code ?? '(no errno)'}: ${err.message}`));
     });
     this.socket.on('close', () => {
@@ -358,7 +359,7 @@ async function setupAll(): Promise<FromChatWorker> {
   const settled = await settleAll(
     setup.conns.length,
     setup.setupTimeoutMs,
-    `not connected and in the room within ${setup.setupTimeoutMs} ms (${wire.kind} at ${where})`,
+    `not connected and in the room within ${setup.setupTimeoutMs / 1000} s (${wire.kind} at ${where})`,
     (late) => {
       for (const c of conns) c.giveUp(late);
     },
