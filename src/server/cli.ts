@@ -107,6 +107,19 @@ export const SERVE_FLAGS = defineFlags<ServeOptions>(
       describe: 'chat: unsent bytes per connection above which it is closed with SLOW_CONSUMER',
     },
     {
+      option: 'metricsPort',
+      flag: 'metrics-port',
+      kind: 'integer',
+      defaultText: 'off',
+      describe: 'serve Prometheus metrics at /metrics on this port; 0 picks a free one',
+    },
+    {
+      option: 'metricsHost',
+      flag: 'metrics-host',
+      kind: 'string',
+      describe: 'address of the metrics endpoint (other than loopback: a warning)',
+    },
+    {
       option: 'logMessages',
       flag: 'log-messages',
       kind: 'boolean',

@@ -10,7 +10,13 @@
  * move into the retired totals (so the server's totals never go backwards), and
  * the replacement thread claims the freed slot.
  */
-import { WorkerStartError } from '../protocol/index.ts';
+import { ErrorCode, WorkerStartError } from '../protocol/index.ts';
+
+/** Every `!ERROR` code a session can send, each with a per-thread counter (metrics). */
+export const SESSION_ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
+/** Why a connection was refused at accept; each has a server-wide counter. */
+export const REFUSAL_REASONS = ['max_connections'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 // Per-thread fields.
 const HELD = 0; // connections this thread counts against --max-connections right now
@@ -21,13 +27,22 @@ const BYTES_OUT = 4;
 const TASKS_STARTED = 5; // connection tasks (strategy handoff) that reached this thread
 const LISTENING = 6; // 1 while the thread listens on its own (strategy reuseport)
 const DELIVERIES = 7; // chat deliveries written
-const FIELDS = 8;
+// Event-loop delay of the thread over its last sampling period, in seconds (written by LoopLagMonitor).
+const LAG_P50 = 8;
+const LAG_P99 = 9;
+const LAG_MAX = 10;
+const ERRORS = 11; // one field per SESSION_ERROR_CODES entry: !ERROR frames sent by this thread's sessions
+const FIELDS = ERRORS + SESSION_ERROR_CODES.length;
+/** Cumulative fields: a dead thread's figures move into the retired row. */
+const CUMULATIVE = [TOTAL, MESSAGES, BYTES_IN, BYTES_OUT, DELIVERIES, ...SESSION_ERROR_CODES.map((_, i) => ERRORS + i)];
+const ERROR_FIELD = new Map<string, number>(SESSION_ERROR_CODES.map((code, i) => [code, ERRORS + i]));
 
 // Server-wide fields.
 const G_ACTIVE = 0;
 const G_REFUSED = 1;
 const G_NEXT_MEMBER = 2;
-const GLOBAL_FIELDS = 3;
+const G_REFUSED_BY_REASON = 3; // one field per REFUSAL_REASONS entry
+const GLOBAL_FIELDS = G_REFUSED_BY_REASON + REFUSAL_REASONS.length;
 
 /** An owner field holds threadId + 1 (the main thread's id is 0), or FREE. */
 const FREE = 0;
@@ -64,6 +79,14 @@ export interface ThreadTotals {
   bytesOut: number;
 }
 
+/** A live thread's figures for the metrics: its totals, the !ERROR frames it sent by code, its loop delay. */
+export interface ThreadSnapshot extends ThreadTotals {
+  threadId: number;
+  errors: Record<string, number>;
+  /** Event-loop delay over the thread's last sampling period, seconds. */
+  loopLag: { p50: number; p99: number; max: number };
+}
+
 /** What a dead thread's slot held when it was given back. */
 export interface RetiredSlot {
   /** Connections it was serving, plus those handed to it that it never started: all lost. */
@@ -88,10 +111,23 @@ export class ServerCounters {
   tryOpen(maxConnections: number): boolean {
     if (Atomics.add(this.#global, G_ACTIVE, 1) >= maxConnections) {
       Atomics.sub(this.#global, G_ACTIVE, 1);
-      Atomics.add(this.#global, G_REFUSED, 1);
+      this.refusedFor('max_connections');
       return false;
     }
     return true;
+  }
+
+  /** Counts a connection refused at accept, by why. */
+  refusedFor(reason: RefusalReason): void {
+    Atomics.add(this.#global, G_REFUSED, 1);
+    Atomics.add(this.#global, G_REFUSED_BY_REASON + REFUSAL_REASONS.indexOf(reason), 1);
+  }
+
+  /** Refusals since start, by reason. */
+  refusedByReason(): Record<RefusalReason, number> {
+    const out = {} as Record<RefusalReason, number>;
+    REFUSAL_REASONS.forEach((reason, i) => (out[reason] = Atomics.load(this.#global, G_REFUSED_BY_REASON + i)));
+    return out;
   }
 
   /** A counted connection no longer counts (it closed, or the server sent its FIN). */
@@ -154,7 +190,7 @@ export class ServerCounters {
       const lostConnections = a[base + HELD]! + Math.max(0, tasksRouted - a[base + TASKS_STARTED]!);
       Atomics.sub(this.#global, G_ACTIVE, lostConnections);
       const retired = this.#slots * FIELDS;
-      for (const field of [TOTAL, MESSAGES, BYTES_IN, BYTES_OUT, DELIVERIES]) {
+      for (const field of CUMULATIVE) {
         a[retired + field] = a[retired + field]! + a[base + field]!;
       }
       a.fill(0, base, base + FIELDS);
@@ -178,6 +214,48 @@ export class ServerCounters {
   /** Figures of the threads that have died, kept so that the server's totals never go backwards. */
   retired(): ThreadTotals {
     return this.#totalsAt(this.#slots * FIELDS);
+  }
+
+  /** The server's cumulative figures: every live thread's plus the retired ones. */
+  sum(): ThreadTotals {
+    const total = this.retired();
+    for (const thread of this.threads()) {
+      for (const key of Object.keys(total) as Array<keyof ThreadTotals>) total[key] += thread[key];
+    }
+    return total;
+  }
+
+  /** Every live serving thread with its id, errors and loop delay, in slot order (read at scrape time). */
+  snapshots(): ThreadSnapshot[] {
+    const out: ThreadSnapshot[] = [];
+    for (let slot = 0; slot < this.#slots; slot++) {
+      const owner = Atomics.load(this.#owners, slot);
+      if (owner === FREE) continue;
+      const base = slot * FIELDS;
+      const a = this.#perThread;
+      out.push({
+        ...this.#totalsAt(base),
+        threadId: owner - 1,
+        errors: this.#errorsAt(base),
+        loopLag: { p50: a[base + LAG_P50]!, p99: a[base + LAG_P99]!, max: a[base + LAG_MAX]! },
+      });
+    }
+    return out;
+  }
+
+  /** !ERROR frames sent by sessions since start, by code, dead threads included. */
+  errorsByCode(): Record<string, number> {
+    const total = this.#errorsAt(this.#slots * FIELDS);
+    for (const thread of this.snapshots()) {
+      for (const code of SESSION_ERROR_CODES) total[code]! += thread.errors[code]!;
+    }
+    return total;
+  }
+
+  #errorsAt(base: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [code, field] of ERROR_FIELD) out[code] = this.#perThread[base + field]!;
+    return out;
   }
 
   #totalsAt(base: number): ThreadTotals {
@@ -221,6 +299,17 @@ export class ThreadCounters {
   }
   delivered(deliveries: number): void {
     this.#a[this.#base + DELIVERIES]! += deliveries;
+  }
+  /** One !ERROR frame sent (once per connection at most: not on the per-message path). */
+  errorSent(code: string): void {
+    const field = ERROR_FIELD.get(code);
+    if (field !== undefined) this.#a[this.#base + field]! += 1;
+  }
+  /** The thread's event-loop delay over its last sampling period, seconds. */
+  loopLag(p50: number, p99: number, max: number): void {
+    this.#a[this.#base + LAG_P50] = p50;
+    this.#a[this.#base + LAG_P99] = p99;
+    this.#a[this.#base + LAG_MAX] = max;
   }
   listening(on: boolean): void {
     this.#a[this.#base + LISTENING] = on ? 1 : 0;

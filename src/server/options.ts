@@ -54,6 +54,10 @@ export interface ServerOptions {
   statsIntervalMs?: number;
   /** Chat mode: `redis://host:port` makes several servers one chat; '' = this server alone. */
   redis?: string;
+  /** Serve Prometheus metrics at http://metricsHost:metricsPort/metrics; 0 picks a free port; null = off. */
+  metricsPort?: number | null;
+  /** Address of the metrics endpoint. Default 127.0.0.1 (a warning is printed for any other). */
+  metricsHost?: string;
 }
 
 /** The longest `!MSG <room> <from> ` a delivery adds to a message: 32-byte room, a name or `[IPv6]:port`. */
@@ -82,6 +86,8 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   silent: false,
   statsIntervalMs: 5_000,
   redis: '',
+  metricsPort: null,
+  metricsHost: '127.0.0.1',
 });
 
 function redisUrl(value: unknown, mode: Mode): string {
@@ -135,5 +141,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     silent: boolean('silent', get('silent')),
     statsIntervalMs: integer('statsIntervalMs', get('statsIntervalMs'), 0, DAY_MS),
     redis: redisUrl(get('redis'), mode),
+    metricsPort: options.metricsPort == null ? null : integer('metricsPort', options.metricsPort, 0, 65_535),
+    metricsHost: text('metricsHost', get('metricsHost'), { nonEmpty: true }),
   });
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { allocateCounters, ServerCounters, type ThreadTotals } from './counters.ts';
+import { allocateCounters, ServerCounters } from './counters.ts';
 import { createServerLog, type ServerLog } from './log.ts';
+import { type MetricsEndpoint, startMetrics } from './metrics.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { RedisBridge } from './chat/redis-bridge.ts';
 import { type Serving, START_STRATEGY } from './strategies.ts';
@@ -26,6 +27,8 @@ export interface ServerStats {
 export interface RunningServer {
   readonly host: string;
   readonly port: number;
+  /** The metrics endpoint (--metrics-port), null when off. */
+  readonly metrics: { host: string; port: number } | null;
   readonly options: ResolvedServerOptions;
   stats(): ServerStats;
   /**
@@ -97,12 +100,29 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
 
   const stats = (): ServerStats => serverStats(counters);
   logListening(log, options, address, serving.threads);
+  let metrics: MetricsEndpoint | null = null;
+  if (options.metricsPort !== null) {
+    try {
+      metrics = await startMetrics({
+        host: options.metricsHost,
+        port: options.metricsPort,
+        counters,
+        mode: options.mode,
+        log,
+      });
+    } catch (err) {
+      await serving.stop(Promise.resolve());
+      await bridge?.stop();
+      throw err;
+    }
+  }
   const statsTimer = startStatsLine(options, log, stats);
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       clearInterval(statsTimer);
+      await metrics?.close();
       const deadline = deadlineAfter(CLOSE_DEADLINE_MS);
       try {
         await serving.stop(deadline.reached);
@@ -122,21 +142,21 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
     return closing;
   };
 
-  return { host: address.address, port: address.port, options, stats, close };
+  const metricsAddress = metrics && { host: metrics.host, port: metrics.port };
+  return { host: address.address, port: address.port, metrics: metricsAddress, options, stats, close };
 }
 
 function serverStats(counters: ServerCounters): ServerStats {
   const live = counters.threads();
-  const sum = (field: keyof ThreadTotals) =>
-    live.reduce((total, thread) => total + thread[field], counters.retired()[field]);
+  const sum = counters.sum();
   return {
     activeConnections: counters.active,
-    totalConnections: sum('totalConnections'),
+    totalConnections: sum.totalConnections,
     refusedConnections: counters.refused,
-    messages: sum('messages'),
-    deliveries: sum('deliveries'),
-    bytesIn: sum('bytesIn'),
-    bytesOut: sum('bytesOut'),
+    messages: sum.messages,
+    deliveries: sum.deliveries,
+    bytesIn: sum.bytesIn,
+    bytesOut: sum.bytesOut,
     workers: live.map((t) => ({
       activeConnections: t.activeConnections,
       totalConnections: t.totalConnections,

@@ -341,6 +341,7 @@ export class Session implements ChatConnection {
       this.#host.chat!.flushMember(this.#member);
       this.#host.chat!.detach(this.#member);
     }
+    this.#host.counters.errorSent(err.code);
     this.#host.log.info('error', `[ERROR] ${this.remote} ${err.code} ${err.text}`, {
       remote: this.remote,
       code: err.code,

@@ -7,6 +7,7 @@ import { ChatThread } from './chat/chat-thread.ts';
 import type { ServerCounters, ThreadCounters } from './counters.ts';
 import { adoptSocket } from './fast-socket.ts';
 import type { ServerLog } from './log.ts';
+import { type LoopLagMonitor, monitorLoopLag } from './loop-lag.ts';
 import type { ResolvedServerOptions } from './options.ts';
 import { ReplyBufferPool } from './reply-pool.ts';
 import { Session, type SessionSummary, type SessionThread } from './session.ts';
@@ -59,6 +60,8 @@ export class ThreadSessions implements SessionThread {
   readonly #released = new WeakSet<Session>();
   #sweep: NodeJS.Timeout | undefined;
   #shuttingDown = false;
+  /** This thread's event-loop delay, published into its counter slot for the metrics. */
+  readonly #loopLag: LoopLagMonitor;
 
   constructor(context: ThreadSessionsContext) {
     const { options } = context;
@@ -70,6 +73,7 @@ export class ThreadSessions implements SessionThread {
     this.echo = options.mode === 'echo';
     this.logMessages = options.logMessages;
     this.acks = new PrebuiltAcks(options.headerBytes, options.ack === 'raw');
+    this.#loopLag = monitorLoopLag(context.thread);
     const chat = context.chat;
     const server = context.counters;
     this.chat =
@@ -168,6 +172,7 @@ export class ThreadSessions implements SessionThread {
     for (const session of this.#sessions) session.destroy();
     await Promise.all([...this.#sessions].map((s) => s.done));
     this.#stopSweep();
+    this.#loopLag.stop();
     this.chat?.close();
   }
 
@@ -177,10 +182,13 @@ export class ThreadSessions implements SessionThread {
     const { frameTimeoutMs, idleTimeoutMs, writeTimeoutMs } = this.options;
     const shortest = Math.min(frameTimeoutMs, ...[idleTimeoutMs, writeTimeoutMs].filter((ms) => ms > 0));
     const everyMs = Math.max(10, Math.min(1000, Math.floor(shortest / 10)));
-    this.#sweep = setInterval(() => {
+    const check = () => {
       const now = performance.now();
       for (const session of this.#sessions) session.checkTimeouts(now, frameTimeoutMs, idleTimeoutMs, writeTimeoutMs);
-    }, everyMs);
+    };
+    // Timers run before the poll phase: after a stall of the event loop, bytes that arrived in time
+    // would still be waiting unread. setImmediate runs after this turn's poll, so they are read first.
+    this.#sweep = setInterval(() => setImmediate(check), everyMs);
   }
 
   #stopSweep(): void {

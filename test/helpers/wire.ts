@@ -244,6 +244,7 @@ export async function withServer(t: TestContext, options: ServerOptions = {}): P
   server = {
     host: started.host,
     port: started.port,
+    metrics: started.metrics,
     options: started.options,
     stats: () => started.stats(),
     close: () => (closing ??= started.close()),

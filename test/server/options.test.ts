@@ -37,6 +37,7 @@ const INTEGER_OPTIONS: Array<[keyof ServerOptions, number, number]> = [
   ['highWaterMarkBytes', 1024, 2 ** 30],
   ['maxPendingBytes', 1024, 2 ** 40],
   ['statsIntervalMs', 0, 86_400_000],
+  ['metricsPort', 0, 65_535],
 ];
 
 test('resolveServerOptions() with nothing gives the documented defaults', () => {
@@ -62,6 +63,13 @@ for (const [name, min, max] of INTEGER_OPTIONS) {
     for (const bad of NOT_INTEGERS) rejects({ [name]: bad }, name);
   });
 }
+
+test('metrics: off unless a port is given; the host defaults to loopback and must not be empty', () => {
+  assert.equal(resolveServerOptions().metricsPort, null);
+  assert.equal(resolveServerOptions({ metricsPort: null }).metricsPort, null);
+  assert.equal(resolveServerOptions().metricsHost, '127.0.0.1');
+  rejects({ metricsHost: '' }, 'metricsHost');
+});
 
 test('option host: a non-empty string accepted, empty or non-string refused', () => {
   assert.equal(resolveServerOptions({ host: '0.0.0.0' }).host, '0.0.0.0');

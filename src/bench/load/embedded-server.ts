@@ -22,6 +22,8 @@ export interface EmbeddedServerOptions {
   redis?: string;
   /** Command before the flags; default `bin/handoff serve`. */
   command?: readonly string[];
+  /** More `serve` flags (the soak and the fuzz runs: timeouts, limits, --metrics-port). */
+  extraArgs?: readonly string[];
   startTimeoutMs?: number;
 }
 
@@ -37,6 +39,12 @@ export interface ServerUnderTest {
   /** CPU seconds of its main thread alone (strategy handoff: the acceptor); null when not ours to read. */
   mainThreadCpuSeconds?(): number | null;
   stop(): Promise<void>;
+  /** How the process ended, null while it runs (or when we did not start it). */
+  exitStatus?(): { code: number | null; signal: string | null } | null;
+  /** Calls `listener` with every later stdout line whose `event` is `event`. */
+  onEvent?(event: string, listener: (line: Record<string, unknown>) => void): void;
+  /** The last stdout line printed so far with this `event` (such as `metrics`, right after `listening`). */
+  lastLine?(event: string): Record<string, unknown> | undefined;
 }
 
 const STATS_TIMEOUT_MS = 5_000;
@@ -68,6 +76,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     '--max-connections',
     String(options.maxConnections),
     ...(options.redis ? ['--redis', options.redis] : []),
+    ...(options.extraArgs ?? []),
   ];
   const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderrTail = '';
@@ -76,6 +85,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     stderrTail = (stderrTail + chunk).slice(-2000);
   });
   const waiters: Array<{ event: string; resolve: (line: Line) => void }> = [];
+  const eventListeners: Array<[string, (line: Line) => void]> = [];
+  const lastLines = new Map<string, Line>();
   let exited: { code: number | null; signal: string | null } | null = null;
   const exitListeners: Array<() => void> = [];
   child.on('exit', (code, signal) => {
@@ -91,6 +102,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     } catch {
       return; // not a JSON line: nothing we wait for
     }
+    if (typeof line.event === 'string') lastLines.set(line.event, line);
+    for (const [event, listener] of eventListeners) if (event === line.event) listener(line);
     const i = waiters.findIndex((w) => w.event === line.event);
     if (i >= 0) waiters.splice(i, 1)[0]!.resolve(line);
   });
@@ -154,6 +167,9 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     cpuSeconds: () => processCpuSeconds(pid),
     mainThreadCpuSeconds: () => threadCpuSeconds(pid),
     stop: () => stopChild(child),
+    exitStatus: () => exited,
+    onEvent: (event, listener) => eventListeners.push([event, listener]),
+    lastLine: (event) => lastLines.get(event),
   };
 }
 

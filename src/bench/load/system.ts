@@ -3,7 +3,7 @@
  * process (the embedded server) and of the whole machine, and the
  * environment recorded with a run. Linux /proc; elsewhere the figures are null.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, availableParallelism } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -80,6 +80,25 @@ function statCpuSeconds(file: string): number | null {
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return null;
+  }
+}
+
+/** Open file descriptors of process `pid` (entries of /proc/<pid>/fd), or null if unreadable. */
+export function processFdCount(pid: number): number | null {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return null;
+  }
+}
+
+/** Resident set size of process `pid` in bytes (VmRSS), or null if unreadable. */
+export function processRssBytes(pid: number): number | null {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : null;
   } catch {
     return null;
   }
