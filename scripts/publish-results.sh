@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Re-runs every figure published in README.md and results/, on this machine, in one go.
+# Re-runs every figure published in README.md and results/published/, on this machine, in one go.
+# Everything is written into results/published (--out): the tracked folder the README cites. A plain
+# `npm run bench` writes into results/ instead, which git ignores.
 # Needs the reference instruments of ../shared/reference (C), built outside the repository:
 #   gcc -O2 -pthread -o ~/ref/loadgen ../shared/reference/loadgen.c
 #   gcc -O2 -pthread -o ~/ref/ref_epoll ../shared/reference/ref_epoll.c
@@ -28,24 +30,25 @@ if [ ! -x ~/ref/loadgen ] || [ ! -x ~/ref/ref_epoll ] || [ ! -x ~/ref/fanout ]; 
   gcc -O2 -pthread -o ~/ref/fanout "$ref_src/fanout.c"
 fi
 ulimit -n "$(ulimit -Hn)"
+pub=results/published
 set -x
-bin/handoff bench --clients 500 --label default --no-progress
-bin/handoff bench --clients 500 --header-bytes 64,8 --repeat 3 --label header-64-vs-8 --no-progress
-bin/handoff bench --clients 500 --strategy handoff,reuseport,single --sizes 1k --repeat 3 --label strategies-1k --no-progress
-bin/handoff bench -c 100 -s 16 --churn 1,100 --strategy handoff,reuseport,single --repeat 3 -d 5 --warmup 1 --label churn-strategies --no-progress
-$node src/bench/reference/server-vs-ref.ts --cases 16:ack,64k:ack,64k:echo --rounds 5 -c 500 -d 4 --server-workers 2 --out results
-$node src/bench/reference/tester-vs-loadgen.ts -c 500 -s 16,4k -d 4 --rounds 3 --server-workers 2 --out results
-bin/handoff compare "$(ls -t results/*-header-64-vs-8.json | head -1)"
-bin/handoff compare "$(ls -t results/*-strategies-1k.json | head -1)"
-npm run bench:codec
+bin/handoff bench --clients 500 --label default --no-progress --out "$pub"
+bin/handoff bench --clients 500 --header-bytes 64,8 --repeat 3 --label header-64-vs-8 --no-progress --out "$pub"
+bin/handoff bench --clients 500 --strategy handoff,reuseport,single --sizes 1k --repeat 3 --label strategies-1k --no-progress --out "$pub"
+bin/handoff bench -c 100 -s 16 --churn 1,100 --strategy handoff,reuseport,single --repeat 3 -d 5 --warmup 1 --label churn-strategies --no-progress --out "$pub"
+$node src/bench/reference/server-vs-ref.ts --cases 16:ack,64k:ack,64k:echo --rounds 5 -c 500 -d 4 --server-workers 2 --out "$pub"
+$node src/bench/reference/tester-vs-loadgen.ts -c 500 -s 16,4k -d 4 --rounds 3 --server-workers 2 --out "$pub"
+bin/handoff compare --out "$pub" "$(ls -t "$pub"/*-header-64-vs-8.json | head -1)"
+bin/handoff compare --out "$pub" "$(ls -t "$pub"/*-strategies-1k.json | head -1)"
+npm run bench:codec -- --out "$pub"
 chat=(--mode chat --senders 10 -d 5 --warmup 1 --repeat 3 --no-progress)
-bin/handoff bench "${chat[@]}" -c 510 -s 16 --target-kind handoff,nats,redis --server-workers 2 --label chat-500-receivers-closed-loop
-bin/handoff bench "${chat[@]}" -c 510 -s 16 --target-kind handoff,nats,redis --server-workers 2 -r 1000 --label chat-500-receivers-rate-1000
-bin/handoff bench "${chat[@]}" -c 20,110,510 -s 16 --server-workers 2 --label chat-receivers-sweep
+bin/handoff bench "${chat[@]}" -c 510 -s 16 --target-kind handoff,nats,redis --server-workers 2 --label chat-500-receivers-closed-loop --out "$pub"
+bin/handoff bench "${chat[@]}" -c 510 -s 16 --target-kind handoff,nats,redis --server-workers 2 -r 1000 --label chat-500-receivers-rate-1000 --out "$pub"
+bin/handoff bench "${chat[@]}" -c 20,110,510 -s 16 --server-workers 2 --label chat-receivers-sweep --out "$pub"
 # Window 8: 10 senders x 8 x 16 KiB stays under the server's 8 MiB --max-pending-bytes per receiver.
-bin/handoff bench "${chat[@]}" -c 510 -s 16,1k,16k --window 8 --server-workers 2 --label chat-size-sweep-closed-loop
-bin/handoff bench "${chat[@]}" -c 510 -s 16,1k,16k --server-workers 2 -r 100 --label chat-size-sweep-rate-100
-bin/handoff bench "${chat[@]}" -c 510 -s 16 --server-workers 1,2 --label chat-workers-1-vs-2
-bin/handoff bench "${chat[@]}" -c 510 -s 16 --redis --server-workers 1,2 --label chat-two-servers-on-redis
-$node src/bench/reference/chat-vs-fanout.ts --targets handoff,nats,redis -r 500 -s 10 -b 16 -d 5 --warmup 1 --rounds 3 --server-workers 2 --out results
-$node src/bench/reference/chat-vs-fanout.ts --targets handoff,nats,redis -r 500 -s 10 -b 16 -d 5 --warmup 1 --rounds 3 --server-workers 2 --rate 1000 --out results
+bin/handoff bench "${chat[@]}" -c 510 -s 16,1k,16k --window 8 --server-workers 2 --label chat-size-sweep-closed-loop --out "$pub"
+bin/handoff bench "${chat[@]}" -c 510 -s 16,1k,16k --server-workers 2 -r 100 --label chat-size-sweep-rate-100 --out "$pub"
+bin/handoff bench "${chat[@]}" -c 510 -s 16 --server-workers 1,2 --label chat-workers-1-vs-2 --out "$pub"
+bin/handoff bench "${chat[@]}" -c 510 -s 16 --redis --server-workers 1,2 --label chat-two-servers-on-redis --out "$pub"
+$node src/bench/reference/chat-vs-fanout.ts --targets handoff,nats,redis -r 500 -s 10 -b 16 -d 5 --warmup 1 --rounds 3 --server-workers 2 --out "$pub"
+$node src/bench/reference/chat-vs-fanout.ts --targets handoff,nats,redis -r 500 -s 10 -b 16 -d 5 --warmup 1 --rounds 3 --server-workers 2 --rate 1000 --out "$pub"

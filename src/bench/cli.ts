@@ -7,11 +7,17 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { defineFlags, type FlagRow, type FlagTable } from '../options/flags.ts';
-import { escapeOptionText, HandoffError, InvalidOptionError, TargetLookupError } from '../protocol/index.ts';
+import {
+  escapeOptionText,
+  HandoffError,
+  IncomparableRunsError,
+  InvalidOptionError,
+  TargetLookupError,
+} from '../protocol/index.ts';
 import { MODES, STRATEGIES } from '../server/options.ts';
 import { TARGET_KINDS } from './load/chat/wire.ts';
 import { BENCH_DEFAULTS, type BenchOptions, resolveBenchOptions, type ResolvedBenchOptions } from './options.ts';
-import { progressHooks } from './progress.ts';
+import { type LiveView, liveView } from './progress.ts';
 import {
   COMPARE_DEFAULTS,
   type CompareOptions,
@@ -25,9 +31,8 @@ import {
 import { describeMeasurement, summaryText } from './results/report.ts';
 import { type AnyResult, isChatResult, saveRun } from './results/saved-runs.ts';
 import { describeChatMeasurement, chatSummaryText } from './results/chat-report.ts';
+import { conclusionText } from './results/conclusion.ts';
 import { runResolved } from './index.ts';
-
-const print = (text: string) => process.stderr.write(`${text}\n`);
 
 /** One line for a user, and the exit status: 2 for a bad option, 1 for anything else that failed. */
 export function fail<O>(command: string, flags: FlagTable<O>, err: unknown): void {
@@ -38,7 +43,8 @@ export function fail<O>(command: string, flags: FlagTable<O>, err: unknown): voi
   }
   if (err instanceof HandoffError) {
     process.stderr.write(`handoff ${command}: ${err.message}\n`);
-    process.exitCode = 1;
+    // Runs that cannot be compared as given are a usage error, like a bad option.
+    process.exitCode = err instanceof IncomparableRunsError ? 2 : 1;
     return;
   }
   throw err;
@@ -318,15 +324,15 @@ export function benchBuilder(y: Argv): Argv {
     .example('$0 bench --mode chat -c 20,110,510 --server-workers 1,2 -r 1000', 'a receivers sweep at 1,000 msgs/s');
 }
 
-/** Runs the bench the options describe (ack/echo or chat), printing each measurement as it ends. */
-async function runWithReports(options: ResolvedBenchOptions): Promise<AnyResult> {
-  const hooks = progressHooks(options, print);
+/** Runs the bench the options describe (ack/echo or chat), printing each measurement above the bars as it ends. */
+async function runWithReports(options: ResolvedBenchOptions, view: LiveView): Promise<AnyResult> {
+  const hooks = view.hooks;
   const base = hooks.onMeasurementEnd?.bind(hooks);
   const show = (describe: (m: never) => string) => {
     if (options.json) return;
     hooks.onMeasurementEnd = (plan, m) => {
       base?.(plan, m);
-      process.stdout.write(`${describe(m as never)}\n\n`);
+      view.report(`${describe(m as never)}\n`);
     };
   };
   show(options.mode === 'chat' ? describeChatMeasurement : describeMeasurement);
@@ -334,18 +340,24 @@ async function runWithReports(options: ResolvedBenchOptions): Promise<AnyResult>
 }
 
 export async function benchHandler(argv: Readonly<Record<string, unknown>>): Promise<void> {
+  let view: LiveView | null = null;
   try {
     const options = benchOptionsFromArgv(argv);
-    const result = await runWithReports(options);
+    view = liveView(options);
+    const result = await runWithReports(options, view);
+    view.close();
     let saved: Awaited<ReturnType<typeof saveRun>> | null = null;
     if (options.out) saved = await saveRun(result, options.out);
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       process.stdout.write(`${isChatResult(result) ? chatSummaryText(result) : summaryText(result)}\n`);
+      const conclusion = conclusionText(result);
+      if (conclusion) process.stdout.write(`\n${conclusion}\n`);
       if (saved) process.stdout.write(`\nsaved ${saved.json}\n      ${saved.markdown}\n      ${saved.svg}\n`);
     }
   } catch (err) {
+    view?.close();
     fail('bench', BENCH_FLAGS, err);
     // A lookup the resolver never answers would hold the process until it gives up (a minute or more).
     if (err instanceof TargetLookupError) process.exit();
@@ -368,6 +380,12 @@ export const COMPARE_FLAGS = defineFlags<CompareOptions>(
     { option: 'out', flag: 'out', kind: 'string', describe: 'folder for the comparison (markdown + SVG)' },
     { option: 'save', flag: 'save', kind: 'boolean', describe: 'write the comparison files (--no-save: do not)' },
     { option: 'json', flag: 'json', kind: 'boolean', describe: 'print the comparison as JSON' },
+    {
+      option: 'force',
+      flag: 'force',
+      kind: 'boolean',
+      describe: 'compare runs whose load differs (clients, rate, ...); every line then says what differs',
+    },
   ],
   COMPARE_DEFAULTS,
 );
@@ -379,7 +397,11 @@ export function compareOptionsFromArgv(argv: Readonly<Record<string, unknown>>):
 
 export function compareBuilder(y: Argv): Argv {
   return COMPARE_FLAGS.build(
-    y.positional('runs', { type: 'string', array: true, describe: 'A.json B.json | results/ | run.json' }),
+    y.positional('runs', {
+      type: 'string',
+      array: true,
+      describe: 'A.json B.json | A.json#h64 B.json#h8 | results/ | run.json (its two variants)',
+    }),
   );
 }
 
@@ -391,7 +413,7 @@ export const compareCommand: CommandModule = {
     try {
       const options = compareOptionsFromArgv(argv);
       const [a, b] = await resolveSides(options.runs);
-      const comparison = compareRuns(a, b);
+      const comparison = compareRuns(a, b, { force: options.force });
       const files = options.save && options.out ? await saveComparison(comparison, options.out) : null;
       if (options.json) process.stdout.write(`${JSON.stringify(comparison)}\n`);
       else {

@@ -6,14 +6,17 @@
 //   npm run bench:codec -- --time 1000     # longer per task, tighter error bars
 //   npm run bench:codec -- --filter decode # only tasks whose name contains "decode"
 //   npm run bench:codec -- --no-save       # print only
+//   npm run bench:codec -- --out results/published   # where scripts/publish-results.sh keeps it
 //
-// Saves results/codec-<timestamp>.json and results/codec-latest.md.
+// Saves <out>/codec-<timestamp>.json and <out>/codec-latest.md (out: results/, which git ignores).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Bench, type Task } from 'tinybench';
 import { number, parseNumber } from '../../options/validators.ts';
 import { encodeFrame, FrameDecoder, InvalidOptionError, parseHeader, writeHeader } from '../../protocol/index.ts';
-import { fmtRate, formatSize } from '../format.ts';
+import { formatSize } from '../format.ts';
+import { codecMarkdown, codecText } from './codec-table.ts';
 import { type Environment, environment } from '../load/system.ts';
 
 const SIZES = [16, 256, 1024, 4096, 64 * 1024, 1024 * 1024] as const;
@@ -182,14 +185,8 @@ function markdown(rows: CodecRow[], meta: CodecMeta): string {
     'A payload that arrives whole inside one chunk is handed out as a view (no copy), so the GB/s of the `whole frames` and',
     '`many frames/chunk` rows is header-parsing speed times payload size, not memory bandwidth; split payloads are copied.',
     '',
-    '| task | payload | H | chunks | frames/s | GB/s payload | ±% |',
-    '| --- | ---: | ---: | --- | ---: | ---: | ---: |',
+    codecMarkdown(rows),
   ];
-  for (const r of rows) {
-    lines.push(
-      `| ${r.group} | ${formatSize(r.payloadBytes)} | ${r.headerBytes} | ${r.chunking} | ${fmtRate(r.framesPerSecond)} | ${r.gigabytesPerSecond === null ? '' : r.gigabytesPerSecond.toFixed(2)} | ${r.rmePercent.toFixed(1)} |`,
-    );
-  }
   lines.push('', `Raw numbers: \`${meta.file}\`.`, '');
   return lines.join('\n');
 }
@@ -200,6 +197,7 @@ async function main(): Promise<void> {
       time: { type: 'string', default: '200' },
       filter: { type: 'string' },
       'no-save': { type: 'boolean', default: false },
+      out: { type: 'string', default: 'results' },
     },
   });
   const timeMs = number('time', parseNumber('time', values.time, 'number'), 0.001, 3_600_000);
@@ -225,21 +223,11 @@ async function main(): Promise<void> {
   await bench.run();
 
   const rows = selected.map((c) => toRow(c, bench.getTask(c.name)!));
-  console.table(
-    rows.map((r) => ({
-      task: r.group,
-      payload: formatSize(r.payloadBytes),
-      H: r.headerBytes,
-      chunks: r.chunking,
-      'frames/s': fmtRate(r.framesPerSecond),
-      'GB/s': r.gigabytesPerSecond === null ? '' : r.gigabytesPerSecond.toFixed(2),
-      '±%': r.rmePercent.toFixed(1),
-    })),
-  );
+  process.stdout.write(`${codecText(rows)}\n`);
   process.stderr.write(`codec: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
   if (values['no-save']) return;
-  const resultsDir = new URL('../../../results/', import.meta.url);
+  const resultsDir = path.resolve(values.out);
   mkdirSync(resultsDir, { recursive: true });
   const date = new Date()
     .toISOString()
@@ -256,11 +244,11 @@ async function main(): Promise<void> {
     tinybench: tinybenchVersion,
     timeMs,
     filter: values.filter ?? null,
-    file: `results/${file}`,
+    file: path.join(values.out, file),
   };
-  writeFileSync(new URL(file, resultsDir), `${JSON.stringify({ meta, rows }, null, 2)}\n`);
-  writeFileSync(new URL('codec-latest.md', resultsDir), markdown(rows, meta));
-  process.stderr.write(`codec: saved results/${file} and results/codec-latest.md\n`);
+  writeFileSync(path.join(resultsDir, file), `${JSON.stringify({ meta, rows }, null, 2)}\n`);
+  writeFileSync(path.join(resultsDir, 'codec-latest.md'), markdown(rows, meta));
+  process.stderr.write(`codec: saved ${meta.file} and ${path.join(values.out, 'codec-latest.md')}\n`);
 }
 
 try {

@@ -59,7 +59,7 @@
 // (port, broadcast, sab-ring, ...), and the report gives the median over the rounds.
 //
 //   node src/bench/micro/thread-hop.ts                        # ~1.5 min on 2 cores
-//   node src/bench/micro/thread-hop.ts --seconds 2 --rounds 5 --json results/thread-hop.json
+//   node src/bench/micro/thread-hop.ts --seconds 2 --rounds 5 --json results/published/thread-hop.json
 //   node src/bench/micro/thread-hop.ts --filter sab-ring       # only cases whose name contains it
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';

@@ -1,6 +1,10 @@
 /**
  * Charts as SVG: a vega-lite spec, compiled by vega-lite and rendered by
  * vega's headless View (no canvas needed for SVG).
+ *
+ * Sized to be read in the README on GitHub (about 800 px wide, panels two
+ * to a row, legends below): text is not shrunk by the page. A run of one
+ * payload size draws bars per variant, not lone dots on a log axis.
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -17,31 +21,95 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+const PANEL = { width: 300, height: 200 };
+const CONFIG = {
+  view: { stroke: null },
+  font: 'sans-serif',
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { orient: 'bottom', labelFontSize: 11, titleFontSize: 12, direction: 'horizontal' },
+  title: { fontSize: 14 },
+} as const;
+
+/** The colour of each verdict, the same in every comparison chart (green faster, red slower). */
+export const VERDICT_COLOURS: Readonly<Record<string, string>> = {
+  'B faster': '#2ca02c',
+  'within noise': '#8c8c8c',
+  'B slower': '#d62728',
+  'no noise estimate': '#ff7f0e',
+};
+
 const SIZE_LABEL =
   "datum.value >= 1048576 ? datum.value / 1048576 + ' MiB' : datum.value >= 1024 ? datum.value / 1024 + ' KiB' : datum.value + ' B'";
 
-/** Payload size on a log scale, ticks at the sizes measured (a one-size run gets a domain around it). */
+/**
+ * Payload size on a log scale, ticks at the sizes measured; labels not pushed
+ * inward at the ends (vega's labelFlush made `16 KiB64 KiB`), and turned when many.
+ */
 function sizeAxis(sizes: readonly number[]) {
   const ticks = [...new Set(sizes)].sort((a, b) => a - b);
-  const domain = ticks.length === 1 ? [ticks[0]! / 4, ticks[0]! * 4] : undefined;
   return {
     field: 'sizeBytes',
     type: 'quantitative' as const,
-    title: 'payload size (bytes, log scale)',
-    scale: { type: 'log' as const, base: 2, ...(domain ? { domain } : {}) },
-    axis: { values: ticks, labelExpr: SIZE_LABEL, labelOverlap: false, labelFontSize: 9 },
+    title: 'payload size (log scale)',
+    scale: { type: 'log' as const, base: 2 },
+    axis: {
+      values: ticks,
+      labelExpr: SIZE_LABEL,
+      labelFlush: false,
+      labelOverlap: false,
+      labelAngle: ticks.length > 8 ? -35 : 0,
+      labelAlign: ticks.length > 8 ? ('right' as const) : ('center' as const),
+      grid: false,
+    },
   };
 }
 
-/** Panels side by side over one data set: the top level of every run chart. */
-export function sideBySide(title: string, values: object[], panels: object[]): TopLevelSpec {
+/** Powers of ten over the values: the ticks of a log axis whose labels do not collide. */
+function decades(values: readonly number[]): number[] {
+  const positive = values.filter((v) => v > 0);
+  if (positive.length === 0) return [1];
+  const low = Math.floor(Math.log10(Math.min(...positive)));
+  const high = Math.ceil(Math.log10(Math.max(...positive)));
+  return Array.from({ length: high - low + 1 }, (_, i) => 10 ** (low + i));
+}
+
+/** Panels two to a row over one data set: the top level of every run chart. */
+export function grid(title: string, values: object[], panels: object[]): TopLevelSpec {
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
+    $schema: SCHEMA,
+    title: { text: title, anchor: 'start', offset: 14 },
     data: { values },
-    config: { view: { stroke: null }, font: 'sans-serif' },
-    hconcat: panels,
+    config: CONFIG,
+    columns: 2,
+    concat: panels,
   } as TopLevelSpec;
+}
+
+/** The x of a bar panel: one bar per variant, the axis title naming the one point measured. */
+const barX = (point: string) => ({ field: 'variant', type: 'nominal', title: point, axis: { labelAngle: 0 } });
+
+/** A line panel against payload size, or, given the one point's name (`at 1 KiB`), bars per variant. */
+function panel(
+  heading: string,
+  oneSize: string | null,
+  x: object,
+  y: object,
+  colour: object,
+  extra: { layer?: object[]; transform?: object[]; encoding?: object } = {},
+) {
+  const main = oneSize
+    ? {
+        mark: { type: 'bar' },
+        encoding: { x: barX(oneSize), y, color: colour },
+      }
+    : { mark: { type: 'line', point: true }, encoding: { x, y, color: colour, ...extra.encoding } };
+  return {
+    ...PANEL,
+    title: heading,
+    ...(extra.transform ? { transform: extra.transform } : {}),
+    layer: [main, ...(extra.layer ?? [])],
+  };
 }
 
 /** msgs/s, MB/s (payload solid, wire dashed) and header share against payload size, one line per variant. */
@@ -55,62 +123,95 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
     wireMBps: r.wireMBps,
     headerShare: r.headerShare,
   }));
-  const color = { field: 'variant', type: 'nominal' as const, title: 'server, header' };
-  const sizeX = sizeAxis(rows.map((r) => r.sizeBytes));
-  const point = { point: true };
-  return sideBySide(title, values, [
-      {
-        width: 260,
-        height: 220,
-        title: 'messages per second',
-        mark: { type: 'line', ...point },
+  const oneSize = new Set(rows.map((r) => r.sizeBytes)).size === 1 ? `at ${formatSize(rows[0]!.sizeBytes)}` : null;
+  const colour = { field: 'variant', type: 'nominal' as const, title: 'server, header' };
+  const x = sizeAxis(rows.map((r) => r.sizeBytes));
+  const mbTicks = decades(rows.flatMap((r) => [r.payloadMBps, r.wireMBps]));
+  const mbps = oneSize
+    ? {
+        ...PANEL,
+        title: 'MB/s: payload and wire',
+        transform: [{ fold: ['payloadMBps', 'wireMBps'], as: ['kind', 'MBps'] }],
+        mark: { type: 'bar' },
         encoding: {
-          x: sizeX,
-          y: { field: 'msgsPerSec', type: 'quantitative', title: 'msgs/s' },
-          color,
+          x: barX(oneSize),
+          xOffset: { field: 'kind', type: 'nominal' },
+          y: { field: 'MBps', type: 'quantitative', title: 'MB/s (1e6 bytes)' },
+          color: colour,
+          opacity: {
+            field: 'kind',
+            type: 'ordinal',
+            title: 'bytes',
+            scale: { domain: ['payloadMBps', 'wireMBps'], range: [1, 0.45] },
+            legend: { labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'" },
+          },
         },
-      },
-      {
-        width: 260,
-        height: 220,
+      }
+    : {
+        ...PANEL,
         title: 'MB/s (solid: payload, dashed: wire)',
         transform: [{ fold: ['payloadMBps', 'wireMBps'], as: ['kind', 'MBps'] }],
-        mark: { type: 'line', ...point },
+        mark: { type: 'line', point: true },
         encoding: {
-          x: sizeX,
+          x,
           y: {
             field: 'MBps',
             type: 'quantitative',
             title: 'MB/s (1e6 bytes, log scale)',
             scale: { type: 'log' as const },
+            axis: { values: mbTicks, format: '~s' },
           },
-          color,
+          color: colour,
           strokeDash: {
             field: 'kind',
             type: 'nominal',
             title: 'bytes',
+            scale: { domain: ['payloadMBps', 'wireMBps'], range: [[1, 0], [6, 3]] },
             legend: {
               symbolType: 'stroke',
-              symbolStrokeColor: 'black',
-              symbolStrokeWidth: 2,
-              symbolSize: 300,
+              symbolSize: 400,
               labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'",
+              // vega-lite fills a stroke symbol and leaves its stroke out: draw the line itself.
+              encode: {
+                symbols: {
+                  update: { stroke: { value: '#333' }, strokeWidth: { value: 2 }, fill: { value: 'transparent' } },
+                },
+              },
             },
           },
           detail: { field: 'kind' },
         },
-      },
+      };
+  // One datum each, else the rule and its words are drawn once per row of the data.
+  const half = [
+    {
+      data: { values: [{}] },
+      mark: { type: 'rule', strokeDash: [4, 3], color: '#666' },
+      encoding: { y: { datum: 0.5 } },
+    },
+    {
+      data: { values: [{}] },
+      mark: { type: 'text', align: 'left', dx: 4, dy: -6, fontSize: 10, color: '#444' },
+      encoding: { y: { datum: 0.5 }, x: { value: 0 }, text: { value: 'half of the wire bytes' } },
+    },
+  ];
+  return grid(title, values, [
+    panel('messages per second', oneSize, x, { field: 'msgsPerSec', type: 'quantitative', title: 'msgs/s' }, colour),
+    mbps,
+    panel(
+      'header share of wire bytes (measured)',
+      oneSize,
+      x,
       {
-        width: 260,
-        height: 220,
-        title: 'header share of wire bytes (measured)',
-        mark: { type: 'line', ...point },
-        encoding: {
-          x: sizeX,
-          y: { field: 'headerShare', type: 'quantitative', title: 'header / wire', axis: { format: '.0%' } },
-          color,
-        },
+        field: 'headerShare',
+        type: 'quantitative',
+        title: 'header / wire bytes',
+        scale: { domain: [0, 1] },
+        axis: { format: '.0%' },
       },
+      colour,
+      { layer: half },
+    ),
   ]);
 }
 
@@ -126,41 +227,59 @@ export interface ComparisonPoint {
 
 /**
  * B/A ratio of msgs/s (or deliveries/s) per point, with the noise band around 1:
- * against payload size, or, when points share a size (a chat sweep), one per point in order.
+ * one line over every point, the verdict as the point's colour (the same
+ * colour for a verdict in every chart); against payload size, or, when points
+ * share a size (a chat sweep), one per point in order.
  */
 export function compareChartSpec(points: readonly ComparisonPoint[], title: string, unit = 'msgs/s'): TopLevelSpec {
-  const values = points.map((p) => ({
+  const values = points.map((p, order) => ({
     ...p,
+    order,
     low: p.noise === null ? null : 1 - p.noise,
     high: p.noise === null ? null : 1 + p.noise,
   }));
-  const bySize = new Set(points.map((p) => p.sizeBytes)).size === points.length;
-  const sizeX = bySize
+  // Against payload size when each point is a size; else (a chat sweep, a single point) one per point in order.
+  const bySize = points.length > 1 && new Set(points.map((p) => p.sizeBytes)).size === points.length;
+  const x = bySize
     ? sizeAxis(points.map((p) => p.sizeBytes))
-    : { field: 'point', type: 'ordinal' as const, title: null, sort: null, axis: { labelAngle: -30 } };
+    : { field: 'point', type: 'ordinal' as const, title: null, sort: null, axis: { labelAngle: 0 } };
+  const verdicts = Object.keys(VERDICT_COLOURS);
+  const y = {
+    field: 'low',
+    type: 'quantitative' as const,
+    title: `${unit}, B / A (band: noise)`,
+    scale: { zero: false },
+  };
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: SCHEMA,
     title,
-    width: 420,
-    height: 240,
+    width: 560,
+    height: 260,
     data: { values },
-    config: { font: 'sans-serif' },
+    config: CONFIG,
     layer: [
+      bySize
+        ? { mark: { type: 'area', opacity: 0.2, color: '#8c8c8c' }, encoding: { x, y, y2: { field: 'high' } } }
+        : {
+            mark: { type: 'rule', strokeWidth: 10, opacity: 0.25, color: '#8c8c8c' },
+            encoding: { x, y, y2: { field: 'high' } },
+          },
+      { data: { values: [{}] }, mark: { type: 'rule', strokeDash: [4, 4] }, encoding: { y: { datum: 1 } } },
       {
-        mark: { type: 'area', opacity: 0.2 },
-        encoding: {
-          x: sizeX,
-          y: { field: 'low', type: 'quantitative', title: `${unit} ratio B / A (band: run-to-run noise)` },
-          y2: { field: 'high' },
-        },
+        mark: { type: 'line', color: '#555' },
+        encoding: { x, y: { field: 'ratio', type: 'quantitative' }, order: { field: 'order' } },
       },
-      { mark: { type: 'rule', strokeDash: [4, 4] }, encoding: { y: { datum: 1 } } },
       {
-        mark: { type: 'line', point: { filled: true, size: 60 } },
+        mark: { type: 'point', filled: true, size: 90, opacity: 1 },
         encoding: {
-          x: sizeX,
+          x,
           y: { field: 'ratio', type: 'quantitative' },
-          color: { field: 'verdict', type: 'nominal', title: 'difference' },
+          color: {
+            field: 'verdict',
+            type: 'nominal',
+            title: 'difference',
+            scale: { domain: verdicts, range: verdicts.map((v) => VERDICT_COLOURS[v]!) },
+          },
         },
       },
     ],
@@ -179,11 +298,15 @@ export interface ChatChartRow {
 /**
  * Deliveries/s to receivers and p99 delivery latency, one line per target: against
  * receivers (log scale) when the run swept them, else against payload size;
- * the other dimension, if it varies too, as the line's dash.
+ * the other dimension, if it varies too, as the line's dash; bars per target
+ * when the run has one point.
  */
 export function chatChartSpec(rows: readonly ChatChartRow[], title: string): TopLevelSpec {
   const receivers = [...new Set(rows.map((r) => r.receivers))].sort((a, b) => a - b);
-  const bySize = receivers.length === 1 && new Set(rows.map((r) => r.sizeBytes)).size > 1;
+  const sizes = new Set(rows.map((r) => r.sizeBytes));
+  const bySize = receivers.length === 1 && sizes.size > 1;
+  const onePoint =
+    receivers.length === 1 && sizes.size === 1 ? `${receivers[0]} receivers, ${formatSize(rows[0]!.sizeBytes)}` : null;
   const values = rows.map((r) => ({
     variant: r.variant,
     receivers: r.receivers,
@@ -198,36 +321,32 @@ export function chatChartSpec(rows: readonly ChatChartRow[], title: string): Top
         field: 'receivers',
         type: 'quantitative' as const,
         title: 'receivers (log scale)',
-        scale: {
-          type: 'log' as const,
-          ...(receivers.length === 1 ? { domain: [receivers[0]! / 2, receivers[0]! * 2] } : {}),
-        },
-        axis: { values: receivers, labelOverlap: false },
+        scale: { type: 'log' as const },
+        axis: { values: receivers, labelOverlap: false, labelFlush: false, grid: false },
       };
-  const color = { field: 'variant', type: 'nominal' as const, title: 'target' };
+  const colour = { field: 'variant', type: 'nominal' as const, title: 'target' };
   const dash =
-    !bySize && new Set(rows.map((r) => r.sizeBytes)).size > 1
+    !bySize && sizes.size > 1
       ? { strokeDash: { field: 'size', type: 'nominal' as const, title: 'payload' }, detail: { field: 'size' } }
       : {};
-  const panel = (field: string, heading: string, axisTitle: string, log: boolean) => ({
-    width: 300,
-    height: 230,
-    title: heading,
-    mark: { type: 'line' as const, point: true },
-    encoding: {
+  const chatPanel = (field: string, heading: string, axisTitle: string, log: boolean) =>
+    panel(
+      heading,
+      onePoint,
       x,
-      y: {
+      {
         field,
         type: 'quantitative' as const,
-        title: axisTitle,
-        ...(log ? { scale: { type: 'log' as const } } : {}),
+        title: onePoint ? axisTitle.replace(' (log scale)', '') : axisTitle,
+        ...(log && !onePoint
+          ? { scale: { type: 'log' as const }, axis: { values: decades(rows.map((r) => r.p99Us / 1000)) } }
+          : {}),
       },
-      color,
-      ...dash,
-    },
-  });
-  return sideBySide(title, values, [
-    panel('deliveriesPerSec', 'deliveries per second to receivers', 'deliveries/s', false),
-    panel('p99Ms', 'p99 delivery latency', 'ms (log scale)', true),
+      colour,
+      { encoding: dash },
+    );
+  return grid(title, values, [
+    chatPanel('deliveriesPerSec', 'deliveries per second to receivers', 'deliveries/s', false),
+    chatPanel('p99Ms', 'p99 delivery latency', 'ms (log scale)', true),
   ]);
 }

@@ -2,7 +2,8 @@
 import { fmtInt, fmtMB, fmtRate, fmtUs, formatSize, pct } from '../format.ts';
 import { describeEnvironment } from '../load/system.ts';
 import type { ChatMeasurement, ChatResult, ChatSummaryRow } from './chat-result.ts';
-import { type Column, markdownColumns, markdownTable, testerLine, textTable } from './report.ts';
+import { type Column, markdownColumns, markdownTable, saturationLine, testerLine } from './report.ts';
+import { fittedTable, stackedTable, terminalWidth, wrapText } from './fit.ts';
 
 function recipientsNote(m: { targetKind: string; senders: number; receivers: number }): string {
   return m.targetKind === 'handoff'
@@ -66,28 +67,36 @@ const SUMMARY: ReadonlyArray<Column<ChatSummaryRow>> = [
   ['receivers', (r) => `${r.receivers} (+${r.senders})`, true],
   ['size', (r) => formatSize(r.sizeBytes)],
   ['deliveries/s to receivers', (r) => fmtRate(r.deliveriesPerSec), true],
-  ['noise', (r) => (r.noise === null ? 'n/a' : `±${pct(r.noise)}`), true],
-  ['all deliveries/s', (r) => fmtRate(r.allDeliveriesPerSec), true],
-  ['msgs/s sent', (r) => fmtInt(r.sentPerSec), true],
-  ['p50', (r) => latency(r, r.p50Us), true],
-  ['p90', (r) => latency(r, r.p90Us), true],
+  ['noise', (r) => (r.noise === null ? 'n/a' : `±${pct(r.noise)}`), true, 8],
+  ['all deliveries/s', (r) => fmtRate(r.allDeliveriesPerSec), true, 2],
+  ['msgs/s sent', (r) => fmtInt(r.sentPerSec), true, 5],
+  ['p50', (r) => latency(r, r.p50Us), true, 6],
+  ['p90', (r) => latency(r, r.p90Us), true, 1],
   ['p99', (r) => latency(r, r.p99Us), true],
-  ['max', (r) => latency(r, r.maxUs), true],
+  ['max', (r) => latency(r, r.maxUs), true, 3],
   ['lost', (r) => String(r.lostTotal), true],
-  ['dup', (r) => String(r.duplicates), true],
-  ['reordered', (r) => String(r.reordered), true],
+  ['dup', (r) => String(r.duplicates), true, 7],
+  ['reordered', (r) => String(r.reordered), true, 7],
   ['errors', (r) => String(r.errors), true],
-  ['server CPU-µs/delivery', (r) => r.serverCpuUsPerDelivery?.toFixed(3) ?? 'n/a', true],
+  ['server CPU-µs/delivery', (r) => r.serverCpuUsPerDelivery?.toFixed(3) ?? 'n/a', true, 4],
   ['tester', (r) => (r.testerSaturated ? 'SATURATED' : 'ok')],
 ];
 
-export function chatSummaryText(result: ChatResult): string {
-  const right = new Set(SUMMARY.flatMap(([, , figure], i) => (figure ? [i] : [])));
-  return textTable(
-    SUMMARY.map(([head]) => head),
-    result.summary.map((r) => SUMMARY.map(([, cell]) => cell(r))),
-    right,
-  );
+/** The summary for the terminal: per target when it has several rows, the columns that fit `width`. */
+export function chatSummaryText(result: ChatResult, width = terminalWidth()): string {
+  const rows = result.summary;
+  const shown = SUMMARY.filter(([head]) => head !== 'tester');
+  const table =
+    new Set(rows.map((r) => r.variant)).size === rows.length
+      ? fittedTable(rows, shown, width)
+      : stackedTable(
+          rows,
+          (r) => r.variant,
+          shown.filter(([head]) => head !== 'target'),
+          width,
+        );
+  const saturated = saturationLine(rows);
+  return [table, ...(saturated ? [wrapText(saturated, width)] : [])].join('\n');
 }
 
 function optionLine(result: ChatResult): string {

@@ -1,6 +1,6 @@
 /** Connection churn (--churn) for people: a measurement's lines, the report's table and the run's chart. */
 import type { TopLevelSpec } from 'vega-lite';
-import { sideBySide } from './chart.ts';
+import { grid } from './chart.ts';
 import { fmtInt, fmtUs, formatSize } from '../format.ts';
 import type { ChurnFigures } from './churn.ts';
 import { type Column, markdownColumns, textTable } from './report.ts';
@@ -106,7 +106,7 @@ export function churnChartSpec(summary: readonly SummaryRow[], title: string): T
     mark: { type: 'line' as const, point: true },
     encoding: { x, y: { field, type: 'quantitative' as const, title: axisTitle }, color },
   });
-  return sideBySide(title, values, [
+  return grid(title, values, [
       panel('connectionsPerSec', 'new connections per second', 'connections/s'),
       panel('msgsPerSec', 'messages per second', 'msgs/s'),
       {

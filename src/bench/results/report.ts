@@ -4,6 +4,7 @@ import { describeEnvironment } from '../load/system.ts';
 import type { BenchResult, Measurement, SummaryRow } from './result.ts';
 import { churnLines, churnMarkdown, churnText } from './churn-report.ts';
 import { saturationText, type TesterLoad } from './saturation.ts';
+import { fittedTable, stackedTable, terminalWidth, wrapText } from './fit.ts';
 
 /** A few lines per measurement, printed as soon as it is done. */
 export function describeMeasurement(m: Measurement): string {
@@ -59,41 +60,28 @@ export function testerLine(
   );
 }
 
-const SUMMARY_HEAD = [
-  'server, header',
-  'size',
-  'msgs/s',
-  'noise',
-  'p50',
-  'p99',
-  'p99.9',
-  'payload MB/s',
-  'wire MB/s',
-  'header share',
-  'errors',
-  'timeouts',
-  'server CPU-s/M msgs',
-  'tester',
+/** The summary's columns: heading and cell together; the terminal drops them in their order (1 first) to fit. */
+const SUMMARY: ReadonlyArray<Column<SummaryRow>> = [
+  ['server, header', (r) => r.variant],
+  ['size', (r) => formatSize(r.sizeBytes), true],
+  ['msgs/s', (r) => fmtInt(r.msgsPerSec), true],
+  ['noise', (r) => (r.noise === null ? 'n/a' : `±${pct(r.noise)}`), true, 6],
+  ['p50', (r) => fmtUs(r.p50Us), true, 5],
+  ['p99', (r) => fmtUs(r.p99Us), true],
+  ['p99.9', (r) => fmtUs(r.p999Us), true, 2],
+  ['payload MB/s', (r) => fmtMB(r.payloadMBps), true, 3],
+  ['wire MB/s', (r) => fmtMB(r.wireMBps), true, 7],
+  ['header share', (r) => pct(r.headerShare), true],
+  ['errors', (r) => String(r.errors), true],
+  ['timeouts', (r) => String(r.timeouts), true, 1],
+  [
+    'server CPU-s/M msgs',
+    (r) => (r.serverCpuSecondsPerMillionMsgs === null ? 'n/a' : r.serverCpuSecondsPerMillionMsgs.toFixed(2)),
+    true,
+    4,
+  ],
+  ['tester', (r) => (r.testerSaturated ? 'SATURATED' : 'ok')],
 ];
-
-function summaryCells(r: SummaryRow): string[] {
-  return [
-    r.variant,
-    formatSize(r.sizeBytes),
-    fmtInt(r.msgsPerSec),
-    r.noise === null ? 'n/a' : `±${pct(r.noise)}`,
-    fmtUs(r.p50Us),
-    fmtUs(r.p99Us),
-    fmtUs(r.p999Us),
-    fmtMB(r.payloadMBps),
-    fmtMB(r.wireMBps),
-    pct(r.headerShare),
-    String(r.errors),
-    String(r.timeouts),
-    r.serverCpuSecondsPerMillionMsgs === null ? 'n/a' : r.serverCpuSecondsPerMillionMsgs.toFixed(2),
-    r.testerSaturated ? 'SATURATED' : 'ok',
-  ];
-}
 
 const RIGHT = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 
@@ -116,8 +104,12 @@ export function markdownTable(head: string[], rows: string[][], right: Set<numbe
   ].join('\n');
 }
 
-/** A column of a table: its heading, its cell for a row, and whether it is a figure (right-aligned). */
-export type Column<T> = readonly [head: string, cell: (row: T) => string, figure?: boolean];
+/**
+ * A column of a table: its heading, its cell for a row, whether it is a figure
+ * (right-aligned), and its turn to go when a terminal table is too wide (1
+ * goes first; none: always shown; see fit.ts). Markdown keeps every column.
+ */
+export type Column<T> = readonly [head: string, cell: (row: T) => string, figure?: boolean, dropOrder?: number];
 
 /** A markdown table from rows and column definitions (heading and cell side by side, never out of step). */
 export function markdownColumns<T>(rows: readonly T[], columns: ReadonlyArray<Column<T>>): string {
@@ -129,9 +121,73 @@ export function markdownColumns<T>(rows: readonly T[], columns: ReadonlyArray<Co
   );
 }
 
-export function summaryText(result: BenchResult): string {
+/** The same as terminal text: heading and cell side by side, figures right-aligned. */
+export function textColumns<T>(rows: readonly T[], columns: ReadonlyArray<Column<T>>): string {
+  const right = new Set(columns.flatMap(([, , figure], i) => (figure ? [i] : [])));
+  return textTable(
+    columns.map(([head]) => head),
+    rows.map((r) => columns.map(([, cell]) => cell(r))),
+    right,
+  );
+}
+
+/**
+ * The summary for the terminal: one table per variant (its name above it),
+ * the columns that fit `width`, saturation said below rather than in a column;
+ * then where the header dominates, in words.
+ */
+export function summaryText(result: BenchResult, width = terminalWidth()): string {
+  const rows = result.summary;
+  const oneSizeEach = new Set(rows.map((r) => r.variant)).size === rows.length;
+  const out = [
+    oneSizeEach
+      ? fittedTable(rows, SUMMARY.filter(([head]) => head !== 'tester'), width)
+      : stackedTable(rows, (r) => r.variant, SUMMARY.filter(([head]) => head !== 'server, header' && head !== 'tester'), width),
+  ];
+  const saturated = saturationLine(rows);
+  if (saturated) out.push(saturated);
+  out.push(...headerDominance(rows));
   const churn = churnText(result);
-  return textTable(SUMMARY_HEAD, result.summary.map(summaryCells)) + (churn ? `\n\n${churn}` : '');
+  if (churn) out.push('', churn);
+  return out.map((text) => wrapText(text, width)).join('\n');
+}
+
+/** Where the tester was the limit, per variant (`handoff h64 at 16 B, 64 B`), or null when it never was. */
+export function saturationLine(rows: ReadonlyArray<{ variant: string; sizeBytes: number; testerSaturated: boolean }>): string | null {
+  if (!rows.some((r) => r.testerSaturated)) return null;
+  if (rows.every((r) => r.testerSaturated)) return "tester SATURATED in every measurement: these figures are the tester's limit";
+  const variants = [...new Set(rows.map((r) => r.variant))];
+  const where = variants.flatMap((v) => {
+    const sizes = rows.filter((r) => r.variant === v && r.testerSaturated).map((r) => formatSize(r.sizeBytes));
+    return sizes.length ? [`${v} at ${sizes.join(', ')}`] : [];
+  });
+  return `tester SATURATED (its limit, not the server's): ${where.join('; ')}`;
+}
+
+/**
+ * Where the header is more than half of the wire bytes, in words, one sentence
+ * per header size: "The 64-byte header is more than half of the wire bytes up
+ * to 64 B payloads." The first variant of each header size speaks for it.
+ */
+export function headerDominance(rows: readonly SummaryRow[]): string[] {
+  const speaker = new Map<number, string>();
+  for (const r of rows) if (!speaker.has(r.headerBytes)) speaker.set(r.headerBytes, r.variant);
+  return [...speaker].map(([header, variant]) => {
+    const sorted = rows.filter((r) => r.variant === variant).sort((a, b) => a.sizeBytes - b.sizeBytes);
+    const over = sorted.filter((r) => r.headerShare > 0.5);
+    const subject = `The ${header}-byte header is`;
+    const smallest = sorted[0]!;
+    if (over.length === 0) {
+      return `${subject} less than half of the wire bytes at every size measured (at most ${pct(smallest.headerShare)}, at ${formatSize(smallest.sizeBytes)}).`;
+    }
+    if (over.length === sorted.length) {
+      return `${subject} more than half of the wire bytes at every size measured (up to ${formatSize(sorted.at(-1)!.sizeBytes)}).`;
+    }
+    if (over.every((r, i) => r === sorted[i])) {
+      return `${subject} more than half of the wire bytes up to ${formatSize(over.at(-1)!.sizeBytes)} payloads.`;
+    }
+    return `${subject} more than half of the wire bytes at ${over.map((r) => formatSize(r.sizeBytes)).join(', ')}.`;
+  });
 }
 
 function optionLine(result: BenchResult): string {
@@ -173,8 +229,9 @@ export function markdownReport(result: BenchResult, chartFile?: string): string 
     'Medians over rounds; noise is half the range over rounds (or the per-second coefficient of variation with one round).',
   );
   out.push('');
-  out.push(markdownTable(SUMMARY_HEAD, result.summary.map(summaryCells)));
+  out.push(markdownColumns(result.summary, SUMMARY));
   out.push('');
+  out.push(...headerDominance(result.summary), '');
   out.push('## Measurements');
   out.push('');
   out.push(

@@ -9,7 +9,7 @@
  * together: one `events` message with every membership change, and one
  * `deliver` per room with the frames of every message sent to that room,
  * built once (header included) and written as they are by the receivers.
- * results/thread-hop.md has the measurement behind the choice of transport.
+ * results/published/thread-hop.md has the measurement behind the choice of transport.
  */
 import { BroadcastChannel } from 'node:worker_threads';
 
