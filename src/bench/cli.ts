@@ -16,7 +16,13 @@ import {
 } from '../protocol/index.ts';
 import { MODES, STRATEGIES } from '../server/options.ts';
 import { TARGET_KINDS } from './load/chat/wire.ts';
-import { BENCH_DEFAULTS, type BenchOptions, resolveBenchOptions, type ResolvedBenchOptions } from './options.ts';
+import {
+  BENCH_DEFAULTS,
+  type BenchOptions,
+  resolveBenchOptions,
+  type ResolvedBenchOptions,
+  TRANSPORTS,
+} from './options.ts';
 import { type LiveView, liveView } from './progress.ts';
 import {
   COMPARE_DEFAULTS,
@@ -217,6 +223,21 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       choices: STRATEGIES,
       describe: 'embedded server strategy; several to compare',
     },
+    {
+      option: 'tls',
+      flag: 'tls',
+      kind: 'boolean',
+      describe: 'speak TLS (an embedded server gets a throw-away certificate)',
+    },
+    {
+      option: 'transports',
+      flag: 'transports',
+      kind: 'list',
+      item: 'choice',
+      choices: TRANSPORTS,
+      describe: 'tcp, tls, or tcp,tls: both taking turns in every round (what TLS costs)',
+    },
+    { option: 'ca', flag: 'ca', kind: 'string', describe: 'with --tls and --target: PEM file of the CAs to trust' },
     {
       option: 'repeat',
       flag: 'repeat',

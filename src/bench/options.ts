@@ -59,6 +59,12 @@ export interface BenchOptions {
   /** Worker threads of the embedded server; in chat mode a list gives one variant each. */
   serverWorkers?: number | readonly number[];
   strategies?: readonly Strategy[];
+  /** Speak TLS (the embedded server is started with a throw-away certificate). Same as `transports: ['tls']`. */
+  tls?: boolean;
+  /** Plain TCP, TLS, or both taking turns in each round (to measure what TLS costs). Default ['tcp']. */
+  transports?: readonly Transport[];
+  /** With TLS and `target`: a PEM file of the CAs that signed the server's certificate. */
+  ca?: string;
   /** Rounds: each round runs every strategy x header once (A B A B). */
   repeat?: number;
   /** A message unanswered this long counts as a timeout. */
@@ -135,6 +141,10 @@ export interface ResolvedBenchOptions {
   readonly target: { readonly host: string; readonly port: number } | null;
   readonly serverWorkers: number;
   readonly strategies: readonly Strategy[];
+  /** Each round runs every transport (tcp, tls) of every strategy x header. */
+  readonly transports: readonly Transport[];
+  /** PEM file of the CAs to trust over TLS; '' = the system's (embedded: its own certificate). */
+  readonly ca: string;
   readonly repeat: number;
   readonly timeoutS: number;
   readonly connectTimeoutS: number;
@@ -145,6 +155,9 @@ export interface ResolvedBenchOptions {
   /** Chat mode's scenario; null in ack and echo modes. */
   readonly chat: ResolvedChatOptions | null;
 }
+
+export const TRANSPORTS = ['tcp', 'tls'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
 
 /** From 16 B to 64 KiB, by fours. */
 export const DEFAULT_SIZES: readonly number[] = Object.freeze([16, 64, 256, 1024, 4096, 16384, 65536]);
@@ -347,6 +360,14 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
     );
   }
   const load = resolveLoad(given, o, clients);
+  const transports = resolveTransports(given);
+  const ca = text('ca', o.ca ?? '');
+  if (ca !== '' && !transports.includes('tls')) {
+    throw new InvalidOptionError('ca', '{ca} is for TLS connections: it needs {tls}');
+  }
+  if (mode === 'chat' && transports.includes('tls')) {
+    throw new InvalidOptionError('tls', '{tls} is for {mode} ack and echo: the chat tester speaks plain TCP');
+  }
   const chat =
     mode === 'chat' ? resolveChat(given, o, { clientCounts, serverWorkerCounts, sizes, target, headerBytes }) : null;
   return Object.freeze({
@@ -372,6 +393,8 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
     target,
     serverWorkers: serverWorkerCounts[0]!,
     strategies,
+    transports,
+    ca,
     repeat: integer('repeat', o.repeat, 1, 1000),
     timeoutS: number('timeoutS', o.timeoutS, 0.1, 3600),
     connectTimeoutS: number('connectTimeoutS', o.connectTimeoutS, 0.001, 3600),
@@ -424,6 +447,17 @@ function resolveLoad(
   }
   const connectionRate = number('connectionRate', given.connectionRate, 0.001, 1e9);
   return { rate: number('rate', connectionRate * clients, 0, 1e9), connectionRate, amount };
+}
+
+/** `tls` is the one-transport spelling of `transports`; both given, they must agree. */
+function resolveTransports(given: BenchOptions): readonly Transport[] {
+  const tls = given.tls === undefined ? undefined : boolean('tls', given.tls);
+  if (given.transports === undefined) return Object.freeze<Transport[]>([tls ? 'tls' : 'tcp']);
+  const transports = list('transports', given.transports, (t) => choice('transports', t, TRANSPORTS));
+  if (tls !== undefined && (transports.length !== 1 || (transports[0] === 'tls') !== tls)) {
+    throw new InvalidOptionError('tls', `{tls} contradicts {transports} ${transports.join(',')}: give one of them`);
+  }
+  return transports;
 }
 
 /** Ack and echo mode: one connection count, one server, none of chat's options. */

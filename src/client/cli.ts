@@ -50,6 +50,13 @@ export const CLIENT_FLAGS = defineFlags<ClientOptions>(
       zero: 'no limit',
       describe: 'seconds to wait for each reply',
     },
+    { option: 'tls', flag: 'tls', kind: 'boolean', describe: 'speak TLS (a server run with --tls-cert)' },
+    {
+      option: 'ca',
+      flag: 'ca',
+      kind: 'string',
+      describe: "with --tls: PEM file of the CAs to trust (a self-signed server's certificate); default the system's",
+    },
     {
       option: 'chat',
       flag: 'chat',

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
+import { readPemFile } from '../options/pem-file.ts';
 import {
   BadReplyError,
   ConnectError,
@@ -568,6 +570,11 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 }
 
+/** What the server's certificate is checked against: the host's name (SNI too), and `ca` when given. */
+function serverIdentity(host: string, ca: string | undefined): tls.ConnectionOptions {
+  return { ...(net.isIP(host) === 0 ? { servername: host } : {}), ...(ca === undefined ? {} : { ca }) };
+}
+
 /**
  * Opens a connection. Options are validated first (InvalidOptionError); a
  * connection that cannot be made rejects with a ConnectError whose `cause` is
@@ -576,8 +583,11 @@ export class Client extends EventEmitter<ClientEvents> {
 export async function connect(input: ClientOptions): Promise<Client> {
   const options = resolveClientOptions(input);
   const where = `${options.host}:${options.port}`;
+  const ca = options.ca === '' ? undefined : readPemFile(options.ca, 'CA file');
   const socket = await new Promise<net.Socket>((resolve, reject) => {
-    const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
+    const socket = options.tls
+      ? tls.connect({ host: options.host, port: options.port, ...serverIdentity(options.host, ca) })
+      : net.connect({ host: options.host, port: options.port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(
@@ -588,7 +598,7 @@ export async function connect(input: ClientOptions): Promise<Client> {
       clearTimeout(timer);
       reject(new ConnectError(`cannot connect to ${where}: ${socketFailureText(err)}`, { cause: err }));
     });
-    socket.once('connect', () => {
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       resolve(socket);

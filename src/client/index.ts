@@ -40,6 +40,7 @@ export {
   ShuttingDownError,
   SlowConsumerError,
   TimeoutError,
+  TlsFileError,
   TooLargeError,
   UnexpectedReplyError,
 } from '../protocol/index.ts';

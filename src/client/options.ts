@@ -38,6 +38,10 @@ export interface ClientOptions {
    * delivery whatever this is; 0 keeps none. Default 8 MiB, the server's own --max-pending-bytes.
    */
   maxBufferedDeliveryBytes?: number;
+  /** Speak TLS (a server run with --tls-cert). Default false. */
+  tls?: boolean;
+  /** With `tls`: a PEM file of the certificate authorities to trust instead of the system's ('' = the system's). */
+  ca?: string;
 }
 
 export type ResolvedClientOptions = Readonly<Required<ClientOptions>>;
@@ -51,6 +55,8 @@ export const CLIENT_DEFAULTS: Readonly<Omit<ResolvedClientOptions, 'port'>> = Ob
   replyTimeoutMs: 0,
   chat: false,
   maxBufferedDeliveryBytes: 8 * 1024 * 1024,
+  tls: false,
+  ca: '',
 });
 
 /** Validates every field once, with a precise message, and fills in defaults. */
@@ -64,7 +70,12 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   if (chat && ack === 'raw') {
     throw new InvalidOptionError('chat', "{chat} cannot be used with {ack} 'raw': deliveries need frames");
   }
+  const tls = boolean('tls', options.tls ?? d.tls);
+  const ca = text('ca', options.ca ?? d.ca);
+  if (ca !== '' && !tls) throw new InvalidOptionError('ca', '{ca} is for TLS connections: it needs {tls}');
   return Object.freeze({
+    tls,
+    ca,
     host: text('host', options.host ?? d.host, { nonEmpty: true }),
     // Port 0 means "any" to a listener; to a client it can only be a mistake.
     port: integer('port', options.port, 1, 65_535),

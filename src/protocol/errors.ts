@@ -264,6 +264,8 @@ export class NoLanAddressError extends localError('ERR_NO_LAN_ADDRESS') {}
 export class UnsupportedRuntimeError extends localError('ERR_UNSUPPORTED_RUNTIME') {}
 /** A worker thread could not start serving (its listener failed, or no counter slot was free). */
 export class WorkerStartError extends localError('ERR_WORKER_START') {}
+/** A TLS certificate, key or CA file that cannot be read or used (--tls-cert, --tls-key, --ca). */
+export class TlsFileError extends localError('ERR_TLS_FILE') {}
 
 // ---------------------------------------------------------------------------
 // Local failures: the load tester.
@@ -318,6 +320,7 @@ export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract
   { code: 'ERR_NO_LAN_ADDRESS', errorClass: NoLanAddressError },
   { code: 'ERR_UNSUPPORTED_RUNTIME', errorClass: UnsupportedRuntimeError },
   { code: 'ERR_WORKER_START', errorClass: WorkerStartError },
+  { code: 'ERR_TLS_FILE', errorClass: TlsFileError },
   { code: 'ERR_TARGET_UNREACHABLE', errorClass: TargetUnreachableError },
   { code: 'ERR_TARGET_LOOKUP', errorClass: TargetLookupError },
   { code: 'ERR_NO_REPLY', errorClass: NoReplyError },

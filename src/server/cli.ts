@@ -40,6 +40,14 @@ export const SERVE_FLAGS = defineFlags<ServeOptions>(
       describe: 'open connections, all workers together; more get SERVER_FULL',
     },
     {
+      option: 'maxConnectionsPerIp',
+      flag: 'max-connections-per-ip',
+      kind: 'integer',
+      zero: 'no limit',
+      describe:
+        'open connections per client address (the real one behind a proxy), all workers together; more get SERVER_FULL',
+    },
+    {
       option: 'frameTimeoutMs',
       flag: 'frame-timeout',
       kind: 'seconds',
@@ -105,6 +113,21 @@ export const SERVE_FLAGS = defineFlags<ServeOptions>(
       flag: 'max-pending-bytes',
       kind: 'integer',
       describe: 'chat: unsent bytes per connection above which it is closed with SLOW_CONSUMER',
+    },
+    { option: 'tlsCert', flag: 'tls-cert', kind: 'string', describe: 'PEM certificate (chain) file: serve TLS' },
+    { option: 'tlsKey', flag: 'tls-key', kind: 'string', describe: 'PEM private key file of --tls-cert' },
+    {
+      option: 'proxyProtocol',
+      flag: 'proxy-protocol',
+      kind: 'boolean',
+      describe: 'every connection starts with a PROXY protocol header (v1 or v2, as HAProxy send-proxy[-v2] sends)',
+    },
+    {
+      option: 'proxyTrusted',
+      flag: 'proxy-trusted',
+      kind: 'list',
+      item: 'string',
+      describe: 'with --proxy-protocol: CIDRs of the proxies allowed to connect; any other peer is closed',
     },
     {
       option: 'metricsPort',

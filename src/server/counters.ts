@@ -15,7 +15,7 @@ import { ErrorCode, WorkerStartError } from '../protocol/index.ts';
 /** Every `!ERROR` code a session can send, each with a per-thread counter (metrics). */
 export const SESSION_ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
 /** Why a connection was refused at accept; each has a server-wide counter. */
-export const REFUSAL_REASONS = ['max_connections'] as const;
+export const REFUSAL_REASONS = ['max_connections', 'max_connections_per_ip'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 // Per-thread fields.
@@ -41,8 +41,26 @@ const ERROR_FIELD = new Map<string, number>(SESSION_ERROR_CODES.map((code, i) =>
 const G_ACTIVE = 0;
 const G_REFUSED = 1;
 const G_NEXT_MEMBER = 2;
-const G_REFUSED_BY_REASON = 3; // one field per REFUSAL_REASONS entry
+const G_LIMIT = 3; // the connection limit in force: --max-connections, or lower to fit the descriptor limit
+const G_REFUSED_BY_REASON = 4; // one field per REFUSAL_REASONS entry
 const GLOBAL_FIELDS = G_REFUSED_BY_REASON + REFUSAL_REASONS.length;
+
+/**
+ * Connections per client address (--max-connections-per-ip) in a count-min
+ * sketch: each address adds to one cell of each of two rows, picked by two
+ * independent hashes, and its count is the smaller of its two cells. Fixed
+ * memory whatever the number of addresses, lock-free across threads
+ * (Atomics.add), nothing to clean up when an address leaves. Two addresses share
+ * a count only if they collide in both rows: that can only make the limit bite
+ * earlier for them, never later, and with 16 Ki cells a row it takes thousands
+ * of times the default limit of open connections to matter.
+ * Each slot also keeps its own thread's additions (plain stores, its own memory),
+ * so that retireSlot() takes a dead thread's connections off the shared counts.
+ * Pages nobody writes cost no memory: the slots of threads that never serve are free.
+ */
+const PER_IP_CELLS = 1 << 14;
+const PER_IP_ROWS = 2;
+const PER_IP_SKETCH = PER_IP_ROWS * PER_IP_CELLS;
 
 /** An owner field holds threadId + 1 (the main thread's id is 0), or FREE. */
 const FREE = 0;
@@ -53,6 +71,8 @@ export interface SharedCountersMemory {
   /** The thread id owning each slot, FREE when none. */
   owners: SharedArrayBuffer;
   global: SharedArrayBuffer;
+  /** The shared per-address sketch (see above), then one sketch per slot: that thread's share. */
+  perIp: SharedArrayBuffer;
   slots: number;
 }
 
@@ -66,6 +86,7 @@ export function allocateCounters(threads: number): SharedCountersMemory {
     perThread: new SharedArrayBuffer((slots + 1) * FIELDS * Float64Array.BYTES_PER_ELEMENT),
     owners: new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT),
     global: new SharedArrayBuffer(GLOBAL_FIELDS * Int32Array.BYTES_PER_ELEMENT),
+    perIp: new SharedArrayBuffer((slots + 1) * PER_IP_SKETCH * Int32Array.BYTES_PER_ELEMENT),
     slots,
   };
 }
@@ -98,18 +119,62 @@ export class ServerCounters {
   readonly #perThread: Float64Array;
   readonly #owners: Int32Array;
   readonly #global: Int32Array;
+  readonly #perIp: Int32Array;
   readonly #slots: number;
 
   constructor(memory: SharedCountersMemory) {
     this.#perThread = new Float64Array(memory.perThread);
     this.#owners = new Int32Array(memory.owners);
     this.#global = new Int32Array(memory.global);
+    this.#perIp = new Int32Array(memory.perIp);
     this.#slots = memory.slots;
   }
 
+  /** The connection limit every thread enforces: --max-connections, lowered right after start-up if the descriptors do not fit. */
+  get limit(): number {
+    return Atomics.load(this.#global, G_LIMIT);
+  }
+
+  set limit(maxConnections: number) {
+    Atomics.store(this.#global, G_LIMIT, maxConnections);
+  }
+
+  /**
+   * Counts one more connection from `address`, served by `thread`, if fewer than
+   * `limit` are open from it; false means refuse it (and it is not counted).
+   * Undo with closedFrom().
+   */
+  tryOpenFrom(address: string, limit: number, thread: ThreadCounters): boolean {
+    const [a, b] = addressCells(address);
+    const cells = this.#perIp;
+    const before = Math.min(Atomics.add(cells, a, 1), Atomics.add(cells, b, 1));
+    if (before >= limit) {
+      Atomics.sub(cells, a, 1);
+      Atomics.sub(cells, b, 1);
+      this.refusedFor('max_connections_per_ip');
+      return false;
+    }
+    thread.addressShare(a, b, 1);
+    return true;
+  }
+
+  /** A connection counted by tryOpenFrom() on `thread` is gone. */
+  closedFrom(address: string, thread: ThreadCounters): void {
+    const [a, b] = addressCells(address);
+    Atomics.sub(this.#perIp, a, 1);
+    Atomics.sub(this.#perIp, b, 1);
+    thread.addressShare(a, b, -1);
+  }
+
+  /** Open connections counted for `address` (its estimate: the smaller of its two cells). */
+  openFrom(address: string): number {
+    const [a, b] = addressCells(address);
+    return Math.min(Atomics.load(this.#perIp, a), Atomics.load(this.#perIp, b));
+  }
+
   /** Counts a new connection if the limit allows; false means refuse it. */
-  tryOpen(maxConnections: number): boolean {
-    if (Atomics.add(this.#global, G_ACTIVE, 1) >= maxConnections) {
+  tryOpen(): boolean {
+    if (Atomics.add(this.#global, G_ACTIVE, 1) >= Atomics.load(this.#global, G_LIMIT)) {
       Atomics.sub(this.#global, G_ACTIVE, 1);
       this.refusedFor('max_connections');
       return false;
@@ -130,9 +195,9 @@ export class ServerCounters {
     return out;
   }
 
-  /** A counted connection no longer counts (it closed, or the server sent its FIN). */
-  closed(): void {
-    Atomics.sub(this.#global, G_ACTIVE, 1);
+  /** A counted connection no longer counts (it closed, or the server sent its FIN); returns the count after it. */
+  closed(): number {
+    return Atomics.sub(this.#global, G_ACTIVE, 1) - 1;
   }
 
   get active(): number {
@@ -171,7 +236,8 @@ export class ServerCounters {
   claimSlot(threadId: number): ThreadCounters {
     for (let slot = 0; slot < this.#slots; slot++) {
       if (Atomics.compareExchange(this.#owners, slot, FREE, threadId + 1) === FREE) {
-        return new ThreadCounters(this.#perThread, slot * FIELDS);
+        const share = this.#perIp.subarray((slot + 1) * PER_IP_SKETCH, (slot + 2) * PER_IP_SKETCH);
+        return new ThreadCounters(this.#perThread, slot * FIELDS, share);
       }
     }
     throw new WorkerStartError(`no free counter slot among ${this.#slots} for thread ${threadId}`);
@@ -194,12 +260,24 @@ export class ServerCounters {
         a[retired + field] = a[retired + field]! + a[base + field]!;
       }
       a.fill(0, base, base + FIELDS);
+      this.#retireAddressShare(slot);
       Atomics.store(this.#owners, slot, FREE);
       return { lostConnections };
     }
     // The thread died before it claimed a slot: whatever was handed to it is lost.
     Atomics.sub(this.#global, G_ACTIVE, tasksRouted);
     return { lostConnections: tasksRouted };
+  }
+
+  /** A dead thread's connections no longer count against their addresses. */
+  #retireAddressShare(slot: number): void {
+    const cells = this.#perIp;
+    const share = (slot + 1) * PER_IP_SKETCH;
+    for (let c = 0; c < PER_IP_SKETCH; c++) {
+      const held = cells[share + c]!;
+      if (held !== 0) Atomics.sub(cells, c, held);
+    }
+    cells.fill(0, share, share + PER_IP_SKETCH);
   }
 
   /** One entry per live serving thread, in slot order. */
@@ -271,13 +349,36 @@ export class ServerCounters {
   }
 }
 
+/** The cell of `address` in each row of the per-address sketch: two FNV-1a hashes with different seeds. */
+function addressCells(address: string): [number, number] {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  h1 ^= h1 >>> 16;
+  h2 = Math.imul(h2 ^ (h2 >>> 13), 0x85ebca6b);
+  h2 ^= h2 >>> 16;
+  return [(h1 >>> 0) & (PER_IP_CELLS - 1), PER_IP_CELLS + ((h2 >>> 0) & (PER_IP_CELLS - 1))];
+}
+
 /** One thread's own counters; written only by that thread. */
 export class ThreadCounters {
   readonly #a: Float64Array;
   readonly #base: number;
-  constructor(array: Float64Array, base: number) {
+  readonly #addressShare: Int32Array;
+  constructor(array: Float64Array, base: number, addressShare: Int32Array) {
     this.#a = array;
     this.#base = base;
+    this.#addressShare = addressShare;
+  }
+  /** This thread's part of the per-address counts (cells of the shared sketch). */
+  addressShare(a: number, b: number, delta: number): void {
+    this.#addressShare[a]! += delta;
+    this.#addressShare[b]! += delta;
   }
   taskStarted(): void {
     this.#a[this.#base + TASKS_STARTED]! += 1;

@@ -25,7 +25,8 @@ interface HandleOwner {
 }
 
 export interface AdoptOptions {
-  buffer: Buffer;
+  /** The buffer every read lands in, or a function giving the buffer for the next read (its size caps the read). */
+  buffer: Buffer | (() => Buffer);
   callback: ReadCallback;
   /** Bytes of unsent replies above which write() returns false. */
   writableHighWaterMark: number;

@@ -16,6 +16,23 @@ export interface LogStyle {
   silent: boolean;
 }
 
+/** A count in a server line, with thousands separators: `12,345`. */
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+// JSON.stringify escapes C0 controls but passes DEL and C1 (U+0080-U+009F, CSI among them)
+// through raw, and a terminal acts on them. Outside strings a JSON line has none of them,
+// so escaping them as \u00XX in the serialized line keeps the JSON the same value.
+const RAW_IN_JSON = /[\u007f-\u009f]/g;
+const HAS_RAW_IN_JSON = /[\u007f-\u009f]/;
+
+/** A serialized JSON line with DEL and C1 characters written as \u escapes. */
+export function escapeJsonControls(line: string): string {
+  if (!HAS_RAW_IN_JSON.test(line)) return line;
+  return line.replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const silentLog: ServerLog = {
   essential() {},
   info() {},
@@ -33,7 +50,8 @@ export function createServerLog(style: LogStyle): ServerLog {
   if (style.silent) return silentLog;
   const destination = pino.destination({ fd: 1, sync: true });
   if (style.json) {
-    const logger = pino({ base: { pid: process.pid }, messageKey: 'msg' }, destination);
+    const escaped = { write: (line: string) => destination.write(escapeJsonControls(line)) };
+    const logger = pino({ base: { pid: process.pid }, messageKey: 'msg' }, escaped);
     const write = (event: string, text: string, fields?: Record<string, unknown>) =>
       logger.info({ event, ...fields }, text);
     return {

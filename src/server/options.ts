@@ -1,5 +1,6 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { boolean, choice, DAY_MS, integer, text } from '../options/validators.ts';
+import { boolean, choice, DAY_MS, integer, shown, text } from '../options/validators.ts';
 import {
   DEFAULT_HEADER_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -58,6 +59,16 @@ export interface ServerOptions {
   metricsPort?: number | null;
   /** Address of the metrics endpoint. Default 127.0.0.1 (a warning is printed for any other). */
   metricsHost?: string;
+  /** PEM certificate chain file: with `tlsKey`, every connection is TLS. '' = plain TCP. */
+  tlsCert?: string;
+  /** PEM private key file of `tlsCert`. */
+  tlsKey?: string;
+  /** Every connection must start with a PROXY protocol header (v1 or v2) from a `proxyTrusted` peer. */
+  proxyProtocol?: boolean;
+  /** Peers (CIDRs or addresses) allowed to send a PROXY header. Default loopback. */
+  proxyTrusted?: readonly string[];
+  /** Open connections per client address, all workers together; more get SERVER_FULL. 0 = no limit. */
+  maxConnectionsPerIp?: number;
 }
 
 /** The longest `!MSG <room> <from> ` a delivery adds to a message: 32-byte room, a name or `[IPv6]:port`. */
@@ -88,6 +99,11 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   redis: '',
   metricsPort: null,
   metricsHost: '127.0.0.1',
+  tlsCert: '',
+  tlsKey: '',
+  proxyProtocol: false,
+  proxyTrusted: Object.freeze(['127.0.0.0/8', '::1']),
+  maxConnectionsPerIp: 1000,
 });
 
 function redisUrl(value: unknown, mode: Mode): string {
@@ -100,6 +116,35 @@ function redisUrl(value: unknown, mode: Mode): string {
     throw new InvalidOptionError('redis', `{redis} must be a URL such as redis://127.0.0.1:6379, got '${url}'`);
   }
   return url;
+}
+
+/** A list of CIDRs (`10.0.0.0/8`, `2001:db8::/32`) or single addresses. */
+function cidrList(value: unknown): readonly string[] {
+  if (!Array.isArray(value)) throw new InvalidOptionError('proxyTrusted', `{proxyTrusted} must be a list of CIDRs`);
+  for (const entry of value) {
+    const [address = '', prefix, extra] = typeof entry === 'string' ? entry.split('/') : [];
+    const family = isIP(address);
+    const bits = family === 6 ? 128 : 32;
+    const prefixOk = prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      throw new InvalidOptionError(
+        'proxyTrusted',
+        `{proxyTrusted} takes addresses or CIDRs such as 10.0.0.0/8 or ::1, got ${shown(entry)}`,
+      );
+    }
+  }
+  return Object.freeze([...(value as string[])]);
+}
+
+/** Both TLS files or neither. */
+function tlsFiles(cert: unknown, key: unknown): { tlsCert: string; tlsKey: string } {
+  const tlsCert = text('tlsCert', cert);
+  const tlsKey = text('tlsKey', key);
+  if ((tlsCert === '') !== (tlsKey === '')) {
+    const missing = tlsCert === '' ? 'tlsCert' : 'tlsKey';
+    throw new InvalidOptionError(missing, `TLS needs both {tlsCert} and {tlsKey}: {${missing}} is missing`);
+  }
+  return { tlsCert, tlsKey };
 }
 
 /** Validates every field once, with a precise message, and fills in defaults. */
@@ -143,5 +188,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     redis: redisUrl(get('redis'), mode),
     metricsPort: options.metricsPort == null ? null : integer('metricsPort', options.metricsPort, 0, 65_535),
     metricsHost: text('metricsHost', get('metricsHost'), { nonEmpty: true }),
+    ...tlsFiles(get('tlsCert'), get('tlsKey')),
+    proxyProtocol: boolean('proxyProtocol', get('proxyProtocol')),
+    proxyTrusted: cidrList(get('proxyTrusted')),
+    maxConnectionsPerIp: integer('maxConnectionsPerIp', get('maxConnectionsPerIp'), 0, 1_000_000),
   });
 }

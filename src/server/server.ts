@@ -2,15 +2,20 @@ import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { allocateCounters, ServerCounters } from './counters.ts';
-import { createServerLog, type ServerLog } from './log.ts';
+import { LINGERING_REFUSALS_PER_THREAD } from './acceptor.ts';
+import { budgetWarning, currentBudget } from './descriptors.ts';
+import { count, createServerLog, type ServerLog } from './log.ts';
 import { type MetricsEndpoint, startMetrics } from './metrics.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { RedisBridge } from './chat/redis-bridge.ts';
 import { type Serving, START_STRATEGY } from './strategies.ts';
+import { loadTlsMaterial } from './tls.ts';
 
 /** Cumulative counters since start; `workers` has one entry per live thread that serves connections. */
 export interface ServerStats {
   activeConnections: number;
+  /** The connection limit in force: --max-connections, or lower when the descriptor limit allows fewer. */
+  maxConnections: number;
   /** Connections accepted and served (refused ones are not counted here). */
   totalConnections: number;
   /** Connections refused with SERVER_FULL. */
@@ -69,9 +74,12 @@ function deadlineAfter(ms: number): { reached: Promise<void>; cancel(): void } {
  */
 export async function startServer(input: ServerOptions = {}): Promise<RunningServer> {
   const options = resolveServerOptions(input);
+  // A certificate or key that cannot be used stops the start here, before any thread.
+  const tls = options.tlsCert === '' ? null : loadTlsMaterial(options.tlsCert, options.tlsKey);
   const log = createServerLog(options);
   const memory = allocateCounters(options.strategy === 'single' ? 1 : options.workers);
   const counters = new ServerCounters(memory);
+  counters.limit = options.maxConnections;
 
   log.essential('starting', '[STARTING] server is starting...');
   const chat =
@@ -90,6 +98,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       counters,
       memory,
       chat,
+      tls,
       onThreadGone: (threadId) => bridge?.onThreadGone(threadId),
     });
   } catch (err) {
@@ -97,6 +106,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
     throw err;
   }
   const { address } = serving;
+  fitDescriptorLimit(counters, options, log);
 
   const stats = (): ServerStats => serverStats(counters);
   logListening(log, options, address, serving.threads);
@@ -123,6 +133,13 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
     closing ??= (async () => {
       clearInterval(statsTimer);
       await metrics?.close();
+      const open = counters.active;
+      if (open > 0) {
+        // Closing them is the server doing its job: one line, not an error per connection.
+        log.info('shutting-down', `[SHUTTING DOWN] closing ${count(open)} open connection${open === 1 ? '' : 's'}`, {
+          active: open,
+        });
+      }
       const deadline = deadlineAfter(CLOSE_DEADLINE_MS);
       try {
         await serving.stop(deadline.reached);
@@ -131,10 +148,10 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
         deadline.cancel();
       }
       const final = stats();
-      const deliveries = options.mode === 'chat' ? `, ${final.deliveries} deliveries` : '';
+      const deliveries = options.mode === 'chat' ? `, ${count(final.deliveries)} deliveries` : '';
       log.essential(
         'stopped',
-        `[STOPPED] ${final.totalConnections} connections, ${final.messages} messages served${deliveries}`,
+        `[STOPPED] ${count(final.totalConnections)} connections, ${count(final.messages)} messages served${deliveries}`,
         { ...final },
       );
       log.flush();
@@ -151,6 +168,7 @@ function serverStats(counters: ServerCounters): ServerStats {
   const sum = counters.sum();
   return {
     activeConnections: counters.active,
+    maxConnections: counters.limit,
     totalConnections: sum.totalConnections,
     refusedConnections: counters.refused,
     messages: sum.messages,
@@ -165,12 +183,42 @@ function serverStats(counters: ServerCounters): ServerStats {
   };
 }
 
+/**
+ * Lowers the connection limit to what the descriptor limit leaves room for (after
+ * start-up, so that every descriptor the server itself holds is counted), in one line.
+ */
+function fitDescriptorLimit(counters: ServerCounters, options: ResolvedServerOptions, log: ServerLog): void {
+  const acceptingThreads = options.strategy === 'reuseport' ? options.workers : 1;
+  const budget = currentBudget(options.maxConnections, acceptingThreads * LINGERING_REFUSALS_PER_THREAD);
+  if (budget === null || budget.maxConnections === budget.requested) return;
+  counters.limit = budget.maxConnections;
+  log.essential('descriptor-limit', budgetWarning(budget), { ...budget });
+}
+
+/** Binding a wildcard address: every interface, so every machine that can reach this one. */
+export function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+function bracketed(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** `, TLS, PROXY protocol` when they are on. */
+function transportText(options: ResolvedServerOptions): string {
+  const tls = options.tlsCert === '' ? '' : ', TLS';
+  const proxy = options.proxyProtocol ? `, PROXY protocol from ${options.proxyTrusted.join(',')}` : '';
+  return tls + proxy;
+}
+
 function logListening(log: ServerLog, options: ResolvedServerOptions, address: net.AddressInfo, threads: number) {
-  const where = reachableAddresses(options.host).map((h) => (h.includes(':') ? `[${h}]` : h));
+  const bound = bracketed(address.address);
+  const where = reachableAddresses(options.host).map(bracketed);
   const threadsText = options.strategy === 'single' ? 'main thread only' : `${threads} workers`;
+  const mode = options.mode === 'ack' ? `ack (${options.ack})` : options.mode;
   log.essential(
     'listening',
-    `[LISTENING] Server is listening on ${where[0]}:${address.port} (${threadsText}, strategy ${options.strategy}, mode ${options.mode})`,
+    `[LISTENING] Server is listening on ${bound}:${address.port} (${threadsText}, strategy ${options.strategy}, mode ${mode}${transportText(options)})`,
     {
       host: address.address,
       port: address.port,
@@ -180,10 +228,18 @@ function logListening(log: ServerLog, options: ResolvedServerOptions, address: n
       mode: options.mode,
       ack: options.ack,
       headerBytes: options.headerBytes,
+      tls: options.tlsCert !== '',
+      proxyProtocol: options.proxyProtocol,
     },
   );
-  for (const other of where.slice(1)) {
-    log.essential('listening-also', `[LISTENING] also reachable at ${other}:${address.port}`);
+  if (!isWildcard(address.address)) return;
+  log.essential(
+    'exposed',
+    `[WARNING] bound to every interface (${bound}): any machine that can reach this one can now connect`,
+    { host: address.address },
+  );
+  for (const other of where) {
+    log.essential('listening-also', `[LISTENING] reachable at ${other}:${address.port}`);
   }
 }
 
@@ -202,16 +258,22 @@ function startStatsLine(
     const seconds = (at - lastAt) / 1000;
     const messages = now.messages - last.messages;
     const deliveries = now.deliveries - last.deliveries;
-    if (messages > 0 || deliveries > 0 || now.activeConnections !== last.activeConnections) {
-      const perThread = now.workers.map((w) => w.activeConnections).join('/');
+    // Nothing happened since the last line (no message, no connection opened or closed): no line.
+    const quiet =
+      messages === 0 &&
+      deliveries === 0 &&
+      now.totalConnections === last.totalConnections &&
+      now.activeConnections === last.activeConnections;
+    if (!quiet) {
+      const perThread = now.workers.map((w) => count(w.activeConnections)).join('/');
       const rate = Math.round(messages / seconds);
       const deliveryRate = Math.round(deliveries / seconds);
-      const chat = options.mode === 'chat' ? ` | ${deliveryRate} deliveries/s` : '';
+      const chat = options.mode === 'chat' ? ` | ${count(deliveryRate)} deliveries/s` : '';
       const inMBs = (now.bytesIn - last.bytesIn) / seconds / 1e6;
       const outMBs = (now.bytesOut - last.bytesOut) / seconds / 1e6;
       log.info(
         'stats',
-        `[STATS] ${now.activeConnections} connections (per worker ${perThread}) | ${rate} msg/s${chat} | in ${inMBs.toFixed(2)} MB/s | out ${outMBs.toFixed(2)} MB/s`,
+        `[STATS] ${count(now.activeConnections)} connections (per worker ${perThread}) | ${count(rate)} msg/s${chat} | in ${inMBs.toFixed(2)} MB/s | out ${outMBs.toFixed(2)} MB/s`,
         {
           ...now,
           messagesPerSecond: rate,

@@ -17,7 +17,9 @@ import { addressName } from './chat/commands.ts';
 import type { ChatConnection, ChatMember } from './chat/member.ts';
 import type { ThreadCounters } from './counters.ts';
 import type { ServerLog } from './log.ts';
+import { logMessage } from './message-log.ts';
 import type { ResolvedServerOptions } from './options.ts';
+import type { ProxyAddress } from './proxy-protocol.ts';
 import type { ReplyBufferPool } from './reply-pool.ts';
 
 const DISCONNECT_BYTES = Buffer.from(DISCONNECT_MESSAGE, 'utf8');
@@ -33,16 +35,6 @@ const CLOSE_GRACE_MS = 5_000;
  */
 const QUIET_BEFORE_CLOSE_MS = 50;
 const NOT_STARTED = -1;
-
-// C0 and C1 control characters and DEL: a client must not be able to move the
-// cursor, clear the screen or forge a log line in the server's terminal.
-// eslint-disable-next-line no-control-regex -- control characters are the point of this pattern
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/** A message as it is printed: control characters shown as \xNN escapes. */
-export function printable(text: string): string {
-  return text.replace(CONTROL_CHARACTERS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
 
 /** What a session needs from the thread that serves it (ThreadSessions). */
 export interface SessionThread {
@@ -121,10 +113,11 @@ export class Session implements ChatConnection {
   /** Chat mode: this connection as a member of the chat. */
   readonly #member: ChatMember | null;
 
-  constructor(socket: net.Socket, host: SessionThread) {
+  /** `peer`: the client's address from a PROXY header; null: the socket's own peer. */
+  constructor(socket: net.Socket, host: SessionThread, peer: ProxyAddress | null = null) {
     this.#socket = socket;
     this.#host = host;
-    this.remote = addressName(socket.remoteAddress, socket.remotePort);
+    this.remote = peer ? addressName(peer.address, peer.port) : addressName(socket.remoteAddress, socket.remotePort);
     this.#startedAt = this.#idleSince = performance.now();
     this.#decoder = new FrameDecoder(
       host.options,
@@ -204,10 +197,7 @@ export class Session implements ChatConnection {
   #onFrame(payload: Buffer): void {
     this.#batchMessages++;
     const host = this.#host;
-    if (host.logMessages) {
-      const text = payload.toString('utf8');
-      host.log.info('message', `[${this.remote}] ${printable(text)}`, { remote: this.remote, payload: text });
-    }
+    if (host.logMessages) logMessage(host.log, this.remote, payload);
     if (host.crashPayload !== null && payload.equals(host.crashPayload)) {
       throw new Error(`injected fault: a message asked this thread to crash (${this.remote})`);
     }
@@ -329,8 +319,11 @@ export class Session implements ChatConnection {
     }
   }
 
-  /** Sends the replies already due, then one `!ERROR` frame, then closes. Other connections are untouched. */
-  fail(err: ProtocolError): void {
+  /**
+   * Sends the replies already due, then one `!ERROR` frame, then closes. Other connections
+   * are untouched. `logged`: an `[ERROR]` line for it (not for a shutdown, logged once).
+   */
+  fail(err: ProtocolError, logged = true): void {
     if (this.#closing) return;
     this.#closing = true;
     this.#reason = 'error';
@@ -342,10 +335,12 @@ export class Session implements ChatConnection {
       this.#host.chat!.detach(this.#member);
     }
     this.#host.counters.errorSent(err.code);
-    this.#host.log.info('error', `[ERROR] ${this.remote} ${err.code} ${err.text}`, {
-      remote: this.remote,
-      code: err.code,
-    });
+    if (logged) {
+      this.#host.log.info('error', `[ERROR] ${this.remote} ${err.code} ${err.text}`, {
+        remote: this.remote,
+        code: err.code,
+      });
+    }
     this.#write(encodeFrame(errorPayload(err), this.#host.options.headerBytes));
     this.#endGracefully();
   }

@@ -8,12 +8,14 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { threadId } from 'node:worker_threads';
+import { guardAccepts } from './accept-guard.ts';
 import { admit, handOffTo } from './acceptor.ts';
 import type { ServerCounters, SharedCountersMemory } from './counters.ts';
 import type { ServerLog } from './log.ts';
 import type { ResolvedServerOptions, Strategy } from './options.ts';
 import { WorkerPool } from './pool.ts';
 import { ThreadSessions } from './thread-sessions.ts';
+import type { TlsMaterial } from './tls.ts';
 
 export interface StrategyContext {
   options: ResolvedServerOptions;
@@ -22,6 +24,8 @@ export interface StrategyContext {
   memory: SharedCountersMemory;
   /** Chat mode: the bus every thread of this server shares, and whether a Redis bridge is on it. */
   chat: { busName: string; bridge: boolean } | null;
+  /** TLS: the certificate and key every serving thread builds its context from. */
+  tls: TlsMaterial | null;
   /** A pool thread has died (after its slot was given back). */
   onThreadGone(threadId: number): void;
 }
@@ -48,23 +52,27 @@ function listenOn(server: net.Server, options: net.ListenOptions): Promise<net.A
   });
 }
 
-async function startSingle({ options, log, counters, chat }: StrategyContext): Promise<Serving> {
+async function startSingle({ options, log, counters, chat, tls }: StrategyContext): Promise<Serving> {
   const sessions = new ThreadSessions({
     options,
     counters,
     thread: counters.claimSlot(threadId),
     log,
     chat: chat && { threadId, ...chat },
+    tls,
   });
   await sessions.chat?.ready;
   const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
     if (admit(socket, counters, options, log)) void sessions.serve(socket).catch(() => {});
   });
-  const address = await listenOn(listener, { host: options.host, port: options.port });
+  const listenOptions = { host: options.host, port: options.port };
+  const address = await listenOn(listener, listenOptions);
+  const guard = guardAccepts(listener, listenOptions, log);
   return {
     address,
     threads: 1,
     async stop(deadline) {
+      guard.stop();
       listener.close();
       await Promise.race([sessions.shutdown(), deadline]);
     },
@@ -72,9 +80,9 @@ async function startSingle({ options, log, counters, chat }: StrategyContext): P
 }
 
 async function startPool(context: StrategyContext, listenPort: number | null): Promise<WorkerPool> {
-  const { options, counters, memory, log, chat } = context;
+  const { options, counters, memory, log, chat, tls } = context;
   const channel = `handoff-${process.pid}-${randomUUID()}`;
-  const boot = { options, counters: memory, channel, listenPort, chat };
+  const boot = { options, counters: memory, channel, listenPort, chat, tls };
   const pool = new WorkerPool(options, boot, counters, log, (threadId) => context.onThreadGone(threadId));
   try {
     await pool.started(options.workers);
@@ -89,17 +97,20 @@ async function startHandoff(context: StrategyContext): Promise<Serving> {
   const { options, counters, log } = context;
   const pool = await startPool(context, null);
   const listener = net.createServer({ pauseOnConnect: true }, handOffTo(pool, counters, options, log));
+  const listenOptions = { host: options.host, port: options.port };
   let address: net.AddressInfo;
   try {
-    address = await listenOn(listener, { host: options.host, port: options.port });
+    address = await listenOn(listener, listenOptions);
   } catch (err) {
     await pool.stop(Promise.resolve());
     throw err;
   }
+  const guard = guardAccepts(listener, listenOptions, log);
   return {
     address,
     threads: options.workers,
     async stop(deadline) {
+      guard.stop();
       listener.close();
       await pool.stop(deadline);
     },

@@ -1,16 +1,20 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ShuttingDownError } from '../protocol/index.ts';
+import { ServerFullError, ShuttingDownError } from '../protocol/index.ts';
 import { PrebuiltAcks } from './acks.ts';
 import { BRIDGE_ID } from './chat/bus.ts';
 import { ChatThread } from './chat/chat-thread.ts';
 import type { ServerCounters, ThreadCounters } from './counters.ts';
 import { adoptSocket } from './fast-socket.ts';
-import type { ServerLog } from './log.ts';
+import { IdleRelease } from './idle-memory.ts';
+import { count, type ServerLog } from './log.ts';
 import { type LoopLagMonitor, monitorLoopLag } from './loop-lag.ts';
 import type { ResolvedServerOptions } from './options.ts';
+import { plainAddress, type PreludeConfig, runPrelude, trustedPeers } from './prelude.ts';
+import type { ProxyAddress } from './proxy-protocol.ts';
 import { ReplyBufferPool } from './reply-pool.ts';
 import { Session, type SessionSummary, type SessionThread } from './session.ts';
+import { createServerContext, type TlsMaterial } from './tls.ts';
 import { BUS_DELAY_ENV } from './worker-boot.ts';
 
 /** One read buffer per thread, shared by all its connections: reads are handled one at a time. */
@@ -26,6 +30,11 @@ function onSharedRead(this: net.Socket, bytesRead: number, buffer: Buffer): void
   (this as SocketWithSession)[kSession].onRead(bytesRead, buffer);
 }
 
+/** The read path of TLS sessions: each decrypted chunk is the session's own (a view of it may be kept). */
+function onDecrypted(this: net.Socket, chunk: Buffer): void {
+  (this as SocketWithSession)[kSession].onRead(chunk.length, chunk);
+}
+
 export interface ThreadSessionsContext {
   options: ResolvedServerOptions;
   counters: ServerCounters;
@@ -35,6 +44,8 @@ export interface ThreadSessionsContext {
   crashPayload?: Buffer | null;
   /** Chat mode: this thread's place on the chat bus. */
   chat?: { threadId: number; busName: string; bridge: boolean } | null;
+  /** TLS: the certificate and key (this thread builds its secure context from them once). */
+  tls?: TlsMaterial | null;
 }
 
 /**
@@ -57,8 +68,15 @@ export class ThreadSessions implements SessionThread {
   /** Memory behind the shared read buffer: a payload viewing it must be copied before it is kept. */
   readonly readMemory: ArrayBufferLike = this.#readBuffer.buffer;
   readonly #sessions = new Set<Session>();
-  readonly #released = new WeakSet<Session>();
+  /** Sessions no longer counted, with the server's open connections right after each stopped counting. */
+  readonly #activeAfterRelease = new WeakMap<Session, number>();
+  /** --max-connections-per-ip: the address each counted session is counted under. */
+  readonly #countedAddress = new WeakMap<Session, string>();
+  /** PROXY header and/or TLS before a session starts; null: neither, the fast path. */
+  readonly #prelude: PreludeConfig | null;
   #sweep: NodeJS.Timeout | undefined;
+  /** Idle for a while: the echo buffer pool and the garbage go (idle-memory.ts). */
+  readonly #idleRelease = new IdleRelease(() => this.replyPool.clear());
   #shuttingDown = false;
   /** This thread's event-loop delay, published into its counter slot for the metrics. */
   readonly #loopLag: LoopLagMonitor;
@@ -91,6 +109,17 @@ export class ThreadSessions implements SessionThread {
             busDelayMs: Number(process.env[BUS_DELAY_ENV] ?? 0),
           })
         : null;
+    const tls = context.tls ?? null;
+    this.#prelude =
+      options.proxyProtocol || tls
+        ? {
+            proxyTrusted: options.proxyProtocol ? trustedPeers(options.proxyTrusted) : null,
+            secureContext: tls && createServerContext(tls),
+            deadlineMs: options.frameTimeoutMs,
+            highWaterMarkBytes: options.highWaterMarkBytes,
+            log: this.log,
+          }
+        : null;
   }
 
   /** Open connections, all threads together. */
@@ -101,11 +130,37 @@ export class ThreadSessions implements SessionThread {
   /**
    * Serves an accepted, still-paused socket until it closes. The caller has
    * already counted it with ServerCounters.tryOpen(); this thread un-counts it.
+   * The read path is chosen here, once: plain TCP reads through `onread` into the
+   * shared buffer; a PROXY header and TLS go through the prelude first.
    */
   serve(socket: net.Socket): Promise<SessionSummary> {
-    let adopted: net.Socket;
+    if (this.#prelude !== null) return this.#serveAfterPrelude(socket, this.#prelude);
+    const adopted = this.#adopt(socket);
+    return adopted instanceof Error ? Promise.reject(adopted) : this.#run(adopted, null);
+  }
+
+  async #serveAfterPrelude(socket: net.Socket, prelude: PreludeConfig): Promise<SessionSummary> {
+    const startedAt = performance.now();
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const prepared = await runPrelude(socket, prelude);
+    if (prepared === null) {
+      this.#server.closed();
+      const durationMs = Math.round(performance.now() - startedAt);
+      return { remote, messages: 0, bytesIn: 0, bytesOut: 0, durationMs, reason: 'error' };
+    }
+    if (prepared.encrypted) {
+      prepared.socket.on('data', onDecrypted);
+      return this.#run(prepared.socket, prepared.peer);
+    }
+    const adopted = this.#adopt(prepared.socket);
+    if (adopted instanceof Error) throw adopted;
+    return this.#run(adopted, prepared.peer);
+  }
+
+  /** Moves a fresh socket onto the fast read path; on failure un-counts and closes it. */
+  #adopt(socket: net.Socket): net.Socket | Error {
     try {
-      adopted = adoptSocket(socket, {
+      return adoptSocket(socket, {
         buffer: this.#readBuffer,
         callback: onSharedRead,
         writableHighWaterMark: this.options.highWaterMarkBytes,
@@ -115,34 +170,57 @@ export class ThreadSessions implements SessionThread {
       this.#server.closed();
       socket.destroy();
       this.log.essential('error', `[ERROR] cannot serve a connection: ${error.message}`);
-      return Promise.reject(error);
+      return error;
     }
-    adopted.setNoDelay(true);
-    const session = new Session(adopted, this);
-    (adopted as SocketWithSession)[kSession] = session;
+  }
+
+  #run(socket: net.Socket, peer: ProxyAddress | null): Promise<SessionSummary> {
+    socket.setNoDelay(true);
+    const session = new Session(socket, this, peer);
+    (socket as SocketWithSession)[kSession] = session;
     this.#sessions.add(session);
     this.counters.opened();
+    this.#idleRelease.busy();
     this.#startSweep();
     if (this.log.verbose) {
       this.log.info('connect', `[NEW CONNECTION] ${session.remote} connected.`, { remote: session.remote });
-      this.log.info('active', `[ACTIVE CONNECTIONS] ${this.#server.active}`, { active: this.#server.active });
+      const active = this.#server.active;
+      this.log.info('active', `[ACTIVE CONNECTIONS] ${count(active)}`, { active });
     }
-    if (this.#shuttingDown) session.fail(new ShuttingDownError('server is shutting down'));
+    if (this.#shuttingDown) session.fail(new ShuttingDownError('server is shutting down'), false);
+    else this.#limitPerAddress(session, peer?.address ?? socket.remoteAddress);
     return session.done.then((summary) => {
       this.#sessions.delete(session);
       this.release(session);
-      const active = this.#server.active;
+      // The count right after this one stopped counting, not whatever it is by now.
+      const active = this.#activeAfterRelease.get(session)!;
       if (this.log.verbose) {
         const error = summary.errorCode ? ` ${summary.errorCode}` : '';
+        const messages = `${count(summary.messages)} message${summary.messages === 1 ? '' : 's'}`;
         this.log.info(
           'disconnect',
-          `[DISCONNECTED] ${summary.remote} (${summary.messages} message${summary.messages === 1 ? '' : 's'}, ${summary.reason}${error}); ${active} active`,
+          `[DISCONNECTED] ${summary.remote} (${messages}, ${summary.reason}${error}); ${count(active)} active`,
           { ...summary, active },
         );
       }
-      if (this.#sessions.size === 0) this.#stopSweep();
+      if (this.#sessions.size === 0) {
+        this.#stopSweep();
+        this.#idleRelease.idle();
+      }
       return summary;
     });
+  }
+
+  /** --max-connections-per-ip: counts the session under its client's address, or refuses it with SERVER_FULL. */
+  #limitPerAddress(session: Session, address: string | undefined): void {
+    const limit = this.options.maxConnectionsPerIp;
+    if (limit === 0) return;
+    const plain = plainAddress(address);
+    if (this.#server.tryOpenFrom(plain, limit, this.counters)) {
+      this.#countedAddress.set(session, plain);
+    } else {
+      session.fail(new ServerFullError(`too many connections from ${plain}, try again later`));
+    }
   }
 
   /**
@@ -151,17 +229,19 @@ export class ThreadSessions implements SessionThread {
    * must not hold a place for the grace period). Counts each session once.
    */
   release(session: Session): void {
-    if (this.#released.has(session)) return;
-    this.#released.add(session);
+    if (this.#activeAfterRelease.has(session)) return;
     this.counters.closed();
-    this.#server.closed();
+    this.#activeAfterRelease.set(session, this.#server.closed());
+    const address = this.#countedAddress.get(session);
+    if (address !== undefined) this.#server.closedFrom(address, this.counters);
   }
 
   /** Sends SHUTTING_DOWN to every connection and resolves once all are closed (or cut off). */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true;
     const sessions = [...this.#sessions];
-    for (const session of sessions) session.fail(new ShuttingDownError('server is shutting down'));
+    // Not an error line per connection: the server logs the shutdown once, with the count.
+    for (const session of sessions) session.fail(new ShuttingDownError('server is shutting down'), false);
     const allClosed = Promise.all(sessions.map((s) => s.done));
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
 import type { SharedCountersMemory } from './counters.ts';
 import type { ResolvedServerOptions } from './options.ts';
+import type { TlsMaterial } from './tls.ts';
 
 /** What every pool thread receives at start (piscina workerData). */
 export interface WorkerBoot {
@@ -11,6 +12,8 @@ export interface WorkerBoot {
   listenPort: number | null;
   /** Chat mode: the name of the chat bus (a BroadcastChannel), and whether a Redis bridge is on it. */
   chat: { busName: string; bridge: boolean } | null;
+  /** TLS: the certificate and key, read once by the main thread. */
+  tls: TlsMaterial | null;
 }
 
 /**

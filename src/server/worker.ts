@@ -9,6 +9,7 @@ import net from 'node:net';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { WorkerStartError } from '../protocol/index.ts';
+import { guardAccepts, type GuardedListener } from './accept-guard.ts';
 import { admit } from './acceptor.ts';
 import { ServerCounters } from './counters.ts';
 import { createServerLog } from './log.ts';
@@ -41,13 +42,16 @@ const sessions = new ThreadSessions({
   log,
   crashPayload: crashText ? Buffer.from(crashText, 'utf8') : null,
   chat: boot.chat && { threadId, ...boot.chat },
+  tls: boot.tls,
 });
 
 let listener: net.Server | undefined;
+let guard: GuardedListener | undefined;
 let stopping: Promise<void> | undefined;
 
 function stop(): Promise<void> {
   stopping ??= (async () => {
+    guard?.stop();
     listener?.close();
     thread.listening(false);
     await sessions.shutdown();
@@ -65,12 +69,16 @@ if (boot.listenPort === null) {
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
     if (admit(socket, counters, options, log)) void sessions.serve(socket);
   });
-  server.once('error', (err) => {
+  const failed = (err: Error) => {
     throw new WorkerStartError(`thread ${threadId} cannot listen on port ${boot.listenPort}: ${err.message}`, {
       cause: err,
     });
-  });
-  server.listen({ host: options.host, port: boot.listenPort, reusePort: true }, () => {
+  };
+  server.once('error', failed);
+  const listenOptions = { host: options.host, port: boot.listenPort, reusePort: true };
+  server.listen(listenOptions, () => {
+    server.off('error', failed);
+    guard = guardAccepts(server, listenOptions, log);
     listener = server;
     thread.listening(true);
     say({ type: 'ready', threadId });

@@ -155,3 +155,14 @@ test("ack mode refuses chat's options, a sweep of clients and several server wor
   rejects({ clients: [10, 20] }, 'clients', /a sweep/);
   rejects({ serverWorkers: [1, 2] }, 'serverWorkers');
 });
+
+test('tls and transports: tcp by default, --tls is transports tls, both at once take turns; contradictions refused', () => {
+  assert.deepEqual(resolveBenchOptions().transports, ['tcp']);
+  assert.deepEqual(resolveBenchOptions({ tls: true }).transports, ['tls']);
+  assert.deepEqual(resolveBenchOptions({ transports: ['tcp', 'tls'] }).transports, ['tcp', 'tls']);
+  rejects({ tls: false, transports: ['tls'] }, 'tls');
+  rejects({ transports: ['udp' as 'tcp'] }, 'transports');
+  rejects({ ca: 'ca.pem' }, 'ca', /tls/);
+  assert.equal(resolveBenchOptions({ tls: true, ca: 'ca.pem', target: '127.0.0.1:5050' }).ca, 'ca.pem');
+  rejects({ tls: true, mode: 'chat' }, 'tls');
+});

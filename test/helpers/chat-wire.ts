@@ -37,12 +37,19 @@ export class ChatPeer {
    */
   static async connect(
     t: TestContext,
-    server: { host: string; port: number },
-    options: { settle?: boolean; keepDeliveries?: boolean; onDelivery?: (payload: Buffer) => void } = {},
+    server: Parameters<typeof connect>[1],
+    options: {
+      settle?: boolean;
+      keepDeliveries?: boolean;
+      onDelivery?: (payload: Buffer) => void;
+      /** Sent first: a PROXY header. */
+      prefix?: Buffer;
+    } = {},
   ): Promise<ChatPeer> {
     let peer: ChatPeer | undefined;
     const keep = options.keepDeliveries ?? true;
     const wire = await connect(t, server, {
+      ...(options.prefix ? { prefix: options.prefix } : {}),
       keepFrames: false,
       onFrame: (payload) => {
         if (isDelivery(payload)) {

@@ -14,8 +14,9 @@ export interface Spawned {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function run(t: TestContext, args: string[], env?: NodeJS.ProcessEnv): Spawned {
-  const child = spawn(BIN, args, {
+/** Runs `bin/handoff` with `args` (or `command`, e.g. bash with a ulimit before it). */
+export function run(t: TestContext, args: string[], env?: NodeJS.ProcessEnv, command = BIN): Spawned {
+  const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: env ? { ...process.env, ...env } : process.env,
   });

@@ -2,6 +2,7 @@
 // (no src/client involved), so server tests are black-box.
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import tls from 'node:tls';
 import { once } from 'node:events';
 import type { TestContext } from 'node:test';
 import { after, before, describe } from 'node:test';
@@ -14,6 +15,7 @@ import {
 } from '../../src/protocol/index.ts';
 import type { ServerOptions, Strategy } from '../../src/server/options.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
+import { testCertificate, tlsServerOptions } from './tls.ts';
 
 /** How a connection ended, seen from the client. */
 export type CloseKind = 'fin' | 'reset' | 'local';
@@ -26,6 +28,10 @@ export interface WireClientOptions {
   keepFrames?: boolean;
   /** Called for every decoded frame (payload copied). */
   onFrame?: (payload: Buffer) => void;
+  /** Speak TLS, trusting `ca` (PEM). connect() sets it for a server started with TLS. */
+  tls?: { ca: string };
+  /** Bytes sent before anything else (a PROXY header), before the TLS handshake too. */
+  prefix?: Buffer;
 }
 
 export interface ReadResult {
@@ -105,9 +111,17 @@ export class WireClient {
   }
 
   static async connect(port: number, host = '127.0.0.1', options: WireClientOptions = {}): Promise<WireClient> {
-    const socket = net.connect({ port, host, noDelay: true });
+    let socket = net.connect({ port, host, noDelay: true });
+    if (options.prefix || options.tls) await once(socket, 'connect');
+    if (options.prefix) socket.write(options.prefix);
+    if (options.tls) {
+      socket = tls.connect({ socket, ca: options.tls.ca, servername: 'localhost' });
+      const client = new WireClient(socket, options);
+      await once(socket, 'secureConnect');
+      return client;
+    }
     const client = new WireClient(socket, options);
-    await once(socket, 'connect');
+    if (!options.prefix) await once(socket, 'connect');
     return client;
   }
 
@@ -270,25 +284,30 @@ export function sharedServer(options: ServerOptions = {}): () => RunningServer {
   };
 }
 
+/** A server reached through connect(): a RunningServer started with TLS is spoken to in TLS. */
+type Reachable = { host: string; port: number; options?: { tlsCert: string } };
+
+function speaksTls(server: Reachable, options: WireClientOptions): WireClientOptions {
+  if (options.tls || !server.options || server.options.tlsCert === '') return options;
+  return { ...options, tls: { ca: testCertificate().ca } };
+}
+
 /** Connects a WireClient to `server`; destroyed after the test. */
-export async function connect(
-  t: TestContext,
-  server: { host: string; port: number },
-  options: WireClientOptions = {},
-): Promise<WireClient> {
+export async function connect(t: TestContext, server: Reachable, options: WireClientOptions = {}): Promise<WireClient> {
   let client: WireClient | undefined;
   t.after(() => client?.destroy());
-  client = await WireClient.connect(server.port, server.host, options);
+  client = await WireClient.connect(server.port, server.host, speaksTls(server, options));
   return client;
 }
 
 /** Many connections at once (bounded concurrency of connects). */
 export async function connectMany(
   t: TestContext,
-  server: { host: string; port: number },
+  server: Reachable,
   count: number,
-  options: WireClientOptions = {},
+  given: WireClientOptions = {},
 ): Promise<WireClient[]> {
+  const options = speaksTls(server, given);
   const clients: WireClient[] = [];
   t.after(() => {
     for (const c of clients) c.destroy();
@@ -338,6 +357,8 @@ export interface ServerVariant {
   workers: number;
   /** e.g. `handoff/2w`. */
   label: string;
+  /** Served over TLS (the test certificate). */
+  tls?: boolean;
 }
 
 /** handoff with 1 and 2 workers, reuseport with 1 and 2 workers, single. */
@@ -353,6 +374,14 @@ export const VARIANTS: readonly ServerVariant[] = Object.freeze([
 export const STRATEGY_VARIANTS: readonly ServerVariant[] = Object.freeze(
   VARIANTS.filter((v) => v.strategy === 'single' || v.workers === 2),
 );
+
+/** The same behaviours over TLS: handoff with 2 workers (the TLS read path, after the hand-off). */
+export const TLS_VARIANTS: readonly ServerVariant[] = Object.freeze([
+  { strategy: 'handoff', workers: 2, label: 'handoff/2w+tls', tls: true },
+]);
+
+/** Every variant, plain and TLS: for files whose cases are cheap. */
+export const VARIANTS_AND_TLS: readonly ServerVariant[] = Object.freeze([...VARIANTS, ...TLS_VARIANTS]);
 
 /**
  * Declares `body` once per variant, each in its own `describe` titled with the
@@ -377,7 +406,12 @@ export function forEachVariant(
 
 /** The server options of a variant merged with the test's own. */
 export function variantOptions(variant: ServerVariant, options: ServerOptions = {}): ServerOptions {
-  return { strategy: variant.strategy, workers: variant.workers, ...options };
+  return {
+    strategy: variant.strategy,
+    workers: variant.workers,
+    ...(variant.tls ? tlsServerOptions() : {}),
+    ...options,
+  };
 }
 
 /** A payload of `size` bytes with a recognisable, position-dependent pattern. */

@@ -10,6 +10,7 @@ import {
   forEachVariant,
   sharedServer,
   variantOptions,
+  VARIANTS_AND_TLS,
 } from '../helpers/wire.ts';
 
 const H = 64;
@@ -58,71 +59,74 @@ const BAD: Array<[string, Buffer]> = [
   ['a non-space byte at the very end', Buffer.from('5'.padEnd(H - 1, ' ') + 'x', 'latin1')],
 ];
 
-forEachVariant((variant) => {
-  describe('lenient headers', { concurrency: true }, () => {
-    const server = sharedServer(variantOptions(variant, { mode: 'echo' }));
-    for (const [what, head, length] of LENIENT) {
-      test(`a header with ${what} is accepted`, async (t) => {
+forEachVariant(
+  (variant) => {
+    describe('lenient headers', { concurrency: true }, () => {
+      const server = sharedServer(variantOptions(variant, { mode: 'echo' }));
+      for (const [what, head, length] of LENIENT) {
+        test(`a header with ${what} is accepted`, async (t) => {
+          const client = await connect(t, server());
+          const payload = Buffer.from('abcdefghijklmnopqrstuvwxyz'.slice(0, length));
+          await client.sendRaw(Buffer.concat([head, payload]));
+          const [reply] = await client.readFrames(1);
+          assert.ok(
+            reply!.equals(payload),
+            `echo of ${JSON.stringify(payload.toString())}, got ${JSON.stringify(reply!.toString())}`,
+          );
+          assert.equal(errorOf(reply), null);
+          // The connection goes on.
+          await client.send('next');
+          assert.equal(await client.readText(), 'next');
+        });
+      }
+    });
+
+    describe('bad headers', { concurrency: true }, () => {
+      const server = sharedServer(variantOptions(variant, { mode: 'echo' }));
+      for (const [what, head] of BAD) {
+        test(`a header with ${what} gets one !ERROR BAD_HEADER frame, then the connection closes`, async (t) => {
+          const client = await connect(t, server());
+          await client.sendRaw(head);
+          const result = await client.readUntilClose();
+          assert.equal(result.frames.length, 1, `exactly one frame, got ${client.describe()}`);
+          assertEndedWithError(client, result, 'BAD_HEADER');
+          assert.equal(client.decodeError, null, 'the error frame itself is well-formed');
+        });
+      }
+
+      test('a bad header after good frames: the good ones are answered, then BAD_HEADER, then close', async (t) => {
         const client = await connect(t, server());
-        const payload = Buffer.from('abcdefghijklmnopqrstuvwxyz'.slice(0, length));
-        await client.sendRaw(Buffer.concat([head, payload]));
-        const [reply] = await client.readFrames(1);
-        assert.ok(
-          reply!.equals(payload),
-          `echo of ${JSON.stringify(payload.toString())}, got ${JSON.stringify(reply!.toString())}`,
+        await client.sendRaw(
+          Buffer.concat([encodeFrame(Buffer.from('one'), H), encodeFrame(Buffer.from('two'), H), header('-1')]),
         );
-        assert.equal(errorOf(reply), null);
-        // The connection goes on.
-        await client.send('next');
-        assert.equal(await client.readText(), 'next');
+        const { frames } = await client.readUntilClose();
+        assert.deepEqual(
+          frames.slice(0, 2).map((f) => f.toString()),
+          ['one', 'two'],
+        );
+        assert.equal(frames.length, 3);
+        assert.equal(errorOf(frames[2])?.code, 'BAD_HEADER');
       });
-    }
-  });
 
-  describe('bad headers', { concurrency: true }, () => {
-    const server = sharedServer(variantOptions(variant, { mode: 'echo' }));
-    for (const [what, head] of BAD) {
-      test(`a header with ${what} gets one !ERROR BAD_HEADER frame, then the connection closes`, async (t) => {
-        const client = await connect(t, server());
-        await client.sendRaw(head);
-        const result = await client.readUntilClose();
-        assert.equal(result.frames.length, 1, `exactly one frame, got ${client.describe()}`);
-        assertEndedWithError(client, result, 'BAD_HEADER');
-        assert.equal(client.decodeError, null, 'the error frame itself is well-formed');
+      test('a bad header on one connection leaves the other connections unaffected', async (t) => {
+        const bystander = await connect(t, server());
+        const other = await connect(t, server());
+        // The bystander is mid-frame while the other connection fails.
+        const frame = encodeFrame(Buffer.from('bystander'), H);
+        await bystander.sendRaw(frame.subarray(0, 30));
+        await other.send('ok');
+        assert.equal(await other.readText(), 'ok');
+        const bad = await connect(t, server());
+        await bad.sendRaw(header('1_000'));
+        const { frames } = await bad.readUntilClose();
+        assert.equal(errorOf(frames[0])?.code, 'BAD_HEADER');
+        await bystander.sendRaw(frame.subarray(30));
+        assert.equal(await bystander.readText(), 'bystander');
+        await other.send('still ok');
+        assert.equal(await other.readText(), 'still ok');
+        assert.equal(bystander.closed || other.closed, false);
       });
-    }
-
-    test('a bad header after good frames: the good ones are answered, then BAD_HEADER, then close', async (t) => {
-      const client = await connect(t, server());
-      await client.sendRaw(
-        Buffer.concat([encodeFrame(Buffer.from('one'), H), encodeFrame(Buffer.from('two'), H), header('-1')]),
-      );
-      const { frames } = await client.readUntilClose();
-      assert.deepEqual(
-        frames.slice(0, 2).map((f) => f.toString()),
-        ['one', 'two'],
-      );
-      assert.equal(frames.length, 3);
-      assert.equal(errorOf(frames[2])?.code, 'BAD_HEADER');
     });
-
-    test('a bad header on one connection leaves the other connections unaffected', async (t) => {
-      const bystander = await connect(t, server());
-      const other = await connect(t, server());
-      // The bystander is mid-frame while the other connection fails.
-      const frame = encodeFrame(Buffer.from('bystander'), H);
-      await bystander.sendRaw(frame.subarray(0, 30));
-      await other.send('ok');
-      assert.equal(await other.readText(), 'ok');
-      const bad = await connect(t, server());
-      await bad.sendRaw(header('1_000'));
-      const { frames } = await bad.readUntilClose();
-      assert.equal(errorOf(frames[0])?.code, 'BAD_HEADER');
-      await bystander.sendRaw(frame.subarray(30));
-      assert.equal(await bystander.readText(), 'bystander');
-      await other.send('still ok');
-      assert.equal(await other.readText(), 'still ok');
-      assert.equal(bystander.closed || other.closed, false);
-    });
-  });
-});
+  },
+  { variants: VARIANTS_AND_TLS },
+);

@@ -17,6 +17,7 @@ import {
   variantOptions,
   withServer,
   type WireClient,
+  TLS_VARIANTS,
 } from '../helpers/wire.ts';
 
 const MiB = 1024 * 1024;
@@ -154,5 +155,5 @@ forEachVariant(
       assert.equal(state.next, sent.frames);
     });
   },
-  { variants: STRATEGY_VARIANTS, variantConcurrency: false },
+  { variants: [...STRATEGY_VARIANTS, ...TLS_VARIANTS], variantConcurrency: false },
 );

@@ -38,6 +38,7 @@ const INTEGER_OPTIONS: Array<[keyof ServerOptions, number, number]> = [
   ['maxPendingBytes', 1024, 2 ** 40],
   ['statsIntervalMs', 0, 86_400_000],
   ['metricsPort', 0, 65_535],
+  ['maxConnectionsPerIp', 0, 1_000_000],
 ];
 
 test('resolveServerOptions() with nothing gives the documented defaults', () => {
@@ -93,7 +94,7 @@ for (const [name, allowed] of [
   });
 }
 
-for (const name of ['logMessages', 'quiet', 'json', 'silent'] as const) {
+for (const name of ['logMessages', 'quiet', 'json', 'silent', 'proxyProtocol'] as const) {
   test(`option ${name}: true or false; anything else refused with ERR_INVALID_OPTION`, () => {
     assert.equal(resolveServerOptions({ [name]: true })[name], true);
     assert.equal(resolveServerOptions({ [name]: false })[name], false);
@@ -134,4 +135,27 @@ test('redis: a redis:// URL in chat mode; refused in another mode or in another 
   rejects({ mode: 'ack', redis: 'redis://127.0.0.1:6379' }, 'redis');
   rejects({ mode: 'chat', redis: '127.0.0.1:6379' }, 'redis');
   rejects({ mode: 'chat', redis: 6379 }, 'redis');
+});
+
+test('tlsCert and tlsKey: both or neither; the one missing is named', () => {
+  assert.equal(resolveServerOptions({ tlsCert: 'c.pem', tlsKey: 'k.pem' }).tlsCert, 'c.pem');
+  assert.equal(resolveServerOptions().tlsCert, '');
+  rejects({ tlsCert: 'c.pem' }, 'tlsKey');
+  rejects({ tlsKey: 'k.pem' }, 'tlsCert');
+  rejects({ tlsCert: 1, tlsKey: 'k.pem' }, 'tlsCert');
+});
+
+test('proxyTrusted: addresses and CIDRs of either family, default loopback; anything else refused', () => {
+  assert.deepEqual(resolveServerOptions().proxyTrusted, ['127.0.0.0/8', '::1']);
+  const list = ['10.0.0.0/8', '192.168.1.7', '2001:db8::/32', '::1/128', '0.0.0.0/0'];
+  assert.deepEqual(resolveServerOptions({ proxyTrusted: list }).proxyTrusted, list);
+  for (const bad of ['10.0.0.0/33', '::/129', 'localhost', '10.0.0.0/8/1', '10.0.0/8', '', '10.0.0.0/-1']) {
+    rejects({ proxyTrusted: [bad] }, 'proxyTrusted');
+  }
+  rejects({ proxyTrusted: '10.0.0.0/8' }, 'proxyTrusted');
+});
+
+test('maxConnectionsPerIp defaults to 1000 (a tenth of maxConnections), 0 turns it off', () => {
+  assert.equal(resolveServerOptions().maxConnectionsPerIp, 1000);
+  assert.equal(resolveServerOptions({ maxConnectionsPerIp: 0 }).maxConnectionsPerIp, 0);
 });

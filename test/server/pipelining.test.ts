@@ -10,6 +10,7 @@ import {
   STRATEGY_VARIANTS,
   variantOptions,
   withServer,
+  TLS_VARIANTS,
 } from '../helpers/wire.ts';
 
 const CLIENTS = 500;
@@ -51,5 +52,5 @@ forEachVariant(
       );
     });
   },
-  { variants: STRATEGY_VARIANTS, variantConcurrency: false },
+  { variants: [...STRATEGY_VARIANTS, ...TLS_VARIANTS], variantConcurrency: false },
 );

@@ -18,3 +18,12 @@ test('reply pool rounds sizes up to a power of two and hands a returned buffer o
 test('reply pool does not pool replies above 2 MiB', () => {
   assert.equal(new ReplyBufferPool().take(2 * 1024 * 1024 + 1), null);
 });
+
+test('clear() lets every free buffer go (a thread whose last connection closed keeps none)', () => {
+  const pool = new ReplyBufferPool();
+  pool.give(pool.take(64 * 1024)!);
+  pool.give(pool.take(1024 * 1024)!);
+  assert.equal(pool.freeBytes, 64 * 1024 + 1024 * 1024);
+  pool.clear();
+  assert.equal(pool.freeBytes, 0);
+});

@@ -20,6 +20,8 @@ export interface EmbeddedServerOptions {
   maxConnections: number;
   /** Chat mode: `redis://host:port`, so that several servers are one chat. */
   redis?: string;
+  /** Serve TLS with this certificate and key. */
+  tls?: { certFile: string; keyFile: string } | null;
   /** Command before the flags; default `bin/handoff serve`. */
   command?: readonly string[];
   /** More `serve` flags (the soak and the fuzz runs: timeouts, limits, --metrics-port). */
@@ -76,6 +78,10 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     '--max-connections',
     String(options.maxConnections),
     ...(options.redis ? ['--redis', options.redis] : []),
+    ...(options.tls ? ['--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile] : []),
+    // The bench opens all its connections from one address.
+    '--max-connections-per-ip',
+    '0',
     ...(options.extraArgs ?? []),
   ];
   const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -178,6 +184,7 @@ function toStats(line: Line): ServerStats {
   const s = (typeof line.stats === 'object' && line.stats !== null ? line.stats : line) as Partial<ServerStats>;
   return {
     activeConnections: Number(s.activeConnections ?? 0),
+    maxConnections: Number(s.maxConnections ?? 0),
     totalConnections: Number(s.totalConnections ?? 0),
     refusedConnections: Number(s.refusedConnections ?? 0),
     messages: Number(s.messages ?? 0),

@@ -21,6 +21,8 @@ export interface LoadSetup {
   timeoutMs: number;
   connectTimeoutMs: number;
   rampTimeoutMs: number;
+  /** TLS: trust these CAs (PEM; undefined = the system's). Null: plain TCP. */
+  tls: { ca: string | undefined } | null;
   /** Churn: messages per connection, after which it closes and is made again at once; 0 = keep it open. */
   churn: number;
 }

@@ -22,7 +22,9 @@ import { churnFigures } from '../results/churn.ts';
 import { saturationWarning } from '../results/saturation.ts';
 import type { FromWorker, LoadSetup } from './messages.ts';
 import { plural } from '../format.ts';
-import type { ResolvedBenchOptions } from '../options.ts';
+import type { ResolvedBenchOptions, Transport } from '../options.ts';
+import { readPemFile } from '../../options/pem-file.ts';
+import { throwawayCertificate } from './throwaway-cert.ts';
 import {
   type BenchResult,
   type Measurement,
@@ -45,10 +47,22 @@ export interface MeasurementPlan extends PlanInfo {
   sizeBytes: number;
   /** Messages per connection (--churn); 0: connections stay open. */
   churn: number;
+  transport: Transport;
 }
 
 export type { RunPhase, Tick } from './window.ts';
 export type RunHooks = WindowHooks<MeasurementPlan, Measurement>;
+
+/** A strategy's name with `+tls` when the variant speaks TLS (`handoff+tls h64 16 B`); the target's likewise. */
+function transportLabel(strategy: Strategy | null, transport: Transport): string | null {
+  return transport === 'tls' ? `${strategy ?? 'target'}+tls` : strategy;
+}
+
+/** The CAs the load threads trust: --ca, else the embedded server's throw-away certificate, else the system's. */
+function trustedCa(options: ResolvedBenchOptions): string | undefined {
+  if (options.ca !== '') return readPemFile(options.ca, 'CA file');
+  return options.target ? undefined : throwawayCertificate().ca;
+}
 
 export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
   const strategies: Array<Strategy | null> = options.target ? [null] : [...options.strategies];
@@ -59,9 +73,13 @@ export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): P
     pool,
     hooks,
     {
-      // One variant per strategy x header size; inside it, the sizes.
-      variants: strategies.flatMap((strategy) => options.headerBytes.map((headerBytes) => ({ strategy, headerBytes }))),
-      start: ({ strategy, headerBytes }) =>
+      // One variant per strategy x header size x transport; inside it, the sizes.
+      variants: strategies.flatMap((strategy) =>
+        options.headerBytes.flatMap((headerBytes) =>
+          options.transports.map((transport) => ({ strategy, headerBytes, transport })),
+        ),
+      ),
+      start: ({ strategy, headerBytes, transport }) =>
         options.target
           ? Promise.resolve(externalServer(options.target.host, options.target.port))
           : startEmbeddedServer({
@@ -72,15 +90,19 @@ export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): P
               // Churn: a connection closed here may not be closed there yet when its successor arrives.
               maxConnections: options.clients * (options.churn.length > 0 ? 4 : 1) + 16,
               command: options.serverCommand,
+              tls: transport === 'tls' ? throwawayCertificate() : null,
             }),
       address: (server) => ({ host: server.host, port: server.port }),
-      points: ({ strategy, headerBytes }) =>
+      points: ({ strategy, headerBytes, transport }) =>
         options.sizes.flatMap((sizeBytes) =>
           churns.map((churn) => ({
-            key: measurementKey(strategy, headerBytes, sizeBytes) + (churn > 0 ? ` churn ${churn}` : ''),
+            key:
+              measurementKey(transportLabel(strategy, transport), headerBytes, sizeBytes) +
+              (churn > 0 ? ` churn ${churn}` : ''),
             strategy,
             headerBytes,
             sizeBytes,
+            transport,
             churn,
           })),
         ),
@@ -143,6 +165,7 @@ async function measure(
     connectTimeoutMs,
     rampTimeoutMs: Math.max(timeoutMs, connectTimeoutMs),
     churn: plan.churn,
+    tls: plan.transport === 'tls' ? { ca: trustedCa(options) } : null,
   }));
 
   pool.control.set(PHASE.RAMP);
@@ -236,7 +259,7 @@ async function measure(
 
   return {
     key: plan.key,
-    variant: variantName(plan.strategy, plan.headerBytes),
+    variant: variantName(transportLabel(plan.strategy, plan.transport), plan.headerBytes),
     round: plan.round,
     strategy: plan.strategy,
     headerBytes: plan.headerBytes,

@@ -5,6 +5,7 @@
  * close every connection.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConnectTimeoutError, type HandoffError } from '../../protocol/index.ts';
 import { Control } from './counters.ts';
@@ -128,6 +129,26 @@ export function closeAll(conns: ReadonlyArray<{ closing: boolean; readonly socke
  * A connection that reads with `onread` into `buffer` (the thread's one reused
  * read buffer: no allocation per read, no stream machinery), Nagle off.
  */
-export function connectReading(host: string, port: number, buffer: Buffer, onRead: (n: number) => boolean): net.Socket {
-  return net.connect({ host, port, noDelay: true, onread: { buffer, callback: onRead } } as net.NetConnectOpts);
+export function connectReading(
+  host: string,
+  port: number,
+  buffer: Buffer,
+  onRead: (n: number) => boolean,
+  secure: { ca: string | undefined } | null = null,
+): net.Socket {
+  if (secure === null) {
+    return net.connect({ host, port, noDelay: true, onread: { buffer, callback: onRead } } as net.NetConnectOpts);
+  }
+  // TLS cannot read through `onread`: each decrypted chunk is copied into the same buffer, so
+  // that the connection's read code is the one plain TCP uses. ('connect' comes before the
+  // handshake: what is written then is sent once it is done.)
+  const socket = tls.connect({ host, port, ca: secure.ca, ...(net.isIP(host) === 0 ? { servername: host } : {}) });
+  socket.setNoDelay(true);
+  socket.on('data', (chunk: Buffer) => {
+    for (let at = 0; at < chunk.length; at += buffer.length) {
+      const n = chunk.copy(buffer, 0, at, Math.min(chunk.length, at + buffer.length));
+      if (onRead(n) === false) socket.pause();
+    }
+  });
+  return socket;
 }

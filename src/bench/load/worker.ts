@@ -140,7 +140,7 @@ class Conn implements Scheduled {
         this.socket.destroy();
       },
     );
-    this.socket = connectReading(setup.host, setup.port, readBuffer, (n) => this.#onRead(n));
+    this.socket = connectReading(setup.host, setup.port, readBuffer, (n) => this.#onRead(n), setup.tls);
     this.socket.once('connect', () => {
       if (this.settled) return;
       this.settled = true;
