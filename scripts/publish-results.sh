@@ -35,6 +35,7 @@ set -x
 bin/handoff bench --clients 500 --label default --no-progress --out "$pub"
 bin/handoff bench --clients 500 --header-bytes 64,8 --repeat 3 --label header-64-vs-8 --no-progress --out "$pub"
 bin/handoff bench --clients 500 --strategy handoff,reuseport,single --sizes 1k --repeat 3 --label strategies-1k --no-progress --out "$pub"
+bin/handoff bench -c 100 -s 16 --churn 1,100 --strategy handoff,reuseport,single --repeat 3 -d 5 --warmup 1 --label churn-strategies --no-progress --out "$pub"
 $node src/bench/reference/server-vs-ref.ts --cases 16:ack,64k:ack,64k:echo --rounds 5 -c 500 -d 4 --server-workers 2 --out "$pub"
 $node src/bench/reference/tester-vs-loadgen.ts -c 500 -s 16,4k -d 4 --rounds 3 --server-workers 2 --out "$pub"
 bin/handoff compare --out "$pub" "$(ls -t "$pub"/*-header-64-vs-8.json | head -1)"

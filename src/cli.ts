@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// One entry point: `handoff serve | client | bench | compare`. Each command lives
+// One entry point: `handoff serve | client | bench | compare | merge`. Each command lives
 // beside the code it drives; this file only wires them into yargs.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -8,6 +8,7 @@ import { InvalidOptionError } from './protocol/index.ts';
 import { serveCommand } from './server/cli.ts';
 import { clientCommand } from './client/cli.ts';
 import { benchCommand, compareCommand } from './bench/cli.ts';
+import { mergeCommand } from './bench/merge-cli.ts';
 
 /** package.json's version: `handoff --version`, `-v`, also after a command (`handoff bench -v`). */
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -26,7 +27,8 @@ await cli
   .command(clientCommand)
   .command(benchCommand)
   .command(compareCommand)
-  .demandCommand(1, 'name a command: serve, client, bench or compare')
+  .command(mergeCommand)
+  .demandCommand(1, 'name a command: serve, client, bench, compare or merge')
   .strict()
   .help()
   .alias('h', 'help')

@@ -41,7 +41,7 @@ import { conclusionText } from './results/conclusion.ts';
 import { runResolved } from './index.ts';
 
 /** One line for a user, and the exit status: 2 for a bad option, 1 for anything else that failed. */
-function fail<O>(command: string, flags: FlagTable<O>, err: unknown): void {
+export function fail<O>(command: string, flags: FlagTable<O>, err: unknown): void {
   if (err instanceof InvalidOptionError) {
     process.stderr.write(`handoff ${command}: ${flags.describeError(err)}\n`);
     process.exitCode = 2;
@@ -261,6 +261,15 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       flag: 'progress',
       kind: 'boolean',
       describe: 'progress bars on stderr when it is a terminal',
+    },
+    {
+      option: 'churn',
+      flag: 'churn',
+      kind: 'list',
+      item: 'integer',
+      defaultText: 'off',
+      describe:
+        'connection churn: each connection sends K messages, closes and reconnects at once (1: a connection per message); several sweep, e.g. 1,100',
     },
     {
       option: 'targetKinds',

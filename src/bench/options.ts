@@ -73,6 +73,11 @@ export interface BenchOptions {
   connectTimeoutS?: number;
   /** Progress bars on stderr (only when it is a TTY). */
   progress?: boolean;
+  /**
+   * Connection churn: each connection sends this many messages, closes and is made again at once
+   * (1: a connection per message); several are points of the sweep, like sizes. Empty: connections stay open.
+   */
+  churn?: number | readonly number[];
   /** The embedded server's command line before its flags (tests swap in a fake). */
   serverCommand?: readonly string[];
   // Chat mode (mode 'chat'): one room or several, senders and receivers, against handoff, NATS or Redis.
@@ -144,6 +149,8 @@ export interface ResolvedBenchOptions {
   readonly timeoutS: number;
   readonly connectTimeoutS: number;
   readonly progress: boolean;
+  /** Messages per connection, one measurement each (per size); empty: connections stay open. */
+  readonly churn: readonly number[];
   readonly serverCommand: readonly string[];
   /** Chat mode's scenario; null in ack and echo modes. */
   readonly chat: ResolvedChatOptions | null;
@@ -174,6 +181,7 @@ export const BENCH_DEFAULTS = Object.freeze({
   timeoutS: 10,
   connectTimeoutS: 10,
   progress: true,
+  churn: Object.freeze<number[]>([]),
   serverCommand: Object.freeze<string[]>([]),
   senders: 10,
   rooms: 1,
@@ -391,9 +399,29 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
     timeoutS: number('timeoutS', o.timeoutS, 0.1, 3600),
     connectTimeoutS: number('connectTimeoutS', o.connectTimeoutS, 0.001, 3600),
     progress: boolean('progress', o.progress),
+    churn: resolveChurn(given, mode),
     serverCommand: commandLine('serverCommand', o.serverCommand),
     chat,
   });
+}
+
+/** `churn`: whole numbers of messages per connection; closed loop in ack or echo mode only. */
+function resolveChurn(given: BenchOptions, mode: Mode): readonly number[] {
+  if (given.churn === undefined) return BENCH_DEFAULTS.churn;
+  const values = [given.churn].flat();
+  if (values.length === 0) return BENCH_DEFAULTS.churn;
+  const churn = list('churn', values, (k) => integer('churn', k, 1, 1e9));
+  if (mode === 'chat') throw new InvalidOptionError('churn', '{churn} is for {mode} ack and echo');
+  if ((given.rate !== undefined && given.rate > 0) || given.connectionRate !== undefined) {
+    throw new InvalidOptionError(
+      'churn',
+      '{churn} runs a closed loop: each connection is made again at once, so no {rate}',
+    );
+  }
+  if (given.amount !== undefined) {
+    throw new InvalidOptionError('churn', '{churn} sends K messages on every connection: it cannot go with {amount}');
+  }
+  return churn;
 }
 
 /** How much load: the total rate (or each connection's), and an exact amount; combinations that contradict refused. */

@@ -286,6 +286,10 @@ export class LoadThreadError extends localError('ERR_LOAD_THREAD') {}
 export class ResultsFileError extends localError('ERR_RESULTS_FILE') {}
 /** Two runs whose load differs (clients, rate, ...): compare refuses them unless --force. */
 export class IncomparableRunsError extends localError('ERR_INCOMPARABLE_RUNS') {}
+/** bench:merge: the runs are not of one scenario (mode, sizes, header, pipelining... differ). */
+export class IncompatibleRunsError extends localError('ERR_INCOMPATIBLE_RUNS') {}
+/** bench:merge: the runs were not taken at the same time (their measured windows do not overlap). */
+export class RunsNotConcurrentError extends localError('ERR_RUNS_NOT_CONCURRENT') {}
 
 /**
  * Every class of the catalogue with the code it carries (ProtocolError and
@@ -325,4 +329,6 @@ export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract
   { code: 'ERR_LOAD_THREAD', errorClass: LoadThreadError },
   { code: 'ERR_RESULTS_FILE', errorClass: ResultsFileError },
   { code: 'ERR_INCOMPARABLE_RUNS', errorClass: IncomparableRunsError },
+  { code: 'ERR_INCOMPATIBLE_RUNS', errorClass: IncompatibleRunsError },
+  { code: 'ERR_RUNS_NOT_CONCURRENT', errorClass: RunsNotConcurrentError },
 ];

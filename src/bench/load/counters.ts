@@ -18,8 +18,10 @@ export const C = {
   SPIN_MS: 9,
   /** --amount: 1 once the thread has sent its share and every reply is in (or its connections are gone). */
   DONE: 10,
+  /** Connections made (churn: each connection sends its messages, closes and is made again). */
+  CONNECTS: 11,
 } as const;
-export const FIELDS = 11;
+export const FIELDS = 12;
 
 export type CounterSnapshot = {
   sent: number;
@@ -33,6 +35,7 @@ export type CounterSnapshot = {
   open: number;
   spinMs: number;
   done: number;
+  connects: number;
 };
 
 export function allocateLoadCounters(threads: number, fields: number = FIELDS): SharedArrayBuffer {
@@ -77,6 +80,7 @@ const SNAPSHOT: Readonly<Record<keyof CounterSnapshot, number>> = {
   open: C.OPEN,
   spinMs: C.SPIN_MS,
   done: C.DONE,
+  connects: C.CONNECTS,
 };
 
 /** Totals over all threads now. */
@@ -97,6 +101,7 @@ export function diffCounters(later: CounterSnapshot, earlier: CounterSnapshot): 
     open: later.open,
     spinMs: later.spinMs - earlier.spinMs,
     done: later.done,
+    connects: later.connects - earlier.connects,
   };
 }
 

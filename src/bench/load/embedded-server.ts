@@ -10,7 +10,7 @@ import type { ServerStats } from '../../server/server.ts';
 import type { Mode, Strategy } from '../../server/options.ts';
 import { EmbeddedServerError } from '../../protocol/index.ts';
 import { stopChild } from './processes.ts';
-import { processCpuSeconds, REPO_DIR } from './system.ts';
+import { processCpuSeconds, REPO_DIR, threadCpuSeconds } from './system.ts';
 
 export interface EmbeddedServerOptions {
   workers: number;
@@ -38,6 +38,8 @@ export interface ServerUnderTest {
   readonly strategy: string | null;
   stats(): Promise<ServerStats | null>;
   cpuSeconds(): number | null;
+  /** CPU seconds of its main thread alone (strategy handoff: the acceptor); null when not ours to read. */
+  mainThreadCpuSeconds?(): number | null;
   stop(): Promise<void>;
   /** How the process ended, null while it runs (or when we did not start it). */
   exitStatus?(): { code: number | null; signal: string | null } | null;
@@ -169,6 +171,7 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
       return next;
     },
     cpuSeconds: () => processCpuSeconds(pid),
+    mainThreadCpuSeconds: () => threadCpuSeconds(pid),
     stop: () => stopChild(child),
     exitStatus: () => exited,
     onEvent: (event, listener) => eventListeners.push([event, listener]),

@@ -23,6 +23,18 @@ export interface LoadSetup {
   rampTimeoutMs: number;
   /** TLS: trust these CAs (PEM; undefined = the system's). Null: plain TCP. */
   tls: { ca: string | undefined } | null;
+  /** Churn: messages per connection, after which it closes and is made again at once; 0 = keep it open. */
+  churn: number;
+}
+
+/** What a churn thread adds to its drained report: the connections it made and how long they took. */
+export interface ChurnDrained {
+  /** Connections made (TCP connected) over the whole measurement, and those that sent all their messages and closed. */
+  connections: number;
+  completed: number;
+  /** Encoded histograms (ns): connect() to TCP connected, and connect() to the first reply. */
+  connectHistogram: string;
+  firstReplyHistogram: string;
 }
 
 /** Orders from run.ts to a load thread, answered in turn by FromWorker. */
@@ -45,5 +57,6 @@ export type FromWorker =
       connAckedMax: number;
       errorKinds: Record<string, number>;
       firstError: string;
+      churn?: ChurnDrained;
     }
   | { type: 'closed' };

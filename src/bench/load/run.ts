@@ -9,6 +9,7 @@
  * edges, their histograms merged exactly, the server's stats lines, and CPU
  * times read from /proc.
  */
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NoReplyError, TargetUnreachableError, withHeaderSizeHint } from '../../protocol/index.ts';
 import type { ServerStats } from '../../server/server.ts';
@@ -17,6 +18,8 @@ import { type CounterSnapshot, diffCounters, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
 import { LoadPool, split } from './pool.ts';
+import { churnFigures } from '../results/churn.ts';
+import { saturationWarning } from '../results/saturation.ts';
 import type { FromWorker, LoadSetup } from './messages.ts';
 import { plural } from '../format.ts';
 import type { ResolvedBenchOptions, Transport } from '../options.ts';
@@ -42,6 +45,8 @@ export interface MeasurementPlan extends PlanInfo {
   strategy: Strategy | null;
   headerBytes: number;
   sizeBytes: number;
+  /** Messages per connection (--churn); 0: connections stay open. */
+  churn: number;
   transport: Transport;
 }
 
@@ -61,6 +66,7 @@ function trustedCa(options: ResolvedBenchOptions): string | undefined {
 
 export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
   const strategies: Array<Strategy | null> = options.target ? [null] : [...options.strategies];
+  const churns = options.churn.length > 0 ? options.churn : [0];
   const pool = new LoadPool(options.workers);
   return runRounds(
     options,
@@ -81,19 +87,25 @@ export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): P
               strategy: strategy!,
               mode: options.mode,
               headerBytes,
-              maxConnections: options.clients + 16,
+              // Churn: a connection closed here may not be closed there yet when its successor arrives.
+              maxConnections: options.clients * (options.churn.length > 0 ? 4 : 1) + 16,
               command: options.serverCommand,
               tls: transport === 'tls' ? throwawayCertificate() : null,
             }),
       address: (server) => ({ host: server.host, port: server.port }),
       points: ({ strategy, headerBytes, transport }) =>
-        options.sizes.map((sizeBytes) => ({
-          key: measurementKey(transportLabel(strategy, transport), headerBytes, sizeBytes),
-          strategy,
-          headerBytes,
-          sizeBytes,
-          transport,
-        })),
+        options.sizes.flatMap((sizeBytes) =>
+          churns.map((churn) => ({
+            key:
+              measurementKey(transportLabel(strategy, transport), headerBytes, sizeBytes) +
+              (churn > 0 ? ` churn ${churn}` : ''),
+            strategy,
+            headerBytes,
+            sizeBytes,
+            transport,
+            churn,
+          })),
+        ),
       measure: (server, plan, warn) => measure(options, pool, server, plan, hooks, warn),
       stopAfter: (m) => options.bailout > 0 && m.errors.total >= options.bailout,
     },
@@ -152,6 +164,7 @@ async function measure(
     timeoutMs,
     connectTimeoutMs,
     rampTimeoutMs: Math.max(timeoutMs, connectTimeoutMs),
+    churn: plan.churn,
     tls: plan.transport === 'tls' ? { ca: trustedCa(options) } : null,
   }));
 
@@ -185,6 +198,12 @@ async function measure(
     statsRamped = await afterRamp(ramped, plan, server, warn);
   }
 
+  // measureWindow reads the server's CPU at the window's two edges; the main thread's (handoff's acceptor) is read beside it.
+  const mainThreadCpu: Array<number | null> = [];
+  const serverCpuAtEdges = () => {
+    mainThreadCpu.push(server.mainThreadCpuSeconds?.() ?? null);
+    return server.cpuSeconds();
+  };
   const reader: CounterReader<CounterSnapshot> = { read: () => pool.counters(), count: (c) => c.acked };
   const counted = options.amount || options.messages;
   const length = {
@@ -195,8 +214,8 @@ async function measure(
     stopWhen: (c: CounterSnapshot) =>
       (options.bailout > 0 && c.errors >= options.bailout) || (options.amount > 0 && c.done === pool.size),
   };
-  const { samples, c0, c1, seconds, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
-    await measureWindow(pool, reader, options.warmupS, length, ackSample, () => server.cpuSeconds(), {
+  const { samples, c0, c1, seconds, startEpochMs, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
+    await measureWindow(pool, reader, options.warmupS, length, ackSample, serverCpuAtEdges, {
       onPhase: (phase) => hooks.onPhase?.(plan, phase),
       onTick: (tick) => hooks.onTick?.(plan, tick),
       onWindowStart: () => {
@@ -230,12 +249,8 @@ async function measure(
   const unanswered = drained.reduce((a, d) => a + d.unanswered, 0);
   const testerCpu = testerCpuSeconds;
   const saturated = threadUtilization.some((u) => u >= SATURATED_UTILIZATION);
-  if (saturated) {
-    warn(
-      `${plan.key}: a load thread was busy ${(Math.max(...threadUtilization) * 100).toFixed(0)}% of the time: ` +
-        "the figures may be the tester's limit, not the server's (add --workers, or fewer --clients)",
-    );
-  }
+  const cores = availableParallelism();
+  if (saturated) warn(`${plan.key}: ${saturationWarning({ threadUtilization, machineBusy, cores })}`);
   const firstError = firstDrainError || connectError;
   if (errorTotal > 0) warn(`${plan.key}: ${errorTotal} ${plural(errorTotal, 'error')} (${firstError})`);
   if (options.bailout > 0 && errorTotal >= options.bailout) {
@@ -255,7 +270,7 @@ async function measure(
     rate: options.rate,
     connect: { ms: Math.max(...connected.map((c) => c.connectMs)), failed, firstError: connectError },
     ramp: { ms: Math.max(...ramped.map((r) => r.rampMs)), unramped: ramped.reduce((a, r) => a + r.unramped, 0) },
-    window: { seconds, messages: w.acked },
+    window: { seconds, messages: w.acked, startEpochMs },
     msgsPerSec: {
       overall: w.acked / seconds,
       mean,
@@ -280,12 +295,35 @@ async function measure(
     server:
       server.pid === null
         ? null
-        : serverFigures(server, statsBefore, statsRamped, statsAfter, cAll, w.acked, serverCpuSeconds),
+        : // Churn: the connections of the whole measurement, not the ones open at the ramp.
+          serverFigures(
+            server,
+            statsBefore,
+            plan.churn ? statsAfter : statsRamped,
+            statsAfter,
+            cAll,
+            w.acked,
+            serverCpuSeconds,
+          ),
+    ...(plan.churn > 0
+      ? {
+          churn: churnFigures(plan.churn, {
+            windowConnects: w.connects,
+            seconds,
+            drained: drained.map((d) => d.churn!),
+            serverConnections:
+              statsBefore && statsAfter ? statsAfter.totalConnections - statsBefore.totalConnections : null,
+            serverMainThreadCpuSeconds:
+              mainThreadCpu[0] != null && mainThreadCpu[1] != null ? mainThreadCpu[1] - mainThreadCpu[0] : null,
+          }),
+        }
+      : {}),
     tester: {
       cpuSeconds: testerCpu,
       cpuUsPerMsg: w.acked > 0 ? (testerCpu * 1e6) / w.acked : 0,
       threadUtilization,
       machineBusy,
+      cores,
       saturated,
     },
   };

@@ -66,8 +66,17 @@ function ticksPerSecond(): number {
 
 /** User + system CPU seconds of process `pid` (all its threads), or null if unreadable. */
 export function processCpuSeconds(pid: number): number | null {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** The same for one thread of it: `tid` = `pid` is its main thread (the acceptor of strategy handoff). */
+export function threadCpuSeconds(pid: number, tid: number = pid): number | null {
+  return statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+}
+
+function statCpuSeconds(file: string): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();

@@ -156,6 +156,8 @@ export interface WindowFigures<C, S> {
   c0: C;
   c1: C;
   seconds: number;
+  /** When the window began, ms since the Unix epoch (bench:merge checks that runs of several machines overlap). */
+  startEpochMs: number;
   /** CPU of the server's processes over the window (null when they are not ours to read). */
   serverCpuSeconds: number | null;
   /** This process's CPU (every load thread) over the window. */
@@ -207,6 +209,7 @@ export async function measureWindow<C, S extends { t: number }>(
     c0,
     c1,
     seconds: (windowEnd - windowStart) / 1000,
+    startEpochMs: windowStart,
     serverCpuSeconds: serverBefore !== null && serverAfter !== null ? serverAfter - serverBefore : null,
     testerCpuSeconds: (cpu.user + cpu.system) / 1e6,
     threadUtilization: pool.utilizationSince(eluBefore, spinBefore),

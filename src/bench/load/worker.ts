@@ -8,6 +8,11 @@
  * buffer (no allocation per read, no stream machinery), decodes with the
  * protocol's FrameDecoder, and answers every batch of replies with ONE write of
  * a view into pre-built back-to-back frames. One clock read per read callback.
+ *
+ * Churn (--churn K, churn.ts counts): each connection of a slot sends K
+ * messages, closes once the K-th reply is in, and the slot's next connection
+ * is made at once. Once the drain begins none is made again, but the open
+ * ones still send all their K, so messages = K x connections exactly.
  */
 import type net from 'node:net';
 import {
@@ -28,6 +33,7 @@ import {
 } from '../../protocol/index.ts';
 import { C, FIELDS, PHASE } from './counters.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
+import { Churn, CHURN_RETRY_MS } from './churn.ts';
 import { RateClock, type Scheduled } from './rate-clock.ts';
 import { closeAll, connectReading, ErrorTally, serveOrders, settleAll, threadShared } from './thread-kit.ts';
 import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
@@ -66,6 +72,8 @@ let unramped = 0;
 let onRamped: (() => void) | null = null;
 let onDrained: (() => void) | null = null;
 let timeoutTimer: NodeJS.Timeout | null = null;
+/** --churn: this measurement's connections are made again after their K messages; null: they stay open. */
+let churn: Churn | null = null;
 const errors = new ErrorTally(counters, C.ERRORS);
 const countError = (err: HandoffError) => errors.count(err);
 
@@ -106,10 +114,19 @@ class Conn implements Scheduled {
   timedOutAt = -1;
   /** Connected, or given up on: the connect phase has heard from this connection, once. */
   settled = false;
+  /** Churn: its place in `conns`, whether it is of the first connect phase (the ramp counts those), and its life. */
+  readonly slot: number;
+  readonly initial: boolean;
+  readonly began = performance.now();
+  sent = 0;
+  /** Neither closed nor given up on. */
+  live = true;
   readonly #onConnect: (err?: HandoffError) => void;
 
-  constructor(onConnect: (err?: HandoffError) => void) {
+  constructor(onConnect: (err?: HandoffError) => void, slot: number, initial = true) {
     this.#onConnect = onConnect;
+    this.slot = slot;
+    this.initial = initial;
     this.starts = new Float64Array(setup.pipelining);
     this.which = new Int32Array(cycle ? setup.pipelining : 0);
     this.decoder = new FrameDecoder(
@@ -129,6 +146,8 @@ class Conn implements Scheduled {
       this.settled = true;
       this.open = true;
       counters[C.OPEN]! += 1;
+      counters[C.CONNECTS]! += 1;
+      churn?.connected(this.began, performance.now());
       this.#onConnect();
     });
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -145,9 +164,11 @@ class Conn implements Scheduled {
       if (this.open) counters[C.OPEN]! -= 1;
       const wasOpen = this.open;
       this.open = false;
+      this.live = false;
       if (wasOpen && !this.closing) {
         if (!this.errored) countError(new ConnectionClosedError('the server closed a connection mid-run'));
-        if (this.acked === 0) rampedOne();
+        if (this.acked === 0 && this.initial) rampedOne();
+        if (churn) reconnect(this.slot);
       }
       if (this.inflight > 0) this.inflight = 0;
       checkDrained();
@@ -165,6 +186,7 @@ class Conn implements Scheduled {
 
   #settleFailed(err: HandoffError): void {
     this.settled = true;
+    this.live = false;
     this.#onConnect(err);
   }
 
@@ -177,7 +199,14 @@ class Conn implements Scheduled {
     if (replies === 0) return true;
     counters[C.ACKED]! += replies;
     counters[C.RX_HEADER]! += replies * setup.headerBytes;
-    if (this.acked === replies) rampedOne();
+    if (this.acked === replies) {
+      if (this.initial) rampedOne();
+      churn?.firstReply(this.began, this.now);
+    }
+    if (churn !== null) {
+      churnNext(this, churn, replies);
+      return true;
+    }
     const p = syncPhase();
     if (budget === 0 && this.inflight === 0) checkSpent();
     if (p === PHASE.DRAIN) {
@@ -270,6 +299,7 @@ class Conn implements Scheduled {
   /** Writes the next `n` frames in one write and counts them (their start times are in the ring already). */
   #write(n: number): void {
     this.inflight += n;
+    this.sent += n;
     budget -= n;
     let bytes = n * frameBytes;
     if (cycle === null) {
@@ -305,6 +335,37 @@ function rampedOne(): void {
   }
 }
 
+/** Churn, after a read's replies: close once all K are in (and make the slot's next connection), else send on. */
+function churnNext(c: Conn, churn: Churn, replies: number): void {
+  if (c.acked < churn.k) {
+    c.send(Math.min(replies, churn.k - c.sent), c.now);
+    return;
+  }
+  c.closing = true;
+  churn.completed++;
+  c.socket.destroy();
+  reconnect(c.slot);
+}
+
+/** Churn: the slot's next connection, unless the measurement is draining or closing. */
+function reconnect(slot: number): void {
+  if (!churn?.running || syncPhase() === PHASE.DRAIN) {
+    checkDrained();
+    return;
+  }
+  const next: Conn = new Conn(
+    (err) => {
+      if (err) {
+        countError(err);
+        setTimeout(() => reconnect(slot), CHURN_RETRY_MS);
+      } else if (churn) next.send(Math.min(setup.pipelining, churn.k), performance.now());
+    },
+    slot,
+    false,
+  );
+  conns[slot] = next;
+}
+
 /** --amount: once the budget is spent and every reply is in (or its connection gone), says so in C.DONE. */
 function checkSpent(): void {
   if (budget !== 0 || counters[C.DONE] === 1) return;
@@ -314,7 +375,8 @@ function checkSpent(): void {
 
 function checkDrained(): void {
   if (!onDrained) return;
-  for (const c of conns) if (c.open && c.inflight > 0) return;
+  // Churn: every connection made sends all its K messages, so the drain waits for each to close.
+  for (const c of conns) if ((c.open && c.inflight > 0) || (churn !== null && c.live)) return;
   const done = onDrained;
   onDrained = null;
   done();
@@ -346,7 +408,7 @@ async function connectAll(): Promise<FromWorker> {
       for (const c of conns) c.giveUp(timedOut);
     },
     (settle) => {
-      for (let i = 0; i < setup.connections; i++) conns.push(new Conn(settle));
+      for (let i = 0; i < setup.connections; i++) conns.push(new Conn(settle, i));
     },
   );
   return {
@@ -374,8 +436,10 @@ function startLoad(): Promise<FromWorker> {
       resolve({ type: 'ramped', rampMs: performance.now() - startedAt, unramped: 0 });
     };
     if (unramped === 0) onRamped();
+    if (churn) churn.running = true;
     if (setup.intervalMs === 0) {
-      for (const c of open) c.send(setup.pipelining, startedAt);
+      const first = churn ? Math.min(setup.pipelining, churn.k) : setup.pipelining;
+      for (const c of open) c.send(first, startedAt);
     } else {
       // Spread the connections' schedules over one interval so the load is smooth, not in bursts.
       open.forEach((c, i) => {
@@ -416,6 +480,7 @@ function drain(timeoutMs: number): Promise<FromWorker> {
         connAckedMax: max,
         errorKinds: { ...errors.kinds },
         firstError: errors.first,
+        ...(churn ? { churn: churn.report() } : {}),
       });
     };
     const timer = setTimeout(() => {
@@ -437,6 +502,7 @@ function configure(next: LoadSetup): void {
   buildCycle(setup.payloads);
   budget = setup.budget >= 0 ? setup.budget : Number.POSITIVE_INFINITY;
   histogram = createLatencyHistogram(32);
+  churn = setup.churn > 0 ? new Churn(setup.churn, (began) => began >= measureStart && phase === PHASE.MEASURE) : null;
   measureStart = Number.POSITIVE_INFINITY;
   phase = PHASE.RAMP;
   errors.reset();
@@ -470,6 +536,7 @@ serveOrders<ToWorker, FromWorker>({
   start: startLoad,
   drain: (order) => drain(order.timeoutMs),
   close: async () => {
+    if (churn) churn.running = false;
     await closeAll(conns);
     return { type: 'closed' };
   },

@@ -75,7 +75,7 @@ function decades(values: readonly number[]): number[] {
 }
 
 /** Panels two to a row over one data set: the top level of every run chart. */
-function grid(title: string, values: object[], panels: object[]): TopLevelSpec {
+export function grid(title: string, values: object[], panels: object[]): TopLevelSpec {
   return {
     $schema: SCHEMA,
     title: { text: title, anchor: 'start', offset: 14 },

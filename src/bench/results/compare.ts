@@ -188,9 +188,11 @@ function pointsOf(result: AnyResult): Point[] {
         ),
     }));
   }
+  // Churn runs: each K is a point of its own (K messages per connection).
+  const churnOf = (churn: { messagesPerConnection: number } | undefined) => (churn ? churn.messagesPerConnection : 0);
   return result.summary.map((r) => ({
-    match: String(r.sizeBytes),
-    label: formatSize(r.sizeBytes),
+    match: `${r.sizeBytes}/${churnOf(r.churn)}`,
+    label: formatSize(r.sizeBytes) + (r.churn ? ` churn ${r.churn.messagesPerConnection}` : ''),
     sizeBytes: r.sizeBytes,
     variant: r.variant,
     rate: r.msgsPerSec,
@@ -203,7 +205,10 @@ function pointsOf(result: AnyResult): Point[] {
     headerBytes: r.headerBytes,
     byRound: (figure) =>
       roundsOf(
-        result.measurements.filter((m: Measurement) => m.variant === r.variant && m.sizeBytes === r.sizeBytes),
+        result.measurements.filter(
+          (m: Measurement) =>
+            m.variant === r.variant && m.sizeBytes === r.sizeBytes && churnOf(m.churn) === churnOf(r.churn),
+        ),
         (m) => ackFigure(m, figure),
       ),
   }));

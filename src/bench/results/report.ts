@@ -2,6 +2,8 @@
 import { fmtInt, fmtMB, fmtUs, formatSize, pct } from '../format.ts';
 import { describeEnvironment } from '../load/system.ts';
 import type { BenchResult, Measurement, SummaryRow } from './result.ts';
+import { churnLines, churnMarkdown, churnText } from './churn-report.ts';
+import { saturationText, type TesterLoad } from './saturation.ts';
 import { fittedTable, stackedTable, terminalWidth, wrapText } from './fit.ts';
 
 /** A few lines per measurement, printed as soon as it is done. */
@@ -41,6 +43,7 @@ export function describeMeasurement(m: Measurement): string {
         (s.countsAgree === false ? '  MISMATCH' : ''),
     );
   }
+  if (m.churn) lines.push(...churnLines(m.churn));
   lines.push(testerLine(`${m.tester.cpuUsPerMsg.toFixed(1)} µs CPU per msg`, m.tester));
   return lines.join('\n');
 }
@@ -48,12 +51,12 @@ export function describeMeasurement(m: Measurement): string {
 /** The tester's own line of a measurement: its cost (`cost`), its threads, the machine, and whether it was the limit. */
 export function testerLine(
   cost: string,
-  t: { threadUtilization: number[]; machineBusy: number | null; saturated: boolean },
+  t: TesterLoad & { saturated: boolean },
 ): string {
   return (
     `  tester: ${cost}, threads busy [${t.threadUtilization.map(pct).join(', ')}]` +
     (t.machineBusy === null ? '' : `, machine ${pct(t.machineBusy)} busy`) +
-    (t.saturated ? "  SATURATED: these figures are the tester's limit" : '')
+    (t.saturated ? `\n  SATURATED: ${saturationText(t)}` : '')
   );
 }
 
@@ -144,6 +147,8 @@ export function summaryText(result: BenchResult, width = terminalWidth()): strin
   const saturated = saturationLine(rows);
   if (saturated) out.push(saturated);
   out.push(...headerDominance(rows));
+  const churn = churnText(result);
+  if (churn) out.push('', churn);
   return out.map((text) => wrapText(text, width)).join('\n');
 }
 
@@ -211,6 +216,12 @@ export function markdownReport(result: BenchResult, chartFile?: string): string 
   out.push('');
   out.push(`${describeEnvironment(result.environment)}.`);
   out.push('');
+  const from = (result as { mergedFrom?: Array<{ name: string; clients: number; environment: { cpuModel: string } }> })
+    .mergedFrom;
+  if (from) {
+    const parts = from.map((r) => `${r.name} (${r.clients} connections, ${r.environment.cpuModel})`);
+    out.push(`Merged (bench:merge) from ${from.length} load machines' runs: ${parts.join('; ')}.`, '');
+  }
   if (chartFile) out.push(`![msgs/s, MB/s and header share against payload size](${chartFile})`, '');
   out.push('## Summary');
   out.push('');
@@ -256,6 +267,16 @@ export function markdownReport(result: BenchResult, chartFile?: string): string 
       new Set([1, 2, 3, 4, 5, 6, 7, 8, 10]),
     ),
   );
+  const churn = churnMarkdown(result);
+  if (churn) out.push('', churn);
+  const saturated = result.measurements.filter((m) => m.tester.saturated);
+  if (saturated.length) {
+    out.push('', '## Tester saturation', '');
+    const cores = result.environment.cores;
+    for (const m of saturated) {
+      out.push(`- ${m.key}${m.round > 1 ? ` (round ${m.round})` : ''}: ${saturationText({ cores, ...m.tester })}`);
+    }
+  }
   if (result.warnings.length) {
     out.push('', '## Warnings', '', ...result.warnings.map((w) => `- ${w}`));
   }

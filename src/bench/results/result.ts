@@ -6,6 +6,7 @@ import type { Environment } from '../load/system.ts';
 import type { LatencySummaryUs } from '../load/histogram.ts';
 import type { ResolvedBenchOptions } from '../options.ts';
 import { formatSize } from '../format.ts';
+import { type ChurnFigures, type ChurnSummary, summarizeChurn } from './churn.ts';
 
 export const SCHEMA = 'handoff-bench/1';
 
@@ -37,7 +38,8 @@ export interface Measurement {
   connect: { ms: number; failed: number; firstError: string };
   /** Until every connection had its first reply; measuring starts after it. */
   ramp: { ms: number; unramped: number };
-  window: { seconds: number; messages: number };
+  /** `startEpochMs`: when the window began (ms since the Unix epoch); absent in runs saved before it was recorded. */
+  window: { seconds: number; messages: number; startEpochMs?: number };
   msgsPerSec: { overall: number; mean: number; stdev: number; min: number; max: number };
   samples: Sample[];
   latencyUs: LatencySummaryUs;
@@ -71,8 +73,12 @@ export interface Measurement {
     /** Event-loop utilisation of each load thread over the window. */
     threadUtilization: number[];
     machineBusy: number | null;
+    /** The tester machine's cores (what --workers could use); absent in runs saved before it was recorded. */
+    cores?: number;
     saturated: boolean;
   };
+  /** Connection churn (--churn): absent when connections stayed open. */
+  churn?: ChurnFigures;
 }
 
 export interface SummaryRow {
@@ -98,6 +104,8 @@ export interface SummaryRow {
   timeouts: number;
   serverCpuSecondsPerMillionMsgs: number | null;
   testerSaturated: boolean;
+  /** Connection churn's figures over the rounds (--churn). */
+  churn?: ChurnSummary;
 }
 
 /** What every saved run says about itself, besides its measurements (ack, echo and chat runs alike). */
@@ -199,6 +207,7 @@ export function summarizeMeasurements(measurements: readonly Measurement[]): Sum
       timeouts: g.reduce((a, m) => a + m.timeouts, 0),
       serverCpuSecondsPerMillionMsgs: cpu.length ? median(cpu) : null,
       testerSaturated: g.some((m) => m.tester.saturated),
+      ...(first.churn ? { churn: summarizeChurn(g.map((m) => m.churn!)) } : {}),
     };
   });
 }

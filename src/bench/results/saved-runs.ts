@@ -8,6 +8,7 @@ import path from 'node:path';
 import { chatChartSpec, renderSvg, runChartSpec } from './chart.ts';
 import { CHAT_SCHEMA, type ChatResult } from './chat-result.ts';
 import { chatMarkdownReport } from './chat-report.ts';
+import { churnChartSpec } from './churn-report.ts';
 import { ResultsFileError } from '../../protocol/index.ts';
 import { fmtInt, formatSize } from '../format.ts';
 import { markdownReport, markdownTable } from './report.ts';
@@ -64,7 +65,9 @@ export async function saveRun(result: AnyResult, dir: string): Promise<SavedRun>
     await writeFile(files.markdown, chatMarkdownReport(result, chart));
   } else {
     const title = `${result.label || stem}: ${result.options.mode}, ${result.options.clients} connections x ${result.options.pipelining}`;
-    await writeFile(files.svg, await renderSvg(runChartSpec(result.summary, title)));
+    const churn = result.summary.some((r) => r.churn);
+    const spec = churn ? churnChartSpec(result.summary, `${title}, churn`) : runChartSpec(result.summary, title);
+    await writeFile(files.svg, await renderSvg(spec));
     await writeFile(files.markdown, markdownReport(result, chart));
   }
   await updateIndex(dir);

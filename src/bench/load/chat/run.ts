@@ -26,6 +26,7 @@ import { PHASE, readNamed } from '../counters.ts';
 import { mergeHistograms, encodeHistogram, summarize } from '../histogram.ts';
 import { ThreadPool, type ThreadScript } from '../pool.ts';
 import { SATURATED_UTILIZATION } from '../run.ts';
+import { saturationWarning } from '../../results/saturation.ts';
 import { runRounds } from '../rounds.ts';
 import { type CounterReader, measureWindow, type PlanInfo, type RunHooks } from '../window.ts';
 import { expectedDeliveries, roomShapes, threadConnections } from './layout.ts';
@@ -337,12 +338,7 @@ function checkOf(drained: readonly ChatDrained[]): ChatMeasurement['check'] {
 
 function warnAbout(m: ChatMeasurement, warn: (text: string) => void): void {
   const c = m.check;
-  if (m.tester.saturated) {
-    warn(
-      `${m.key}: a load thread was busy ${(Math.max(...m.tester.threadUtilization) * 100).toFixed(0)}% of the time: ` +
-        "the figures may be the tester's limit, not the server's (add --workers)",
-    );
-  }
+  if (m.tester.saturated) warn(`${m.key}: ${saturationWarning(m.tester)}`);
   if (m.errors.total > 0) warn(`${m.key}: ${m.errors.total} errors (${m.errors.first})`);
   if (m.errors.kinds.SLOW_CONSUMER) {
     warn(
