@@ -16,7 +16,7 @@ import { Bench, type Task } from 'tinybench';
 import { number, parseNumber } from '../../options/validators.ts';
 import { encodeFrame, FrameDecoder, InvalidOptionError, parseHeader, writeHeader } from '../../protocol/index.ts';
 import { formatSize } from '../format.ts';
-import { codecMarkdown, codecText } from './codec-table.ts';
+import { codecMarkdown, type CodecTableRow, codecText } from './codec-table.ts';
 import { type Environment, environment } from '../load/system.ts';
 
 const SIZES = [16, 256, 1024, 4096, 64 * 1024, 1024 * 1024] as const;
@@ -44,16 +44,9 @@ interface Case {
   fn: () => void;
 }
 
-export interface CodecRow {
+/** rmePercent: relative margin of error of the iteration latency, in %. */
+export interface CodecRow extends CodecTableRow {
   name: string;
-  group: string;
-  payloadBytes: number;
-  headerBytes: number;
-  chunking: string;
-  framesPerSecond: number;
-  gigabytesPerSecond: number | null;
-  /** Relative margin of error of the iteration latency, in %. */
-  rmePercent: number;
   samples: number;
   state: string;
 }
