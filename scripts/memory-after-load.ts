@@ -5,7 +5,9 @@
  * 64 KiB frame, go away without reading), and samples RSS again once it has been idle for a
  * while. One JSON line per variant, then a markdown table.
  *
- *   node scripts/memory-after-load.ts [--vanishing 10000] [--idle 12] [variant=ENV=VALUE,... ...]
+ *   node scripts/memory-after-load.ts [--vanishing 10000] [--bursts 1] [--idle 12] [variant=ENV=VALUE,... ...]
+ *
+ * --bursts N repeats the vanishing burst N times, RSS once idle after each: whether it keeps growing or levels off.
  *
  * A variant is a name and the environment the server runs with (`base=` is the server as is),
  * or a name and another checkout's bin/handoff (`before@/work/main/bin/handoff`), so that
@@ -23,6 +25,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     vanishing: { type: 'string', default: '10000' },
+    bursts: { type: 'string', default: '1' },
     idle: { type: 'string', default: '12' },
     clients: { type: 'string', default: '200' },
     'server-args': { type: 'string', default: '' },
@@ -30,6 +33,7 @@ const { values, positionals } = parseArgs({
 });
 const VANISHING = Number(values.vanishing);
 const IDLE_S = Number(values.idle);
+const BURSTS = Number(values.bursts);
 const variants = (positionals.length > 0 ? positionals : ['base=']).map((v) => {
   if (/^[^=]*@/.test(v)) {
     const [name, bin] = v.split(/@(.*)/s);
@@ -122,9 +126,14 @@ for (const variant of variants) {
   if (bench.status !== 0) throw new Error(`bench failed: ${bench.stderr}`);
   row.benchPeakMB = rssMB(pid);
   row.afterBenchIdleMB = await idleRss(pid, IDLE_S);
-  await vanishingClients(port, VANISHING);
-  row.vanishingPeakMB = rssMB(pid);
-  row.afterVanishingIdleMB = await idleRss(pid, IDLE_S);
+  const afterEachBurst: number[] = [];
+  for (let burst = 0; burst < BURSTS; burst++) {
+    await vanishingClients(port, VANISHING);
+    row.vanishingPeakMB = Math.max(Number(row.vanishingPeakMB ?? 0), rssMB(pid));
+    afterEachBurst.push(Math.round(await idleRss(pid, IDLE_S)));
+  }
+  row.afterVanishingIdleMB = afterEachBurst.at(-1);
+  row.afterEachBurstMB = afterEachBurst;
   server.kill('SIGTERM');
   await new Promise((r) => server.on('exit', r));
   for (const k of Object.keys(row)) if (typeof row[k] === 'number') row[k] = Math.round(row[k] as number);
@@ -135,7 +144,9 @@ for (const variant of variants) {
 console.log(
   `\n${VANISHING.toLocaleString('en-US')} vanishing clients, bench ${values.clients} clients 64k and 1k echo, RSS in MB after ${IDLE_S} s idle\n`,
 );
-console.log('| variant | server | at start | bench peak | idle after bench | vanishing peak | idle after vanishing |');
+console.log(
+  '| variant | server | at start | bench peak | idle after bench | vanishing peak | idle after vanishing (each burst) |',
+);
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
   const env =
@@ -143,6 +154,6 @@ for (const r of rows) {
       .map(([k, v]) => `${k}=${v}`)
       .join(' ') || String(r.bin).replace(/^.*\/(wt-[^/]+|main)\/bin\/handoff$/, '$1');
   console.log(
-    `| ${r.variant} | ${env} | ${r.startMB} | ${r.benchPeakMB} | ${r.afterBenchIdleMB} | ${r.vanishingPeakMB} | ${r.afterVanishingIdleMB} |`,
+    `| ${r.variant} | ${env} | ${r.startMB} | ${r.benchPeakMB} | ${r.afterBenchIdleMB} | ${r.vanishingPeakMB} | ${(r.afterEachBurstMB as number[]).join(' -> ')} |`,
   );
 }
