@@ -7,7 +7,14 @@
  *
  *   scripts/reference.sh server-vs-ref [--cases 16:ack,64k:ack,64k:echo] [--rounds 5]
  *        [-c 500] [-d 4] [--servers ref,handoff,single] [--server-workers 2] [--out results]
+ *
+ * A server is `ref` (ref_epoll), `node_fast` (../shared/reference/node_fast.mjs on the pinned
+ * Node, the hand-tuned single-file floor), or a strategy, optionally with its worker count
+ * (`handoff:1,handoff:2`; without one, --server-workers).
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseSize, splitList } from '../../options/validators.ts';
 import type { Mode, Strategy } from '../../server/options.ts';
@@ -24,6 +31,7 @@ import {
   saveReferenceReport,
   startRefServer,
 } from './loadgen.ts';
+import { waitForPort } from '../load/processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +46,10 @@ const { values } = parseArgs({
     'ref-threads': { type: 'string', default: '1' },
     'ref-port': { type: 'string', default: '5799' },
     out: { type: 'string', default: 'results' },
+    'node-fast': {
+      type: 'string',
+      default: fileURLToPath(new URL('../../../../shared/reference/node_fast.mjs', import.meta.url)),
+    },
   },
 });
 
@@ -47,6 +59,13 @@ requireInstruments('server-vs-ref', [
     ? [{ program: values['ref-server'], flag: '--ref-server', source: 'ref_epoll.c' }]
     : []),
 ]);
+
+if (splitList(values.servers).includes('node_fast') && !existsSync(values['node-fast'])) {
+  process.stderr.write(
+    `server-vs-ref: ${values['node-fast']} is missing (../shared/reference/node_fast.mjs; --node-fast PATH)\n`,
+  );
+  process.exit(2);
+}
 
 const cases = splitList(values.cases).map((c) => {
   const [size, mode = 'ack'] = c.split(':');
@@ -72,9 +91,17 @@ interface Row {
 }
 const rows: Row[] = [];
 
+/** `handoff:1` -> strategy handoff, 1 worker; `handoff` -> --server-workers. */
+function strategyOf(name: string): { strategy: Strategy; workers: number } {
+  const [strategy, workers] = name.split(':');
+  return { strategy: strategy as Strategy, workers: workers === undefined ? serverWorkers : Number(workers) };
+}
+
 function describeServer(name: string): string {
   if (name === 'ref') return `ref_epoll -t ${refThreads}`;
-  return `bin/handoff serve --quiet --strategy ${name}${name === 'single' ? '' : ` --workers ${serverWorkers}`}`;
+  if (name === 'node_fast') return 'node_fast.mjs (single thread)';
+  const { strategy, workers } = strategyOf(name);
+  return `bin/handoff serve --quiet --strategy ${strategy}${strategy === 'single' ? '' : ` --workers ${workers}`}`;
 }
 
 for (const mode of [...new Set(cases.map((c) => c.mode))]) {
@@ -86,10 +113,15 @@ for (const mode of [...new Set(cases.map((c) => c.mode))]) {
         const port = Number(values['ref-port']);
         const child = await startRefServer(values['ref-server'], port, refThreads, mode === 'echo');
         started.push({ name, port, pid: child.pid!, stop: () => Promise.resolve(void child.kill('SIGTERM')) });
+      } else if (name === 'node_fast') {
+        const port = Number(values['ref-port']) + 1;
+        const args = [values['node-fast'], '--host', '127.0.0.1', '--port', String(port), '--quiet'];
+        const child = spawn(process.execPath, mode === 'echo' ? [...args, '--echo'] : args, { stdio: 'ignore' });
+        await waitForPort('127.0.0.1', port, 5_000, child, 'node_fast.mjs');
+        started.push({ name, port, pid: child.pid!, stop: () => Promise.resolve(void child.kill('SIGTERM')) });
       } else {
         const s: ServerUnderTest = await startEmbeddedServer({
-          workers: serverWorkers,
-          strategy: name as Strategy,
+          ...strategyOf(name),
           mode,
           headerBytes: 64,
           maxConnections: clients * 2 + 16,
