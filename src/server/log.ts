@@ -21,6 +21,11 @@ export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** `1 connection`, `2 connections`: a count and its noun, with thousands separators. */
+export function counted(n: number, noun: string, many = `${noun}s`): string {
+  return `${count(n)} ${n === 1 ? noun : many}`;
+}
+
 // JSON.stringify escapes C0 controls but passes DEL and C1 (U+0080-U+009F, CSI among them)
 // through raw, and a terminal acts on them. Outside strings a JSON line has none of them,
 // so escaping them as \u00XX in the serialized line keeps the JSON the same value.

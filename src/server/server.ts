@@ -4,7 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { allocateCounters, ServerCounters } from './counters.ts';
 import { LINGERING_REFUSALS_PER_THREAD } from './acceptor.ts';
 import { budgetWarning, currentBudget } from './descriptors.ts';
-import { count, createServerLog, type ServerLog } from './log.ts';
+import { count, counted, createServerLog, type ServerLog } from './log.ts';
 import { type MetricsEndpoint, startMetrics } from './metrics.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { RedisBridge } from './chat/redis-bridge.ts';
@@ -148,10 +148,10 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
         deadline.cancel();
       }
       const final = stats();
-      const deliveries = options.mode === 'chat' ? `, ${count(final.deliveries)} deliveries` : '';
+      const deliveries = options.mode === 'chat' ? `, ${counted(final.deliveries, 'delivery', 'deliveries')}` : '';
       log.essential(
         'stopped',
-        `[STOPPED] ${count(final.totalConnections)} connections, ${count(final.messages)} messages served${deliveries}`,
+        `[STOPPED] ${counted(final.totalConnections, 'connection')}, ${counted(final.messages, 'message')} served${deliveries}`,
         { ...final },
       );
       log.flush();

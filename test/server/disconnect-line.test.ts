@@ -23,3 +23,13 @@ test('[DISCONNECTED] says `1 message` for one, `2 messages` for two', async (t) 
   const two = await nthEvent(server, 'disconnect', 2);
   assert.match(String(two.msg), /\(2 messages, disconnect\)/);
 });
+
+test('[STOPPED] says `1 connection, 1 message` for one of each', async (t) => {
+  const server = run(t, ['serve', '--port', '0', '--host', '127.0.0.1', '--json', '--workers', '1']);
+  const { port } = await listening(server);
+  await leaveAfter(port, []); // !DISCONNECT is the one message
+  await nthEvent(server, 'disconnect', 1);
+  server.child.kill('SIGTERM');
+  const stopped = await nthEvent(server, 'stopped', 1);
+  assert.match(String(stopped.msg), /\[STOPPED\] 1 connection, 1 message served$/);
+});
