@@ -5,7 +5,7 @@
  *   gcc -O2 -pthread -o ~/ref/loadgen   ../shared/reference/loadgen.c
  *   gcc -O2 -pthread -o ~/ref/ref_epoll ../shared/reference/ref_epoll.c
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -115,21 +115,33 @@ export async function saveReferenceReport(dir: string, stem: string, markdown: s
   process.stdout.write(markdown);
 }
 
-/** Starts ref_epoll on `port` and resolves once it accepts connections. */
-export async function startRefServer(
-  binary: string,
+/** A reference server process listening on a loopback port. */
+export interface ReferenceServer {
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Runs `command args` and resolves once it accepts connections on `port` (killed if it never does). */
+export async function startListeningProcess(
+  command: string,
+  args: readonly string[],
   port: number,
-  threads: number,
-  echo: boolean,
-): Promise<ChildProcess> {
-  const args = ['-H', '127.0.0.1', '-p', String(port), '-t', String(threads)];
-  if (echo) args.push('-e');
-  const child = spawn(binary, args, { stdio: 'ignore' });
+  what = command,
+): Promise<ReferenceServer> {
+  const child = spawn(command, args, { stdio: 'ignore' });
   try {
-    await waitForPort('127.0.0.1', port, 5_000, child, binary);
+    await waitForPort('127.0.0.1', port, 5_000, child, what);
   } catch (err) {
     child.kill();
     throw err;
   }
-  return child;
+  return { port, pid: child.pid!, stop: () => Promise.resolve(void child.kill('SIGTERM')) };
+}
+
+/** Starts ref_epoll on `port` and resolves once it accepts connections. */
+export function startRefServer(binary: string, port: number, threads: number, echo: boolean): Promise<ReferenceServer> {
+  const args = ['-H', '127.0.0.1', '-p', String(port), '-t', String(threads)];
+  if (echo) args.push('-e');
+  return startListeningProcess(binary, args, port);
 }

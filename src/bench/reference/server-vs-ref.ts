@@ -12,7 +12,6 @@
  * Node, the hand-tuned single-file floor), or a strategy, optionally with its worker count
  * (`handoff:1,handoff:2`; without one, --server-workers).
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,9 +28,9 @@ import {
   requireInstruments,
   runLoadgen,
   saveReferenceReport,
+  startListeningProcess,
   startRefServer,
 } from './loadgen.ts';
-import { waitForPort } from '../load/processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -111,14 +110,17 @@ for (const mode of [...new Set(cases.map((c) => c.mode))]) {
     for (const name of serverNames) {
       if (name === 'ref') {
         const port = Number(values['ref-port']);
-        const child = await startRefServer(values['ref-server'], port, refThreads, mode === 'echo');
-        started.push({ name, port, pid: child.pid!, stop: () => Promise.resolve(void child.kill('SIGTERM')) });
+        started.push({ name, ...(await startRefServer(values['ref-server'], port, refThreads, mode === 'echo')) });
       } else if (name === 'node_fast') {
         const port = Number(values['ref-port']) + 1;
         const args = [values['node-fast'], '--host', '127.0.0.1', '--port', String(port), '--quiet'];
-        const child = spawn(process.execPath, mode === 'echo' ? [...args, '--echo'] : args, { stdio: 'ignore' });
-        await waitForPort('127.0.0.1', port, 5_000, child, 'node_fast.mjs');
-        started.push({ name, port, pid: child.pid!, stop: () => Promise.resolve(void child.kill('SIGTERM')) });
+        const server = await startListeningProcess(
+          process.execPath,
+          mode === 'echo' ? [...args, '--echo'] : args,
+          port,
+          'node_fast.mjs',
+        );
+        started.push({ name, ...server });
       } else {
         const s: ServerUnderTest = await startEmbeddedServer({
           ...strategyOf(name),

@@ -64,9 +64,7 @@ async function startServer(): Promise<{ port: number; stop: () => Promise<void> 
       maxConnections: clients * 2 + 16,
     });
   }
-  const port = Number(values['ref-port']);
-  const child = await startRefServer(values['ref-server'], port, 1, false);
-  return { port, stop: () => Promise.resolve(void child.kill('SIGTERM')) };
+  return startRefServer(values['ref-server'], Number(values['ref-port']), 1, false);
 }
 const server = await startServer();
 const serverText = onRef ? 'ref_epoll -t 1' : `embedded ${values.strategy}, ${values['server-workers']} worker(s)`;
