@@ -1,52 +1,17 @@
-// A throw-away certificate for tests: made with openssl at test time, in a temp
-// dir removed at exit. Nothing secret is committed.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// A throw-away certificate for tests: the bench's own (made with openssl at test time, in a
+// temp dir removed at exit). Nothing secret is committed.
+import { dirname } from 'node:path';
+import { throwawayCertificate, type ThrowawayCertificate } from '../../src/bench/load/throwaway-cert.ts';
 
-export interface TestCertificate {
-  certFile: string;
-  keyFile: string;
-  /** The certificate's PEM text: what a client trusts (it is self-signed). */
-  ca: string;
+export interface TestCertificate extends ThrowawayCertificate {
+  /** The temp dir holding it (a test may put other files there). */
   dir: string;
 }
 
-let made: TestCertificate | undefined;
-
-/** One self-signed P-256 certificate for localhost per test process. */
+/** One self-signed P-256 certificate for localhost and 127.0.0.1 per test process. */
 export function testCertificate(): TestCertificate {
-  if (made) return made;
-  const dir = mkdtempSync(join(tmpdir(), 'handoff-tls-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ],
-    { stdio: 'ignore' },
-  );
-  made = { certFile, keyFile, ca: readFileSync(certFile, 'utf8'), dir };
-  return made;
+  const made = throwawayCertificate();
+  return { ...made, dir: dirname(made.certFile) };
 }
 
 /** The server options that turn TLS on with the test certificate. */
