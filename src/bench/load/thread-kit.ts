@@ -7,7 +7,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ConnectTimeoutError, type HandoffError } from '../../protocol/index.ts';
+import { ConnectTimeoutError, type HandoffError, ProtocolError } from '../../protocol/index.ts';
 import { Control } from './counters.ts';
 
 /** This thread's slot of the pool's live counters (`fields` of them) and the phase word (pool.ts's workerData). */
@@ -33,6 +33,11 @@ export function serveOrders<To extends { type: string }, From>(handlers: OrderHa
   });
 }
 
+/** `CODE: message` (a ProtocolError's message already starts with its code). */
+function withCode(err: HandoffError): string {
+  return err instanceof ProtocolError ? err.message : `${err.code}: ${err.message}`;
+}
+
 /** Errors of one measurement by the catalogue's code (ERR_* and the codes of `!ERROR` frames). */
 export class ErrorTally {
   readonly kinds: Record<string, number> = {};
@@ -49,8 +54,7 @@ export class ErrorTally {
   count(err: HandoffError): void {
     this.kinds[err.code] = (this.kinds[err.code] ?? 0) + 1;
     this.#counters[this.#field]! += 1;
-    // A decoded `!ERROR` frame's message already starts with its code.
-    if (!this.first) this.first = err.message.startsWith(err.code) ? err.message : `${err.code}: ${err.message}`;
+    if (!this.first) this.first = withCode(err);
   }
 
   reset(): void {
@@ -92,7 +96,7 @@ export function settleAll(
       if (err) {
         out.failed++;
         out.failedKinds[err.code] = (out.failedKinds[err.code] ?? 0) + 1;
-        if (!out.error) out.error = `${err.code}: ${err.message}`;
+        if (!out.error) out.error = withCode(err);
       }
       if (--pending > 0) return;
       clearTimeout(deadline);
