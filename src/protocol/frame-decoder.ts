@@ -5,6 +5,13 @@ import { assertHeaderBytes, HEADER_MALFORMED, parseHeader } from './header.ts';
 export interface FrameDecoderOptions {
   headerBytes?: number;
   maxMessageBytes?: number;
+  /**
+   * When set, only payloads of exactly this many bytes are handed to `onFrame`; every
+   * other frame is only counted (`frames`), its payload never viewed nor copied. The
+   * server's ack mode reads nothing but `!DISCONNECT`, so it passes that length: a large
+   * payload split across reads then costs no allocation and no copy.
+   */
+  onlyPayloadsOfLength?: number;
 }
 
 /**
@@ -45,11 +52,16 @@ export class FrameDecoder {
   #payloadLength = 0;
   #payloadFilled = 0;
   #payload: Buffer | null = null;
+  /** -1: every payload is handed out; else the one length that is. */
+  readonly #onlyLength: number;
+  /** Frames completed since the decoder was made, handed out or not. */
+  frames = 0;
 
   constructor(options: FrameDecoderOptions, onFrame: FrameHandler, onError: DecodeErrorHandler) {
     this.headerBytes = options.headerBytes ?? DEFAULT_HEADER_BYTES;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     assertHeaderBytes(this.headerBytes);
+    this.#onlyLength = options.onlyPayloadsOfLength ?? -1;
     this.#headerScratch = Buffer.allocUnsafe(this.headerBytes);
     this.#onFrame = onFrame;
     this.#onError = onError;
@@ -75,6 +87,7 @@ export class FrameDecoder {
   /** Decodes `chunk[0, end)`; `end` lets a caller pass a reused read buffer without slicing it. */
   push(chunk: Buffer, end: number = chunk.length): void {
     const headerBytes = this.headerBytes;
+    const onlyLength = this.#onlyLength;
     let pos = 0;
     while (pos < end) {
       const state = this.#state;
@@ -98,19 +111,32 @@ export class FrameDecoder {
           return;
         }
         if (end - pos >= length) {
-          // Whole payload inside the chunk: hand out a view.
-          const payload = chunk.subarray(pos, pos + length);
+          // Whole payload inside the chunk: hand out a view (none when it is only counted).
+          const start = pos;
           pos += length;
-          this.#onFrame(payload);
+          this.frames++;
+          if (onlyLength < 0 || length === onlyLength) this.#onFrame(chunk.subarray(start, pos));
           continue;
         }
         this.#payloadLength = length;
-        this.#payload = Buffer.allocUnsafe(Math.min(length, Math.max(FIRST_PAYLOAD_CAPACITY, end - pos)));
+        this.#payload =
+          onlyLength < 0 || length === onlyLength
+            ? Buffer.allocUnsafe(Math.min(length, Math.max(FIRST_PAYLOAD_CAPACITY, end - pos)))
+            : null;
         this.#payloadFilled = 0;
         this.#state = READ_PAYLOAD;
       } else if (state === READ_PAYLOAD) {
         const take = Math.min(this.#payloadLength - this.#payloadFilled, end - pos);
-        let payload = this.#payload!;
+        let payload = this.#payload;
+        if (payload === null) {
+          // A payload that is only counted: skip its bytes.
+          this.#payloadFilled += take;
+          pos += take;
+          if (this.#payloadFilled < this.#payloadLength) return;
+          this.#state = READ_HEADER;
+          this.frames++;
+          continue;
+        }
         if (this.#payloadFilled + take > payload.length) {
           // Grow 4x at a time (capped at the declared length): total copying stays linear
           // and a 1 MiB payload is re-copied twice, not four times.
@@ -126,6 +152,7 @@ export class FrameDecoder {
         if (this.#payloadFilled < this.#payloadLength) return;
         this.#payload = null;
         this.#state = READ_HEADER;
+        this.frames++;
         this.#onFrame(payload);
       } else {
         return; // STOPPED

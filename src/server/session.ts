@@ -86,9 +86,10 @@ export class Session implements ChatConnection {
   messages = 0;
   bytesIn = 0;
   bytesOut = 0;
-  /** Frames completed by the read being processed. */
-  #batchMessages = 0;
-  #pendingAcks = 0;
+  /** Ack mode: the decoder's frames already acked (the rest of `decoder.frames` is due). */
+  #ackedFrames = 0;
+  /** Ack mode: every frame is answered with an ack, counted from the decoder, not per frame. */
+  readonly #acksFrames: boolean;
   #pendingEcho: Buffer[] = [];
   #pendingEchoBytes = 0;
   /** Pool buffers behind this read's echo replies, given back once they are flushed. */
@@ -119,8 +120,11 @@ export class Session implements ChatConnection {
     this.#host = host;
     this.remote = peer ? addressName(peer.address, peer.port) : addressName(socket.remoteAddress, socket.remotePort);
     this.#startedAt = this.#idleSince = performance.now();
+    this.#acksFrames = !host.echo && host.chat === null;
+    // Plain ack mode reads no payload but !DISCONNECT: the others are counted, never copied.
+    const countOnly = this.#acksFrames && !host.logMessages && host.crashPayload === null;
     this.#decoder = new FrameDecoder(
-      host.options,
+      countOnly ? { ...host.options, onlyPayloadsOfLength: DISCONNECT_BYTES.length } : host.options,
       (payload) => this.#onFrame(payload),
       (err) => this.fail(err),
     );
@@ -164,9 +168,10 @@ export class Session implements ChatConnection {
       return;
     }
     this.bytesIn += bytesRead;
-    this.#batchMessages = 0;
-    this.#decoder.push(buffer, bytesRead);
-    const completed = this.#batchMessages;
+    const decoder = this.#decoder;
+    const before = decoder.frames;
+    decoder.push(buffer, bytesRead);
+    const completed = decoder.frames - before;
     this.#host.counters.received(completed, bytesRead);
     const now = performance.now();
     if (completed > 0) {
@@ -174,7 +179,7 @@ export class Session implements ChatConnection {
       this.#idleSince = now;
     }
     // The frame timer runs from the first byte of the frame now in progress.
-    if (!this.#decoder.inFrame) this.#frameStartedAt = NOT_STARTED;
+    if (!decoder.inFrame) this.#frameStartedAt = NOT_STARTED;
     else if (completed > 0 || this.#frameStartedAt === NOT_STARTED) this.#frameStartedAt = now;
     this.#flushReplies();
     if (this.#disconnecting && !this.#closing) {
@@ -195,7 +200,6 @@ export class Session implements ChatConnection {
   }
 
   #onFrame(payload: Buffer): void {
-    this.#batchMessages++;
     const host = this.#host;
     if (host.logMessages) logMessage(host.log, this.remote, payload);
     if (host.crashPayload !== null && payload.equals(host.crashPayload)) {
@@ -230,17 +234,17 @@ export class Session implements ChatConnection {
         this.#pendingEcho.push(encodeHeader(payload.length, host.options.headerBytes), payload);
         this.#pendingEchoBytes += host.options.headerBytes + payload.length;
       }
-    } else {
-      this.#pendingAcks++;
     }
   }
 
   /** Writes the replies of one read: acks as one slice of a prebuilt run, echoes joined or corked. */
   #flushReplies(): void {
-    const acks = this.#pendingAcks;
-    if (acks > 0) {
-      this.#pendingAcks = 0;
-      this.#host.acks.forEachRun(acks, this.#writeAcks);
+    if (this.#acksFrames) {
+      const acks = this.#decoder.frames - this.#ackedFrames;
+      if (acks > 0) {
+        this.#ackedFrames += acks;
+        this.#host.acks.forEachRun(acks, this.#writeAcks);
+      }
       return;
     }
     const echoes = this.#pendingEcho;

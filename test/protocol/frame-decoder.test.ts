@@ -149,3 +149,58 @@ test('a 1 MiB payload fed one byte at a time is correct, with linear total copyi
   assert.ok(alloc.mock.callCount() <= 8, `payload buffer grew ${alloc.mock.callCount()} times`);
   assert.ok(allocated <= 2 * payload.length, `allocated ${allocated} bytes for a ${payload.length}-byte payload`);
 });
+
+describe('onlyPayloadsOfLength: the other frames are counted, never handed out or copied (server ack mode)', () => {
+  const DISCONNECT = '!DISCONNECT';
+  const stream = frames([
+    'Hello World!',
+    'x'.repeat(100_000),
+    DISCONNECT.toLowerCase(),
+    '',
+    'y'.repeat(300),
+    DISCONNECT,
+  ]);
+
+  test('every chunking counts the same frames and hands out exactly the payloads of that length', () => {
+    for (const chunks of [
+      [stream],
+      ...[1, 64, 65, 5000, 100_064].map((cut) => splitAt(stream, [cut])),
+      [...byteByByte(stream)],
+    ]) {
+      const { decoder, out } = decoderFor({ onlyPayloadsOfLength: DISCONNECT.length });
+      for (const chunk of chunks) decoder.push(chunk);
+      assert.equal(decoder.frames, 6);
+      assert.deepEqual(texts(out.frames), [DISCONNECT.toLowerCase(), DISCONNECT]);
+      assert.deepEqual(out.errors, []);
+    }
+  });
+
+  test('a 1 MiB payload split across chunks allocates nothing', (t) => {
+    const big = frames([Buffer.alloc(1024 * 1024, 0x61)]);
+    const { decoder, out } = decoderFor({ onlyPayloadsOfLength: 11 });
+    const alloc = t.mock.method(Buffer, 'allocUnsafe');
+    for (let at = 0; at < big.length; at += 4096) decoder.push(big.subarray(at, at + 4096));
+    const calls = alloc.mock.callCount();
+    alloc.mock.restore();
+    assert.equal(calls, 0);
+    assert.equal(decoder.frames, 1);
+    assert.equal(out.frames.length, 0);
+    assert.equal(decoder.inFrame, false);
+  });
+
+  test('frames counted before a bad header stay counted; nothing after it is', () => {
+    const bad = Buffer.from('x'.padEnd(64, ' '));
+    const { decoder, out } = decoderFor({ onlyPayloadsOfLength: 11 });
+    decoder.push(Buffer.concat([frames(['a', 'b'.repeat(50)]), bad, frames(['c'])]));
+    assert.equal(decoder.frames, 2);
+    assert.equal(out.errors.length, 1);
+    assert.ok(out.errors[0] instanceof BadHeaderError);
+  });
+});
+
+test('frames counts every frame in the default mode too', () => {
+  const { decoder, out } = decoderFor();
+  for (const chunk of byteByByte(frames(SAMPLE))) decoder.push(chunk);
+  assert.equal(decoder.frames, SAMPLE.length);
+  assert.equal(out.frames.length, SAMPLE.length);
+});

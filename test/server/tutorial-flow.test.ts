@@ -67,6 +67,44 @@ forEachVariant((variant) => {
       assert.equal(await client.staysQuiet(100), true, 'connection stays open');
     });
 
+    test('a 300 KiB message that arrives in many pieces is acked once; the next one too', async (t) => {
+      const client = await connect(t, server());
+      const big = encodeFrame(Buffer.alloc(300 * 1024, 0x61), 64);
+      for (let at = 0; at < big.length; at += 50_000) await client.sendRaw(big.subarray(at, at + 50_000));
+      assert.equal(await client.readText(), ACK_TEXT);
+      await client.send('next');
+      assert.equal(await client.readText(), ACK_TEXT);
+      assert.equal(await client.staysQuiet(100), true, 'one ack each, nothing more');
+    });
+
+    test('!DISCONNECT split across writes still ends the connection after its ack', async (t) => {
+      const client = await connect(t, server());
+      const frame = encodeTextFrame(DISCONNECT_MESSAGE, 64);
+      await client.sendRaw(frame.subarray(0, 68));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await client.sendRaw(frame.subarray(68));
+      const { frames, closedBy } = await client.readUntilClose();
+      assert.deepEqual(
+        frames.map((f) => f.toString()),
+        [ACK_TEXT],
+      );
+      assert.equal(closedBy, 'fin');
+    });
+
+    test('a bad header after good frames: each good one is acked, then BAD_HEADER, then close', async (t) => {
+      const client = await connect(t, server());
+      const big = encodeFrame(Buffer.alloc(100_000, 0x62), 64);
+      await client.sendRaw(Buffer.concat([encodeTextFrame('one', 64), big.subarray(0, 70_000)]));
+      await client.sendRaw(Buffer.concat([big.subarray(70_000), Buffer.from('-1'.padEnd(64, ' '))]));
+      const { frames } = await client.readUntilClose();
+      assert.deepEqual(
+        frames.slice(0, 2).map((f) => f.toString()),
+        [ACK_TEXT, ACK_TEXT],
+      );
+      assert.equal(frames.length, 3);
+      assert.equal(errorOf(frames[2])?.code, 'BAD_HEADER');
+    });
+
     test('a client that closes (FIN) mid-conversation does not disturb another client', async (t) => {
       const a = await connect(t, server());
       const b = await connect(t, server());
