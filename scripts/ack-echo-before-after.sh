@@ -4,6 +4,7 @@
 # ../shared/reference (build it: gcc -O2 -pthread -o ~/ref/loadgen ../shared/reference/loadgen.c).
 #
 #   scripts/ack-echo-before-after.sh BEFORE_DIR AFTER_DIR [ROUNDS]
+#   CASES='16:ack 65536:ack' WORKERS=1 scripts/ack-echo-before-after.sh ...   (defaults: '16:ack 65536:echo', 2)
 #
 # BEFORE_DIR and AFTER_DIR are checkouts with node_modules (git worktree add ...; ln -s).
 # Prints one JSON line per measurement and a table of medians and their ratio.
@@ -21,12 +22,12 @@ needs_met
 out=$(mktemp)
 port=5390
 for round in $(seq "$rounds"); do
-  for case in "16 ack" "65536 echo"; do
-    set -- $case; size=$1; mode=$2
+  for case in ${CASES:-16:ack 65536:echo}; do
+    size=${case%%:*}; mode=${case#*:}
     for side in before after; do
       dir=$([ $side = before ] && echo "$before" || echo "$after")
       port=$((port + 1))
-      "$dir/bin/handoff" serve --port $port --workers 2 --mode $mode --quiet > /dev/null 2>&1 &
+      "$dir/bin/handoff" serve --port $port --workers "${WORKERS:-2}" --mode $mode --quiet > /dev/null 2>&1 &
       pid=$!
       for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
       echo_flag=$([ $mode = echo ] && printf %s -e || true)
