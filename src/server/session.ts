@@ -7,6 +7,7 @@ import {
   writeHeader,
   errorPayload,
   FrameDecoder,
+  type FrameDecoderOptions,
   type ProtocolError,
   SlowConsumerError,
   TimeoutError,
@@ -22,7 +23,7 @@ import type { ResolvedServerOptions } from './options.ts';
 import type { ProxyAddress } from './proxy-protocol.ts';
 import type { ReplyBufferPool } from './reply-pool.ts';
 
-const DISCONNECT_BYTES = Buffer.from(DISCONNECT_MESSAGE, 'utf8');
+export const DISCONNECT_BYTES = Buffer.from(DISCONNECT_MESSAGE, 'utf8');
 /** Below this many reply bytes per read, echo replies are joined into one write. */
 const JOIN_ECHO_BELOW_BYTES = 64 * 1024;
 /** A peer that will not take our last bytes (error or shutdown frame) is cut off after this. */
@@ -44,6 +45,8 @@ export interface SessionThread {
   readonly echo: boolean;
   readonly logMessages: boolean;
   readonly acks: PrebuiltAcks;
+  /** The decoder's options, the same for every session of the thread. */
+  readonly decoderOptions: FrameDecoderOptions;
   readonly replyPool: ReplyBufferPool;
   /** Memory behind the thread's shared read buffer. */
   readonly readMemory: ArrayBufferLike;
@@ -121,10 +124,8 @@ export class Session implements ChatConnection {
     this.remote = peer ? addressName(peer.address, peer.port) : addressName(socket.remoteAddress, socket.remotePort);
     this.#startedAt = this.#idleSince = performance.now();
     this.#acksFrames = !host.echo && host.chat === null;
-    // Plain ack mode reads no payload but !DISCONNECT: the others are counted, never copied.
-    const countOnly = this.#acksFrames && !host.logMessages && host.crashPayload === null;
     this.#decoder = new FrameDecoder(
-      countOnly ? { ...host.options, onlyPayloadsOfLength: DISCONNECT_BYTES.length } : host.options,
+      host.decoderOptions,
       (payload) => this.#onFrame(payload),
       (err) => this.fail(err),
     );

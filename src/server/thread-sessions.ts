@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { ServerFullError, ShuttingDownError } from '../protocol/index.ts';
+import { type FrameDecoderOptions, ServerFullError, ShuttingDownError } from '../protocol/index.ts';
 import { PrebuiltAcks } from './acks.ts';
 import { BRIDGE_ID } from './chat/bus.ts';
 import { ChatThread } from './chat/chat-thread.ts';
@@ -13,7 +13,7 @@ import type { ResolvedServerOptions } from './options.ts';
 import { plainAddress, type PreludeConfig, runPrelude, trustedPeers } from './prelude.ts';
 import type { ProxyAddress } from './proxy-protocol.ts';
 import { ReplyBufferPool } from './reply-pool.ts';
-import { Session, type SessionSummary, type SessionThread } from './session.ts';
+import { DISCONNECT_BYTES, Session, type SessionSummary, type SessionThread } from './session.ts';
 import { createServerContext, type TlsMaterial } from './tls.ts';
 import { BUS_DELAY_ENV } from './worker-boot.ts';
 
@@ -60,6 +60,7 @@ export class ThreadSessions implements SessionThread {
   readonly echo: boolean;
   readonly logMessages: boolean;
   readonly acks: PrebuiltAcks;
+  readonly decoderOptions: FrameDecoderOptions;
   readonly replyPool = new ReplyBufferPool();
   readonly crashPayload: Buffer | null;
   readonly chat: ChatThread | null;
@@ -109,6 +110,9 @@ export class ThreadSessions implements SessionThread {
             busDelayMs: Number(process.env[BUS_DELAY_ENV] ?? 0),
           })
         : null;
+    // Plain ack mode reads no payload but !DISCONNECT: the others are counted, never copied.
+    const countOnly = !this.echo && this.chat === null && !this.logMessages && this.crashPayload === null;
+    this.decoderOptions = countOnly ? { ...options, onlyPayloadsOfLength: DISCONNECT_BYTES.length } : options;
     const tls = context.tls ?? null;
     this.#prelude =
       options.proxyProtocol || tls
