@@ -4,6 +4,7 @@
  * problem) on a crash, a wrong outcome or a connection left open.
  */
 import { integer, choice } from '../../options/validators.ts';
+import { STRATEGIES } from '../../server/options.ts';
 import { runScript } from '../script.ts';
 import { fuzzMarkdown } from './report.ts';
 import { FUZZ_DEFAULTS, type FuzzOptions, fuzzProblems, runFuzz } from './run.ts';
@@ -18,7 +19,7 @@ export function resolveFuzzOptions(input: Partial<FuzzFlags>): FuzzFlags {
     seed: integer('seed', get('seed'), 0, 2 ** 32 - 1),
     concurrency: integer('concurrency', get('concurrency'), 1, 5_000),
     workers: integer('workers', get('workers'), 1, 256),
-    strategy: choice('strategy', get('strategy'), ['handoff', 'reuseport', 'single'] as const),
+    strategy: choice('strategy', get('strategy'), STRATEGIES),
     headerBytes: integer('headerBytes', get('headerBytes'), 4, 1024),
     maxMessageBytes: integer('maxMessageBytes', get('maxMessageBytes'), 0, 2 ** 31 - 1),
     timeoutMs: integer('timeoutMs', get('timeoutMs'), 1, 3_600_000),
@@ -37,7 +38,7 @@ await runScript<FuzzFlags, Awaited<ReturnType<typeof runFuzz>>>({
       option: 'strategy',
       flag: 'strategy',
       kind: 'choice',
-      choices: ['handoff', 'reuseport', 'single'],
+      choices: STRATEGIES,
       describe: "the server's strategy",
     },
     { option: 'headerBytes', flag: 'header-bytes', kind: 'integer', describe: 'header size H' },
