@@ -88,7 +88,14 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       : null;
   // The Redis bridge is on the chat bus before any thread, so that every thread finds it there.
   const bridge = chat?.bridge
-    ? await RedisBridge.start({ url: options.redis, busName: chat.busName, headerBytes: options.headerBytes, log })
+    ? await RedisBridge.start({
+        url: options.redis,
+        busName: chat.busName,
+        headerBytes: options.headerBytes,
+        maxMessageBytes: options.maxMessageBytes,
+        log,
+        counters,
+      })
     : null;
   let serving: Serving;
   try {
