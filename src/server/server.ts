@@ -24,6 +24,8 @@ export interface ServerStats {
   messages: number;
   /** Chat deliveries written (a message delivered to 10 members counts 10). */
   deliveries: number;
+  /** Chat mode: bus messages and batches from other servers dropped (unservable, or their handling threw). */
+  busDropped?: number;
   bytesIn: number;
   bytesOut: number;
   workers: Array<{ activeConnections: number; totalConnections: number; messages: number }>;
@@ -115,7 +117,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   const { address } = serving;
   fitDescriptorLimit(counters, options, log);
 
-  const stats = (): ServerStats => serverStats(counters);
+  const stats = (): ServerStats => serverStats(counters, options);
   logListening(log, options, address, serving.threads);
   let metrics: MetricsEndpoint | null = null;
   if (options.metricsPort !== null) {
@@ -156,9 +158,10 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       }
       const final = stats();
       const deliveries = options.mode === 'chat' ? `, ${counted(final.deliveries, 'delivery', 'deliveries')}` : '';
+      const dropped = final.busDropped ? `, ${counted(final.busDropped, 'bus batch', 'bus batches')} dropped` : '';
       log.essential(
         'stopped',
-        `[STOPPED] ${counted(final.totalConnections, 'connection')}, ${counted(final.messages, 'message')} served${deliveries}`,
+        `[STOPPED] ${counted(final.totalConnections, 'connection')}, ${counted(final.messages, 'message')} served${deliveries}${dropped}`,
         { ...final },
       );
       log.flush();
@@ -170,10 +173,12 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   return { host: address.address, port: address.port, metrics: metricsAddress, options, stats, close };
 }
 
-function serverStats(counters: ServerCounters): ServerStats {
+function serverStats(counters: ServerCounters, options: ResolvedServerOptions): ServerStats {
   const live = counters.threads();
   const sum = counters.sum();
+  const dropped = Object.values(counters.busDroppedByReason()).reduce((a, b) => a + b, 0);
   return {
+    ...(options.mode === 'chat' ? { busDropped: dropped } : {}),
     activeConnections: counters.active,
     maxConnections: counters.limit,
     totalConnections: sum.totalConnections,
