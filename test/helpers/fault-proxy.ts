@@ -78,6 +78,17 @@ class Direction {
   }
 }
 
+/**
+ * RST where the socket is connected; a plain destroy while it still connects (resetting a
+ * handle that is not connected fails with EINVAL, and leaves a handle behind that keeps the
+ * process from exiting).
+ */
+function resetSocket(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  if (socket.connecting || socket.readyState !== 'open') socket.destroy();
+  else socket.resetAndDestroy();
+}
+
 class Pair {
   broken = false;
   readonly client: net.Socket;
@@ -100,7 +111,7 @@ class Pair {
   /** Both ends reset (RST), not closed: what a peer sees when the connection is torn down under it. */
   reset(): void {
     for (const d of this.directions) d.stop();
-    for (const socket of [this.client, this.upstream]) if (!socket.destroyed) socket.resetAndDestroy();
+    for (const socket of [this.client, this.upstream]) resetSocket(socket);
   }
 }
 
@@ -152,7 +163,7 @@ export class FaultProxy {
   #accept(client: net.Socket): void {
     if (this.mode === 'reset') {
       client.on('error', () => {});
-      client.resetAndDestroy();
+      resetSocket(client);
       return;
     }
     const pair = new Pair(this, client, this.#target);
@@ -162,8 +173,13 @@ export class FaultProxy {
     for (const d of pair.directions) d.pump();
   }
 
+  /** Resets every connection and waits until each socket has closed, then stops listening. */
   async close(): Promise<void> {
+    this.mode = 'reset';
+    const sockets = [...this.#pairs].flatMap((pair) => [pair.client, pair.upstream]);
+    const closed = sockets.map((s) => (s.closed ? null : new Promise((resolve) => s.once('close', resolve))));
     for (const pair of this.#pairs) pair.reset();
+    await Promise.all(closed);
     await new Promise((resolve) => this.#server.close(resolve));
   }
 }
