@@ -13,7 +13,8 @@ import { describe, type TestContext, test } from 'node:test';
 import { ACK_TEXT } from '../../src/protocol/index.ts';
 import { REDIS_TIME_SCALE_ENV } from '../../src/server/worker-boot.ts';
 import { ChatPeer } from '../helpers/chat-wire.ts';
-import { type ChatServer, chatServer, droppedFor } from '../helpers/chat-redis.ts';
+import { type ChatServer, chatServer, droppedFor, redisClient } from '../helpers/chat-redis.ts';
+import { nthEvent } from '../helpers/process.ts';
 import { FaultProxy } from '../helpers/fault-proxy.ts';
 import { redisAvailable, type RedisProcess, startRedis } from '../helpers/redis.ts';
 import { eventually, sleep } from '../helpers/wire.ts';
@@ -218,6 +219,27 @@ describe('Redis faults: chat survives them, and comes back whole', { skip, concu
     await heardJoin(s2.peers.get('b1')!, s1, 'a3', 5_000);
     await everyoneSees(s1, s2);
     for (const side of [s1, s2]) assert.equal(await droppedFor(side.server, 'error'), 0);
+  });
+
+  test('heartbeats never overlap: on a link slower than their period, each starts after the last has ended', async (t) => {
+    const redis = await startRedis(t);
+    const proxy = await FaultProxy.start(t, { port: redis.port });
+    const server = await chatServer(t, proxy.url, ['--workers', '1']); // real times: a heartbeat every 2 s
+    const id = String((await nthEvent(server.p, 'redis')).server);
+    const monitor = redisClient(t, redis.url);
+    const beats: number[] = [];
+    const watching = await monitor.monitor();
+    watching.on('error', () => {});
+    t.after(() => watching.disconnect());
+    watching.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'set' && args[1] === `handoff:alive:${id}`) beats.push(performance.now());
+    });
+    proxy.set('slow', 800); // a round trip of 1.6 s, most of a heartbeat period
+    await eventually(() => beats.length >= 4, '4 heartbeats', 30_000);
+    const gaps = beats.slice(2).map((at, i) => at - beats[i + 1]!); // from the first beat on the slow link
+    t.diagnostic(`gaps between heartbeats: ${gaps.map((g) => Math.round(g)).join(', ')} ms`);
+    // A timer of 2 s after the last one ended, which took at least one round trip (1.6 s).
+    for (const gap of gaps) assert.ok(gap >= 2_000 + 1_200, `a heartbeat ${Math.round(gap)} ms after the one before`);
   });
 
   test('redis-server SIGSTOPped past the liveness period, then SIGCONT: nobody is reaped, nothing else lost', async (t) => {
