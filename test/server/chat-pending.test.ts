@@ -31,3 +31,13 @@ test('pipelining behind an unconfirmed ticket counts against --max-pending-bytes
   for (const want of [ACK_TEXT, ACK_TEXT, '!OK NICK m', ACK_TEXT]) assert.equal(await modest.nextReply(10_000), want);
   assert.equal(modest.wire.closedBy, null, 'a few frames meanwhile are fine');
 });
+
+test('!DISCONNECT pipelined while the first reply waits for the other threads: every reply, then FIN (found by fuzz:chat)', async (t) => {
+  const p = run(t, ['serve', '--port', '0', '--json', '--mode', 'chat', '--workers', '2'], { [BUS_DELAY_ENV]: '300' });
+  const address = await listening(p);
+  const peer = await ChatPeer.connect(t, address, { settle: false });
+  await peer.wire.sendRaw(Buffer.concat(['x', '!DISCONNECT'].map((s) => encodeFrame(Buffer.from(s), 64))));
+  assert.equal(await peer.nextReply(5_000), ACK_TEXT);
+  assert.equal(await peer.nextReply(5_000), ACK_TEXT);
+  assert.equal(await peer.wire.waitClose(5_000), 'fin');
+});

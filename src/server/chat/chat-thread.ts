@@ -81,7 +81,8 @@ export class ChatThread {
   readonly #dirtyMembers = new Set<ChatMember>();
   #flushScheduled = false;
   #whoRequests = 0;
-  readonly #whoWaiting = new Map<number, { ticket: PendingTicket; member: ChatMember; room: string }>();
+  /** `!WHO`s asked of the bridge: the reply is of the room and the name the asker had when it asked. */
+  readonly #whoWaiting = new Map<number, { ticket: PendingTicket; member: ChatMember; room: string; name: string }>();
   /** Done once the roster of every participant alive at start has arrived. */
   readonly #startTicket: PendingTicket;
   readonly ready: Promise<void>;
@@ -186,7 +187,9 @@ export class ChatThread {
   flushMember(member: ChatMember): void {
     if (member.room?.pending) this.#distribute(member.room);
     member.flush(this.#o.acks);
+    // Out of this turn's set, and marked so: a later #touchMember (its ticket done) must queue it again.
     this.#dirtyMembers.delete(member);
+    member.dirty = false;
   }
 
   /** The main thread says a participant died: its members leave, nothing more from it counts. */
@@ -254,12 +257,12 @@ export class ChatThread {
   #who(member: ChatMember): void {
     const room = member.room!.name;
     if (!this.#o.bridge) {
-      member.reply(this.#whoFrame(member, room, this.#othersIn(room, member)));
+      member.reply(this.#whoFrame(member.name, room, this.#othersIn(room, member)));
       return;
     }
     const request = ++this.#whoRequests;
     const ticket: PendingTicket = { done: false, frame: null, seq: 0, waitingFor: new Set(), member };
-    this.#whoWaiting.set(request, { ticket, member, room });
+    this.#whoWaiting.set(request, { ticket, member, room, name: member.name });
     member.replyLater(ticket);
     this.#postEvents();
     this.#bus.post({ type: 'who', src: this.#o.id, request, room, member: member.id });
@@ -272,9 +275,9 @@ export class ChatThread {
     return out;
   }
 
-  /** `!OK WHO`, the asker first, cut to the size rule (who.ts). */
-  #whoFrame(member: ChatMember, room: string, others: string[]): Buffer {
-    return this.#frame(whoReply(room, member.name, others, this.#whoBytes));
+  /** `!OK WHO`, the asker (as `name`) first, cut to the size rule (who.ts). */
+  #whoFrame(name: string, room: string, others: string[]): Buffer {
+    return this.#frame(whoReply(room, name, others, this.#whoBytes));
   }
 
   // --- the bus
@@ -419,7 +422,7 @@ export class ChatThread {
     // null: the bridge could not ask Redis; this server's own roster is what there is. Names from
     // Redis were written by other servers (or anyone): only those that can be a <from> are listed.
     const others = names === null ? this.#othersIn(waiting.room, waiting.member) : names.filter(isListableName);
-    waiting.ticket.frame = this.#whoFrame(waiting.member, waiting.room, others);
+    waiting.ticket.frame = this.#whoFrame(waiting.name, waiting.room, others);
     waiting.ticket.done = true;
     this.#touchMember(waiting.member);
   }
