@@ -56,7 +56,13 @@ export function judgeSession(
       return `${replies.length - 1} replies before the error, more than the ${want.length} frames`;
     return ending === 'left-open' ? 'left open after the error' : null;
   }
-  if (replies.length !== want.length) return `${replies.length} replies, expected ${want.length}`;
+  if (replies.length !== want.length) {
+    const missing = want[replies.length];
+    const next = missing
+      ? `; the first missing: ${missing.kind === 'exact' ? JSON.stringify(missing.text) : missing.kind === 'who' ? '!OK WHO' : `!NO ${missing.code}`}`
+      : '';
+    return `${replies.length} replies, expected ${want.length}${next}`;
+  }
   if (expected.end === 'fin' && ending !== 'fin') return `ended by ${ending}, not FIN after !DISCONNECT`;
   return null;
 }

@@ -74,6 +74,10 @@ ${markdownTable(['kind', 'inputs', 'share'], kinds, new Set([1, 2]))}
 
 ${markdownTable(['reason', 'oracle', ...r.droppedCounted.map((_, i) => `server ${i + 1}`)], reasons, new Set([1, 2, 3]))}
 
+## What the servers logged about Redis and the bus during the run
+
+${r.serverLines.length === 0 ? 'Nothing.' : r.serverLines.map((l) => `- ${l}`).join('\n')}
+
 ## Failures (first ${r.failures.length})
 
 ${failures}

@@ -74,6 +74,10 @@ export interface ChatFuzzReport {
   leftOpen: number;
   crashes: string[];
   failures: ChatFuzzFailure[];
+  /** Subscribers redis-server cut off for falling behind (its pub/sub output buffer limit): what they missed is lost. */
+  redisOutputBufferDisconnections: number;
+  /** What the servers said about Redis during the run (after start-up): reconnections, late confirmations. */
+  serverLines: string[];
   /** The servers could still carry a message and a !WHO between them at the end. */
   finalProbe: string;
   servers: Array<{
@@ -107,6 +111,11 @@ class RawChat {
       for (const wake of this.#waiters.splice(0)) wake();
     });
     socket.on('error', () => {});
+  }
+
+  /** Bytes received that are not a whole frame yet. */
+  get pending(): Buffer {
+    return this.#buffer;
   }
 
   static async open(
@@ -245,6 +254,7 @@ export async function runChatFuzz(options: ChatFuzzOptions): Promise<ChatFuzzRep
   const url = `redis://127.0.0.1:${redis.port}`;
   const servers: ServerUnderTest[] = [];
   const crashes: string[] = [];
+  const serverLines: string[] = [];
   let publisher: Redis | null = null;
   const opened: RawChat[] = [];
   try {
@@ -259,6 +269,12 @@ export async function runChatFuzz(options: ChatFuzzOptions): Promise<ChatFuzzRep
         extraArgs: ['--max-message-bytes', String(options.maxMessageBytes), '--metrics-port', '0'],
       });
       server.onEvent?.('worker-died', (line) => crashes.push(`server ${i + 1}: ${String(line.msg)}`));
+      for (const event of ['redis', 'redis-late', 'bus-dropped']) {
+        server.onEvent?.(
+          event,
+          (line) => serverLines.length < 100 && serverLines.push(`server ${i + 1}: ${String(line.msg)}`),
+        );
+      }
       servers.push(server);
     }
     const metricsPorts = await Promise.all(servers.map(metricsPortOf));
@@ -278,6 +294,8 @@ export async function runChatFuzz(options: ChatFuzzOptions): Promise<ChatFuzzRep
       crashes,
       failures: [],
       finalProbe: '',
+      serverLines,
+      redisOutputBufferDisconnections: 0,
       servers: servers.map((s) => ({
         rssStartBytes: processRssBytes(s.pid!),
         rssEndBytes: null,
@@ -296,6 +314,7 @@ export async function runChatFuzz(options: ChatFuzzOptions): Promise<ChatFuzzRep
     // The payloads each room must get, in publish order, and a listener in each room on each server.
     const expected = new Map<string, string[]>(CHAT_FUZZ_ROOMS.map((room) => [room, []]));
     const listeners: Listener[] = [];
+    let finished = false;
     for (const server of servers) {
       for (const room of CHAT_FUZZ_ROOMS) {
         const listener: Listener = { chat: null as unknown as RawChat, room, seen: 0 };
@@ -313,6 +332,15 @@ export async function runChatFuzz(options: ChatFuzzOptions): Promise<ChatFuzzRep
             );
         });
         opened.push(listener.chat);
+        listener.chat.socket.on('close', () => {
+          if (!finished)
+            fail(
+              -1,
+              `listener ${room}`,
+              `closed by the server; its last reply: ${listener.chat.replies.at(-1)?.toString('latin1').slice(0, 80) ?? 'none'}`,
+              Buffer.alloc(0),
+            );
+        });
         const reply = await listener.chat.request(room === 'lobby' ? '!NICK listener' : `!JOIN ${room}`, h);
         if (!reply.startsWith('!OK')) throw new Error(`listener in ${room}: ${reply}`);
         listeners.push(listener);
@@ -389,6 +417,11 @@ export async function runChatFuzz(options: ChatFuzzOptions): Promise<ChatFuzzRep
         }
       }
     }
+    finished = true;
+    const stats = String(await pub.info('stats'));
+    report.redisOutputBufferDisconnections = Number(
+      /client_output_buffer_limit_disconnections:(\d+)/.exec(stats)?.[1] ?? -1,
+    );
     report.finalProbe = await finalProbe(servers, h);
     if (report.finalProbe !== 'ok') fail(-1, 'final probe', report.finalProbe, Buffer.alloc(0));
     for (const [i, s] of servers.entries()) {

@@ -78,7 +78,9 @@ export class ChatThread {
   readonly #acksDue = new Map<number, number>();
   readonly #tickets: PendingTicket[] = [];
   readonly #dirtyRooms = new Set<LocalRoom>();
-  readonly #dirtyMembers = new Set<ChatMember>();
+  #dirtyMembers = new Set<ChatMember>();
+  /** The other half of #dirtyMembers: #flush swaps them, so that a member touched while it runs is kept. */
+  #flushingMembers = new Set<ChatMember>();
   #flushScheduled = false;
   #whoRequests = 0;
   /** `!WHO`s asked of the bridge: the reply is of the room and the name the asker had when it asked. */
@@ -499,7 +501,13 @@ export class ChatThread {
       this.#acksDue.clear();
     }
     const { acks, maxPendingBytes } = this.#o;
-    for (const member of this.#dirtyMembers) {
+    // A member that leaves while this loop runs hands out its room's batch, which touches the room's
+    // members, some already written this turn: they go into the fresh set, for the next flush.
+    const members = this.#dirtyMembers;
+    this.#dirtyMembers = this.#flushingMembers;
+    this.#flushingMembers = members;
+    for (const member of members) {
+      if (!member.dirty) continue; // written meanwhile (flushMember), or gone
       member.dirty = false;
       member.flush(acks);
       // Unsent: what the socket holds, and the replies still waiting behind a membership change.
@@ -509,7 +517,7 @@ export class ChatThread {
         );
       }
     }
-    this.#dirtyMembers.clear();
+    members.clear();
   }
 
   #frame(payload: string): Buffer {
