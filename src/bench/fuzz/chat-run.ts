@@ -11,31 +11,24 @@
  * connections left open.
  */
 import net from 'node:net';
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { startEmbeddedServer, type ServerUnderTest } from '../load/embedded-server.ts';
-import { startListeningProgram, type StartedProcess } from '../load/processes.ts';
+import type { StartedProcess } from '../load/processes.ts';
+import { startRedisServer } from '../load/chat/targets.ts';
 import { processFdCount, processRssBytes } from '../load/system.ts';
 import { CHAT_FUZZ_ROOMS, type ChatFuzzConfig, frameOf, generateChatInput, type SessionInput } from './chat-inputs.ts';
 import { isDeliveryFrame, judgeSession, repliesIn } from './chat-judge.ts';
 import { expectedBatch, expectedSession } from './chat-oracle.ts';
 import type { Ending } from './judge.ts';
+import { type FuzzOptions, writeInPieces } from './run.ts';
 import { splitFrames } from './judge.ts';
 
-export interface ChatFuzzOptions {
-  inputs: number;
-  seed: number;
-  /** Inputs in flight at once. */
-  concurrency: number;
-  /** Worker threads of each server. */
-  workers: number;
-  headerBytes: number;
-  maxMessageBytes: number;
-  /** A session the server has not answered and closed within this is "left open". */
-  closeDeadlineMs: number;
+/** The echo fuzz's options less its strategy and timeouts (sessions end by themselves), and the redis-server to start. */
+export type ChatFuzzOptions = Omit<FuzzOptions, 'strategy' | 'timeoutMs'> & {
+  /** The redis-server program. */
   redisServer: string;
-  onProgress?: (done: number) => void;
-}
+};
 
 export const CHAT_FUZZ_DEFAULTS: Omit<ChatFuzzOptions, 'inputs'> = {
   seed: 1,
@@ -158,16 +151,6 @@ function fromOf(payload: Buffer): string {
   return parts[2] ?? '';
 }
 
-async function writeInPieces(socket: net.Socket, input: SessionInput): Promise<void> {
-  let from = 0;
-  for (const to of [...input.splits, input.bytes.length]) {
-    if (socket.destroyed) return;
-    if (to > from) socket.write(input.bytes.subarray(from, to));
-    from = to;
-    if (to < input.bytes.length) await nextTurn();
-  }
-}
-
 /** Runs one session: connects, sends, reads until the end the oracle expects (or the deadline). */
 function runSession(
   port: number,
@@ -239,18 +222,7 @@ async function droppedOf(metricsPort: number): Promise<Record<string, number>> {
 export async function runChatFuzz(options: ChatFuzzOptions): Promise<ChatFuzzReport> {
   const config: ChatFuzzConfig = { headerBytes: options.headerBytes, maxMessageBytes: options.maxMessageBytes };
   const h = options.headerBytes;
-  const redis: StartedProcess = await startListeningProgram('redis-server', options.redisServer, (port) => [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--loglevel',
-    'warning',
-  ]);
+  const redis: StartedProcess = await startRedisServer(options.redisServer, Math.max(1_000, options.concurrency * 4));
   const url = `redis://127.0.0.1:${redis.port}`;
   const servers: ServerUnderTest[] = [];
   const crashes: string[] = [];
