@@ -63,6 +63,7 @@ oracle's count of dropped batches by reason; at the end a message and a \`!WHO\`
 | crashes (server exit, worker thread died) | ${r.crashes.length} |
 | wrong outcomes | ${r.wrong} |
 | sessions left open | ${r.leftOpen} |
+| sessions ended by a reset, every expected reply received first | ${fmtInt(r.resets)} |
 | final probe across the servers | ${r.finalProbe} |
 ${r.servers.map((s, i) => `| server ${i + 1} RSS start / end; descriptors start / end | ${mb(s.rssStartBytes)} / ${mb(s.rssEndBytes)}; ${s.fdsStart ?? 'n/a'} / ${s.fdsEnd ?? 'n/a'} |`).join('\n')}
 

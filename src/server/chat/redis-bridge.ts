@@ -195,6 +195,7 @@ export class RedisBridge {
     this.#pub.on('ready', () => this.#onReady());
     this.#pub.on('close', () => this.#onLost());
     this.#sub.on('ready', () => this.#resubscribe());
+    this.#sub.on('close', () => this.#onSubscriberLost());
     // The failure boundary of what other servers (or anyone) publish: nothing that escapes may reach ioredis.
     this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       try {
@@ -329,6 +330,18 @@ export class RedisBridge {
     this.#o.log.essential(
       'redis',
       `[REDIS] lost the connection to ${this.#o.url}; retrying; chat stays within this server meanwhile`,
+      { url: this.#o.url },
+    );
+  }
+
+  /**
+   * The subscriber's connection closed (with the other one, or alone: Redis cuts off a subscriber
+   * that falls behind its pub/sub output buffer limit). What is published until it is back is lost.
+   */
+  #onSubscriberLost(): void {
+    if (this.#stopping || !this.#everConnected) return;
+    this.#late.report(
+      `[REDIS] the subscription connection to ${this.#o.url} closed; until it is back, what other servers publish does not reach this server`,
       { url: this.#o.url },
     );
   }
