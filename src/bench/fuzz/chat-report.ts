@@ -38,7 +38,7 @@ Command: \`${command}\`
 
 ${describeEnvironment(environment())}
 
-Servers: two \`handoff serve --mode chat --workers ${o.workers} --header-bytes ${o.headerBytes} --max-message-bytes ${o.maxMessageBytes} --redis <a redis-server started here>\` (child processes).
+Servers: two \`handoff serve --mode chat --workers ${o.workers} --header-bytes ${o.headerBytes} --max-message-bytes ${o.maxMessageBytes} --idle-timeout 0 --redis <a redis-server started here>\` (child processes).
 Each input (seed ${o.seed}; input *i* is reproducible from the seed and *i*) is either a session, one connection to one of the two
 servers sending 1 to 8 random chat frames (messages, \`!NICK\`, \`!JOIN\`, \`!WHO\`, well-formed or not, unknown commands,
 \`!\`-payloads that are messages), often split into pieces, ending with \`!DISCONNECT\`, a header above the limit, or

@@ -240,7 +240,15 @@ export async function runChatFuzz(options: ChatFuzzOptions): Promise<ChatFuzzRep
         headerBytes: h,
         maxConnections: Math.max(10_000, options.concurrency * 4),
         redis: url,
-        extraArgs: ['--max-message-bytes', String(options.maxMessageBytes), '--metrics-port', '0'],
+        // The listeners only read, for the whole run: no idle timeout (sessions end by themselves).
+        extraArgs: [
+          '--max-message-bytes',
+          String(options.maxMessageBytes),
+          '--metrics-port',
+          '0',
+          '--idle-timeout',
+          '0',
+        ],
       });
       server.onEvent?.('worker-died', (line) => crashes.push(`server ${i + 1}: ${String(line.msg)}`));
       for (const event of ['redis', 'redis-late', 'bus-dropped']) {
