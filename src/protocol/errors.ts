@@ -13,13 +13,41 @@
  */
 import { ERROR_PREFIX } from './constants.ts';
 
-/** Base of every error handoff raises. */
+/**
+ * The brand every handoff error carries. `Symbol.for` keys live in one registry
+ * per process, so two copies of the library (a project and one of its
+ * dependencies, each with its own handoff) brand their errors alike.
+ */
+export const ERROR_BRAND: unique symbol = Symbol.for('handoff.error') as never;
+
+/**
+ * Base of every error handoff raises. `instanceof` works across copies of the
+ * library, as undici's errors do: an error of another copy is an instance of
+ * each class whose name its brand lists (its own class and every base).
+ */
 export class HandoffError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+  }
+
+  /** The names of this error's classes, its own first, HandoffError last. */
+  get [ERROR_BRAND](): string[] {
+    const names: string[] = [];
+    for (let p: unknown = Object.getPrototypeOf(this); p !== Error.prototype; p = Object.getPrototypeOf(p)) {
+      const name = (p as { constructor: { name: string } }).constructor.name;
+      if (name !== '') names.push(name); // the unnamed bases of the class factories below
+    }
+    return names;
+  }
+
+  static override [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null) return false;
+    const brand = (value as { [ERROR_BRAND]?: unknown })[ERROR_BRAND];
+    return Array.isArray(brand) && this.name !== '' && brand.includes(this.name);
   }
 }
 
