@@ -250,11 +250,35 @@ const SOCKET_FAILURE_TEXT: Record<string, string> = {
   ENETUNREACH: 'network unreachable',
   ETIMEDOUT: 'timed out',
   ECONNRESET: 'connection reset',
+  // TLS: what is wrong with the server's certificate, and the flag that mends it
+  // (Node's own words suggest --use-system-ca, which a self-signed certificate never needs).
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the server's certificate is self-signed: trust it with --ca cert.pem",
+  SELF_SIGNED_CERT_IN_CHAIN: "the server's certificate comes from a CA not trusted here: pass --ca ca.pem (that CA)",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the server's certificate is signed by a CA not trusted here: pass --ca ca.pem",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the server's certificate is signed by a CA not trusted here: pass --ca ca.pem",
+  CERT_HAS_EXPIRED: "the server's certificate has expired: the server needs a new one",
+  ERR_SSL_WRONG_VERSION_NUMBER: 'this port does not speak TLS: leave out --tls',
 };
 
+/** A socket error from a TLS handshake: the certificate it was about, and the host it was checked against. */
+type TlsSocketError = NodeJS.ErrnoException & { host?: string; cert?: { subjectaltname?: string } };
+
+/** `the server's certificate is for localhost, not 127.0.0.2: pass --host localhost`, from Node's altname error. */
+function hostMismatchText(err: TlsSocketError): string {
+  const names = (err.cert?.subjectaltname ?? '')
+    .split(', ')
+    .map((entry) => entry.replace(/^(DNS|IP Address):/, ''))
+    .filter((name) => name !== '');
+  if (names.length === 0) return `the server's certificate names no host: it cannot be checked against ${err.host}`;
+  return `the server's certificate is for ${names.join(', ')}, not ${err.host}: pass --host ${names[0]}`;
+}
+
 /** A socket error in words, its errno code once: `connection refused (ECONNREFUSED)`, not Node's `connect ECONNREFUSED 127.0.0.1:5050`. */
-export function socketFailureText(err: NodeJS.ErrnoException): string {
-  const words = (err.code && SOCKET_FAILURE_TEXT[err.code]) ?? err.message;
+export function socketFailureText(err: TlsSocketError): string {
+  const words =
+    err.code === 'ERR_TLS_CERT_ALTNAME_INVALID' && err.host
+      ? hostMismatchText(err)
+      : ((err.code && SOCKET_FAILURE_TEXT[err.code]) ?? err.message.split('\n')[0]!.trim());
   return err.code && !words.includes(err.code) ? `${words} (${err.code})` : words;
 }
 
@@ -270,6 +294,11 @@ export class ReplyTimeoutError extends localError('ERR_REPLY_TIMEOUT') {}
 export class UnexpectedReplyError extends localError('ERR_UNEXPECTED_REPLY') {}
 /** The server's bytes are not the replies expected (a raw ack that is not `Msg received`, a wrong length). */
 export class BadReplyError extends localError('ERR_BAD_REPLY') {}
+/**
+ * A plain connection to a port that speaks TLS: the server answered with a TLS
+ * record, or closed without a byte and the port then completed a TLS handshake.
+ */
+export class ServerSpeaksTlsError extends localError('ERR_SERVER_SPEAKS_TLS') {}
 
 /**
  * The first reply does not come, or cannot be read: most often the two sides
@@ -345,6 +374,7 @@ export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract
   { code: 'ERR_REPLY_TIMEOUT', errorClass: ReplyTimeoutError },
   { code: 'ERR_UNEXPECTED_REPLY', errorClass: UnexpectedReplyError },
   { code: 'ERR_BAD_REPLY', errorClass: BadReplyError },
+  { code: 'ERR_SERVER_SPEAKS_TLS', errorClass: ServerSpeaksTlsError },
   { code: 'ERR_NO_LAN_ADDRESS', errorClass: NoLanAddressError },
   { code: 'ERR_UNSUPPORTED_RUNTIME', errorClass: UnsupportedRuntimeError },
   { code: 'ERR_WORKER_START', errorClass: WorkerStartError },
