@@ -32,8 +32,8 @@ test(
     assert.equal(screen[0], `connected to 127.0.0.1:${server.port} (chat): each line you type goes to your room`);
     assert.equal(screen[1], '/join <room>, /nick <name>, /who; /quit or Ctrl-D to leave');
     const lobby = screen[2]!.slice('lobby: '.length).split(', ');
-    assert.equal(lobby.length, 2, screen[2]);
-    assert.ok(lobby.includes('alice'), screen[2]);
+    assert.equal(lobby.length, 2, screen[2]!);
+    assert.ok(lobby.includes('alice'), screen[2]!);
     assert.ok(
       lobby.some((member) => /^127\.0\.0\.1:\d+$/.test(member)),
       'and this client, by its address',
@@ -45,7 +45,7 @@ test(
     screen = await term.until('the room', (s) => s.some((row) => row.startsWith('games: ')));
     assert.deepEqual(screen.slice(3, 5), ['> /join games', '* you are now in games']);
     const games = screen[5]!.slice('games: '.length).split(', ');
-    assert.ok(games.includes('bob') && games.length === 2, screen[5]);
+    assert.ok(games.includes('bob') && games.length === 2, screen[5]!);
     for (const row of screen) assert.ok(row.length <= COLS);
 
     await term.press('C-d');
