@@ -38,6 +38,7 @@ import { describeMeasurement, summaryText } from './results/report.ts';
 import { type AnyResult, isChatResult, saveRun } from './results/saved-runs.ts';
 import { describeChatMeasurement, chatSummaryText } from './results/chat-report.ts';
 import { conclusionText } from './results/conclusion.ts';
+import { saturationLines, type TesterLoad } from './results/saturation.ts';
 import { runResolved } from './index.ts';
 
 /** One line for a user, and the exit status: 2 for a bad option, 1 for anything else that failed. */
@@ -350,7 +351,20 @@ async function runWithReports(options: ResolvedBenchOptions, view: LiveView): Pr
   const hooks = view.hooks;
   const base = hooks.onMeasurementEnd?.bind(hooks);
   const show = (describe: (m: never) => string) => {
-    if (options.json) return;
+    if (options.json) {
+      // No reports on stdout: a saturated tester is still said, once, on stderr.
+      hooks.onMeasurementEnd = (plan, m) => {
+        base?.(plan, m);
+        const { key, tester } = m as { key: string; tester: TesterLoad & { saturated: boolean } };
+        if (tester.saturated)
+          hooks.onWarning?.(
+            `${key}: ${saturationLines(tester)
+              .map((l) => l.trim())
+              .join('; ')}`,
+          );
+      };
+      return;
+    }
     hooks.onMeasurementEnd = (plan, m) => {
       base?.(plan, m);
       view.report(`${describe(m as never)}\n`);
