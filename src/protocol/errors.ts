@@ -339,6 +339,8 @@ export class EmbeddedServerError extends localError('ERR_EMBEDDED_SERVER') {}
 export class FileLimitError extends localError('ERR_FILE_LIMIT') {}
 /** A load-generating thread failed. */
 export class LoadThreadError extends localError('ERR_LOAD_THREAD') {}
+/** Nobody reads the bench's stdout any more (the `| head` it fed has ended): the run stops, unsaved. */
+export class OutputClosedError extends localError('ERR_OUTPUT_CLOSED') {}
 /** A results file that compare cannot read. */
 export class ResultsFileError extends localError('ERR_RESULTS_FILE') {}
 /** Two runs whose load differs (clients, rate, ...): compare refuses them unless --force. */
@@ -385,6 +387,7 @@ export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract
   { code: 'ERR_EMBEDDED_SERVER', errorClass: EmbeddedServerError },
   { code: 'ERR_FILE_LIMIT', errorClass: FileLimitError },
   { code: 'ERR_LOAD_THREAD', errorClass: LoadThreadError },
+  { code: 'ERR_OUTPUT_CLOSED', errorClass: OutputClosedError },
   { code: 'ERR_RESULTS_FILE', errorClass: ResultsFileError },
   { code: 'ERR_INCOMPARABLE_RUNS', errorClass: IncomparableRunsError },
   { code: 'ERR_INCOMPATIBLE_RUNS', errorClass: IncompatibleRunsError },
