@@ -11,6 +11,7 @@ import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } 
 import { RedisBridge } from './chat/redis-bridge.ts';
 import { type Serving, START_STRATEGY } from './strategies.ts';
 import { loadTlsMaterial } from './tls.ts';
+import { checkRuntime } from './runtime.ts';
 
 /** Cumulative counters since start; `workers` has one entry per live thread that serves connections. */
 export interface ServerStats {
@@ -74,6 +75,7 @@ function deadlineAfter(ms: number): { reached: Promise<void>; cancel(): void } {
  * strategies.ts: handoff, the default, reuseport and single).
  */
 export async function startServer(input: ServerOptions = {}): Promise<RunningServer> {
+  checkRuntime();
   const options = resolveServerOptions(input);
   // A certificate or key that cannot be used stops the start here, before any thread.
   const tls = options.tlsCert === '' ? null : loadTlsMaterial(options.tlsCert, options.tlsKey);

@@ -39,6 +39,7 @@ import {
   type ToChatWorker,
 } from './messages.ts';
 import { type ChatTarget, type ChatVariant, startChatTarget, variantName } from './targets.ts';
+import { siblingModule } from '../../../options/sibling-module.ts';
 
 export interface ChatPlan extends PlanInfo {
   variant: ChatVariant;
@@ -49,7 +50,7 @@ export interface ChatPlan extends PlanInfo {
 export type ChatRunHooks = RunHooks<ChatPlan, ChatMeasurement>;
 
 const CHAT_SCRIPT: ThreadScript = {
-  url: new URL('./worker.ts', import.meta.url),
+  url: siblingModule('worker', import.meta.url),
   fields: CHAT_FIELDS,
   spinField: K.spinMs,
 };
