@@ -3,7 +3,6 @@
 // which hosts it names, a plain client on a TLS port is told that the port speaks TLS
 // (ERR_SERVER_SPEAKS_TLS), and a TLS client on a plain port to leave out --tls.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import tls from 'node:tls';
 import { type TestContext, test } from 'node:test';
 import { connect, ConnectError, ConnectionClosedError, ServerSpeaksTlsError } from '../../src/client/index.ts';
 import { socketFailureText } from '../../src/protocol/index.ts';
+import { makeCertificate } from '../../src/bench/load/throwaway-cert.ts';
 import { runToEnd } from '../helpers/process.ts';
 import { tlsServerOptions } from '../helpers/tls.ts';
 import { withServer } from '../helpers/wire.ts';
@@ -77,13 +77,7 @@ test('a certificate for another host: the hint names the hosts it is for', async
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1']
-      .concat(['-subj', '/CN=other', '-addext', 'subjectAltName=DNS:other.example,DNS:www.other.example'])
-      .concat(['-keyout', key, '-out', cert]),
-    { stdio: 'ignore' },
-  );
+  makeCertificate(cert, key, 'DNS:other.example,DNS:www.other.example', 'other');
   const server = tls.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (s) => s.end());
   server.on('tlsClientError', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
