@@ -6,6 +6,7 @@ import type { ServerCounters } from './counters.ts';
 import type { ServerLog } from './log.ts';
 import type { ResolvedServerOptions } from './options.ts';
 import { type ControlMessage, SERVE_CONNECTION_TASK, type WorkerBoot } from './worker-boot.ts';
+import { siblingModule } from '../options/sibling-module.ts';
 
 type RunOptions = NonNullable<Parameters<Piscina['run']>[1]>;
 /** What piscina tells of each of its threads (its PiscinaWorker, which it does not export). */
@@ -74,7 +75,7 @@ export class WorkerPool {
     };
     const maximumUsage = options.maxConnections + SPARE_TASKS_PER_WORKER;
     this.#piscina = new Piscina({
-      filename: new URL('./worker.ts', import.meta.url).href,
+      filename: siblingModule('worker', import.meta.url).href,
       minThreads: options.workers,
       maxThreads: options.workers,
       idleTimeout: Number.POSITIVE_INFINITY,
