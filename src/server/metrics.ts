@@ -112,6 +112,13 @@ export function serverRegistry(counters: ServerCounters, mode: Mode): Registry {
   readCounter(register, 'handoff_protocol_errors_total', '!ERROR frames sent to connections, by code', ['code'], () =>
     Object.entries(counters.errorsByCode()).map(([code, n]) => [{ code }, n]),
   );
+  readCounter(
+    register,
+    'handoff_session_faults_total',
+    'Connections closed because our own code threw while serving them (each logged as [ERROR] with its cause)',
+    [],
+    () => counters.sum().sessionFaults,
+  );
   readCounter(register, 'handoff_refused_total', 'Connections refused at accept, by reason', ['reason'], () => {
     const refused = counters.refusedByReason();
     return REFUSAL_REASONS.map((reason) => [{ reason }, refused[reason]]);

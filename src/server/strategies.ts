@@ -10,6 +10,7 @@ import net from 'node:net';
 import { threadId } from 'node:worker_threads';
 import { guardAccepts } from './accept-guard.ts';
 import { admit, handOffTo } from './acceptor.ts';
+import { injectedFaults } from './injected-faults.ts';
 import type { ServerCounters, SharedCountersMemory } from './counters.ts';
 import type { ServerLog } from './log.ts';
 import type { ResolvedServerOptions, Strategy } from './options.ts';
@@ -58,12 +59,13 @@ async function startSingle({ options, log, counters, chat, tls }: StrategyContex
     counters,
     thread: counters.claimSlot(threadId),
     log,
+    faults: injectedFaults(), // only tests set it
     chat: chat && { threadId, ...chat },
     tls,
   });
   await sessions.chat?.ready;
   const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
-    if (admit(socket, counters, options, log)) void sessions.serve(socket).catch(() => {});
+    if (admit(socket, counters, options, log)) void sessions.serve(socket); // serve() never rejects
   });
   const listenOptions = { host: options.host, port: options.port };
   const address = await listenOn(listener, listenOptions);

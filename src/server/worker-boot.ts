@@ -22,8 +22,19 @@ export interface WorkerBoot {
  */
 export type ControlMessage = { type: 'shutdown' } | { type: 'ready' | 'stopped' | 'gone'; threadId: number };
 
-/** Test-only fault injection: a pool thread that receives a message with exactly this payload crashes. */
+/**
+ * Test-only fault injection (injected-faults.ts): a message with exactly this payload makes our
+ * own code throw while serving that connection, at the place CRASH_AT_ENV names (default: in the
+ * read callback). The failure boundaries must cost that connection only.
+ */
 export const CRASH_PAYLOAD_ENV = 'HANDOFF_TEST_CRASH_PAYLOAD';
+/** Test-only: where CRASH_PAYLOAD_ENV's fault is thrown: `read`, `sweep`, `timer`, or `adopt` (see injected-faults.ts). */
+export const CRASH_AT_ENV = 'HANDOFF_TEST_CRASH_AT';
+/**
+ * Test-only fault injection: a message with exactly this payload ends its serving thread (a throw
+ * outside every failure boundary), the way a bug in Node or a native module would.
+ */
+export const KILL_THREAD_PAYLOAD_ENV = 'HANDOFF_TEST_KILL_THREAD_PAYLOAD';
 
 /**
  * Test-only fault injection: every chat thread applies what the bus brings this many

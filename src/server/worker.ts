@@ -15,7 +15,8 @@ import { ServerCounters } from './counters.ts';
 import { createServerLog } from './log.ts';
 import type { SessionSummary } from './session.ts';
 import { ThreadSessions } from './thread-sessions.ts';
-import { type ControlMessage, CRASH_PAYLOAD_ENV, type WorkerBoot } from './worker-boot.ts';
+import { injectedFaults } from './injected-faults.ts';
+import { type ControlMessage, type WorkerBoot } from './worker-boot.ts';
 
 const boot = workerData as WorkerBoot;
 const { options } = boot;
@@ -33,14 +34,12 @@ control.onmessage = (event) => {
 
 const counters = new ServerCounters(boot.counters);
 const thread = counters.claimSlot(threadId);
-// Read once, at start: only tests set it.
-const crashText = process.env[CRASH_PAYLOAD_ENV];
 const sessions = new ThreadSessions({
   options,
   counters,
   thread,
   log,
-  crashPayload: crashText ? Buffer.from(crashText, 'utf8') : null,
+  faults: injectedFaults(), // read once, at start: only tests set it
   chat: boot.chat && { threadId, ...boot.chat },
   tls: boot.tls,
 });
