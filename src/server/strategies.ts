@@ -15,6 +15,7 @@ import type { ServerCounters, SharedCountersMemory } from './counters.ts';
 import type { ServerLog } from './log.ts';
 import type { ResolvedServerOptions, Strategy } from './options.ts';
 import { WorkerPool } from './pool.ts';
+import { allocatePortCell, listenOn } from './reuseport-group.ts';
 import { ThreadSessions } from './thread-sessions.ts';
 import type { TlsMaterial } from './tls.ts';
 
@@ -41,16 +42,6 @@ export interface Serving {
    * are flushed and closed, or at `deadline`, whichever comes first.
    */
   stop(deadline: Promise<void>): Promise<void>;
-}
-
-function listenOn(server: net.Server, options: net.ListenOptions): Promise<net.AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options, () => {
-      server.off('error', reject);
-      resolve(server.address() as net.AddressInfo);
-    });
-  });
 }
 
 async function startSingle({ options, log, counters, chat, tls }: StrategyContext): Promise<Serving> {
@@ -81,10 +72,10 @@ async function startSingle({ options, log, counters, chat, tls }: StrategyContex
   };
 }
 
-async function startPool(context: StrategyContext, listenPort: number | null): Promise<WorkerPool> {
+async function startPool(context: StrategyContext, reuseport: SharedArrayBuffer | null): Promise<WorkerPool> {
   const { options, counters, memory, log, chat, tls } = context;
   const channel = `handoff-${process.pid}-${randomUUID()}`;
-  const boot = { options, counters: memory, channel, listenPort, chat, tls };
+  const boot = { options, counters: memory, channel, reuseport, chat, tls };
   const pool = new WorkerPool(options, boot, counters, log, (threadId) => context.onThreadGone(threadId));
   try {
     await pool.started(options.workers);
@@ -120,25 +111,13 @@ async function startHandoff(context: StrategyContext): Promise<Serving> {
 }
 
 async function startReuseport(context: StrategyContext): Promise<Serving> {
-  const { options, counters, log } = context;
-  // Bind here first so that port 0 becomes one concrete port for every thread; whatever
-  // reaches this listener before it steps aside is handed off like strategy handoff.
-  let pool: WorkerPool | undefined;
-  const probe = net.createServer({ pauseOnConnect: true }, (socket) => {
-    if (pool) handOffTo(pool, counters, options, log)(socket);
-    else socket.destroy();
-  });
-  const address = await listenOn(probe, { host: options.host, port: options.port, reusePort: true });
-  try {
-    pool = await startPool(context, address.port);
-  } finally {
-    probe.close();
-  }
-  const serving = pool;
+  // The main thread never listens: the first pool thread binds the port, the others join
+  // it (reuseport-group.ts), so the port accepts only once a thread can serve.
+  const pool = await startPool(context, allocatePortCell());
   return {
-    address,
-    threads: options.workers,
-    stop: (deadline) => serving.stop(deadline),
+    address: pool.address!,
+    threads: context.options.workers,
+    stop: (deadline) => pool.stop(deadline),
   };
 }
 

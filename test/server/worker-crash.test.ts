@@ -28,6 +28,8 @@ for (const strategy of ['handoff', 'reuseport'] as const) {
       await victim.waitClose(5000);
       const died = await nthEvent(p, 'worker-died', round);
       assert.match(String(died.cause), /injected fault/, 'the log names the cause');
+      // Until then, under reuseport, the other thread is the only one listening (and takes every new connection).
+      await nthEvent(p, 'worker-replaced', round);
 
       // Each other connection either still answers (it was on the other thread) or was closed with its thread.
       const survivors: WireClient[] = [];
