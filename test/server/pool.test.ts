@@ -12,7 +12,14 @@ import { within } from '../helpers/process.ts';
 function pool(workers: number): WorkerPool {
   const options = resolveServerOptions({ workers, silent: true });
   const memory = allocateCounters(workers);
-  const boot = { options, counters: memory, channel: `pool-test-${randomUUID()}`, reuseport: null, chat: null, tls: null };
+  const boot = {
+    options,
+    counters: memory,
+    channel: `pool-test-${randomUUID()}`,
+    reuseport: null,
+    chat: null,
+    tls: null,
+  };
   return new WorkerPool(options, boot, new ServerCounters(memory), createServerLog(options));
 }
 
