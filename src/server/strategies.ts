@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { threadId } from 'node:worker_threads';
 import { guardAccepts } from './accept-guard.ts';
-import { admit, handOffTo } from './acceptor.ts';
+import { Admission, handOffTo } from './acceptor.ts';
 import { injectedFaults } from './injected-faults.ts';
 import type { ServerCounters, SharedCountersMemory } from './counters.ts';
 import type { ServerLog } from './log.ts';
@@ -55,8 +55,9 @@ async function startSingle({ options, log, counters, chat, tls }: StrategyContex
     tls,
   });
   await sessions.chat?.ready;
+  const admission = new Admission(counters, options, log, tls);
   const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
-    if (admit(socket, counters, options, log)) void sessions.serve(socket); // serve() never rejects
+    if (admission.admit(socket)) void sessions.serve(socket); // serve() never rejects
   });
   const listenOptions = { host: options.host, port: options.port };
   const address = await listenOn(listener, listenOptions);
@@ -87,9 +88,12 @@ async function startPool(context: StrategyContext, reuseport: SharedArrayBuffer 
 }
 
 async function startHandoff(context: StrategyContext): Promise<Serving> {
-  const { options, counters, log } = context;
+  const { options, counters, log, tls } = context;
   const pool = await startPool(context, null);
-  const listener = net.createServer({ pauseOnConnect: true }, handOffTo(pool, counters, options, log));
+  const listener = net.createServer(
+    { pauseOnConnect: true },
+    handOffTo(pool, new Admission(counters, options, log, tls)),
+  );
   const listenOptions = { host: options.host, port: options.port };
   let address: net.AddressInfo;
   try {

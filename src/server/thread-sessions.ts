@@ -12,7 +12,7 @@ import { injectedFault, type InjectedFaults } from './injected-faults.ts';
 import { count, type ServerLog } from './log.ts';
 import { type LoopLagMonitor, monitorLoopLag } from './loop-lag.ts';
 import type { ResolvedServerOptions } from './options.ts';
-import { plainAddress, type PreludeConfig, runPrelude, trustedPeers } from './prelude.ts';
+import { plainAddress, PreludeBound, type PreludeConfig, runPrelude, trustedPeers } from './prelude.ts';
 import type { ProxyAddress } from './proxy-protocol.ts';
 import { ReplyBufferPool } from './reply-pool.ts';
 import { DISCONNECT_BYTES, type FaultSite, Session, type SessionSummary, type SessionThread } from './session.ts';
@@ -21,6 +21,19 @@ import { BUS_DELAY_ENV } from './worker-boot.ts';
 
 /** One read buffer per thread, shared by all its connections: reads are handled one at a time. */
 const READ_BUFFER_BYTES = 256 * 1024;
+/**
+ * At most this share of the connection limit may be in their prelude (PROXY header, TLS
+ * handshake) at once, split evenly between the serving threads: peers that stall there
+ * cannot hold the other half of the slots, which connections that got through keep.
+ */
+const PRELUDE_SHARE = 0.5;
+
+/** Connections one thread may hold in their prelude at once (at least 1). */
+export function preludeLimitPerThread(maxConnections: number, options: ResolvedServerOptions): number {
+  const threads = options.strategy === 'single' ? 1 : options.workers;
+  return Math.max(1, Math.floor((maxConnections * PRELUDE_SHARE) / threads));
+}
+
 /** After SHUTTING_DOWN, connections that have not closed by then are cut off. */
 const SHUTDOWN_GRACE_MS = 3_000;
 
@@ -147,7 +160,8 @@ export class ThreadSessions implements SessionThread {
         ? {
             proxyTrusted: options.proxyProtocol ? trustedPeers(options.proxyTrusted) : null,
             secureContext: tls && createServerContext(tls),
-            deadlineMs: options.frameTimeoutMs,
+            deadlineMs: options.handshakeTimeoutMs,
+            bound: new PreludeBound(() => preludeLimitPerThread(server.limit, options)),
             highWaterMarkBytes: options.highWaterMarkBytes,
             log: this.log,
           }

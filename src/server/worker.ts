@@ -11,7 +11,7 @@ import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { WorkerStartError } from '../protocol/index.ts';
 import { guardAccepts, type GuardedListener } from './accept-guard.ts';
-import { admit } from './acceptor.ts';
+import { Admission } from './acceptor.ts';
 import { ServerCounters } from './counters.ts';
 import { listenInGroup } from './reuseport-group.ts';
 import { createServerLog } from './log.ts';
@@ -67,8 +67,9 @@ await sessions.chat?.ready;
 if (boot.reuseport === null) {
   say({ type: 'ready', threadId, address: null });
 } else {
+  const admission = new Admission(counters, options, log, boot.tls);
   const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    if (admit(socket, counters, options, log)) void sessions.serve(socket); // serve() never rejects
+    if (admission.admit(socket)) void sessions.serve(socket); // serve() never rejects
   });
   let address: net.AddressInfo | null;
   try {
