@@ -31,11 +31,12 @@ const REFUSE_GRACE_MS = 2_000;
  */
 export const LINGERING_REFUSALS_PER_THREAD = 8;
 /**
- * TLS refusal handshakes an accepting thread begins per second, at most. A handshake
- * costs the server about 1 ms of CPU (README, "What TLS costs"): this caps a flood of
- * refused TLS clients at about a tenth of the accepting thread's CPU.
+ * TLS refusal handshakes an accepting thread begins per second, at most. A TLS refusal
+ * costs the server about 1.7 ms of CPU more than a plain one (scripts/tls-refusal-cost.ts,
+ * results/published/tls-refusal-cost.md): this caps what a flood of refused TLS clients
+ * can take at about a tenth of a core.
  */
-export const TLS_REFUSALS_PER_SECOND = 100;
+export const TLS_REFUSALS_PER_SECOND = 50;
 
 /** Admission for one accepting thread: the connection limit, and the refusals it answers. */
 export class Admission {

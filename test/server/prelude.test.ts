@@ -45,7 +45,7 @@ test('PreludeBound: at its limit, one more drops the oldest; leaving frees a pla
   bound.enter(() => dropped.push('b'));
   leaveA();
   bound.enter(() => dropped.push('c'));
-  assert.deepEqual(dropped, [], 'a left: room for c');
+  assert.equal(dropped.length, 0, 'a left: room for c');
   bound.enter(() => dropped.push('d'));
   assert.deepEqual(dropped, ['b'], 'the oldest, b, made room for d');
   assert.equal(bound.size, 2);
