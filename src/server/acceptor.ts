@@ -71,6 +71,30 @@ export class Admission {
           };
   }
 
+  /**
+   * The 'connection' listener of an accepting thread: admit, then `serve`. It is the
+   * accept path's failure boundary: a throw costs that connection only (closed,
+   * un-counted, one `[ERROR]` line), never the thread or, for the acceptor, the process.
+   */
+  onConnection(serve: (socket: net.Socket) => void): (socket: net.Socket) => void {
+    return (socket) => {
+      let admitted = false;
+      try {
+        admitted = this.admit(socket);
+        if (admitted) serve(socket);
+      } catch (err) {
+        socket.destroy();
+        if (admitted) this.#counters.closed();
+        const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+        this.#log.essential(
+          'accept-fault',
+          `[ERROR] ${remote}: internal error while accepting it: ${(err as Error).message}; this connection is closed, the others go on`,
+          { remote, cause: (err as Error).message },
+        );
+      }
+    };
+  }
+
   /** Counts a just-accepted connection, or answers it with SERVER_FULL and closes it. True: serve it. */
   admit(socket: net.Socket): boolean {
     if (this.#counters.tryOpen()) return true;
@@ -105,8 +129,8 @@ export class Admission {
       return;
     }
     const release = this.#inFlight();
-    runPrelude(socket, prelude).then(
-      (prepared) => {
+    runPrelude(socket, prelude)
+      .then((prepared) => {
         // null: closed in its prelude (too slow, bad PROXY header), and logged there.
         if (prepared === null) return release();
         const secure = prepared.socket;
@@ -114,12 +138,12 @@ export class Admission {
         this.#holdUntilClosed(secure, release);
         secure.resume();
         secure.end(this.#frame);
-      },
-      () => {
+      })
+      .catch(() => {
+        // Our own code failed: this refusal is only closed.
         socket.destroy();
         release();
-      },
-    );
+      });
   }
 
   /** Counts one more refusal in flight; the function returned counts it out (once). */
@@ -161,7 +185,5 @@ export class Admission {
  * transfer. Each connection is one pool task that settles when it closes.
  */
 export function handOffTo(pool: WorkerPool, admission: Admission): (socket: net.Socket) => void {
-  return (socket) => {
-    if (admission.admit(socket)) pool.serve(socket);
-  };
+  return admission.onConnection((socket) => pool.serve(socket));
 }

@@ -56,9 +56,11 @@ async function startSingle({ options, log, counters, chat, tls }: StrategyContex
   });
   await sessions.chat?.ready;
   const admission = new Admission(counters, options, log, tls);
-  const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
-    if (admission.admit(socket)) void sessions.serve(socket); // serve() never rejects
-  });
+  // serve() never rejects.
+  const listener = net.createServer(
+    { pauseOnConnect: true },
+    admission.onConnection((socket) => void sessions.serve(socket)),
+  );
   const listenOptions = { host: options.host, port: options.port };
   const address = await listenOn(listener, listenOptions);
   const guard = guardAccepts(listener, listenOptions, log);

@@ -68,9 +68,11 @@ if (boot.reuseport === null) {
   say({ type: 'ready', threadId, address: null });
 } else {
   const admission = new Admission(counters, options, log, boot.tls);
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    if (admission.admit(socket)) void sessions.serve(socket); // serve() never rejects
-  });
+  // serve() never rejects.
+  const server = net.createServer(
+    { pauseOnConnect: true },
+    admission.onConnection((socket) => void sessions.serve(socket)),
+  );
   let address: net.AddressInfo | null;
   try {
     address = await listenInGroup(server, options.host, options.port, boot.reuseport);
