@@ -26,7 +26,7 @@ if (!isMainThread) {
     try {
       const response = await fetch(url);
       await response.text();
-      scrapes++;
+      if (scrapes++ === 0) parentPort!.postMessage('scraping'); // started: the load may begin
     } catch {
       failures++;
       await new Promise((r) => setTimeout(r, 10));
@@ -67,7 +67,18 @@ async function main(): Promise<void> {
         port += 2;
         const server = spawn(
           build.bin,
-          ['serve', '--port', String(port), '--metrics-port', String(port + 1), '--mode', 'echo', '--quiet', '--workers', '2'],
+          [
+            'serve',
+            '--port',
+            String(port),
+            '--metrics-port',
+            String(port + 1),
+            '--mode',
+            'echo',
+            '--quiet',
+            '--workers',
+            '2',
+          ],
           { stdio: ['ignore', 'pipe', 'inherit'] },
         );
         let out = '';
@@ -75,9 +86,14 @@ async function main(): Promise<void> {
         while (!out.includes('[METRICS]')) await new Promise((r) => setTimeout(r, 20));
         const url = `http://127.0.0.1:${port + 1}/metrics`;
         const scrapers = flood
-          ? Array.from({ length: Number(values.scrapers) }, () => new Worker(fileURLToPath(import.meta.url), { workerData: { url } }))
+          ? Array.from(
+              { length: Number(values.scrapers) },
+              () => new Worker(fileURLToPath(import.meta.url), { workerData: { url } }),
+            )
           : [];
-        await new Promise((r) => setTimeout(r, 1000)); // the scrapers are up and hammering before the load starts
+        // The load starts once every scraper is hammering (their start-up is not part of the cost), and a second more.
+        await Promise.all(scrapers.map((w) => once(w, 'message')));
+        await new Promise((r) => setTimeout(r, 1000));
         const args = ['-H', '127.0.0.1', '-P', String(port), '-c', values.c!, '-s', values.s!, '-d', values.seconds!];
         const run = spawnSync(loadgen, [...args, '-w', '1', '-p', '1', '-t', '1', '-e', '-S', String(server.pid)], {
           encoding: 'utf8',
@@ -93,7 +109,7 @@ async function main(): Promise<void> {
         );
         server.kill();
         await once(server, 'exit');
-        const scrapeSeconds = Number(values.seconds) + 2; // loadgen's warm-up and the lead-in
+        const scrapeSeconds = Number(values.seconds) + 2; // loadgen's warm-up and the second before it
         const row = {
           round,
           build: build.name,
@@ -102,6 +118,8 @@ async function main(): Promise<void> {
           p50Us: measured.p50_us,
           p99Us: measured.p99_us,
           serverCpuUsPerMsg: measured.server_cpu_s_per_million_msgs,
+          // CPU other processes used meanwhile (loadgen's figure): how noisy the machine was.
+          foreignCpuS: measured.foreign_user_cpu_s,
           scrapesPerS: results.reduce((n, r) => n + r.scrapes, 0) / scrapeSeconds,
           scrapeFailures: results.reduce((n, r) => n + r.failures, 0),
         };
@@ -116,15 +134,25 @@ async function main(): Promise<void> {
   };
   const med = (build: string, flood: boolean, key: string) =>
     median(rows.filter((r) => r.build === build && r.flood === flood).map((r) => Number(r[key])));
+  // Each round's flooded run against the quiet run just before it: neighbours share the machine's noise.
+  const pairedRatio = (build: string, key: string) =>
+    median(
+      rows
+        .filter((r) => r.build === build && r.flood === true)
+        .map((f) => {
+          const q = rows.find((r) => r.build === build && r.flood === false && r.round === f.round)!;
+          return Number(f[key]) / Number(q[key]);
+        }),
+    );
   console.log(
-    `\n| build | msgs/s quiet | msgs/s with ${values.scrapers} scrapers | flooded/quiet | p50 µs quiet / flooded | scrapes/s |`,
+    `\n| build | msgs/s quiet | msgs/s with ${values.scrapers} scrapers | flooded/quiet (medians) | flooded/quiet (median of rounds) | server CPU-µs/msg quiet / flooded | p50 µs quiet / flooded | scrapes/s |`,
   );
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const { name } of builds) {
     const quiet = med(name, false, 'msgsPerS');
     const flooded = med(name, true, 'msgsPerS');
     console.log(
-      `| ${name} | ${quiet.toFixed(0)} | ${flooded.toFixed(0)} | ${(flooded / quiet).toFixed(3)} | ${med(name, false, 'p50Us').toFixed(0)} / ${med(name, true, 'p50Us').toFixed(0)} | ${med(name, true, 'scrapesPerS').toFixed(0)} |`,
+      `| ${name} | ${quiet.toFixed(0)} | ${flooded.toFixed(0)} | ${(flooded / quiet).toFixed(3)} | ${pairedRatio(name, 'msgsPerS').toFixed(3)} | ${med(name, false, 'serverCpuUsPerMsg').toFixed(2)} / ${med(name, true, 'serverCpuUsPerMsg').toFixed(2)} | ${med(name, false, 'p50Us').toFixed(0)} / ${med(name, true, 'p50Us').toFixed(0)} | ${med(name, true, 'scrapesPerS').toFixed(0)} |`,
     );
   }
   if (values.json) writeFileSync(values.json, JSON.stringify({ options: values, builds, rows }, null, 2));

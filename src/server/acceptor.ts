@@ -32,9 +32,9 @@ const REFUSE_GRACE_MS = 2_000;
 export const LINGERING_REFUSALS_PER_THREAD = 8;
 /**
  * TLS refusal handshakes an accepting thread begins per second, at most. A TLS refusal
- * costs the server about 1.7 ms of CPU more than a plain one (scripts/tls-refusal-cost.ts,
- * results/published/tls-refusal-cost.md): this caps what a flood of refused TLS clients
- * can take at about a tenth of a core.
+ * costs the server about 1.8 ms of CPU, a plain one 0.7 ms (scripts/tls-refusal-cost.ts,
+ * results/published/tls-refusal-cost.md): the handshakes of a flood of refused TLS
+ * clients then take about a tenth of a core.
  */
 export const TLS_REFUSALS_PER_SECOND = 50;
 

@@ -37,7 +37,7 @@ export const METRICS_LIMITS = Object.freeze({
   /** prom-client's process figures (process_*, nodejs_*) are rendered at most this often. */
   processCacheMs: 1_000,
   /** Responses a second, all connections together; a request beyond waits for its turn (none is refused). */
-  responsesPerSecond: 20,
+  responsesPerSecond: 10,
 });
 
 export interface MetricsEndpoint {
