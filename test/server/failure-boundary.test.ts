@@ -5,7 +5,7 @@
 // thread and every other connection go on. The throws are injected by test-only switches
 // (injected-faults.ts); a thread that dies all the same is worker-crash.test.ts.
 import assert from 'node:assert/strict';
-import { type TestContext, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { ACK_TEXT, DISCONNECT_MESSAGE } from '../../src/protocol/index.ts';
 import { INTERNAL_ERROR_TEXT } from '../../src/server/session.ts';
 import { metricValue, scrapeMetrics } from '../../src/server/metrics-text.ts';
@@ -71,71 +71,74 @@ async function othersGoOn(s: Started, others: WireClient[], faults = 1): Promise
   assert.equal(metricValue(samples, 'handoff_session_faults_total'), faults);
 }
 
-const READ_CASES = [
-  { label: 'handoff/2w', args: ['--strategy', 'handoff', '--workers', '2'], tls: false },
-  { label: 'reuseport/2w', args: ['--strategy', 'reuseport', '--workers', '2'], tls: false },
-  { label: 'single', args: ['--strategy', 'single'], tls: false },
-  { label: 'handoff/2w+tls', args: ['--strategy', 'handoff', '--workers', '2'], tls: true },
-];
+// Each case runs its own server process: a few at a time.
+describe('failure boundaries', { concurrency: 3 }, () => {
+  const READ_CASES = [
+    { label: 'handoff/2w', args: ['--strategy', 'handoff', '--workers', '2'], tls: false },
+    { label: 'reuseport/2w', args: ['--strategy', 'reuseport', '--workers', '2'], tls: false },
+    { label: 'single', args: ['--strategy', 'single'], tls: false },
+    { label: 'handoff/2w+tls', args: ['--strategy', 'handoff', '--workers', '2'], tls: true },
+  ];
 
-for (const { label, args, tls } of READ_CASES) {
-  test(`${label}: a throw in the read path costs that connection only: it gets !ERROR SHUTTING_DOWN, the thread and the others go on`, async (t) => {
-    const s = await start(t, args, { [CRASH_PAYLOAD_ENV]: CRASH }, tls);
-    // Six, so that under every strategy others share the victim's thread.
-    const [victim, ...others] = (await clientsOf(t, s, 6)) as [WireClient, ...WireClient[]];
+  for (const { label, args, tls } of READ_CASES) {
+    test(`${label}: a throw in the read path costs that connection only: it gets !ERROR SHUTTING_DOWN, the thread and the others go on`, async (t) => {
+      const s = await start(t, args, { [CRASH_PAYLOAD_ENV]: CRASH }, tls);
+      // Six, so that under every strategy others share the victim's thread.
+      const [victim, ...others] = (await clientsOf(t, s, 6)) as [WireClient, ...WireClient[]];
+      const address = addressOf(victim);
+      await victim.send(CRASH);
+      const end = await victim.readUntilClose(5000);
+      assertEndedWithError(victim, end, 'SHUTTING_DOWN');
+      assert.equal(errorOf(end.frames.at(-1))!.text, INTERNAL_ERROR_TEXT);
+      await faultLine(s, address, tls ? 'tls-read' : 'read');
+      await othersGoOn(s, [...others, ...(await clientsOf(t, s, 2))]);
+    });
+  }
+
+  test('a throw in the timeout sweep costs that connection only (!ERROR SHUTTING_DOWN)', async (t) => {
+    // --frame-timeout 1: the sweep runs every 100 ms.
+    const s = await start(t, ['--workers', '1', '--frame-timeout', '1'], {
+      [CRASH_PAYLOAD_ENV]: CRASH,
+      [CRASH_AT_ENV]: 'sweep',
+    });
+    const [victim, ...others] = (await clientsOf(t, s, 4)) as [WireClient, ...WireClient[]];
     const address = addressOf(victim);
     await victim.send(CRASH);
     const end = await victim.readUntilClose(5000);
+    assert.equal(end.frames.length, 2, 'the ack of the message, then the error');
     assertEndedWithError(victim, end, 'SHUTTING_DOWN');
-    assert.equal(errorOf(end.frames.at(-1))!.text, INTERNAL_ERROR_TEXT);
-    await faultLine(s, address, tls ? 'tls-read' : 'read');
-    await othersGoOn(s, [...others, ...(await clientsOf(t, s, 2))]);
+    await faultLine(s, address, 'sweep');
+    await othersGoOn(s, others);
   });
-}
 
-test('a throw in the timeout sweep costs that connection only (!ERROR SHUTTING_DOWN)', async (t) => {
-  // --frame-timeout 1: the sweep runs every 100 ms.
-  const s = await start(t, ['--workers', '1', '--frame-timeout', '1'], {
-    [CRASH_PAYLOAD_ENV]: CRASH,
-    [CRASH_AT_ENV]: 'sweep',
+  test("a throw in a connection's close timer costs that connection only (it was closing: it is closed at once)", async (t) => {
+    const s = await start(t, ['--workers', '1'], { [CRASH_PAYLOAD_ENV]: CRASH, [CRASH_AT_ENV]: 'timer' });
+    const [victim, ...others] = (await clientsOf(t, s, 4)) as [WireClient, ...WireClient[]];
+    const address = addressOf(victim);
+    await victim.send(CRASH);
+    await victim.send(DISCONNECT_MESSAGE);
+    const end = await victim.readUntilClose(5000);
+    assert.deepEqual(
+      end.frames.map((f) => f.toString()),
+      [ACK_TEXT, ACK_TEXT],
+      'both messages were answered before the close',
+    );
+    await faultLine(s, address, 'timer');
+    await othersGoOn(s, others);
   });
-  const [victim, ...others] = (await clientsOf(t, s, 4)) as [WireClient, ...WireClient[]];
-  const address = addressOf(victim);
-  await victim.send(CRASH);
-  const end = await victim.readUntilClose(5000);
-  assert.equal(end.frames.length, 2, 'the ack of the message, then the error');
-  assertEndedWithError(victim, end, 'SHUTTING_DOWN');
-  await faultLine(s, address, 'sweep');
-  await othersGoOn(s, others);
+
+  for (const strategy of ['handoff', 'reuseport', 'single'] as const) {
+    test(`${strategy}: a connection that cannot be handed to its session is closed and logged; the thread serves the next one`, async (t) => {
+      // `adopt`: the first connection of each thread fails before its session starts (as when Node's internals change).
+      const s = await start(t, ['--strategy', strategy, '--workers', '1'], { [CRASH_AT_ENV]: 'adopt' });
+      const first = await connect(t, s.address, s.client);
+      await first.send('hello');
+      const end = await first.readUntilClose(5000);
+      assert.equal(end.frames.length, 0, 'nothing was served');
+      const fault = await nthEvent(s.p, 'session-fault');
+      assert.equal(fault.where, 'serve');
+      assert.match(String(fault.cause), /injected fault/);
+      await othersGoOn(s, await clientsOf(t, s, 2));
+    });
+  }
 });
-
-test("a throw in a connection's close timer costs that connection only (it was closing: it is closed at once)", async (t) => {
-  const s = await start(t, ['--workers', '1'], { [CRASH_PAYLOAD_ENV]: CRASH, [CRASH_AT_ENV]: 'timer' });
-  const [victim, ...others] = (await clientsOf(t, s, 4)) as [WireClient, ...WireClient[]];
-  const address = addressOf(victim);
-  await victim.send(CRASH);
-  await victim.send(DISCONNECT_MESSAGE);
-  const end = await victim.readUntilClose(5000);
-  assert.deepEqual(
-    end.frames.map((f) => f.toString()),
-    [ACK_TEXT, ACK_TEXT],
-    'both messages were answered before the close',
-  );
-  await faultLine(s, address, 'timer');
-  await othersGoOn(s, others);
-});
-
-for (const strategy of ['handoff', 'reuseport', 'single'] as const) {
-  test(`${strategy}: a connection that cannot be handed to its session is closed and logged; the thread serves the next one`, async (t) => {
-    // `adopt`: the first connection of each thread fails before its session starts (as when Node's internals change).
-    const s = await start(t, ['--strategy', strategy, '--workers', '1'], { [CRASH_AT_ENV]: 'adopt' });
-    const first = await connect(t, s.address, s.client);
-    await first.send('hello');
-    const end = await first.readUntilClose(5000);
-    assert.equal(end.frames.length, 0, 'nothing was served');
-    const fault = await nthEvent(s.p, 'session-fault');
-    assert.equal(fault.where, 'serve');
-    assert.match(String(fault.cause), /injected fault/);
-    await othersGoOn(s, await clientsOf(t, s, 2));
-  });
-}
