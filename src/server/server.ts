@@ -6,7 +6,7 @@ import { LINGERING_REFUSALS_PER_THREAD } from './acceptor.ts';
 import { budgetWarning, currentBudget } from './descriptors.ts';
 import { count, counted, createServerLog, fitLine, megabytes, rate, type ServerLog } from './log.ts';
 import { DEFAULT_HEADER_BYTES } from '../protocol/index.ts';
-import { type MetricsEndpoint, startMetrics } from './metrics.ts';
+import { METRICS_LIMITS, type MetricsEndpoint, startMetrics } from './metrics.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { RedisBridge } from './chat/redis-bridge.ts';
 import { type Serving, START_STRATEGY } from './strategies.ts';
@@ -192,7 +192,9 @@ function serverStats(counters: ServerCounters): ServerStats {
  */
 function fitDescriptorLimit(counters: ServerCounters, options: ResolvedServerOptions, log: ServerLog): void {
   const acceptingThreads = options.strategy === 'reuseport' ? options.workers : 1;
-  const budget = currentBudget(options.maxConnections, acceptingThreads * LINGERING_REFUSALS_PER_THREAD);
+  // Room for refusals in flight, and for the metrics endpoint's connections.
+  const metrics = options.metricsPort === null ? 0 : METRICS_LIMITS.maxConnections;
+  const budget = currentBudget(options.maxConnections, acceptingThreads * LINGERING_REFUSALS_PER_THREAD + metrics);
   if (budget === null || budget.maxConnections === budget.requested) return;
   counters.limit = budget.maxConnections;
   log.essential('descriptor-limit', budgetWarning(budget), { ...budget });

@@ -135,3 +135,9 @@ export async function nthEvent(p: Spawned, event: string, n = 1, boundMs = 10_00
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** The server's own count of open connections, asked with SIGUSR2 (`n`: this is the `n`th stats line asked for). */
+export async function activeConnections(p: Spawned, n: number): Promise<number> {
+  p.child.kill('SIGUSR2');
+  return Number((await nthEvent(p, 'stats', n)).activeConnections);
+}
