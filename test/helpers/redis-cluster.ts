@@ -36,8 +36,12 @@ export interface RedisClusterProcess {
   kill(index: number): Promise<void>;
   /** Starts master `index` again on its ports; resolves once every master sees the cluster whole. */
   restart(index: number): Promise<void>;
+  /** Kills every master and starts them all again (the whole service restarts, its data gone). */
+  restartAll(): Promise<void>;
   /** Moves `slot` (and its keys) to master `to`, as a resharding does. */
   moveSlot(slot: number, to: number): Promise<void>;
+  /** The slot of `key` (or of a shard channel). */
+  slotOf(key: string): Promise<number>;
   /** A plain connection to master `index` (closed after the test). */
   admin(index: number): Redis;
 }
@@ -138,6 +142,7 @@ export async function startRedisCluster(t: TestContext, n = 3): Promise<RedisClu
     seeds: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })),
     ownerOf,
     admin,
+    slotOf: async (key) => Number(await admin(0).call('CLUSTER', 'KEYSLOT', key)),
     async kill(index) {
       await stop(nodes[index]!.child);
     },
@@ -146,6 +151,12 @@ export async function startRedisCluster(t: TestContext, n = 3): Promise<RedisClu
       await stop(node.child);
       node.child = spawnNode(node.port, node.busPort);
       await untilAnswers(node);
+      await untilWhole(nodes, admin);
+    },
+    async restartAll() {
+      await Promise.all(nodes.map((node) => stop(node.child)));
+      for (const node of nodes) node.child = spawnNode(node.port, node.busPort);
+      await Promise.all(nodes.map((node) => untilAnswers(node)));
       await untilWhole(nodes, admin);
     },
     async moveSlot(slot, to) {

@@ -1,0 +1,135 @@
+/**
+ * The bus on a Redis Cluster (`--bus redis-cluster://host:port[,host:port...]`), with
+ * sharded pub/sub (Redis 7): a room's channel `handoff:{r:<room>}:chat` is SPUBLISHed and
+ * SSUBSCRIBEd on the master that owns its hash slot, so rooms spread over the masters and
+ * adding masters adds capacity (classic PUBLISH in a cluster goes to every node). The
+ * room's member hash carries the same hash tag (`handoff:{r:<room>}:members`), so a room's
+ * membership lives on the shard of its channel; a server's own keys are tagged with its id
+ * (`handoff:{s:<id>}:members`, `...:alive`, `...:reap`). The servers set is one key.
+ *
+ * ioredis 5.11's Cluster does the routing: commands follow MOVED and ASK, and with
+ * `shardedSubscribers` it keeps one subscriber connection per master and subscribes each
+ * channel on the master of its slot. Two things it does not do by itself, handled here:
+ * - a master that moves a slot away (a resharding) pushes SUNSUBSCRIBE to its subscribers,
+ *   which ioredis does not act on; the subscriptions follow the slot only when ioredis next
+ *   refreshes its slot map, so the map is refreshed every SLOTS_REFRESH_MS: what is
+ *   published on the moved room in between is lost for this server (at most once);
+ * - a master that died and came back has lost its keys (a cluster without replicas, or
+ *   without persistence): when a node joins again, every member is written again at the
+ *   next heartbeat.
+ */
+import { Cluster } from 'ioredis';
+import { type RedisLayout, RedisFamilyBus, type RedisTransport, type RedisTransportEvents } from './bus-redis-core.ts';
+import { COMMAND_TIMEOUT_MS, newServerId, retryDelayMs, type ServerBus, type ServerBusHandlers } from './server-bus.ts';
+
+export interface RedisClusterBusOptions {
+  /** Seed masters, validated by the caller; the others are discovered. */
+  nodes: Array<{ host: string; port: number }>;
+  commandTimeoutMs?: number;
+}
+
+/** How often the slot map is read again: the longest a moved room's subscription stays on its old master. */
+export const SLOTS_REFRESH_MS = 1_000;
+
+export const REDIS_CLUSTER_LAYOUT: RedisLayout = Object.freeze({
+  room: (room: string) => `handoff:{r:${room}}:members`,
+  channel: (room: string) => `handoff:{r:${room}}:chat`,
+  members: (server: string) => `handoff:{s:${server}}:members`,
+  alive: (server: string) => `handoff:{s:${server}}:alive`,
+  reapLock: (server: string) => `handoff:{s:${server}}:reap`,
+  servers: 'handoff:servers',
+});
+
+export function createRedisClusterBus(options: RedisClusterBusOptions, handlers: ServerBusHandlers): ServerBus {
+  const serverId = newServerId();
+  return new RedisFamilyBus({
+    kind: 'redis-cluster',
+    serverId,
+    layout: REDIS_CLUSTER_LAYOUT,
+    transport: new ClusterTransport(options, serverId),
+    handlers,
+    commandTimeoutMs: options.commandTimeoutMs,
+  });
+}
+
+class ClusterTransport implements RedisTransport {
+  readonly commands: Cluster;
+  #up = false;
+
+  constructor(options: RedisClusterBusOptions, serverId: string) {
+    const timeoutMs = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    this.commands = new Cluster(options.nodes, {
+      lazyConnect: true,
+      shardedSubscribers: true,
+      slotsRefreshInterval: SLOTS_REFRESH_MS,
+      slotsRefreshTimeout: timeoutMs,
+      // Kept on (ioredis's default): with it off, a command to a master whose connection is
+      // still being made fails at once. The bus itself sends nothing while the cluster is
+      // down, and bounds every command in time.
+      enableOfflineQueue: true,
+      clusterRetryStrategy: retryDelayMs,
+      redisOptions: {
+        maxRetriesPerRequest: 1,
+        commandTimeout: timeoutMs,
+        connectTimeout: timeoutMs,
+        connectionName: `handoff-${serverId}`,
+      },
+    });
+    this.commands.on('error', () => {}); // 'close' and failed commands report it
+    this.commands.on('node error', () => {});
+    this.commands.on('nodeError', () => {});
+  }
+
+  listen(events: RedisTransportEvents): void {
+    this.commands.on('ready', () => {
+      if (this.#up) return;
+      this.#up = true;
+      events.up();
+    });
+    const lost = () => {
+      if (!this.#up) return;
+      this.#up = false;
+      events.down();
+    };
+    this.commands.on('close', lost);
+    this.commands.on('end', lost);
+    // A node (re)joining the pool after the first connection may be a master that lost its keys.
+    this.commands.on('+node', () => {
+      if (this.#up) events.dataMayBeLost();
+    });
+    this.commands.on('smessageBuffer', (channel: Buffer, message: Buffer) => events.message(channel, message));
+  }
+
+  async connect(): Promise<void> {
+    await this.commands.connect();
+  }
+
+  publish(channel: string, message: Buffer): Promise<unknown> {
+    return this.commands.spublish(channel, message);
+  }
+
+  subscribe(channel: string): Promise<unknown> {
+    return this.commands.ssubscribe(channel);
+  }
+
+  unsubscribe(channel: string): Promise<unknown> {
+    return this.commands.sunsubscribe(channel);
+  }
+
+  /**
+   * Nothing to do: ioredis's sharded subscriber group keeps every channel asked for (even
+   * while a master is away) and subscribes it again on the slot's master after a refresh.
+   * Asking again would list the channel twice there.
+   */
+  renew(): Promise<unknown> {
+    return Promise.resolve();
+  }
+
+  async quit(): Promise<void> {
+    await this.commands.quit();
+  }
+
+  disconnect(): void {
+    this.commands.disconnect();
+  }
+}
