@@ -163,7 +163,9 @@ function gaps(got: number[], sent: number): Array<[number, number]> {
 
 /** Received in order, each once: strictly increasing. */
 function assertInOrderOnce(got: number[], what: string): void {
-  for (let i = 1; i < got.length; i++) assert.ok(got[i]! > got[i - 1]!, `${what}: ${got[i - 1]} then ${got[i]}`);
+  for (let i = 1; i < got.length; i++) {
+    assert.ok(got[i]! > got[i - 1]!, `${what}: ${got[i - 1]} then ${got[i]} (${got.slice(i - 8, i + 8).join(' ')})`);
+  }
 }
 
 for (const target of TARGETS) {
@@ -340,3 +342,153 @@ async function eventuallyAsync(predicate: () => Promise<boolean>, what: string, 
     await sleep(50);
   }
 }
+
+/** Publishes `<prefix>:<n>` on `rooms` every `everyMs` until stopped; remembers when each n went out. */
+function publisher(bus: ServerBus, prefix: string, rooms: string[], everyMs = 10) {
+  const sentAt: number[] = [];
+  const timer = setInterval(() => {
+    const n = sentAt.length;
+    sentAt.push(performance.now());
+    for (const room of rooms) bus.publish(room, text(`${prefix}:${n}`));
+  }, everyMs);
+  return {
+    sentAt,
+    get sent() {
+      return sentAt.length;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** What a fault cost one receiver of one publisher: asserts in order and once, and one contiguous loss at most. */
+function lossOf(t: TestContext, what: string, got: number[], sent: number, sentAt: number[]) {
+  assertInOrderOnce(got, what);
+  const lost = gaps(got, sent);
+  assert.ok(lost.length <= 1, `${what}: one window of loss at most, not ${JSON.stringify(lost)}`);
+  assert.equal(got.at(-1), sent - 1, `${what}: the last one arrives (recovered)`);
+  const [first, last] = lost[0] ?? [0, -1];
+  const windowMs = last >= first ? sentAt[last]! - sentAt[first]! : 0;
+  t.diagnostic(`${what}: ${last - first + 1} of ${sent} lost, published over ${windowMs.toFixed(0)} ms`);
+  return { count: last - first + 1, windowMs };
+}
+
+/** Rooms whose channel lives on master `owner` (or on another master when `not` is set). */
+async function roomOn(cluster: RedisClusterProcess, owner: number, not = false): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const room = `room${i}`;
+    const at = await cluster.ownerOf(await cluster.slotOf(REDIS_CLUSTER_LAYOUT.channel(room)));
+    if ((at === owner) !== not) return room;
+  }
+  throw new Error(`no room found on master ${owner}`);
+}
+
+describe('server bus faults: redis-cluster', { skip: clusterSkip, concurrency: true }, () => {
+  async function twoServers(t: TestContext) {
+    const cluster = await startRedisCluster(t);
+    const make = async () => {
+      const seen = new Recorder();
+      const bus = createRedisClusterBus({ nodes: cluster.seeds }, seen);
+      t.after(() => bus.stop());
+      await bus.start();
+      return { bus, seen };
+    };
+    return { cluster, a: await make(), b: await make() };
+  }
+
+  test('a master killed and restarted: rooms on the other masters lose nothing; its room loses what was published meanwhile, then recovers with its members', async (t) => {
+    const { cluster, a, b } = await twoServers(t);
+    const hot = await roomOn(cluster, 1);
+    const calm = await roomOn(cluster, 1, true);
+    for (const room of [hot, calm]) await b.bus.subscribe(room);
+    await b.bus.enter({ id: 1, name: 'bob', room: hot });
+    await a.bus.enter({ id: 1, name: 'alice', room: calm });
+    const pub = publisher(a.bus, 'a', [hot, calm]);
+    await sleep(300);
+    await cluster.kill(1);
+    await sleep(2_500);
+    await cluster.restart(1);
+    const back = pub.sent;
+    await eventually(() => b.seen.numbers(hot, 'a').some((n) => n >= back), `${hot} delivers again`, 10_000);
+    await sleep(500);
+    pub.stop();
+    await sleep(300);
+    const calmGot = b.seen.numbers(calm, 'a');
+    assert.deepEqual(calmGot, range(pub.sent), `${calm} (another master): nothing lost`);
+    const { count } = lossOf(t, `${hot} (the killed master)`, b.seen.numbers(hot, 'a'), pub.sent, pub.sentAt);
+    assert.ok(
+      count > 0 && a.bus.stats.publishDropped > 0,
+      'what was published to the dead master is lost, and counted',
+    );
+    // Its keys died with it (nothing persisted): bob's server wrote him again.
+    await eventuallyAsync(
+      async () => (await a.bus.who(hot).catch(() => [])).join() === 'bob',
+      `bob in ${hot} again`,
+      6_000,
+    );
+    assert.deepEqual(await b.bus.who(calm), ['alice']);
+  });
+
+  test('a resharding moves a room to another master while batches flow: one short loss at most, in order, members kept', async (t) => {
+    const { cluster, a, b } = await twoServers(t);
+    const room = await roomOn(cluster, 0);
+    const slot = await cluster.slotOf(REDIS_CLUSTER_LAYOUT.channel(room));
+    await Promise.all([a.bus.subscribe(room), b.bus.subscribe(room)]);
+    await a.bus.enter({ id: 1, name: 'alice', room });
+    await b.bus.enter({ id: 1, name: 'bob', room });
+    const fromA = publisher(a.bus, 'a', [room], 5);
+    const fromB = publisher(b.bus, 'b', [room], 5);
+    await sleep(300);
+    await cluster.moveSlot(slot, 2);
+    assert.equal(await cluster.ownerOf(slot), 2);
+    await sleep(SLOTS_REFRESH_MS + 1_500);
+    fromA.stop();
+    fromB.stop();
+    await sleep(300);
+    for (const [what, got, pub] of [
+      ['a -> b', b.seen.numbers(room, 'a'), fromA],
+      ['b -> a', a.seen.numbers(room, 'b'), fromB],
+    ] as const) {
+      const { windowMs } = lossOf(t, what, got, pub.sent, pub.sentAt);
+      assert.ok(windowMs <= SLOTS_REFRESH_MS + 1_000, `${what}: lost only until the slot map was read again`);
+    }
+    assert.deepEqual((await a.bus.who(room)).sort(), ['alice', 'bob'], 'the member hash moved with its slot');
+  });
+});
+
+describe(
+  'server bus faults: nats',
+  { skip: natsAvailable() ? false : 'nats-server is not installed', concurrency: true },
+  () => {
+    test('a routed node killed and restarted: its client moves to another node, losing only what was in flight; no one is reaped', async (t) => {
+      const nats: NatsClusterProcess = await startNatsCluster(t);
+      const make = async (node: number) => {
+        const seen = new Recorder();
+        const bus = createNatsBus({ servers: [nats.url(node)] }, seen);
+        t.after(() => bus.stop());
+        await bus.start();
+        await bus.subscribe('lobby');
+        return { bus, seen };
+      };
+      const [a, b, c] = [await make(0), await make(1), await make(2)];
+      await a.bus.enter({ id: 1, name: 'alice', room: 'lobby' });
+      await b.bus.enter({ id: 1, name: 'bob', room: 'lobby' });
+      await c.bus.enter({ id: 1, name: 'carol', room: 'lobby' });
+      const fromA = publisher(a.bus, 'a', ['lobby']);
+      const fromC = publisher(c.bus, 'c', ['lobby']);
+      await sleep(300);
+      await nats.kill(0);
+      await sleep(1_000);
+      await nats.restart(0);
+      await sleep(1_000);
+      fromA.stop();
+      fromC.stop();
+      await sleep(300);
+      assert.deepEqual(b.seen.numbers('lobby', 'c'), range(fromC.sent), 'c (node 2) -> b (node 1): nothing lost');
+      lossOf(t, 'a (node 0, killed) -> b', b.seen.numbers('lobby', 'a'), fromA.sent, fromA.sentAt);
+      lossOf(t, 'a (node 0, killed) -> c', c.seen.numbers('lobby', 'a'), fromA.sent, fromA.sentAt);
+      assert.deepEqual(a.seen.states, [BusState.UP, BusState.DOWN, BusState.UP]);
+      assert.deepEqual([...a.seen.gone, ...b.seen.gone, ...c.seen.gone], [], 'a short outage reaps no one');
+      assert.deepEqual((await b.bus.who('lobby')).sort(), ['alice', 'bob', 'carol']);
+    });
+  },
+);

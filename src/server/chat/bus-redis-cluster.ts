@@ -52,8 +52,19 @@ export function createRedisClusterBus(options: RedisClusterBusOptions, handlers:
   });
 }
 
+interface Publish {
+  message: Buffer;
+  resolve(value: unknown): void;
+  reject(reason: unknown): void;
+}
+
+/** A room's publishes waiting for the flight before them, at most this many bytes (then dropped). */
+const MAX_WAITING_BYTES = 8 * 1024 * 1024;
+
 class ClusterTransport implements RedisTransport {
   readonly commands: Cluster;
+  /** Per channel with a flight on its way: the publishes that wait for it. */
+  readonly #waiting = new Map<string, { items: Publish[]; bytes: number }>();
   #up = false;
 
   constructor(options: RedisClusterBusOptions, serverId: string) {
@@ -68,6 +79,12 @@ class ClusterTransport implements RedisTransport {
       // down, and bounds every command in time.
       enableOfflineQueue: true,
       clusterRetryStrategy: retryDelayMs,
+      // A command that meets a closed connection or CLUSTERDOWN fails at once instead of being
+      // sent again later: a publish retried after the ones that followed it would break the
+      // publisher's order. It is lost (at most once); membership is repaired by the heartbeat.
+      // MOVED is still followed at once, in order, so a resharding costs almost nothing.
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
       redisOptions: {
         maxRetriesPerRequest: 1,
         commandTimeout: timeoutMs,
@@ -104,8 +121,38 @@ class ClusterTransport implements RedisTransport {
     await this.commands.connect();
   }
 
+  /**
+   * One flight per channel: the publishes of a room that come while some are on their way
+   * wait, and go together once those are answered. A publish redirected (MOVED) or failed
+   * therefore never lets a later one of the same room overtake it: per-publisher order
+   * holds through a resharding and a master's restart, for at most one round trip of delay.
+   */
   publish(channel: string, message: Buffer): Promise<unknown> {
-    return this.commands.spublish(channel, message);
+    return new Promise((resolve, reject) => {
+      const waiting = this.#waiting.get(channel);
+      if (!waiting) {
+        this.#waiting.set(channel, { items: [], bytes: 0 });
+        this.#fly(channel, [{ message, resolve, reject }]);
+      } else if (waiting.bytes + message.length > MAX_WAITING_BYTES) {
+        reject(new Error(`more than ${MAX_WAITING_BYTES} bytes waiting for ${channel}`));
+      } else {
+        waiting.items.push({ message, resolve, reject });
+        waiting.bytes += message.length;
+      }
+    });
+  }
+
+  #fly(channel: string, items: Publish[]): void {
+    const sent = items.map((item) => this.commands.spublish(channel, item.message).then(item.resolve, item.reject));
+    void Promise.allSettled(sent).then(() => {
+      const waiting = this.#waiting.get(channel)!;
+      if (waiting.items.length === 0) {
+        this.#waiting.delete(channel);
+        return;
+      }
+      this.#waiting.set(channel, { items: [], bytes: 0 });
+      this.#fly(channel, waiting.items);
+    });
   }
 
   subscribe(channel: string): Promise<unknown> {

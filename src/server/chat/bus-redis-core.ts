@@ -18,7 +18,7 @@
  *   away, or Redis lost its data), or whose service may have lost data (a reconnection, a
  *   cluster node back), writes all of its members and subscriptions again.
  */
-import type { RedisCommander } from 'ioredis';
+import type { ChainableCommander, RedisCommander } from 'ioredis';
 import { controlOf, ENTRY, openEnvelope, sealControl, sealEnvelope } from './bus-envelope.ts';
 import {
   bounded,
@@ -67,9 +67,12 @@ export interface RedisTransportEvents {
   dataMayBeLost(): void;
 }
 
+/** The commands both a Redis and a Cluster client take. */
+export type RedisCommands = RedisCommander & { multi(): ChainableCommander };
+
 /** The part that differs between one redis-server and a cluster. */
 export interface RedisTransport {
-  readonly commands: RedisCommander;
+  readonly commands: RedisCommands;
   listen(events: RedisTransportEvents): void;
   connect(): Promise<void>;
   publish(channel: string, message: Buffer): Promise<unknown>;
@@ -96,7 +99,7 @@ export class RedisFamilyBus implements ServerBus {
   readonly stats: BusStats = newStats();
   readonly #layout: RedisLayout;
   readonly #transport: RedisTransport;
-  readonly #redis: RedisCommander;
+  readonly #redis: RedisCommands;
   readonly #handlers: ServerBusHandlers;
   readonly #timeoutMs: number;
   /** This server's members: what is written again after a loss. */
@@ -109,7 +112,7 @@ export class RedisFamilyBus implements ServerBus {
   /** Whether this server has been in the servers set since it (re)connected. */
   #listed = false;
   #repairWanted = false;
-  #beating = false;
+  #beat: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
   #whenUp: (() => void) | undefined;
@@ -270,7 +273,8 @@ export class RedisFamilyBus implements ServerBus {
     if (this.#stopping) return;
     this.#connected = true;
     this.#listed = false;
-    await this.#repair();
+    this.#repairWanted = true;
+    await this.#beat; // one that started before: this one must repair after it
     await this.#heartbeat();
     if (this.#connected && this.#state !== BusState.UP) {
       this.#state = BusState.UP;
@@ -295,11 +299,16 @@ export class RedisFamilyBus implements ServerBus {
     await this.#command(Promise.all(writes), 'write the members again');
   }
 
-  async #heartbeat(): Promise<void> {
-    if (!this.#connected || this.#stopping || this.#beating) return;
-    this.#beating = true;
+  /** One heartbeat at a time: a call while one runs waits for it. */
+  #heartbeat(): Promise<void> {
+    if (!this.#connected || this.#stopping) return Promise.resolve();
+    this.#beat ??= this.#beatOnce().finally(() => (this.#beat = undefined));
+    return this.#beat;
+  }
+
+  async #beatOnce(): Promise<void> {
     try {
-      if (this.#repairWanted) await this.#repair();
+      // Alive first, then the members: a reaper never finds this server's members without its alive key.
       const [, added] = await bounded(
         Promise.all([
           this.#redis.set(this.#layout.alive(this.serverId), '1', 'PX', DEAD_AFTER_MS),
@@ -309,8 +318,9 @@ export class RedisFamilyBus implements ServerBus {
         'heartbeat',
       );
       // Missing from the set it was in: reaped while away, or the set was lost.
-      if (added === 1 && this.#listed) await this.#repair();
+      if (added === 1 && this.#listed) this.#repairWanted = true;
       this.#listed = true;
+      if (this.#repairWanted) await this.#repair();
       const servers = await bounded(this.#redis.smembers(this.#layout.servers), this.#timeoutMs, 'servers');
       const others = servers.filter((server) => server !== this.serverId);
       const valid = others.filter((server) => SERVER_ID.test(server));
@@ -323,8 +333,6 @@ export class RedisFamilyBus implements ServerBus {
       for (let i = 0; i < valid.length; i++) if (alive[i] === 0) await this.#reap(valid[i]!);
     } catch {
       this.stats.commandFailures++; // the next heartbeat tries again
-    } finally {
-      this.#beating = false;
     }
   }
 
@@ -336,7 +344,14 @@ export class RedisFamilyBus implements ServerBus {
       'reap lock',
     );
     if (locked !== 'OK') return;
-    const members = await bounded(this.#redis.hgetall(this.#layout.members(server)), this.#timeoutMs, 'reap');
+    // Its members read at the same instant as its silence: the keys share its hash tag, so
+    // this is one MULTI on one shard even in a cluster.
+    const [[, silent], [, members]] = (await bounded(
+      this.#redis.multi().exists(this.#layout.alive(server)).hgetall(this.#layout.members(server)).exec(),
+      this.#timeoutMs,
+      'reap',
+    )) as [[unknown, number], [unknown, Record<string, string>]];
+    if (silent !== 0) return;
     const goneByRoom = new Map<string, string[]>();
     const removals: Array<Promise<unknown>> = [];
     for (const [id, place] of Object.entries(members)) {
