@@ -238,7 +238,7 @@ class NatsBus implements ServerBus {
       });
     }
     this.#members.clear();
-    await nc?.close().catch(() => {});
+    if (nc) await bounded(nc.close(), this.#timeoutMs, 'close').catch(() => {});
   }
 
   disconnect(): void {

@@ -237,7 +237,7 @@ export class RedisFamilyBus implements ServerBus {
       });
     }
     this.#members.clear();
-    await this.#transport.quit().catch(() => this.#transport.disconnect());
+    await bounded(this.#transport.quit(), this.#timeoutMs, 'quit').catch(() => this.#transport.disconnect());
   }
 
   disconnect(): void {
