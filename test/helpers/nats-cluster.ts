@@ -66,9 +66,6 @@ export async function startNatsCluster(t: TestContext, n = 3): Promise<NatsClust
       }
     }
   };
-  for (let i = 0; i < n; i++) {
-    nodes.push({ port: await free(), clusterPort: await free(), monitorPort: await free(), child: undefined! });
-  }
   const spawnNode = (index: number) => {
     const node = nodes[index]!;
     const routes = nodes.filter((_, j) => j !== index).map((other) => `nats://127.0.0.1:${other.clusterPort}`);
@@ -86,8 +83,22 @@ export async function startNatsCluster(t: TestContext, n = 3): Promise<NatsClust
       { stdio: 'ignore' },
     );
   };
-  for (let i = 0; i < n; i++) nodes[i]!.child = spawnNode(i);
-  await untilRouted(nodes);
+  // A port found free can be taken before the server binds it (by another test's client, say):
+  // then the whole cluster starts again on new ports, since each node names the others' ports.
+  for (let attempt = 1; ; attempt++) {
+    nodes.length = 0;
+    for (let i = 0; i < n; i++) {
+      nodes.push({ port: await free(), clusterPort: await free(), monitorPort: await free(), child: undefined! });
+    }
+    for (let i = 0; i < n; i++) nodes[i]!.child = spawnNode(i);
+    try {
+      await untilRouted(nodes);
+      break;
+    } catch (err) {
+      await Promise.all(nodes.map((node) => stop(node.child)));
+      if (attempt === 3) throw err;
+    }
+  }
   return {
     nodes,
     url: (index) => `nats://127.0.0.1:${nodes[index]!.port}`,

@@ -99,9 +99,20 @@ export async function startRedisCluster(t: TestContext, n = 3): Promise<RedisClu
     }
   };
   for (let i = 0; i < n; i++) {
-    const port = await free();
-    const busPort = await free();
-    nodes.push({ port, busPort, child: spawnNode(port, busPort) });
+    // A port found free can be taken before redis-server binds it (by another test's client,
+    // say): that node starts again on new ports.
+    for (let attempt = 1; ; attempt++) {
+      const node = { port: await free(), busPort: await free(), child: undefined! as ChildProcess };
+      node.child = spawnNode(node.port, node.busPort);
+      try {
+        await untilAnswers(node);
+        nodes.push(node);
+        break;
+      } catch (err) {
+        await stop(node.child);
+        if (attempt === 3) throw err;
+      }
+    }
   }
   const admin = (index: number): Redis => {
     let client = admins.get(index);
@@ -119,7 +130,6 @@ export async function startRedisCluster(t: TestContext, n = 3): Promise<RedisClu
     }
     return client;
   };
-  await Promise.all(nodes.map((node) => untilAnswers(node)));
   await run(REDIS_CLI, [
     '--cluster', 'create',
     ...nodes.map((node) => `127.0.0.1:${node.port}`),

@@ -58,6 +58,12 @@ interface Publish {
   reject(reason: unknown): void;
 }
 
+/**
+ * The longest a room's flight holds the publishes behind it: a publish that neither
+ * succeeds nor fails by then (it never should: ioredis fails what it queued for a master
+ * once that connection ends) no longer holds the room.
+ */
+const FLIGHT_LIMIT_MS = 10_000;
 /** A room's publishes waiting for the flight before them, at most this many bytes (then dropped). */
 const MAX_WAITING_BYTES = 8 * 1024 * 1024;
 
@@ -87,7 +93,10 @@ class ClusterTransport implements RedisTransport {
       retryDelayOnClusterDown: 0,
       redisOptions: {
         maxRetriesPerRequest: 1,
-        commandTimeout: timeoutMs,
+        // No commandTimeout: ioredis's rejects the caller but leaves the command queued for a
+        // master still connecting, to be sent later; a publish sent after the ones behind it
+        // would break their order. The bus bounds every command itself (bounded()), and a
+        // room's flight is held until its publishes are really answered (FLIGHT_LIMIT_MS).
         connectTimeout: timeoutMs,
         connectionName: `handoff-${serverId}`,
       },
@@ -144,7 +153,10 @@ class ClusterTransport implements RedisTransport {
 
   #fly(channel: string, items: Publish[]): void {
     const sent = items.map((item) => this.commands.spublish(channel, item.message).then(item.resolve, item.reject));
-    void Promise.allSettled(sent).then(() => {
+    let late: NodeJS.Timeout | undefined;
+    const limit = new Promise((resolve) => (late = setTimeout(resolve, FLIGHT_LIMIT_MS)));
+    void Promise.race([Promise.allSettled(sent), limit]).then(() => {
+      clearTimeout(late);
       const waiting = this.#waiting.get(channel)!;
       if (waiting.items.length === 0) {
         this.#waiting.delete(channel);

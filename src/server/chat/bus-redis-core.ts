@@ -276,27 +276,35 @@ export class RedisFamilyBus implements ServerBus {
     this.#repairWanted = true;
     await this.#beat; // one that started before: this one must repair after it
     await this.#heartbeat();
-    if (this.#connected && this.#state !== BusState.UP) {
-      this.#state = BusState.UP;
-      this.#report(() => this.#handlers.onState(BusState.UP));
+  }
+
+  #onDown(): void {
+    this.#connected = false;
+    this.#setState(BusState.DOWN);
+  }
+
+  /**
+   * UP once a heartbeat went through and this server's members are written; DOWN when the
+   * client lost the service, or a heartbeat failed (on a cluster: the master of this
+   * server's keys is away), for then the others may soon reap this server.
+   */
+  #setState(state: BusState): void {
+    if (this.#state === state || this.#stopping) return;
+    this.#state = state;
+    this.#report(() => this.#handlers.onState(state));
+    if (state === BusState.UP) {
       this.#whenUp?.();
       this.#whenUp = undefined;
     }
   }
 
-  #onDown(): void {
-    this.#connected = false;
-    if (this.#state === BusState.DOWN || this.#stopping) return;
-    this.#state = BusState.DOWN;
-    this.#report(() => this.#handlers.onState(BusState.DOWN));
-  }
-
-  /** Every member and subscription of this server, written again. */
-  async #repair(): Promise<void> {
+  /** Every member and subscription of this server, written again; false if some write failed. */
+  async #repair(): Promise<boolean> {
     this.#repairWanted = false;
     const writes: Array<Promise<unknown>> = [this.#transport.renew([...this.#rooms.keys()])];
     for (const [id, member] of this.#members) writes.push(this.#register(id, member.name, member.room));
     await this.#command(Promise.all(writes), 'write the members again');
+    return !this.#repairWanted;
   }
 
   /** One heartbeat at a time: a call while one runs waits for it. */
@@ -320,20 +328,33 @@ export class RedisFamilyBus implements ServerBus {
       // Missing from the set it was in: reaped while away, or the set was lost.
       if (added === 1 && this.#listed) this.#repairWanted = true;
       this.#listed = true;
-      if (this.#repairWanted) await this.#repair();
-      const servers = await bounded(this.#redis.smembers(this.#layout.servers), this.#timeoutMs, 'servers');
-      const others = servers.filter((server) => server !== this.serverId);
-      const valid = others.filter((server) => SERVER_ID.test(server));
-      this.stats.malformed += others.length - valid.length;
-      const alive = await bounded(
-        Promise.all(valid.map((server) => this.#redis.exists(this.#layout.alive(server)))),
-        this.#timeoutMs,
-        'liveness',
-      );
-      for (let i = 0; i < valid.length; i++) if (alive[i] === 0) await this.#reap(valid[i]!);
+      if (this.#repairWanted && !(await this.#repair())) throw new Error('members not written');
+    } catch {
+      this.stats.commandFailures++;
+      this.#repairWanted = true; // what the service lost meanwhile is written at the next one that works
+      if (this.#connected) this.#setState(BusState.DOWN);
+      return;
+    }
+    if (this.#connected) this.#setState(BusState.UP);
+    try {
+      await this.#reapSilent();
     } catch {
       this.stats.commandFailures++; // the next heartbeat tries again
     }
+  }
+
+  /** Every other server whose alive key has expired is reaped. */
+  async #reapSilent(): Promise<void> {
+    const servers = await bounded(this.#redis.smembers(this.#layout.servers), this.#timeoutMs, 'servers');
+    const others = servers.filter((server) => server !== this.serverId);
+    const valid = others.filter((server) => SERVER_ID.test(server));
+    this.stats.malformed += others.length - valid.length;
+    const alive = await bounded(
+      Promise.all(valid.map((server) => this.#redis.exists(this.#layout.alive(server)))),
+      this.#timeoutMs,
+      'liveness',
+    );
+    for (let i = 0; i < valid.length; i++) if (alive[i] === 0) await this.#reap(valid[i]!);
   }
 
   /** A server that stopped its heartbeat without leaving: the lock holder removes its members. */

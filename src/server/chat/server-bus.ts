@@ -45,9 +45,11 @@ export interface ServerBusHandlers {
    */
   onMembersGone(room: string, names: string[]): void;
   /**
-   * The service became unreachable (DOWN) or reachable again (UP). Before UP is reported
-   * the bus has written this server's members again and renewed its subscriptions (the
-   * service may have lost them, or another server may have reaped this one meanwhile).
+   * The service became unreachable, or this server's heartbeat failed (DOWN: the others
+   * reap it if that lasts), or both work again (UP). Before UP is reported the bus has
+   * written this server's members again and renewed its subscriptions (the service may
+   * have lost them, or another server may have reaped this one meanwhile). While DOWN the
+   * bus still tries every publish it can: on a cluster, most rooms may still work.
    */
   onState(state: BusState): void;
 }
