@@ -165,6 +165,7 @@ class NatsBus implements ServerBus {
     } catch {
       // closed meanwhile
     }
+    await this.#flush('unsubscribe');
   }
 
   async enter(member: BusMember): Promise<void> {

@@ -54,8 +54,8 @@ export function createRedisClusterBus(options: RedisClusterBusOptions, handlers:
 
 interface Publish {
   message: Buffer;
-  resolve(value: unknown): void;
-  reject(reason: unknown): void;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
 }
 
 /**
