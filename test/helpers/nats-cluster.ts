@@ -4,9 +4,8 @@
 // Debian's nats-server (.ci/run installs it); missing, the tests that need it are skipped,
 // except where HANDOFF_REQUIRE_SERVICES is set (CI).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import type { TestContext } from 'node:test';
-import { freePort } from './redis.ts';
+import { killAndWait, portPicker } from './service-process.ts';
 
 export const NATS_SERVER = process.env.HANDOFF_NATS_SERVER ?? findNatsServer();
 const READY_BOUND_MS = 20_000;
@@ -55,17 +54,8 @@ export interface NatsClusterProcess {
 /** Starts `n` routed nodes; resolves once each has a route to every other. */
 export async function startNatsCluster(t: TestContext, n = 3): Promise<NatsClusterProcess> {
   const nodes: NatsNode[] = [];
-  t.after(() => Promise.all(nodes.map((node) => stop(node.child))));
-  const taken = new Set<number>();
-  const free = async () => {
-    for (;;) {
-      const port = await freePort();
-      if (!taken.has(port)) {
-        taken.add(port);
-        return port;
-      }
-    }
-  };
+  t.after(() => Promise.all(nodes.map((node) => killAndWait(node.child))));
+  const free = portPicker();
   const spawnNode = (index: number) => {
     const node = nodes[index]!;
     const routes = nodes.filter((_, j) => j !== index).map((other) => `nats://127.0.0.1:${other.clusterPort}`);
@@ -95,7 +85,7 @@ export async function startNatsCluster(t: TestContext, n = 3): Promise<NatsClust
       await untilRouted(nodes);
       break;
     } catch (err) {
-      await Promise.all(nodes.map((node) => stop(node.child)));
+      await Promise.all(nodes.map((node) => killAndWait(node.child)));
       if (attempt === 3) throw err;
     }
   }
@@ -103,26 +93,19 @@ export async function startNatsCluster(t: TestContext, n = 3): Promise<NatsClust
     nodes,
     url: (index) => `nats://127.0.0.1:${nodes[index]!.port}`,
     async kill(index) {
-      await stop(nodes[index]!.child);
+      await killAndWait(nodes[index]!.child);
     },
     async restart(index) {
-      await stop(nodes[index]!.child);
+      await killAndWait(nodes[index]!.child);
       nodes[index]!.child = spawnNode(index);
       await untilRouted(nodes);
     },
     async restartAll() {
-      await Promise.all(nodes.map((node) => stop(node.child)));
+      await Promise.all(nodes.map((node) => killAndWait(node.child)));
       for (let i = 0; i < nodes.length; i++) nodes[i]!.child = spawnNode(i);
       await untilRouted(nodes);
     },
   };
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
 }
 
 /** Each node's monitoring endpoint (`/routez`) lists a route to every other node. */

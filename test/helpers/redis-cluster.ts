@@ -4,14 +4,14 @@
 // its data gone: nothing is persisted), and one slot can be moved to another master while
 // traffic flows (the CLUSTER SETSLOT / MIGRATE steps `redis-cli --cluster reshard` takes).
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort, REDIS_SERVER } from './redis.ts';
+import { REDIS_SERVER } from './redis.ts';
+import { killAndWait, portPicker } from './service-process.ts';
 
 const run = promisify(execFile);
 export const REDIS_CLI = process.env.HANDOFF_REDIS_CLI ?? 'redis-cli';
@@ -65,7 +65,7 @@ export async function startRedisCluster(t: TestContext, n = 3): Promise<RedisClu
   const admins = new Map<number, Redis>();
   t.after(async () => {
     for (const client of admins.values()) client.disconnect();
-    await Promise.all(nodes.map((node) => stop(node.child)));
+    await Promise.all(nodes.map((node) => killAndWait(node.child)));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -88,16 +88,7 @@ export async function startRedisCluster(t: TestContext, n = 3): Promise<RedisClu
       { stdio: 'ignore' },
     );
 
-  const ports = new Set<number>();
-  const free = async () => {
-    for (;;) {
-      const port = await freePort();
-      if (!ports.has(port)) {
-        ports.add(port);
-        return port;
-      }
-    }
-  };
+  const free = portPicker();
   for (let i = 0; i < n; i++) {
     // A port found free can be taken before redis-server binds it (by another test's client,
     // say): that node starts again on new ports.
@@ -109,7 +100,7 @@ export async function startRedisCluster(t: TestContext, n = 3): Promise<RedisClu
         nodes.push(node);
         break;
       } catch (err) {
-        await stop(node.child);
+        await killAndWait(node.child);
         if (attempt === 3) throw err;
       }
     }
@@ -154,17 +145,17 @@ export async function startRedisCluster(t: TestContext, n = 3): Promise<RedisClu
     admin,
     slotOf: async (key) => Number(await admin(0).call('CLUSTER', 'KEYSLOT', key)),
     async kill(index) {
-      await stop(nodes[index]!.child);
+      await killAndWait(nodes[index]!.child);
     },
     async restart(index) {
       const node = nodes[index]!;
-      await stop(node.child);
+      await killAndWait(node.child);
       node.child = spawnNode(node.port, node.busPort);
       await untilAnswers(node);
       await untilWhole(nodes, admin);
     },
     async restartAll() {
-      await Promise.all(nodes.map((node) => stop(node.child)));
+      await Promise.all(nodes.map((node) => killAndWait(node.child)));
       for (const node of nodes) node.child = spawnNode(node.port, node.busPort);
       await Promise.all(nodes.map((node) => untilAnswers(node)));
       await untilWhole(nodes, admin);
@@ -191,13 +182,6 @@ export async function startRedisCluster(t: TestContext, n = 3): Promise<RedisClu
       await untilWhole(nodes, admin);
     },
   };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
 }
 
 async function untilAnswers(node: ClusterNode): Promise<void> {

@@ -19,8 +19,8 @@
  *   next heartbeat.
  */
 import { Cluster } from 'ioredis';
-import { type RedisLayout, RedisFamilyBus, type RedisTransport, type RedisTransportEvents } from './bus-redis-core.ts';
-import { COMMAND_TIMEOUT_MS, newServerId, retryDelayMs, type ServerBus, type ServerBusHandlers } from './server-bus.ts';
+import { type RedisLayout, redisFamilyBus, type RedisTransport, type RedisTransportEvents } from './bus-redis-core.ts';
+import { COMMAND_TIMEOUT_MS, retryDelayMs, type ServerBus, type ServerBusHandlers } from './server-bus.ts';
 
 export interface RedisClusterBusOptions {
   /** Seed masters, validated by the caller; the others are discovered. */
@@ -41,15 +41,13 @@ export const REDIS_CLUSTER_LAYOUT: RedisLayout = Object.freeze({
 });
 
 export function createRedisClusterBus(options: RedisClusterBusOptions, handlers: ServerBusHandlers): ServerBus {
-  const serverId = newServerId();
-  return new RedisFamilyBus({
-    kind: 'redis-cluster',
-    serverId,
-    layout: REDIS_CLUSTER_LAYOUT,
-    transport: new ClusterTransport(options, serverId),
+  return redisFamilyBus(
+    'redis-cluster',
+    REDIS_CLUSTER_LAYOUT,
+    (id) => new ClusterTransport(options, id),
     handlers,
-    commandTimeoutMs: options.commandTimeoutMs,
-  });
+    options.commandTimeoutMs,
+  );
 }
 
 interface Publish {

@@ -32,6 +32,7 @@ import {
   FIRST_CONNECT_MS,
   HEARTBEAT_MS,
   MEMBER_NAME,
+  newServerId,
   newStats,
   SERVER_ID,
   type ServerBus,
@@ -91,6 +92,18 @@ export interface RedisBusCoreOptions {
   transport: RedisTransport;
   handlers: ServerBusHandlers;
   commandTimeoutMs?: number;
+}
+
+/** A Redis-family bus with a new server id, on the transport `connect` makes for that id. */
+export function redisFamilyBus(
+  kind: BusKind,
+  layout: RedisLayout,
+  connect: (serverId: string) => RedisTransport,
+  handlers: ServerBusHandlers,
+  commandTimeoutMs: number | undefined,
+): ServerBus {
+  const serverId = newServerId();
+  return new RedisFamilyBus({ kind, serverId, layout, transport: connect(serverId), handlers, commandTimeoutMs });
 }
 
 export class RedisFamilyBus implements ServerBus {

@@ -8,8 +8,8 @@
  * (bus-redis-cluster.ts, bus-nats.ts).
  */
 import { Redis } from 'ioredis';
-import { type RedisLayout, RedisFamilyBus, type RedisTransport, type RedisTransportEvents } from './bus-redis-core.ts';
-import { COMMAND_TIMEOUT_MS, newServerId, retryDelayMs, type ServerBus, type ServerBusHandlers } from './server-bus.ts';
+import { type RedisLayout, redisFamilyBus, type RedisTransport, type RedisTransportEvents } from './bus-redis-core.ts';
+import { COMMAND_TIMEOUT_MS, retryDelayMs, type ServerBus, type ServerBusHandlers } from './server-bus.ts';
 
 export interface RedisBusOptions {
   /** `redis://host:port` (or `rediss://` for TLS), validated by the caller. */
@@ -28,15 +28,13 @@ export const REDIS_LAYOUT: RedisLayout = Object.freeze({
 });
 
 export function createRedisBus(options: RedisBusOptions, handlers: ServerBusHandlers): ServerBus {
-  const serverId = newServerId();
-  return new RedisFamilyBus({
-    kind: 'redis',
-    serverId,
-    layout: REDIS_LAYOUT,
-    transport: new StandaloneTransport(options, serverId),
+  return redisFamilyBus(
+    'redis',
+    REDIS_LAYOUT,
+    (id) => new StandaloneTransport(options, id),
     handlers,
-    commandTimeoutMs: options.commandTimeoutMs,
-  });
+    options.commandTimeoutMs,
+  );
 }
 
 class StandaloneTransport implements RedisTransport {
