@@ -17,6 +17,7 @@
  *
  * The services are started with the test helpers (test/helpers/), on free loopback ports.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { TestContext } from 'node:test';
@@ -55,6 +56,13 @@ function cpuUs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime
 }
+const commit = () => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const cleanups: Array<() => unknown> = [];
@@ -189,7 +197,7 @@ const lines = [
   '',
   `2 publishing and 2 subscribing bus instances per bus, ${RATE} publishes/s per publisher of ${BYTES} B, each reaching both subscribers; ${SECONDS} s per measurement after ${WARMUP_MS / 1000} s at rate; ${ROUNDS} rounds, the buses interleaved. Medians over rounds.`,
   '',
-  `Node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} (${os.availableParallelism()} cores), ${new Date().toISOString()}. Command: \`node scripts/bus-cpu.ts --rate ${RATE} --seconds ${SECONDS} --rounds ${ROUNDS} --bytes ${BYTES}\`.`,
+  `Node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} (${os.availableParallelism()} cores), ${new Date().toISOString()}, commit ${commit()}. Command: \`node scripts/bus-cpu.ts --rate ${RATE} --seconds ${SECONDS} --rounds ${ROUNDS} --bytes ${BYTES}\`.`,
   '',
   'Bus CPU is the service processes (redis-server; the 3 masters; the 3 nats-servers), summed; "busiest" is the share of the busiest of them. Client CPU is this whole process (the 4 bus instances). /proc counts in 10 ms ticks.',
   '',
