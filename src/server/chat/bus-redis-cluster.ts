@@ -12,7 +12,7 @@
  * channel on the master of its slot. Two things it does not do by itself, handled here:
  * - a master that moves a slot away (a resharding) pushes SUNSUBSCRIBE to its subscribers,
  *   which ioredis does not act on; the subscriptions follow the slot only when ioredis next
- *   refreshes its slot map, so the map is refreshed every SLOTS_REFRESH_MS: what is
+ *   refreshes its slot map, so the map is read every SLOTS_REFRESH_MS: what is
  *   published on the moved room in between is lost for this server (at most once);
  * - a master that died and came back has lost its keys (a cluster without replicas, or
  *   without persistence): when a node joins again, every member is written again at the
@@ -70,13 +70,13 @@ class ClusterTransport implements RedisTransport {
   /** Per channel with a flight on its way: the publishes that wait for it. */
   readonly #waiting = new Map<string, { items: Publish[]; bytes: number }>();
   #up = false;
+  #refresh: NodeJS.Timeout | undefined;
 
   constructor(options: RedisClusterBusOptions, serverId: string) {
     const timeoutMs = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
     this.commands = new Cluster(options.nodes, {
       lazyConnect: true,
       shardedSubscribers: true,
-      slotsRefreshInterval: SLOTS_REFRESH_MS,
       slotsRefreshTimeout: timeoutMs,
       // Kept on (ioredis's default): with it off, a command to a master whose connection is
       // still being made fails at once. The bus itself sends nothing while the cluster is
@@ -125,6 +125,13 @@ class ClusterTransport implements RedisTransport {
   }
 
   async connect(): Promise<void> {
+    // The slot map read every SLOTS_REFRESH_MS by our own timer, not ioredis's
+    // slotsRefreshInterval: a refresh still running when the cluster is closed re-arms that
+    // one for good (ioredis 5.11), and a closed bus would keep its process alive.
+    this.#refresh = setInterval(() => {
+      if (this.commands.status === 'ready') this.commands.refreshSlotsCache();
+    }, SLOTS_REFRESH_MS);
+    this.#refresh.unref();
     await this.commands.connect();
   }
 
@@ -183,10 +190,12 @@ class ClusterTransport implements RedisTransport {
   }
 
   async quit(): Promise<void> {
+    clearInterval(this.#refresh);
     await this.commands.quit();
   }
 
   disconnect(): void {
+    clearInterval(this.#refresh);
     this.commands.disconnect();
   }
 }
