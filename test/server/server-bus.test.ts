@@ -230,7 +230,7 @@ async function roomOn(cluster: RedisClusterProcess, owner: number, not = false):
 // Every suite at once: most of the time is spent waiting (a reaping, a restart), not computing.
 describe('server bus', { concurrency: true }, () => {
   for (const target of TARGETS) {
-    describe(`server bus: ${target.kind}`, { skip: target.skip, concurrency: true }, () => {
+    describe(`server bus: ${target.kind}`, { skip: target.skip, concurrency: 3 }, () => {
       test('two servers cross batches, each publisher in order, byte for byte, never their own back', async (t) => {
         const service = await target.start(t);
         const [a, b, c] = [await service.bus(0), await service.bus(1), await service.bus(2)];
@@ -412,6 +412,7 @@ describe('server bus', { concurrency: true }, () => {
       await a.bus.enter({ id: 1, name: 'alice', room: calm });
       const pub = publisher(a.bus, 'a', [hot, calm]);
       await sleep(300);
+      const killedAt = pub.sent;
       await cluster.kill(1);
       await sleep(2_500);
       await cluster.restart(1);
@@ -422,9 +423,28 @@ describe('server bus', { concurrency: true }, () => {
       await sleep(300);
       const calmGot = b.seen.numbers(calm, 'a');
       assert.deepEqual(calmGot, range(pub.sent), `${calm} (another master): nothing lost`);
-      const { count } = lossOf(t, `${hot} (the killed master)`, b.seen.numbers(hot, 'a'), pub.sent, pub.sentAt);
+      // The room of the killed master: everything well before the kill and well after the
+      // restart, in order; nothing twice; what is lost, lost inside the outage. (Order inside
+      // the outage's window is not promised: under a heavily loaded machine one batch of it
+      // was once seen after a later one.)
+      const got = b.seen.numbers(hot, 'a');
+      const MARGIN = 20; // 200 ms of publishes either side of the outage
+      assert.equal(new Set(got).size, got.length, `${hot}: nothing twice`);
+      const early = got.filter((n) => n < killedAt - MARGIN);
+      const late = got.filter((n) => n >= back + MARGIN);
+      assert.deepEqual(early, range(killedAt - MARGIN), `${hot}: all of before the kill, in order`);
+      assert.deepEqual(
+        late,
+        range(pub.sent - back - MARGIN).map((n) => n + back + MARGIN),
+        `${hot}: all of after the restart, in order`,
+      );
+      const lost = pub.sent - got.length;
+      const outOfOrder = got.filter((n, i) => i > 0 && n < got[i - 1]!).length;
+      t.diagnostic(
+        `${hot} (the killed master): ${lost} of ${pub.sent} lost (the outage: ${back - killedAt} published), ${outOfOrder} out of order`,
+      );
       assert.ok(
-        count > 0 && a.bus.stats.publishDropped > 0,
+        lost > 0 && a.bus.stats.publishDropped > 0,
         'what was published to the dead master is lost, and counted',
       );
       // Its keys died with it (nothing persisted): bob's server wrote him again.
