@@ -339,7 +339,7 @@ describe('server bus', { concurrency: true }, () => {
         await eventually(
           () => [a, b].every((s) => s.bus.state === BusState.UP && s.seen.states.includes(BusState.DOWN)),
           'down, then up again',
-          15_000,
+          30_000,
         );
         assert.deepEqual(a.seen.states, [BusState.UP, BusState.DOWN, BusState.UP]);
         // Written again by their own servers after the service lost them.

@@ -138,8 +138,10 @@ class ClusterTransport implements RedisTransport {
   /**
    * One flight per channel: the publishes of a room that come while some are on their way
    * wait, and go together once those are answered. A publish redirected (MOVED) or failed
-   * therefore never lets a later one of the same room overtake it: per-publisher order
-   * holds through a resharding and a master's restart, for at most one round trip of delay.
+   * therefore cannot let a later one of the same room overtake it through the retries
+   * turned off above: per-publisher order holds through a resharding, for at most one
+   * round trip of delay. (Around a master's restart one batch is still, rarely, seen after
+   * a later one: docs/several-servers-design.md.)
    */
   publish(channel: string, message: Buffer): Promise<unknown> {
     return new Promise((resolve, reject) => {

@@ -12,7 +12,9 @@
  * Delivery is AT MOST ONCE. A batch published while the service is unreachable, or while
  * a receiver's subscription is being moved (a resharding, a node restart), is lost for
  * that receiver; nothing is retried or replayed. What does arrive arrives once, and the
- * batches of one publisher arrive in the order it published them.
+ * batches of one publisher arrive in the order it published them (on a Redis Cluster,
+ * inside the outage of a master, one may still come after a later one: see
+ * docs/several-servers-design.md).
  *
  * Everything that comes from the service is untrusted: a malformed entry is dropped and
  * counted (stats.malformed), and an exception from a handler is caught and counted
