@@ -323,6 +323,10 @@ export class UnsupportedRuntimeError extends localError('ERR_UNSUPPORTED_RUNTIME
 export class WorkerStartError extends localError('ERR_WORKER_START') {}
 /** A TLS certificate, key or CA file that cannot be read or used (--tls-cert, --tls-key, --ca). */
 export class TlsFileError extends localError('ERR_TLS_FILE') {}
+/** The cross-server bus (Redis, Redis Cluster, NATS) cannot be reached now; `cause` has why. */
+export class BusUnavailableError extends localError('ERR_BUS_UNAVAILABLE') {}
+/** The cross-server bus did not answer a command within its time. */
+export class BusTimeoutError extends localError('ERR_BUS_TIMEOUT') {}
 
 // ---------------------------------------------------------------------------
 // Local failures: the load tester.
@@ -381,6 +385,8 @@ export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract
   { code: 'ERR_UNSUPPORTED_RUNTIME', errorClass: UnsupportedRuntimeError },
   { code: 'ERR_WORKER_START', errorClass: WorkerStartError },
   { code: 'ERR_TLS_FILE', errorClass: TlsFileError },
+  { code: 'ERR_BUS_UNAVAILABLE', errorClass: BusUnavailableError },
+  { code: 'ERR_BUS_TIMEOUT', errorClass: BusTimeoutError },
   { code: 'ERR_TARGET_UNREACHABLE', errorClass: TargetUnreachableError },
   { code: 'ERR_TARGET_LOOKUP', errorClass: TargetLookupError },
   { code: 'ERR_NO_REPLY', errorClass: NoReplyError },
