@@ -63,10 +63,12 @@ bin/handoff bench --mode echo "${tls[@]}" --label tls-cost-echo
 for _ in 1 2 3 4 5; do $node scripts/tls-echo-baseline.mjs; done
 $node scripts/memory-after-load.ts --vanishing 10000 --bursts 4 --idle 10
 npm run fuzz -- --inputs 1000000 --out "$pub"
+$node scripts/tls-refusal-cost.ts --rounds 5 --seconds 3 --json "$pub/tls-refusal-cost-$day.json"
 # The chat fuzz in two halves of 500,000 (each about 8 minutes here).
 npm run fuzz:chat -- --inputs 500000 --seed 1 --out "$pub"
 npm run fuzz:chat -- --inputs 500000 --seed 2 --out "$pub"
 npm run soak -- --minutes 10 --out "$pub"
-# Not here: scripts/ack-echo-before-after.sh, which needs a second checkout (the code before a change).
+# Not here: scripts/ack-echo-before-after.sh and scripts/metrics-flood-cost.ts before@..., which need a second
+# checkout (the code before a change).
 # The hand-written summaries (fanout-vs-nats-redis.md, tls-cost.md, thread-hop.md, memory-after-load.md)
 # are updated from what these print.

@@ -12,6 +12,7 @@ import {
   HandoffError,
   IncomparableRunsError,
   InvalidOptionError,
+  OutputClosedError,
   TargetLookupError,
 } from '../protocol/index.ts';
 import { MODES, STRATEGIES } from '../server/options.ts';
@@ -38,6 +39,7 @@ import { describeMeasurement, summaryText } from './results/report.ts';
 import { type AnyResult, isChatResult, saveRun } from './results/saved-runs.ts';
 import { describeChatMeasurement, chatSummaryText } from './results/chat-report.ts';
 import { conclusionText } from './results/conclusion.ts';
+import { saturationLines, type TesterLoad } from './results/saturation.ts';
 import { runResolved } from './index.ts';
 
 /** One line for a user, and the exit status: 2 for a bad option, 1 for anything else that failed. */
@@ -345,18 +347,77 @@ export function benchBuilder(y: Argv): Argv {
     .example('$0 bench --mode chat -c 20,110,510 --server-workers 1,2 -r 1000', 'a receivers sweep at 1,000 msgs/s');
 }
 
-/** Runs the bench the options describe (ack/echo or chat), printing each measurement above the bars as it ends. */
-async function runWithReports(options: ResolvedBenchOptions, view: LiveView): Promise<AnyResult> {
-  const hooks = view.hooks;
-  const base = hooks.onMeasurementEnd?.bind(hooks);
-  const show = (describe: (m: never) => string) => {
-    if (options.json) return;
-    hooks.onMeasurementEnd = (plan, m) => {
-      base?.(plan, m);
-      view.report(`${describe(m as never)}\n`);
-    };
+/** Notices when nobody reads stdout any more (the `| head` it fed has ended). */
+interface StdoutWatch {
+  /** Throws OutputClosedError once stdout is closed; `where` says how far the run got. */
+  check(where: string): void;
+  /** Writes `text`; resolves once it is written or has failed (then check() throws). */
+  write(text: string): Promise<void>;
+  closed(): boolean;
+}
+
+function watchStdout(stream: NodeJS.WriteStream = process.stdout): StdoutWatch {
+  let closed = false;
+  // EPIPE comes as an error event after the write: without a listener it would end the
+  // process with a stack trace and leave the embedded server running.
+  stream.on('error', () => (closed = true));
+  return {
+    check(where) {
+      if (closed) {
+        throw new OutputClosedError(
+          `stdout was closed (a pipe such as | head ended): the run stopped ${where}; nothing saved`,
+        );
+      }
+    },
+    closed: () => closed,
+    write: (text) =>
+      new Promise((resolve) =>
+        stream.write(text, (err) => {
+          if (err) closed = true;
+          resolve();
+        }),
+      ),
   };
-  show(options.mode === 'chat' ? describeChatMeasurement : describeMeasurement);
+}
+
+/** The one stderr line for a saturated measurement of a --json run (which prints no reports). */
+function saturationWarningLine(m: { key: string; tester: TesterLoad & { saturated: boolean } }): string | null {
+  if (!m.tester.saturated) return null;
+  return `${m.key}: ${saturationLines(m.tester)
+    .map((line) => line.trim())
+    .join('; ')}`;
+}
+
+/**
+ * Runs the bench the options describe (ack/echo or chat), printing each
+ * measurement above the bars as it ends; stops before the next one once stdout is closed.
+ */
+async function runWithReports(options: ResolvedBenchOptions, view: LiveView, stdout: StdoutWatch): Promise<AnyResult> {
+  const hooks = view.hooks;
+  const started = hooks.onMeasurementStart?.bind(hooks);
+  const ended = hooks.onMeasurementEnd?.bind(hooks);
+  const describe = (options.mode === 'chat' ? describeChatMeasurement : describeMeasurement) as (m: unknown) => string;
+  let done = 0;
+  hooks.onMeasurementStart = (plan) => {
+    stdout.check(`after ${done} of ${plan.total} measurements`);
+    started?.(plan);
+  };
+  // Phases change inside the measurement's own async code: a throw there ends the measurement
+  // under way, and the run, as any failure of it does (servers stopped, threads ended).
+  const phase = hooks.onPhase?.bind(hooks);
+  hooks.onPhase = (plan, next) => {
+    stdout.check(`after ${done} of ${plan.total} measurements`);
+    phase?.(plan, next);
+  };
+  hooks.onMeasurementEnd = (plan, m) => {
+    ended?.(plan, m);
+    done += 1;
+    if (!options.json) view.report(`${describe(m)}\n`);
+    else {
+      const warning = saturationWarningLine(m as Parameters<typeof saturationWarningLine>[0]);
+      if (warning) hooks.onWarning?.(warning);
+    }
+  };
   return runResolved(options, hooks);
 }
 
@@ -365,17 +426,25 @@ export async function benchHandler(argv: Readonly<Record<string, unknown>>): Pro
   try {
     const options = benchOptionsFromArgv(argv);
     view = liveView(options);
-    const result = await runWithReports(options, view);
+    const stdout = watchStdout();
+    const result = await runWithReports(options, view, stdout);
     view.close();
-    let saved: Awaited<ReturnType<typeof saveRun>> | null = null;
-    if (options.out) saved = await saveRun(result, options.out);
-    if (options.json) {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-    } else {
-      process.stdout.write(`${isChatResult(result) ? chatSummaryText(result) : summaryText(result)}\n`);
+    stdout.check('after its last measurement');
+    // The summary first, the run saved only once it has been written: a run whose output
+    // nobody read is not filed away unseen.
+    if (options.json) await stdout.write(`${JSON.stringify(result)}\n`);
+    else {
       const conclusion = conclusionText(result);
-      if (conclusion) process.stdout.write(`\n${conclusion}\n`);
-      if (saved) process.stdout.write(`\nsaved ${saved.json}\n      ${saved.markdown}\n      ${saved.svg}\n`);
+      const summary = isChatResult(result) ? chatSummaryText(result) : summaryText(result);
+      await stdout.write(`${summary}\n${conclusion ? `\n${conclusion}\n` : ''}`);
+    }
+    stdout.check('after its last measurement');
+    if (options.out) {
+      const saved = await saveRun(result, options.out);
+      if (!options.json) await stdout.write(`\nsaved ${saved.json}\n      ${saved.markdown}\n      ${saved.svg}\n`);
+      // The reader left between the summary and here: too late to unsave, so say where it went.
+      if (stdout.closed())
+        process.stderr.write(`handoff bench: stdout was closed; the run is saved as ${saved.json}\n`);
     }
   } catch (err) {
     view?.close();

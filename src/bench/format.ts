@@ -19,9 +19,9 @@ export function fmtUs(us: number): string {
   return `${us >= 100 ? us.toFixed(0) : us.toFixed(1)} µs`;
 }
 
-/** Megabytes per second with three significant digits or so. */
+/** Megabytes per second with three significant digits or so; thousands separated (2,718). */
 export function fmtMB(n: number): string {
-  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+  return n >= 100 ? fmtInt(n) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
 
 /** 0.1234 -> 12.3% */

@@ -51,7 +51,12 @@ export function formatDelivery(delivery: Delivery): string {
   }
 }
 
-/** `lobby: alice, bob, 127.0.0.1:5123`. */
+/** A `!WHO` reply's last word when the room did not fit: how many it left out (no member name starts with `+`). */
+const LEFT_OUT = /^\+(\d+)$/;
+
+/** `lobby: alice, bob, 127.0.0.1:5123`; a room too big for one reply, `lobby: alice, bob and 998 more`. */
 export function formatWho({ room, members }: WhoReply): string {
-  return `${printable(room)}: ${members.map(printable).join(', ')}`;
+  const leftOut = LEFT_OUT.exec(members.at(-1) ?? '');
+  const named = (leftOut ? members.slice(0, -1) : members).map(printable).join(', ');
+  return `${printable(room)}: ${named}${leftOut ? ` and ${Number(leftOut[1]).toLocaleString('en-US')} more` : ''}`;
 }

@@ -17,6 +17,7 @@ import {
   InvalidOptionError,
   parseErrorPayload,
   ReplyTimeoutError,
+  ServerSpeaksTlsError,
   UnexpectedReplyError,
   withHeaderSizeHint,
 } from '../protocol/index.ts';
@@ -31,6 +32,7 @@ import {
 } from '../protocol/chat.ts';
 import { type ClientOptions, type ResolvedClientOptions, resolveClientOptions } from './options.ts';
 import { createReplyReader, type ReplyReader } from './reply-reader.ts';
+import { speaksTls, startsLikeTls } from './tls-probe.ts';
 
 /** How the connection ended, as `client.closed` reports it. */
 export interface CloseInfo {
@@ -121,6 +123,8 @@ interface PendingReply {
 const COPY_LIMIT_BYTES = 64 * 1024;
 /** How long close() waits for the `!DISCONNECT` reply and the server's FIN before it drops the connection. */
 const CLOSE_GRACE_MS = 5_000;
+/** The longest the TLS question (a port that closed on us without a byte) may take. */
+const TLS_PROBE_MS = 3_000;
 const DISCONNECT_BYTES = Buffer.from(DISCONNECT_MESSAGE, 'latin1');
 
 /** FIFO (pending replies, buffered deliveries). A head index instead of shift(): O(1) per item with thousands queued. */
@@ -216,6 +220,10 @@ export class Client extends EventEmitter<ClientEvents> {
   #replyTimer: NodeJS.Timeout | null = null;
   /** Frames read so far: until the first, a timeout or a bad frame comes with the header-size hint. */
   #framesSeen = 0;
+  /** No byte has come from the server yet: the first ones may say that the port speaks TLS. */
+  #silent = true;
+  /** Set while the port is asked whether it speaks TLS: the connection's end waits for the answer. */
+  #tlsQuestion: Promise<void> | null = null;
 
   /** Use connect(): this takes a socket that is already connected. */
   constructor(socket: net.Socket, options: ResolvedClientOptions) {
@@ -231,27 +239,52 @@ export class Client extends EventEmitter<ClientEvents> {
     this.closed = new Promise((resolve) => {
       resolveClosed = resolve;
     });
-    socket.on('data', (chunk: Buffer) => this.#reader.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      if (this.#silent) {
+        this.#silent = false;
+        if (!options.tls && startsLikeTls(chunk)) {
+          this.#fail(this.#speaksTlsError());
+          return;
+        }
+      }
+      this.#reader.push(chunk);
+    });
     socket.on('end', () => {
       const outstanding = this.#pending.length;
       const midReply = this.#reader.inReply ? ' in the middle of a reply' : '';
-      this.#fail(
-        new ConnectionClosedError(
-          outstanding > 0
-            ? `the server closed the connection${midReply} with ${outstanding} repl${outstanding === 1 ? 'y' : 'ies'} outstanding`
-            : `the server closed the connection${midReply}`,
-        ),
+      const closed = new ConnectionClosedError(
+        outstanding > 0
+          ? `the server closed the connection${midReply} with ${outstanding} repl${outstanding === 1 ? 'y' : 'ies'} outstanding`
+          : `the server closed the connection${midReply}`,
       );
+      // A TLS server closes a plain connection without a byte (OpenSSL sends no alert to a
+      // peer that is not speaking TLS); a handoff server always says why it closes.
+      if (this.#silent && outstanding > 0 && !options.tls && !this.#disconnectSent) {
+        this.#tlsQuestion = this.#askTls(closed);
+      } else this.#fail(closed);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       this.#fail(new ConnectionClosedError(`connection lost: ${err.code ?? err.message}`, { cause: err }));
     });
-    socket.once('close', () => {
+    socket.once('close', async () => {
+      await this.#tlsQuestion;
       this.#isClosed = true;
       this.#fail(new ConnectionClosedError('the connection is closed'));
       this.#endDeliveries();
       resolveClosed({ error: this.#closeError });
     });
+  }
+
+  #speaksTlsError(): ServerSpeaksTlsError {
+    const { host, port } = this.options;
+    return new ServerSpeaksTlsError(`${host}:${port}: this port speaks TLS: pass --tls`);
+  }
+
+  /** Fails the connection with `closed`, or with ServerSpeaksTlsError if the port completes a TLS handshake. */
+  async #askTls(closed: ConnectionClosedError): Promise<void> {
+    const { host, port, connectTimeoutMs } = this.options;
+    const tls = await speaksTls(host, port, Math.min(connectTimeoutMs, TLS_PROBE_MS));
+    this.#fail(tls ? this.#speaksTlsError() : closed);
   }
 
   /** Sends one message; resolves with the reply decoded as UTF-8 (invalid bytes become U+FFFD). */

@@ -37,6 +37,7 @@ export {
   RefusalCode,
   ReplyTimeoutError,
   ServerFullError,
+  ServerSpeaksTlsError,
   ShuttingDownError,
   SlowConsumerError,
   TimeoutError,

@@ -64,14 +64,19 @@ function printAbove(
   rl.prompt(true);
 }
 
-/** One chat line: the command it spells, sent; what to show of the reply (acks are noise: nothing). */
-async function chatLine(client: Client, line: string): Promise<string | null> {
+/**
+ * One chat line: the command it spells, sent; what to show of the reply (acks are
+ * noise: nothing). On a terminal a join also shows who is in the room it entered.
+ */
+async function chatLine(client: Client, line: string, presence: boolean): Promise<string | null> {
   const parsed = parseChatLine(line);
   switch (parsed.kind) {
     case 'who':
       return formatWho(await client.who());
-    case 'join':
-      return `* you are now in ${printable((await client.join(parsed.argument)).room)}`;
+    case 'join': {
+      const joined = `* you are now in ${printable((await client.join(parsed.argument)).room)}`;
+      return presence ? `${joined}\n${formatWho(await client.who())}` : joined;
+    }
     case 'nick':
       return `* you are now ${printable((await client.nick(parsed.argument)).name)}`;
     case 'send': {
@@ -114,7 +119,16 @@ export async function runRepl(options: ReplOptions): Promise<number> {
   const output = options.output ?? process.stdout;
   const errorOutput = options.errorOutput ?? process.stderr;
   const interactive = options.interactive ?? (input as { isTTY?: boolean }).isTTY === true;
+  /** The prompt is on the screen with the cursor after it (no Enter since): a line that follows needs a row of its own. */
+  let atPrompt = false;
+  /** Leaves the prompt's row (Ctrl-D, Ctrl-C, the server gone), so that what follows, the shell's prompt too, starts a row. */
+  const leavePrompt = () => {
+    if (!atPrompt) return;
+    atPrompt = false;
+    output.write('\n');
+  };
   const fail = (err: unknown): number => {
+    leavePrompt();
     errorOutput.write(`handoff: ${describeFailure(err)}\n`);
     return 1;
   };
@@ -139,6 +153,11 @@ export async function runRepl(options: ReplOptions): Promise<number> {
   rl.on('SIGINT', () => rl.close());
   let rlClosed = false;
   rl.once('close', () => (rlClosed = true));
+  const prompt = (preserveCursor?: boolean) => {
+    rl.prompt(preserveCursor);
+    atPrompt = true;
+  };
+  rl.on('line', () => (atPrompt = false));
   /** A line for the user; on a terminal, above the prompt (once readline is closed, e.g. by Ctrl-D, plainly). */
   const show = (stream: NodeJS.WritableStream, text: string): void => {
     if (interactive && !rlClosed) printAbove(rl, output, stream, text);
@@ -153,10 +172,18 @@ export async function runRepl(options: ReplOptions): Promise<number> {
       const { host, port } = client.options;
       errorOutput.write(
         chat
-          ? `connected to ${host}:${port} (chat); type a message, ${CHAT_COMMANDS_HELP}; ${QUIT_COMMAND} or Ctrl-D to leave\n`
+          ? `connected to ${host}:${port} (chat): each line you type goes to your room\n` +
+              `${CHAT_COMMANDS_HELP}; ${QUIT_COMMAND} or Ctrl-D to leave\n`
           : `connected to ${host}:${port}; type a message, ${QUIT_COMMAND} or Ctrl-D to leave\n`,
       );
-      rl.prompt();
+      prompt();
+      if (chat) {
+        try {
+          show(output, formatWho(await client.who())); // who is in the lobby with you
+        } catch (err) {
+          return fail(err);
+        }
+      }
     }
     let leftWith = '';
     for (;;) {
@@ -165,7 +192,10 @@ export async function runRepl(options: ReplOptions): Promise<number> {
         // The server left while we waited for input (SHUTTING_DOWN, idle TIMEOUT, a crash).
         return fail(next.gone.error ?? new ConnectionClosedError('the server closed the connection'));
       }
-      if (next.done) break;
+      if (next.done) {
+        leavePrompt(); // Ctrl-D or Ctrl-C: the cursor is still after the prompt
+        break;
+      }
       const line = next.value;
       if (line === QUIT_COMMAND) {
         leftWith = QUIT_COMMAND;
@@ -175,7 +205,7 @@ export async function runRepl(options: ReplOptions): Promise<number> {
         try {
           if (!chat) output.write(`${await client.send(line)}\n`);
           else {
-            const shown = await chatLine(client, line);
+            const shown = await chatLine(client, line, interactive);
             if (shown !== null) show(output, shown);
           }
         } catch (err) {
@@ -187,7 +217,7 @@ export async function runRepl(options: ReplOptions): Promise<number> {
           break;
         }
       }
-      if (interactive) rl.prompt(chat); // in chat mode the user may have typed ahead: keep the cursor in it
+      if (interactive) prompt(chat); // in chat mode the user may have typed ahead: keep the cursor in it
     }
     // Piped input may go on after the line that left: those lines are not sent, and the user is told so.
     const unsent = leftWith && !interactive ? await countLinesLeft(lines) : 0;

@@ -54,6 +54,8 @@ export interface FlagTable<O> {
   flagOf(option: string): string;
   /** An InvalidOptionError's message in flag names. */
   describeError(err: InvalidOptionError): string;
+  /** Every flag's name, without dashes (hidden ones left out). */
+  names(): string[];
   /**
    * A yargs check(): resolves the options the flags give (with `resolve`, the API's
    * own validation) before any handler runs, so a bad value is one line and exit 2,
@@ -106,6 +108,40 @@ function parseRow(row: AnyRow, value: unknown): unknown {
   }
 }
 
+/** The edit distance between two words (insertions, deletions, substitutions, and swaps of two neighbours). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The flag a mistyped one most likely meant (`prot` -> `port`), or null: the
+ * one a flag name starts with, else the nearest within a third of its length
+ * (at least 1, at most 3 edits). Names are given without dashes.
+ */
+export function nearestFlag(typed: string, flags: readonly string[]): string | null {
+  const starting = flags.filter((flag) => flag.startsWith(typed));
+  if (typed.length >= 3 && starting.length === 1) return starting[0]!;
+  const limit = Math.min(3, Math.max(1, Math.floor(typed.length / 3)));
+  let best: string | null = null;
+  let bestDistance = limit + 1;
+  for (const flag of flags) {
+    const distance = editDistance(typed, flag);
+    if (distance < bestDistance) [best, bestDistance] = [flag, distance];
+  }
+  return best;
+}
+
 export function defineFlags<O>(
   rows: ReadonlyArray<FlagRow<O>>,
   defaults: Partial<Record<keyof O, unknown>>,
@@ -152,6 +188,7 @@ export function defineFlags<O>(
     },
     flagOf,
     describeError: (err) => err.describe(flagOf),
+    names: () => rows.filter((row) => !row.hidden).map((row) => row.flag),
     check(resolve) {
       return (argv) => {
         try {

@@ -13,13 +13,41 @@
  */
 import { ERROR_PREFIX } from './constants.ts';
 
-/** Base of every error handoff raises. */
+/**
+ * The brand every handoff error carries. `Symbol.for` keys live in one registry
+ * per process, so two copies of the library (a project and one of its
+ * dependencies, each with its own handoff) brand their errors alike.
+ */
+export const ERROR_BRAND: unique symbol = Symbol.for('handoff.error') as never;
+
+/**
+ * Base of every error handoff raises. `instanceof` works across copies of the
+ * library, as undici's errors do: an error of another copy is an instance of
+ * each class whose name its brand lists (its own class and every base).
+ */
 export class HandoffError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+  }
+
+  /** The names of this error's classes, its own first, HandoffError last. */
+  get [ERROR_BRAND](): string[] {
+    const names: string[] = [];
+    for (let p: unknown = Object.getPrototypeOf(this); p !== Error.prototype; p = Object.getPrototypeOf(p)) {
+      const name = (p as { constructor: { name: string } }).constructor.name;
+      if (name !== '') names.push(name); // the unnamed bases of the class factories below
+    }
+    return names;
+  }
+
+  static override [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null) return false;
+    const brand = (value as { [ERROR_BRAND]?: unknown })[ERROR_BRAND];
+    return Array.isArray(brand) && this.name !== '' && brand.includes(this.name);
   }
 }
 
@@ -222,11 +250,35 @@ const SOCKET_FAILURE_TEXT: Record<string, string> = {
   ENETUNREACH: 'network unreachable',
   ETIMEDOUT: 'timed out',
   ECONNRESET: 'connection reset',
+  // TLS: what is wrong with the server's certificate, and the flag that mends it
+  // (Node's own words suggest --use-system-ca, which a self-signed certificate never needs).
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the server's certificate is self-signed: trust it with --ca cert.pem",
+  SELF_SIGNED_CERT_IN_CHAIN: "the server's certificate comes from a CA not trusted here: pass --ca ca.pem (that CA)",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the server's certificate is signed by a CA not trusted here: pass --ca ca.pem",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the server's certificate is signed by a CA not trusted here: pass --ca ca.pem",
+  CERT_HAS_EXPIRED: "the server's certificate has expired: the server needs a new one",
+  ERR_SSL_WRONG_VERSION_NUMBER: 'this port does not speak TLS: leave out --tls',
 };
 
+/** A socket error from a TLS handshake: the certificate it was about, and the host it was checked against. */
+type TlsSocketError = NodeJS.ErrnoException & { host?: string; cert?: { subjectaltname?: string } };
+
+/** `the server's certificate is for localhost, not 127.0.0.2: pass --host localhost`, from Node's altname error. */
+function hostMismatchText(err: TlsSocketError): string {
+  const names = (err.cert?.subjectaltname ?? '')
+    .split(', ')
+    .map((entry) => entry.replace(/^(DNS|IP Address):/, ''))
+    .filter((name) => name !== '');
+  if (names.length === 0) return `the server's certificate names no host: it cannot be checked against ${err.host}`;
+  return `the server's certificate is for ${names.join(', ')}, not ${err.host}: pass --host ${names[0]}`;
+}
+
 /** A socket error in words, its errno code once: `connection refused (ECONNREFUSED)`, not Node's `connect ECONNREFUSED 127.0.0.1:5050`. */
-export function socketFailureText(err: NodeJS.ErrnoException): string {
-  const words = (err.code && SOCKET_FAILURE_TEXT[err.code]) ?? err.message;
+export function socketFailureText(err: TlsSocketError): string {
+  const words =
+    err.code === 'ERR_TLS_CERT_ALTNAME_INVALID' && err.host
+      ? hostMismatchText(err)
+      : ((err.code && SOCKET_FAILURE_TEXT[err.code]) ?? err.message.split('\n')[0]!.trim());
   return err.code && !words.includes(err.code) ? `${words} (${err.code})` : words;
 }
 
@@ -242,6 +294,11 @@ export class ReplyTimeoutError extends localError('ERR_REPLY_TIMEOUT') {}
 export class UnexpectedReplyError extends localError('ERR_UNEXPECTED_REPLY') {}
 /** The server's bytes are not the replies expected (a raw ack that is not `Msg received`, a wrong length). */
 export class BadReplyError extends localError('ERR_BAD_REPLY') {}
+/**
+ * A plain connection to a port that speaks TLS: the server answered with a TLS
+ * record, or closed without a byte and the port then completed a TLS handshake.
+ */
+export class ServerSpeaksTlsError extends localError('ERR_SERVER_SPEAKS_TLS') {}
 
 /**
  * The first reply does not come, or cannot be read: most often the two sides
@@ -266,6 +323,10 @@ export class UnsupportedRuntimeError extends localError('ERR_UNSUPPORTED_RUNTIME
 export class WorkerStartError extends localError('ERR_WORKER_START') {}
 /** A TLS certificate, key or CA file that cannot be read or used (--tls-cert, --tls-key, --ca). */
 export class TlsFileError extends localError('ERR_TLS_FILE') {}
+/** The cross-server bus (Redis, Redis Cluster, NATS) cannot be reached now; `cause` has why. */
+export class BusUnavailableError extends localError('ERR_BUS_UNAVAILABLE') {}
+/** The cross-server bus did not answer a command within its time. */
+export class BusTimeoutError extends localError('ERR_BUS_TIMEOUT') {}
 
 // ---------------------------------------------------------------------------
 // Local failures: the load tester.
@@ -282,6 +343,8 @@ export class EmbeddedServerError extends localError('ERR_EMBEDDED_SERVER') {}
 export class FileLimitError extends localError('ERR_FILE_LIMIT') {}
 /** A load-generating thread failed. */
 export class LoadThreadError extends localError('ERR_LOAD_THREAD') {}
+/** Nobody reads the bench's stdout any more (the `| head` it fed has ended): the run stops, unsaved. */
+export class OutputClosedError extends localError('ERR_OUTPUT_CLOSED') {}
 /** A results file that compare cannot read. */
 export class ResultsFileError extends localError('ERR_RESULTS_FILE') {}
 /** Two runs whose load differs (clients, rate, ...): compare refuses them unless --force. */
@@ -317,16 +380,20 @@ export const ERROR_CATALOGUE: ReadonlyArray<{ code: string; errorClass: abstract
   { code: 'ERR_REPLY_TIMEOUT', errorClass: ReplyTimeoutError },
   { code: 'ERR_UNEXPECTED_REPLY', errorClass: UnexpectedReplyError },
   { code: 'ERR_BAD_REPLY', errorClass: BadReplyError },
+  { code: 'ERR_SERVER_SPEAKS_TLS', errorClass: ServerSpeaksTlsError },
   { code: 'ERR_NO_LAN_ADDRESS', errorClass: NoLanAddressError },
   { code: 'ERR_UNSUPPORTED_RUNTIME', errorClass: UnsupportedRuntimeError },
   { code: 'ERR_WORKER_START', errorClass: WorkerStartError },
   { code: 'ERR_TLS_FILE', errorClass: TlsFileError },
+  { code: 'ERR_BUS_UNAVAILABLE', errorClass: BusUnavailableError },
+  { code: 'ERR_BUS_TIMEOUT', errorClass: BusTimeoutError },
   { code: 'ERR_TARGET_UNREACHABLE', errorClass: TargetUnreachableError },
   { code: 'ERR_TARGET_LOOKUP', errorClass: TargetLookupError },
   { code: 'ERR_NO_REPLY', errorClass: NoReplyError },
   { code: 'ERR_EMBEDDED_SERVER', errorClass: EmbeddedServerError },
   { code: 'ERR_FILE_LIMIT', errorClass: FileLimitError },
   { code: 'ERR_LOAD_THREAD', errorClass: LoadThreadError },
+  { code: 'ERR_OUTPUT_CLOSED', errorClass: OutputClosedError },
   { code: 'ERR_RESULTS_FILE', errorClass: ResultsFileError },
   { code: 'ERR_INCOMPARABLE_RUNS', errorClass: IncomparableRunsError },
   { code: 'ERR_INCOMPATIBLE_RUNS', errorClass: IncompatibleRunsError },

@@ -54,6 +54,12 @@ export const SERVE_FLAGS = defineFlags<ServeOptions>(
       describe: "seconds from a frame's first byte to its last",
     },
     {
+      option: 'handshakeTimeoutMs',
+      flag: 'handshake-timeout',
+      kind: 'seconds',
+      describe: 'with TLS or --proxy-protocol: seconds from accept to the end of the PROXY header and TLS handshake',
+    },
+    {
       option: 'idleTimeoutMs',
       flag: 'idle-timeout',
       kind: 'seconds',

@@ -38,10 +38,19 @@ const DELIVERIES = 7; // chat deliveries written
 const LAG_P50 = 8;
 const LAG_P99 = 9;
 const LAG_MAX = 10;
-const ERRORS = 11; // one field per SESSION_ERROR_CODES entry: !ERROR frames sent by this thread's sessions
+const SESSION_FAULTS = 11; // connections closed because our own code threw while serving them
+const ERRORS = 12; // one field per SESSION_ERROR_CODES entry: !ERROR frames sent by this thread's sessions
 const FIELDS = ERRORS + SESSION_ERROR_CODES.length;
 /** Cumulative fields: a dead thread's figures move into the retired row. */
-const CUMULATIVE = [TOTAL, MESSAGES, BYTES_IN, BYTES_OUT, DELIVERIES, ...SESSION_ERROR_CODES.map((_, i) => ERRORS + i)];
+const CUMULATIVE = [
+  TOTAL,
+  MESSAGES,
+  BYTES_IN,
+  BYTES_OUT,
+  DELIVERIES,
+  SESSION_FAULTS,
+  ...SESSION_ERROR_CODES.map((_, i) => ERRORS + i),
+];
 const ERROR_FIELD = new Map<string, number>(SESSION_ERROR_CODES.map((code, i) => [code, ERRORS + i]));
 
 // Server-wide fields.
@@ -106,6 +115,8 @@ export interface ThreadTotals {
   deliveries: number;
   bytesIn: number;
   bytesOut: number;
+  /** Connections closed because our own code threw while serving them (a failure boundary caught it). */
+  sessionFaults: number;
 }
 
 /** A live thread's figures for the metrics: its totals, the !ERROR frames it sent by code, its loop delay. */
@@ -365,6 +376,7 @@ export class ServerCounters {
       deliveries: a[base + DELIVERIES]!,
       bytesIn: a[base + BYTES_IN]!,
       bytesOut: a[base + BYTES_OUT]!,
+      sessionFaults: a[base + SESSION_FAULTS]!,
     };
   }
 }
@@ -420,6 +432,10 @@ export class ThreadCounters {
   }
   delivered(deliveries: number): void {
     this.#a[this.#base + DELIVERIES]! += deliveries;
+  }
+  /** Our own code threw while serving a connection; the connection was closed (once per connection at most). */
+  sessionFault(): void {
+    this.#a[this.#base + SESSION_FAULTS]! += 1;
   }
   /** One !ERROR frame sent (once per connection at most: not on the per-message path). */
   errorSent(code: string): void {

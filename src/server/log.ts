@@ -26,6 +26,40 @@ export function counted(n: number, noun: string, many = `${noun}s`): string {
   return `${count(n)} ${n === 1 ? noun : many}`;
 }
 
+/** The width a person reads the server's lines in: the tutorial's terminal, 80 columns. */
+export const LINE_WIDTH = 80;
+
+/**
+ * `[TAG] part, part, ...` in rows of at most LINE_WIDTH columns: broken between
+ * parts (never inside one), each further row indented under the text after the tag.
+ */
+export function fitLine(tag: string, parts: readonly string[], separator: string): string {
+  const indent = ' '.repeat(tag.length + 1);
+  const rows: string[] = [];
+  let row = tag;
+  for (const part of parts) {
+    const first = row === tag || row === indent;
+    const next = first ? `${row}${row === tag ? ' ' : ''}${part}` : `${row}${separator}${part}`;
+    if (!first && next.length > LINE_WIDTH) {
+      rows.push(row);
+      row = `${indent}${part}`;
+    } else row = next;
+  }
+  rows.push(row);
+  return rows.join('\n');
+}
+
+/** A rate for a person: one decimal below 10 (two messages in 5 s are 0.4 msg/s, not 0), thousands separators above. */
+export function rate(perSecond: number): string {
+  if (perSecond === 0) return '0';
+  return perSecond < 10 ? perSecond.toFixed(1) : count(Math.round(perSecond));
+}
+
+/** Megabytes per second with two decimals and thousands separators: `2,718.28`. */
+export function megabytes(perSecond: number): string {
+  return perSecond.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
 // JSON.stringify escapes C0 controls but passes DEL and C1 (U+0080-U+009F, CSI among them)
 // through raw, and a terminal acts on them. Outside strings a JSON line has none of them,
 // so escaping them as \u00XX in the serialized line keeps the JSON the same value.

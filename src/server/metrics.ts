@@ -4,6 +4,12 @@
  * the counters the threads already keep in shared memory (counters.ts), in
  * prom-client collect() callbacks: a scrape asks no worker anything and adds
  * nothing to the per-message path.
+ *
+ * The endpoint is hardened (METRICS_LIMITS) so that slow, half-sent or flooding
+ * scrapers cost the data path little: requests have short deadlines, connections
+ * and keep-alive are bounded, prom-client's process figures (the costly part to
+ * render) are cached for a second while the handoff_* figures stay exact, and
+ * responses are paced: past a few a second, each waits its turn.
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -13,6 +19,26 @@ import type { ServerLog } from './log.ts';
 import type { Mode } from './options.ts';
 
 export const METRICS_PATH = '/metrics';
+
+/** The bounds of the metrics endpoint (README, "Metrics"). */
+export const METRICS_LIMITS = Object.freeze({
+  /** Connections open at once; one more is closed as soon as it is accepted. */
+  maxConnections: 16,
+  /** A request's headers must be in within this... */
+  headersTimeoutMs: 3_000,
+  /** ...and the whole request within this. */
+  requestTimeoutMs: 5_000,
+  /** How often Node checks the two deadlines above (its default, 30 s, would let them run far over). */
+  checkEveryMs: 1_000,
+  /** An idle keep-alive connection is closed after this... */
+  keepAliveTimeoutMs: 5_000,
+  /** ...and any connection after this many requests. */
+  maxRequestsPerSocket: 100,
+  /** prom-client's process figures (process_*, nodejs_*) are rendered at most this often. */
+  processCacheMs: 1_000,
+  /** Responses a second, all connections together; a request beyond waits for its turn (none is refused). */
+  responsesPerSecond: 10,
+});
 
 export interface MetricsEndpoint {
   readonly host: string;
@@ -86,10 +112,16 @@ type MetricArgs = [register: Registry, name: string, help: string, labelNames: s
 const readCounter = (...args: MetricArgs) => readMetric('counter', ...args);
 const readGauge = (...args: MetricArgs) => readMetric('gauge', ...args);
 
-/** The registry of one server: its own metrics and prom-client's process defaults. */
-export function serverRegistry(counters: ServerCounters, mode: Mode): Registry {
+/** prom-client's process defaults (CPU, memory, heap, GC, the main thread's loop lag). */
+export function processRegistry(): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register });
+  return register;
+}
+
+/** The registry of one server's own metrics (handoff_*), read fresh at every scrape. */
+export function serverRegistry(counters: ServerCounters, mode: Mode): Registry {
+  const register = new Registry();
   // The live threads, labelled by thread id (a dead thread's series go; its figures stay in the totals).
   const perWorker = (field: (t: ThreadSnapshot) => number) => () =>
     counters.snapshots().map((t): [Record<string, string>, number] => [{ worker: String(t.threadId) }, field(t)]);
@@ -121,6 +153,13 @@ export function serverRegistry(counters: ServerCounters, mode: Mode): Registry {
   }
   readCounter(register, 'handoff_protocol_errors_total', '!ERROR frames sent to connections, by code', ['code'], () =>
     Object.entries(counters.errorsByCode()).map(([code, n]) => [{ code }, n]),
+  );
+  readCounter(
+    register,
+    'handoff_session_faults_total',
+    'Connections closed because our own code threw while serving them (each logged as [ERROR] with its cause)',
+    [],
+    () => counters.sum().sessionFaults,
   );
   readCounter(register, 'handoff_refused_total', 'Connections refused at accept, by reason', ['reason'], () => {
     const refused = counters.refusedByReason();
@@ -155,10 +194,59 @@ export function serverRegistry(counters: ServerCounters, mode: Mode): Registry {
   return register;
 }
 
+/** A text rendered at most once every `ms` (a render in flight is shared). */
+class CachedText {
+  readonly #ms: number;
+  readonly #render: () => Promise<string>;
+  #text: Promise<string> | null = null;
+  #renderedAt = 0;
+
+  constructor(ms: number, render: () => Promise<string>) {
+    this.#ms = ms;
+    this.#render = render;
+  }
+
+  get(): Promise<string> {
+    const now = performance.now();
+    if (this.#text === null || now - this.#renderedAt >= this.#ms) {
+      this.#renderedAt = now;
+      const text = this.#render();
+      this.#text = text;
+      text.catch(() => {
+        if (this.#text === text) this.#text = null; // a failed render is not kept
+      });
+    }
+    return this.#text;
+  }
+}
+
+/** Runs callbacks at most `perSecond` a second, in order: one beyond waits for its turn. */
+class Pacer {
+  readonly #gapMs: number;
+  #nextAt = 0;
+
+  constructor(perSecond: number) {
+    this.#gapMs = 1000 / perSecond;
+  }
+
+  run(fn: () => void): void {
+    const now = performance.now();
+    const at = Math.max(now, this.#nextAt);
+    this.#nextAt = at + this.#gapMs;
+    if (at <= now) fn();
+    else setTimeout(fn, at - now).unref();
+  }
+}
+
 /** Serves `/metrics` on host:port (0 picks a free port); says where in one log line. */
 export async function startMetrics(context: MetricsContext): Promise<MetricsEndpoint> {
+  const limits = METRICS_LIMITS;
   const register = serverRegistry(context.counters, context.mode);
-  const server = http.createServer((request, response) => {
+  const processFigures = processRegistry();
+  const processText = new CachedText(limits.processCacheMs, () => processFigures.metrics());
+  const pacer = new Pacer(limits.responsesPerSecond);
+  const respond = (request: http.IncomingMessage, response: http.ServerResponse) => {
+    if (request.socket.destroyed) return; // gone while it waited for its turn
     const path = (request.url ?? '').split('?')[0];
     if (path !== METRICS_PATH) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: metrics are at ${METRICS_PATH}\n`);
@@ -168,11 +256,22 @@ export async function startMetrics(context: MetricsContext): Promise<MetricsEndp
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('GET only\n');
       return;
     }
-    register.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': register.contentType }).end(text),
+    Promise.all([register.metrics(), processText.get()]).then(
+      ([own, process]) => response.writeHead(200, { 'content-type': register.contentType }).end(own + process),
       (err: Error) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
     );
-  });
+  };
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.checkEveryMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+    },
+    (request, response) => pacer.run(() => respond(request, response)),
+  );
+  server.maxConnections = limits.maxConnections;
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: context.host, port: context.port }, () => {

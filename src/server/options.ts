@@ -32,6 +32,8 @@ export interface ServerOptions {
   maxConnections?: number;
   /** From a frame's first byte to its last. */
   frameTimeoutMs?: number;
+  /** From accept to the end of the PROXY header and the TLS handshake (when either is on). */
+  handshakeTimeoutMs?: number;
   /** From connect or the last complete frame; 0 = never. */
   idleTimeoutMs?: number;
   /** Unsent bytes above the high-water mark for this long: SLOW_CONSUMER; 0 = never. */
@@ -74,6 +76,9 @@ export interface ServerOptions {
   maxConnectionsPerIp?: number;
 }
 
+/** The longest --handshake-timeout: a handshake is a few round trips, not minutes. */
+const MAX_HANDSHAKE_TIMEOUT_MS = 300_000;
+
 export type ResolvedServerOptions = Readonly<Required<ServerOptions>>;
 
 export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
@@ -83,6 +88,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   maxConnections: 10_000,
   frameTimeoutMs: 30_000,
+  handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 300_000,
   writeTimeoutMs: 30_000,
   workers: availableParallelism(),
@@ -185,6 +191,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     maxMessageBytes,
     maxConnections: integer('maxConnections', get('maxConnections'), 1, 1_000_000),
     frameTimeoutMs: integer('frameTimeoutMs', get('frameTimeoutMs'), 1, DAY_MS),
+    // A few round trips: minutes would only let stalled peers hold their slots longer.
+    handshakeTimeoutMs: integer('handshakeTimeoutMs', get('handshakeTimeoutMs'), 1, MAX_HANDSHAKE_TIMEOUT_MS),
     idleTimeoutMs: integer('idleTimeoutMs', get('idleTimeoutMs'), 0, DAY_MS),
     writeTimeoutMs: integer('writeTimeoutMs', get('writeTimeoutMs'), 0, DAY_MS),
     workers: integer('workers', get('workers'), 1, 256),

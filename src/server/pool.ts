@@ -6,6 +6,7 @@ import type { ServerCounters } from './counters.ts';
 import type { ServerLog } from './log.ts';
 import type { ResolvedServerOptions } from './options.ts';
 import { type ControlMessage, SERVE_CONNECTION_TASK, type WorkerBoot } from './worker-boot.ts';
+import { siblingModule } from '../options/sibling-module.ts';
 
 type RunOptions = NonNullable<Parameters<Piscina['run']>[1]>;
 /** What piscina tells of each of its threads (its PiscinaWorker, which it does not export). */
@@ -48,10 +49,15 @@ export class WorkerPool {
   readonly #routed = new Map<number, number>();
   readonly #ready = new Set<number>();
   readonly #stopped = new Set<number>();
-  #onControl: (() => void) | null = null;
+  /** Everyone waiting for a condition on the threads (started(), stop()): each is checked at every change. */
+  readonly #waiters = new Set<() => void>();
   /** The error piscina reported last: the cause of the death being handled. */
   #lastFailure: Error | undefined;
+  /** A thread failed before every thread was ready: start-up has failed. */
+  #startFailure: Error | undefined;
+  #allReady = false;
   #stopping = false;
+  #address: net.AddressInfo | null = null;
 
   readonly #onThreadGone: (threadId: number) => void;
 
@@ -68,13 +74,27 @@ export class WorkerPool {
     this.#control = new BroadcastChannel(boot.channel);
     this.#control.onmessage = (event) => {
       const message = (event as { data: ControlMessage }).data;
-      if (message.type === 'ready') this.#ready.add(message.threadId);
-      else if (message.type === 'stopped') this.#stopped.add(message.threadId);
-      this.#onControl?.();
+      if (message.type === 'ready') {
+        this.#ready.add(message.threadId);
+        this.#address ??= message.address;
+        // After start-up, a ready thread is the replacement of one that died: say that it serves now.
+        if (this.#allReady && !this.#stopping) {
+          this.#log.essential(
+            'worker-replaced',
+            `[INFO] worker thread ${message.threadId} serves in place of the one that died`,
+            {
+              threadId: message.threadId,
+            },
+          );
+        }
+      } else if (message.type === 'stopped') {
+        this.#stopped.add(message.threadId);
+      }
+      this.#wake();
     };
     const maximumUsage = options.maxConnections + SPARE_TASKS_PER_WORKER;
     this.#piscina = new Piscina({
-      filename: new URL('./worker.ts', import.meta.url).href,
+      filename: siblingModule('worker', import.meta.url).href,
       minThreads: options.workers,
       maxThreads: options.workers,
       idleTimeout: Number.POSITIVE_INFINITY,
@@ -91,33 +111,41 @@ export class WorkerPool {
     });
     this.#piscina.on('error', (err: Error) => {
       this.#lastFailure = err;
+      if (!this.#allReady) {
+        this.#startFailure ??= err;
+        this.#wake();
+      }
     });
     this.#piscina.on('workerDestroy', (worker: PoolWorker) => this.#onWorkerGone(worker.id));
   }
 
-  /** Resolves once every thread is ready to serve (reuseport: listening); rejects if one fails to start. */
+  /** Where the threads listen (strategy reuseport: the port the first thread bound); null under handoff. */
+  get address(): net.AddressInfo | null {
+    return this.#address;
+  }
+
+  /**
+   * Resolves once every thread is ready to serve (reuseport: listening); rejects if one
+   * fails to start, if stop() is called first, or after START_DEADLINE_MS.
+   */
   async started(threads: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const failed = new Promise<never>((_, reject) => {
-      this.#piscina.once('error', (err: Error) =>
-        reject(new WorkerStartError(`a worker thread failed to start: ${err.message}`, { cause: err })),
-      );
-      timer = setTimeout(
-        () =>
-          reject(
-            new WorkerStartError(
-              `${threads - this.#ready.size} of ${threads} worker threads not ready after ${START_DEADLINE_MS / 1000} s`,
-            ),
-          ),
-        START_DEADLINE_MS,
-      );
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, START_DEADLINE_MS);
     });
-    failed.catch(() => {});
+    const over = () => this.#ready.size >= threads || this.#startFailure !== undefined || this.#stopping;
     try {
-      await Promise.race([this.#until(() => this.#ready.size >= threads), failed]);
+      await Promise.race([this.#until(over), late]);
     } finally {
       clearTimeout(timer);
     }
+    const failure = this.#startFailure;
+    if (failure) throw new WorkerStartError(`a worker thread failed to start: ${failure.message}`, { cause: failure });
+    if (this.#ready.size < threads) {
+      const why = this.#stopping ? 'the pool was stopped' : `not ready after ${START_DEADLINE_MS / 1000} s`;
+      throw new WorkerStartError(`${threads - this.#ready.size} of ${threads} worker threads not started: ${why}`);
+    }
+    this.#allReady = true;
   }
 
   /** Transfers an admitted socket to the least busy thread; the task settles when the connection closes. */
@@ -136,23 +164,31 @@ export class WorkerPool {
    */
   async stop(deadline: Promise<void>): Promise<void> {
     this.#stopping = true;
-    const live = this.#piscina.threads.map((t) => t.threadId);
+    this.#wake(); // a started() still waiting gives up now
+    // Only threads that started can say they stopped; the others are ended by destroy().
+    const live = this.#piscina.threads.map((t) => t.threadId).filter((id) => this.#ready.has(id));
     this.#control.postMessage({ type: 'shutdown' } satisfies ControlMessage);
     await Promise.race([this.#until(() => live.every((id) => this.#stopped.has(id))), deadline]);
-    this.#onControl = null;
+    this.#waiters.clear();
     this.#control.close();
     await this.#piscina.destroy();
   }
 
+  /** Resolves once `condition()` holds, checked at every change the threads report. */
   #until(condition: () => boolean): Promise<void> {
     if (condition()) return Promise.resolve();
     return new Promise((resolve) => {
-      this.#onControl = () => {
+      const check = () => {
         if (!condition()) return;
-        this.#onControl = null;
+        this.#waiters.delete(check);
         resolve();
       };
+      this.#waiters.add(check);
     });
+  }
+
+  #wake(): void {
+    for (const check of [...this.#waiters]) check();
   }
 
   #onWorkerGone(threadId: number): void {

@@ -11,13 +11,6 @@ import type { ServerLog } from './log.ts';
 import { parseProxyHeader, PROXY_FIRST_READ_BYTES, type ProxyAddress } from './proxy-protocol.ts';
 import { wrapServerSocket } from './tls.ts';
 
-/**
- * A TLS handshake is several round trips and public-key work: it gets at least this
- * long, however short --frame-timeout is (a busy thread must not cut off a client that
- * is merely slow to finish a handshake).
- */
-const HANDSHAKE_AT_LEAST_MS = 2_000;
-
 /** Room for any v1 line and the usual v2 headers; a larger v2 header gets a buffer of its size. */
 const PROXY_BUFFER_BYTES = 256;
 
@@ -25,10 +18,44 @@ export interface PreludeConfig {
   /** --proxy-protocol: peers allowed to send a PROXY header (every other peer is closed at once). */
   proxyTrusted: net.BlockList | null;
   secureContext: tls.SecureContext | null;
-  /** The PROXY header, and then the TLS handshake (at least HANDSHAKE_AT_LEAST_MS), must each be done within this. */
+  /** --handshake-timeout: the PROXY header and the TLS handshake together must be done within this. */
   deadlineMs: number;
+  /** The connections of this thread in their prelude: past its limit the oldest is closed. */
+  bound: PreludeBound;
   highWaterMarkBytes: number;
   log: ServerLog;
+}
+
+/**
+ * The connections of one thread still in their prelude (PROXY header, TLS handshake),
+ * oldest first, at most `limit()` of them: one more closes the oldest to make room.
+ * So peers that stall in their handshake can hold at most that many connection slots,
+ * however many of them come, while a client that completes its handshake promptly
+ * (milliseconds) gets through.
+ */
+export class PreludeBound {
+  readonly #pending = new Set<() => void>();
+  readonly #limit: () => number;
+
+  constructor(limit: () => number) {
+    this.#limit = limit;
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** Counts a connection in; `drop` closes it if it has to make room. Returns what to call once it is through or gone. */
+  enter(drop: () => void): () => void {
+    const limit = Math.max(1, this.#limit());
+    while (this.#pending.size >= limit) {
+      const oldest = this.#pending.values().next().value!;
+      this.#pending.delete(oldest);
+      oldest();
+    }
+    this.#pending.add(drop);
+    return () => this.#pending.delete(drop);
+  }
 }
 
 /** A connection ready for its session. */
@@ -66,29 +93,87 @@ export function isTrusted(list: net.BlockList, address: string | undefined): boo
 }
 
 /**
- * Takes a fresh accepted socket through the PROXY header and the TLS wrap.
+ * One connection's prelude: its deadline, its place in the bound, and the socket that
+ * carries it now (the accepted one, the PROXY reader, then the TLS socket). Cutting it
+ * logs why once and closes that socket.
+ */
+class Watch {
+  socket: net.Socket;
+  remote: string;
+  /** Set once the prelude was cut (too late, or dropped for room): the reason, logged already. */
+  cut: string | null = null;
+  inTls = false;
+  #over = false;
+  readonly #timer: NodeJS.Timeout;
+  readonly #leave: () => void;
+  readonly #log: ServerLog;
+
+  constructor(socket: net.Socket, config: PreludeConfig) {
+    this.socket = socket;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.#log = config.log;
+    const seconds = config.deadlineMs / 1000;
+    this.#timer = setTimeout(() => {
+      const what = this.inTls ? 'TLS handshake' : 'PROXY header';
+      this.#cut(`no complete ${what} within ${seconds} s (--handshake-timeout)`);
+    }, config.deadlineMs);
+    this.#timer.unref(); // a connection in its prelude does not keep a stopping thread alive
+    this.#leave = config.bound.enter(() =>
+      this.#cut(
+        'closed to make room: this thread holds as many connections in their handshake as it may, and this one was the oldest',
+      ),
+    );
+  }
+
+  /** Through (or gone): no deadline, no place in the bound any more. */
+  over(): void {
+    if (this.#over) return;
+    this.#over = true;
+    clearTimeout(this.#timer);
+    this.#leave();
+  }
+
+  #cut(reason: string): void {
+    if (this.#over) return;
+    this.over();
+    this.cut = reason;
+    if (this.inTls) this.#log.info('tls-failed', `[TLS] ${this.remote}: ${reason}`, { remote: this.remote });
+    else this.#log.info('refused', `[REFUSED] ${this.remote}: ${reason}`, { remote: this.remote, code: 'PROXY' });
+    this.socket.destroy();
+  }
+}
+
+/**
+ * Takes a fresh accepted socket through the PROXY header and the TLS wrap, within
+ * --handshake-timeout and the thread's bound on connections in their prelude.
  * Resolves null when the connection was closed instead (untrusted peer, no or a
- * bad header, too late); the reason is logged.
+ * bad header, too late, dropped for room); the reason is logged.
  */
 export async function runPrelude(socket: net.Socket, config: PreludeConfig): Promise<Prepared | null> {
+  if (config.proxyTrusted !== null && !isTrusted(config.proxyTrusted, socket.remoteAddress)) {
+    refuse(config.log, socket, `${socket.remoteAddress}:${socket.remotePort}`, 'not a trusted proxy (--proxy-trusted)');
+    return null;
+  }
+  const watch = new Watch(socket, config);
   let current = socket;
   let peer: ProxyAddress | null = null;
   if (config.proxyTrusted !== null) {
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (!isTrusted(config.proxyTrusted, socket.remoteAddress)) {
-      refuse(config.log, socket, remote, 'not a trusted proxy (--proxy-trusted)');
-      return null;
-    }
-    const read = await readProxyHeader(socket, config);
+    const read = await readProxyHeader(socket, config, watch);
     if ('reason' in read) {
-      refuse(config.log, read.socket, remote, read.reason);
+      watch.over();
+      // Cut by the deadline or the bound: logged there already.
+      if (watch.cut === null) refuse(config.log, read.socket, watch.remote, read.reason);
+      else read.socket.destroy();
       return null;
     }
     current = read.socket;
     peer = read.peer;
   }
-  if (config.secureContext === null) return { socket: current, encrypted: false, peer };
-  return { socket: handshakeWithin(current, config, peer), encrypted: true, peer };
+  if (config.secureContext === null) {
+    watch.over();
+    return { socket: current, encrypted: false, peer };
+  }
+  return { socket: handshakeWithin(current, config, peer, watch), encrypted: true, peer };
 }
 
 function refuse(log: ServerLog, socket: net.Socket, remote: string, reason: string): void {
@@ -103,7 +188,7 @@ type HeaderRead = { socket: net.Socket; peer: ProxyAddress | null } | { socket: 
  * still needs at least: whatever the client sent after it stays in the kernel
  * for the session (or the TLS handshake) to read.
  */
-function readProxyHeader(socket: net.Socket, config: PreludeConfig): Promise<HeaderRead> {
+function readProxyHeader(socket: net.Socket, config: PreludeConfig, watch: Watch): Promise<HeaderRead> {
   return new Promise((resolve) => {
     let bytes = Buffer.allocUnsafe(PROXY_BUFFER_BYTES);
     let have = 0;
@@ -112,8 +197,10 @@ function readProxyHeader(socket: net.Socket, config: PreludeConfig): Promise<Hea
     const finish = (result: HeaderRead) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      reader.removeAllListeners();
+      // Only our own listeners: Node's own (its 'end' handling) stay on a socket that lives on.
+      reader.off('end', gone);
+      reader.off('close', gone);
+      reader.off('error', gone);
       resolve(result);
     };
     const reader: net.Socket = adoptSocket(socket, {
@@ -126,51 +213,56 @@ function readProxyHeader(socket: net.Socket, config: PreludeConfig): Promise<Hea
         return bytes.subarray(have, have + need);
       },
       callback: (bytesRead) => {
-        have += bytesRead;
-        const parsed = parseProxyHeader(bytes.subarray(0, have));
-        if (parsed.kind === 'more') {
-          need = parsed.atLeast;
-          return true;
+        // Untrusted bytes: whatever the parser throws costs this connection only.
+        try {
+          have += bytesRead;
+          const parsed = parseProxyHeader(bytes.subarray(0, have));
+          if (parsed.kind === 'more') {
+            need = parsed.atLeast;
+            return true;
+          }
+          if (parsed.kind === 'invalid') finish({ socket: reader, reason: parsed.reason });
+          else finish({ socket: reader, peer: parsed.header.source });
+        } catch (err) {
+          finish({ socket: reader, reason: `internal error reading the PROXY header: ${(err as Error).message}` });
         }
-        if (parsed.kind === 'invalid') finish({ socket: reader, reason: parsed.reason });
-        else finish({ socket: reader, peer: parsed.header.source });
         return false; // stop: the rest is not ours
       },
       writableHighWaterMark: config.highWaterMarkBytes,
     });
+    watch.socket = reader;
     const gone = () => finish({ socket: reader, reason: 'closed before its PROXY header was complete' });
     reader.on('end', gone);
     reader.on('close', gone);
     reader.on('error', gone);
-    const timer = setTimeout(
-      () => finish({ socket: reader, reason: `no complete PROXY header within ${config.deadlineMs / 1000} s` }),
-      config.deadlineMs,
-    );
-    timer.unref(); // a connection still in its header does not keep a stopping thread alive
   });
 }
 
-/** Wraps `socket` in TLS; a handshake that fails or takes too long closes it (logged). */
-function handshakeWithin(socket: net.Socket, config: PreludeConfig, peer: ProxyAddress | null): tls.TLSSocket {
-  const remote = peer ? `${peer.address}:${peer.port}` : `${socket.remoteAddress}:${socket.remotePort}`;
+/** Wraps `socket` in TLS; a handshake that fails or is cut (deadline, bound) closes it (logged). */
+function handshakeWithin(
+  socket: net.Socket,
+  config: PreludeConfig,
+  peer: ProxyAddress | null,
+  watch: Watch,
+): tls.TLSSocket {
   const secure = wrapServerSocket(socket, config.secureContext!, config.highWaterMarkBytes);
-  const deadlineMs = Math.max(config.deadlineMs, HANDSHAKE_AT_LEAST_MS);
-  const timer = setTimeout(() => {
-    config.log.info('tls-failed', `[TLS] ${remote}: no TLS handshake within ${deadlineMs / 1000} s`, { remote });
-    secure.destroy();
-  }, deadlineMs);
-  timer.unref();
+  if (peer) watch.remote = `${peer.address}:${peer.port}`;
+  watch.socket = secure;
+  watch.inTls = true;
   const failed = (err: Error & { reason?: string; code?: string }) => {
-    clearTimeout(timer);
+    watch.over();
     // OpenSSL's message is several lines with source paths; its reason is the words that matter.
     const why = err.reason ?? err.message.split('\n')[0];
-    config.log.info('tls-failed', `[TLS] ${remote}: handshake failed: ${why}`, { remote, code: err.code });
+    config.log.info('tls-failed', `[TLS] ${watch.remote}: handshake failed: ${why}`, {
+      remote: watch.remote,
+      code: err.code,
+    });
   };
   secure.once('error', failed);
   secure.once('secure', () => {
-    clearTimeout(timer);
+    watch.over();
     secure.off('error', failed);
   });
-  secure.once('close', () => clearTimeout(timer));
+  secure.once('close', () => watch.over());
   return secure;
 }

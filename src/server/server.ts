@@ -4,12 +4,14 @@ import { networkInterfaces } from 'node:os';
 import { allocateCounters, ServerCounters } from './counters.ts';
 import { LINGERING_REFUSALS_PER_THREAD } from './acceptor.ts';
 import { budgetWarning, currentBudget } from './descriptors.ts';
-import { count, counted, createServerLog, type ServerLog } from './log.ts';
-import { type MetricsEndpoint, startMetrics } from './metrics.ts';
+import { count, counted, createServerLog, fitLine, megabytes, rate, type ServerLog } from './log.ts';
+import { DEFAULT_HEADER_BYTES } from '../protocol/index.ts';
+import { METRICS_LIMITS, type MetricsEndpoint, startMetrics } from './metrics.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { RedisBridge } from './chat/redis-bridge.ts';
 import { type Serving, START_STRATEGY } from './strategies.ts';
 import { loadTlsMaterial } from './tls.ts';
+import { checkRuntime } from './runtime.ts';
 
 /** Cumulative counters since start; `workers` has one entry per live thread that serves connections. */
 export interface ServerStats {
@@ -75,6 +77,7 @@ function deadlineAfter(ms: number): { reached: Promise<void>; cancel(): void } {
  * strategies.ts: handoff, the default, reuseport and single).
  */
 export async function startServer(input: ServerOptions = {}): Promise<RunningServer> {
+  checkRuntime();
   const options = resolveServerOptions(input);
   // A certificate or key that cannot be used stops the start here, before any thread.
   const tls = options.tlsCert === '' ? null : loadTlsMaterial(options.tlsCert, options.tlsKey);
@@ -201,7 +204,9 @@ function serverStats(counters: ServerCounters, options: ResolvedServerOptions): 
  */
 function fitDescriptorLimit(counters: ServerCounters, options: ResolvedServerOptions, log: ServerLog): void {
   const acceptingThreads = options.strategy === 'reuseport' ? options.workers : 1;
-  const budget = currentBudget(options.maxConnections, acceptingThreads * LINGERING_REFUSALS_PER_THREAD);
+  // Room for refusals in flight, and for the metrics endpoint's connections.
+  const metrics = options.metricsPort === null ? 0 : METRICS_LIMITS.maxConnections;
+  const budget = currentBudget(options.maxConnections, acceptingThreads * LINGERING_REFUSALS_PER_THREAD + metrics);
   if (budget === null || budget.maxConnections === budget.requested) return;
   counters.limit = budget.maxConnections;
   log.essential('descriptor-limit', budgetWarning(budget), { ...budget });
@@ -216,38 +221,58 @@ function bracketed(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** `, TLS, PROXY protocol` when they are on. */
-function transportText(options: ResolvedServerOptions): string {
-  const tls = options.tlsCert === '' ? '' : ', TLS';
-  const proxy = options.proxyProtocol ? `, PROXY protocol from ${options.proxyTrusted.join(',')}` : '';
-  return tls + proxy;
+/** `TLS`, `PROXY protocol from 127.0.0.0/8,::1` when they are on. */
+function transportParts(options: ResolvedServerOptions): string[] {
+  const tls = options.tlsCert === '' ? [] : ['TLS'];
+  // One part per trusted entry: a long list breaks between entries.
+  const [first, ...more] = options.proxyTrusted;
+  const proxy = options.proxyProtocol ? [`PROXY protocol from ${first}`, ...more] : [];
+  return [...tls, ...proxy];
 }
+
+/** The tutorial's line (`Server is listening on ...`), then how it serves, on a row of its own below it. */
+function listeningText(options: ResolvedServerOptions, where: string, threads: number): string {
+  const threadsText = options.strategy === 'single' ? 'main thread only' : `${threads} workers`;
+  const mode = options.mode === 'ack' ? `mode ack (${options.ack})` : `mode ${options.mode}`;
+  const how = [threadsText, `strategy ${options.strategy}`, mode, ...transportParts(options)];
+  return `[LISTENING] Server is listening on ${where}\n${fitLine(' '.repeat('[LISTENING]'.length), how, ', ')}`;
+}
+
+/**
+ * The one line the tutorial's own Python client needs: the default server frames its
+ * acks (the protocol), while that client prints what it receives, header bytes and all.
+ */
+const TUTORIAL_HINT = "[HINT] acks are framed here; the tutorial's own client wants --ack raw";
 
 function logListening(log: ServerLog, options: ResolvedServerOptions, address: net.AddressInfo, threads: number) {
   const bound = bracketed(address.address);
   const where = reachableAddresses(options.host).map(bracketed);
-  const threadsText = options.strategy === 'single' ? 'main thread only' : `${threads} workers`;
-  const mode = options.mode === 'ack' ? `ack (${options.ack})` : options.mode;
-  log.essential(
-    'listening',
-    `[LISTENING] Server is listening on ${bound}:${address.port} (${threadsText}, strategy ${options.strategy}, mode ${mode}${transportText(options)})`,
-    {
-      host: address.address,
-      port: address.port,
-      addresses: where,
-      workers: threads,
-      strategy: options.strategy,
-      mode: options.mode,
-      ack: options.ack,
-      headerBytes: options.headerBytes,
-      tls: options.tlsCert !== '',
-      proxyProtocol: options.proxyProtocol,
-    },
-  );
+  log.essential('listening', listeningText(options, `${bound}:${address.port}`, threads), {
+    host: address.address,
+    port: address.port,
+    addresses: where,
+    workers: threads,
+    strategy: options.strategy,
+    mode: options.mode,
+    ack: options.ack,
+    headerBytes: options.headerBytes,
+    tls: options.tlsCert !== '',
+    proxyProtocol: options.proxyProtocol,
+  });
+  // The tutorial's client speaks plain TCP with 64-byte headers, no PROXY header: only then can --ack raw help it.
+  const tutorialCanTalk =
+    options.headerBytes === DEFAULT_HEADER_BYTES && options.tlsCert === '' && !options.proxyProtocol;
+  if (options.mode === 'ack' && options.ack === 'framed' && tutorialCanTalk) {
+    log.info('hint', TUTORIAL_HINT);
+  }
   if (!isWildcard(address.address)) return;
   log.essential(
     'exposed',
-    `[WARNING] bound to every interface (${bound}): any machine that can reach this one can now connect`,
+    fitLine(
+      '[WARNING]',
+      `bound to every interface (${bound}): any machine that can reach this one can now connect`.split(' '),
+      ' ',
+    ),
     { host: address.address },
   );
   for (const other of where) {
@@ -278,22 +303,24 @@ function startStatsLine(
       now.activeConnections === last.activeConnections;
     if (!quiet) {
       const perThread = now.workers.map((w) => count(w.activeConnections)).join('/');
-      const rate = Math.round(messages / seconds);
-      const deliveryRate = Math.round(deliveries / seconds);
-      const chat = options.mode === 'chat' ? ` | ${count(deliveryRate)} deliveries/s` : '';
+      const messageRate = messages / seconds;
+      const deliveryRate = deliveries / seconds;
       const inMBs = (now.bytesIn - last.bytesIn) / seconds / 1e6;
       const outMBs = (now.bytesOut - last.bytesOut) / seconds / 1e6;
-      log.info(
-        'stats',
-        `[STATS] ${count(now.activeConnections)} connections (per worker ${perThread}) | ${count(rate)} msg/s${chat} | in ${inMBs.toFixed(2)} MB/s | out ${outMBs.toFixed(2)} MB/s`,
-        {
-          ...now,
-          messagesPerSecond: rate,
-          deliveriesPerSecond: deliveryRate,
-          bytesInPerSecond: Math.round(inMBs * 1e6),
-          bytesOutPerSecond: Math.round(outMBs * 1e6),
-        },
-      );
+      const parts = [
+        `${counted(now.activeConnections, 'connection')} (per worker ${perThread})`,
+        `${rate(messageRate)} msg/s`,
+        ...(options.mode === 'chat' ? [`${rate(deliveryRate)} deliveries/s`] : []),
+        `in ${megabytes(inMBs)} MB/s`,
+        `out ${megabytes(outMBs)} MB/s`,
+      ];
+      log.info('stats', fitLine('[STATS]', parts, ' | '), {
+        ...now,
+        messagesPerSecond: Math.round(messageRate),
+        deliveriesPerSecond: Math.round(deliveryRate),
+        bytesInPerSecond: Math.round(inMBs * 1e6),
+        bytesOutPerSecond: Math.round(outMBs * 1e6),
+      });
     }
     last = now;
     lastAt = at;

@@ -9,6 +9,7 @@ import {
   FrameDecoder,
   type FrameDecoderOptions,
   type ProtocolError,
+  ShuttingDownError,
   SlowConsumerError,
   TimeoutError,
 } from '../protocol/index.ts';
@@ -17,6 +18,7 @@ import type { ChatThread } from './chat/chat-thread.ts';
 import { addressName } from './chat/commands.ts';
 import type { ChatConnection, ChatMember } from './chat/member.ts';
 import type { ThreadCounters } from './counters.ts';
+import { type CrashSite, injectedFault, type InjectedFaults } from './injected-faults.ts';
 import type { ServerLog } from './log.ts';
 import { logMessage } from './message-log.ts';
 import type { ResolvedServerOptions } from './options.ts';
@@ -36,6 +38,16 @@ const CLOSE_GRACE_MS = 5_000;
  */
 const QUIET_BEFORE_CLOSE_MS = 50;
 const NOT_STARTED = -1;
+/**
+ * What a client reads when our own code failed while serving it. SHUTTING_DOWN is the
+ * protocol's code for "the server stops serving this connection, not because of what you
+ * sent": the client's right move (reconnect) is the same, and the text says it is this
+ * connection only. PROTOCOL.md has no code of its own for an internal error.
+ */
+export const INTERNAL_ERROR_TEXT = 'internal server error: this connection is closed, the server goes on; reconnect';
+
+/** The callbacks on a thread's event loop that run our code for a connection, each a failure boundary. */
+export type FaultSite = 'read' | 'tls-read' | 'sweep' | 'timer' | 'socket-event' | 'serve';
 
 /** What a session needs from the thread that serves it (ThreadSessions). */
 export interface SessionThread {
@@ -50,12 +62,14 @@ export interface SessionThread {
   readonly replyPool: ReplyBufferPool;
   /** Memory behind the thread's shared read buffer. */
   readonly readMemory: ArrayBufferLike;
-  /** Test-only fault injection (HANDOFF_TEST_CRASH_PAYLOAD); null in real use. */
-  readonly crashPayload: Buffer | null;
+  /** Test-only fault injection (injected-faults.ts); null in real use. */
+  readonly faults: InjectedFaults | null;
   /** Chat mode: the thread's rooms and bus; null in ack and echo modes. */
   readonly chat: ChatThread | null;
   /** Stop counting this session against --max-connections (idempotent). */
   release(session: Session): void;
+  /** Our own code threw while serving `remote`: log it (`[ERROR]`, with the cause) and count it. */
+  faulted(remote: string, where: FaultSite, cause: unknown): void;
 }
 
 export type CloseReason = 'disconnect' | 'peer-closed' | 'error' | 'reset';
@@ -116,6 +130,8 @@ export class Session implements ChatConnection {
   #ended = false;
   /** Chat mode: this connection as a member of the chat. */
   readonly #member: ChatMember | null;
+  /** Test-only: an injected fault waiting for its place (sweep, timer). */
+  #armedFault: CrashSite | null = null;
 
   /** `peer`: the client's address from a PROXY header; null: the socket's own peer. */
   constructor(socket: net.Socket, host: SessionThread, peer: ProxyAddress | null = null) {
@@ -132,11 +148,18 @@ export class Session implements ChatConnection {
     this.done = new Promise((resolve) => {
       this.#resolve = resolve;
     });
-    socket.on('drain', () => this.#resumeReading());
+    // Socket events run our code from Node's event loop: each inside this connection's failure boundary.
+    socket.on(
+      'drain',
+      this.#guarded('socket-event', () => this.#resumeReading()),
+    );
     socket.on('error', () => {
       this.#reason = this.#closing ? this.#reason : 'reset';
     });
-    socket.on('close', () => this.#onClose());
+    socket.on(
+      'close',
+      this.#guarded('socket-event', () => this.#onClose()),
+    );
     this.#member = host.chat ? host.chat.attach(this) : null;
   }
 
@@ -203,9 +226,7 @@ export class Session implements ChatConnection {
   #onFrame(payload: Buffer): void {
     const host = this.#host;
     if (host.logMessages) logMessage(host.log, this.remote, payload);
-    if (host.crashPayload !== null && payload.equals(host.crashPayload)) {
-      throw new Error(`injected fault: a message asked this thread to crash (${this.remote})`);
-    }
+    if (host.faults !== null) this.#injectFault(host.faults, payload);
     if (payload.length === DISCONNECT_BYTES.length && payload.equals(DISCONNECT_BYTES)) {
       this.#decoder.stop(); // anything after !DISCONNECT is ignored
       this.#disconnecting = true;
@@ -236,6 +257,24 @@ export class Session implements ChatConnection {
         this.#pendingEchoBytes += host.options.headerBytes + payload.length;
       }
     }
+  }
+
+  /** Test-only: a message that asks for a fault gets it (injected-faults.ts). */
+  #injectFault(faults: InjectedFaults, payload: Buffer): void {
+    if (faults.killThreadPayload !== null && payload.equals(faults.killThreadPayload)) {
+      // Thrown on the next turn of the event loop, outside every failure boundary: the thread ends.
+      setImmediate(() => {
+        throw injectedFault(`a message asked this thread to die (${this.remote})`);
+      });
+    }
+    if (faults.crashPayload === null || !payload.equals(faults.crashPayload)) return;
+    if (faults.crashAt === 'read') throw injectedFault(`a message asked for a throw in the read path (${this.remote})`);
+    this.#armedFault = faults.crashAt;
+  }
+
+  /** Test-only: throws if an injected fault waits for `site`. */
+  #trip(site: CrashSite): void {
+    if (this.#armedFault === site) throw injectedFault(`a message asked for a throw in the ${site} (${this.remote})`);
   }
 
   /** Writes the replies of one read: acks as one slice of a prebuilt run, echoes joined or corked. */
@@ -306,6 +345,7 @@ export class Session implements ChatConnection {
 
   /** Called by the thread's sweep timer. */
   checkTimeouts(now: number, frameTimeoutMs: number, idleTimeoutMs: number, writeTimeoutMs: number): void {
+    if (this.#armedFault !== null) this.#trip('sweep');
     if (this.#closing) return;
     // The write deadline: a peer that has not taken our bytes for that long will not.
     if (
@@ -351,6 +391,39 @@ export class Session implements ChatConnection {
   }
 
   /**
+   * The failure boundary: our own code threw while serving this connection. It alone
+   * fails: it gets `!ERROR SHUTTING_DOWN` (INTERNAL_ERROR_TEXT) if a frame can still be
+   * sent, and is closed; the error is logged with its cause and counted. Never throws.
+   */
+  crashed(where: FaultSite, cause: unknown): void {
+    try {
+      this.#host.faulted(this.remote, where, cause);
+    } catch {
+      // Even the log failed: the connection is still closed below.
+    }
+    try {
+      if (!this.#closing) {
+        this.fail(new ShuttingDownError(INTERNAL_ERROR_TEXT), false);
+        return;
+      }
+    } catch {
+      // fail() itself threw: no frame then, only the close.
+    }
+    this.#socket.destroy();
+  }
+
+  /** `fn`, for a socket event or a timer, inside this connection's failure boundary. */
+  #guarded(where: FaultSite, fn: () => void): () => void {
+    return () => {
+      try {
+        fn();
+      } catch (err) {
+        this.crashed(where, err);
+      }
+    };
+  }
+
+  /**
    * Flushes and sends FIN, then closes once the peer is quiet; a peer that will not
    * read what is left is cut off after a grace period.
    */
@@ -362,16 +435,20 @@ export class Session implements ChatConnection {
     this.#ended = true;
     socket.end();
     this.#host.release(this);
-    this.#graceTimer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+    this.#graceTimer = setTimeout(
+      this.#guarded('timer', () => socket.destroy()),
+      CLOSE_GRACE_MS,
+    );
     this.#graceTimer.unref();
-    socket.once('finish', () => this.#closeWhenQuiet());
+    socket.once('finish', this.#closeWhenQuiet);
   }
 
-  #closeWhenQuiet(): void {
+  readonly #closeWhenQuiet = this.#guarded('timer', () => {
+    if (this.#armedFault !== null) this.#trip('timer');
     const quietFor = performance.now() - this.#lastReadAt;
     if (quietFor >= QUIET_BEFORE_CLOSE_MS) this.#socket.destroy();
-    else setTimeout(() => this.#closeWhenQuiet(), QUIET_BEFORE_CLOSE_MS - quietFor).unref();
-  }
+    else setTimeout(this.#closeWhenQuiet, QUIET_BEFORE_CLOSE_MS - quietFor).unref();
+  });
 
   destroy(): void {
     this.#socket.destroy();
@@ -379,8 +456,8 @@ export class Session implements ChatConnection {
 
   #onClose(): void {
     clearTimeout(this.#graceTimer);
-    if (this.#member) this.#host.chat!.detach(this.#member);
     this.#closing = true;
+    // Settled first: whatever throws below, the thread learns that this connection is over.
     this.#resolve({
       remote: this.remote,
       messages: this.messages,
@@ -390,5 +467,6 @@ export class Session implements ChatConnection {
       reason: this.#reason,
       ...(this.#errorCode ? { errorCode: this.#errorCode } : {}),
     });
+    if (this.#member) this.#host.chat!.detach(this.#member);
   }
 }

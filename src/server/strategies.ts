@@ -9,11 +9,13 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { threadId } from 'node:worker_threads';
 import { guardAccepts } from './accept-guard.ts';
-import { admit, handOffTo } from './acceptor.ts';
+import { Admission, handOffTo } from './acceptor.ts';
+import { injectedFaults } from './injected-faults.ts';
 import type { ServerCounters, SharedCountersMemory } from './counters.ts';
 import type { ServerLog } from './log.ts';
 import type { ResolvedServerOptions, Strategy } from './options.ts';
 import { WorkerPool } from './pool.ts';
+import { allocatePortCell, listenOn } from './reuseport-group.ts';
 import { ThreadSessions } from './thread-sessions.ts';
 import type { TlsMaterial } from './tls.ts';
 
@@ -42,29 +44,23 @@ export interface Serving {
   stop(deadline: Promise<void>): Promise<void>;
 }
 
-function listenOn(server: net.Server, options: net.ListenOptions): Promise<net.AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options, () => {
-      server.off('error', reject);
-      resolve(server.address() as net.AddressInfo);
-    });
-  });
-}
-
 async function startSingle({ options, log, counters, chat, tls }: StrategyContext): Promise<Serving> {
   const sessions = new ThreadSessions({
     options,
     counters,
     thread: counters.claimSlot(threadId),
     log,
+    faults: injectedFaults(), // only tests set it
     chat: chat && { threadId, ...chat },
     tls,
   });
   await sessions.chat?.ready;
-  const listener = net.createServer({ pauseOnConnect: true }, (socket) => {
-    if (admit(socket, counters, options, log)) void sessions.serve(socket).catch(() => {});
-  });
+  const admission = new Admission(counters, options, log, tls);
+  // serve() never rejects.
+  const listener = net.createServer(
+    { pauseOnConnect: true },
+    admission.onConnection((socket) => void sessions.serve(socket)),
+  );
   const listenOptions = { host: options.host, port: options.port };
   const address = await listenOn(listener, listenOptions);
   const guard = guardAccepts(listener, listenOptions, log);
@@ -79,10 +75,10 @@ async function startSingle({ options, log, counters, chat, tls }: StrategyContex
   };
 }
 
-async function startPool(context: StrategyContext, listenPort: number | null): Promise<WorkerPool> {
+async function startPool(context: StrategyContext, reuseport: SharedArrayBuffer | null): Promise<WorkerPool> {
   const { options, counters, memory, log, chat, tls } = context;
   const channel = `handoff-${process.pid}-${randomUUID()}`;
-  const boot = { options, counters: memory, channel, listenPort, chat, tls };
+  const boot = { options, counters: memory, channel, reuseport, chat, tls };
   const pool = new WorkerPool(options, boot, counters, log, (threadId) => context.onThreadGone(threadId));
   try {
     await pool.started(options.workers);
@@ -94,9 +90,12 @@ async function startPool(context: StrategyContext, listenPort: number | null): P
 }
 
 async function startHandoff(context: StrategyContext): Promise<Serving> {
-  const { options, counters, log } = context;
+  const { options, counters, log, tls } = context;
   const pool = await startPool(context, null);
-  const listener = net.createServer({ pauseOnConnect: true }, handOffTo(pool, counters, options, log));
+  const listener = net.createServer(
+    { pauseOnConnect: true },
+    handOffTo(pool, new Admission(counters, options, log, tls)),
+  );
   const listenOptions = { host: options.host, port: options.port };
   let address: net.AddressInfo;
   try {
@@ -118,25 +117,13 @@ async function startHandoff(context: StrategyContext): Promise<Serving> {
 }
 
 async function startReuseport(context: StrategyContext): Promise<Serving> {
-  const { options, counters, log } = context;
-  // Bind here first so that port 0 becomes one concrete port for every thread; whatever
-  // reaches this listener before it steps aside is handed off like strategy handoff.
-  let pool: WorkerPool | undefined;
-  const probe = net.createServer({ pauseOnConnect: true }, (socket) => {
-    if (pool) handOffTo(pool, counters, options, log)(socket);
-    else socket.destroy();
-  });
-  const address = await listenOn(probe, { host: options.host, port: options.port, reusePort: true });
-  try {
-    pool = await startPool(context, address.port);
-  } finally {
-    probe.close();
-  }
-  const serving = pool;
+  // The main thread never listens: the first pool thread binds the port, the others join
+  // it (reuseport-group.ts), so the port accepts only once a thread can serve.
+  const pool = await startPool(context, allocatePortCell());
   return {
-    address,
-    threads: options.workers,
-    stop: (deadline) => serving.stop(deadline),
+    address: pool.address!,
+    threads: context.options.workers,
+    stop: (deadline) => pool.stop(deadline),
   };
 }
 

@@ -4,44 +4,83 @@ import { type FrameDecoderOptions, ServerFullError, ShuttingDownError } from '..
 import { PrebuiltAcks } from './acks.ts';
 import { BRIDGE_ID } from './chat/bus.ts';
 import { ChatThread } from './chat/chat-thread.ts';
+import { addressName } from './chat/commands.ts';
 import type { ServerCounters, ThreadCounters } from './counters.ts';
 import { adoptSocket } from './fast-socket.ts';
 import { IdleRelease } from './idle-memory.ts';
+import { injectedFault, type InjectedFaults } from './injected-faults.ts';
 import { count, type ServerLog } from './log.ts';
 import { type LoopLagMonitor, monitorLoopLag } from './loop-lag.ts';
 import type { ResolvedServerOptions } from './options.ts';
-import { plainAddress, type PreludeConfig, runPrelude, trustedPeers } from './prelude.ts';
+import { plainAddress, PreludeBound, type PreludeConfig, runPrelude, trustedPeers } from './prelude.ts';
 import type { ProxyAddress } from './proxy-protocol.ts';
 import { ReplyBufferPool } from './reply-pool.ts';
-import { DISCONNECT_BYTES, Session, type SessionSummary, type SessionThread } from './session.ts';
+import { DISCONNECT_BYTES, type FaultSite, Session, type SessionSummary, type SessionThread } from './session.ts';
 import { createServerContext, type TlsMaterial } from './tls.ts';
 import { BUS_DELAY_ENV, busFaultMarker } from './worker-boot.ts';
 
 /** One read buffer per thread, shared by all its connections: reads are handled one at a time. */
 const READ_BUFFER_BYTES = 256 * 1024;
+/**
+ * At most this share of the connection limit may be in their prelude (PROXY header, TLS
+ * handshake) at once, split evenly between the serving threads: peers that stall there
+ * cannot hold the other half of the slots, which connections that got through keep.
+ */
+const PRELUDE_SHARE = 0.5;
+
+/** Connections one thread may hold in their prelude at once (at least 1). */
+export function preludeLimitPerThread(maxConnections: number, options: ResolvedServerOptions): number {
+  const threads = options.strategy === 'single' ? 1 : options.workers;
+  return Math.max(1, Math.floor((maxConnections * PRELUDE_SHARE) / threads));
+}
+
 /** After SHUTTING_DOWN, connections that have not closed by then are cut off. */
 const SHUTDOWN_GRACE_MS = 3_000;
 
 const kSession = Symbol('handoff.session');
 type SocketWithSession = net.Socket & { [kSession]: Session };
 
-/** One callback for every connection of every thread; `this` is the socket. */
+/**
+ * One callback for every connection of every thread; `this` is the socket. It is the read
+ * path's failure boundary: whatever our code throws costs this connection only, never the
+ * thread (a try/catch costs nothing measurable in optimised code until something throws).
+ */
 function onSharedRead(this: net.Socket, bytesRead: number, buffer: Buffer): void {
-  (this as SocketWithSession)[kSession].onRead(bytesRead, buffer);
+  const session = (this as SocketWithSession)[kSession];
+  try {
+    session.onRead(bytesRead, buffer);
+  } catch (err) {
+    session.crashed('read', err);
+  }
 }
 
 /** The read path of TLS sessions: each decrypted chunk is the session's own (a view of it may be kept). */
 function onDecrypted(this: net.Socket, chunk: Buffer): void {
-  (this as SocketWithSession)[kSession].onRead(chunk.length, chunk);
+  const session = (this as SocketWithSession)[kSession];
+  try {
+    session.onRead(chunk.length, chunk);
+  } catch (err) {
+    session.crashed('tls-read', err);
+  }
 }
+
+/** How each failure boundary is named in the `[ERROR]` line. */
+const FAULT_SITE_TEXT: Readonly<Record<FaultSite, string>> = {
+  read: 'the read callback',
+  'tls-read': 'the TLS read callback',
+  sweep: 'the timeout sweep',
+  timer: 'a close timer',
+  'socket-event': 'a socket event',
+  serve: 'the start of its session',
+};
 
 export interface ThreadSessionsContext {
   options: ResolvedServerOptions;
   counters: ServerCounters;
   thread: ThreadCounters;
   log: ServerLog;
-  /** Test-only fault injection: a message with exactly this payload throws in this thread. */
-  crashPayload?: Buffer | null;
+  /** Test-only fault injection (injected-faults.ts); null in real use. */
+  faults?: InjectedFaults | null;
   /** Chat mode: this thread's place on the chat bus. */
   chat?: { threadId: number; busName: string; bridge: boolean } | null;
   /** TLS: the certificate and key (this thread builds its secure context from them once). */
@@ -62,7 +101,9 @@ export class ThreadSessions implements SessionThread {
   readonly acks: PrebuiltAcks;
   readonly decoderOptions: FrameDecoderOptions;
   readonly replyPool = new ReplyBufferPool();
-  readonly crashPayload: Buffer | null;
+  readonly faults: InjectedFaults | null;
+  /** Test-only (`adopt`): the injected hand-over failure has happened. */
+  #adoptFaultDone = false;
   readonly chat: ChatThread | null;
   readonly #server: ServerCounters;
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
@@ -88,7 +129,7 @@ export class ThreadSessions implements SessionThread {
     this.#server = context.counters;
     this.counters = context.thread;
     this.log = context.log;
-    this.crashPayload = context.crashPayload ?? null;
+    this.faults = context.faults ?? null;
     this.echo = options.mode === 'echo';
     this.logMessages = options.logMessages;
     this.acks = new PrebuiltAcks(options.headerBytes, options.ack === 'raw');
@@ -115,7 +156,7 @@ export class ThreadSessions implements SessionThread {
           })
         : null;
     // Plain ack mode reads no payload but !DISCONNECT: the others are counted, never copied.
-    const countOnly = !this.echo && this.chat === null && !this.logMessages && this.crashPayload === null;
+    const countOnly = !this.echo && this.chat === null && !this.logMessages && this.faults === null;
     this.decoderOptions = countOnly ? { ...options, onlyPayloadsOfLength: DISCONNECT_BYTES.length } : options;
     const tls = context.tls ?? null;
     this.#prelude =
@@ -123,7 +164,8 @@ export class ThreadSessions implements SessionThread {
         ? {
             proxyTrusted: options.proxyProtocol ? trustedPeers(options.proxyTrusted) : null,
             secureContext: tls && createServerContext(tls),
-            deadlineMs: options.frameTimeoutMs,
+            deadlineMs: options.handshakeTimeoutMs,
+            bound: new PreludeBound(() => preludeLimitPerThread(server.limit, options)),
             highWaterMarkBytes: options.highWaterMarkBytes,
             log: this.log,
           }
@@ -140,21 +182,32 @@ export class ThreadSessions implements SessionThread {
    * already counted it with ServerCounters.tryOpen(); this thread un-counts it.
    * The read path is chosen here, once: plain TCP reads through `onread` into the
    * shared buffer; a PROXY header and TLS go through the prelude first.
+   * Never rejects: a connection that cannot be served is closed, logged and counted
+   * as a fault, so a caller may drop the promise (`void`).
    */
   serve(socket: net.Socket): Promise<SessionSummary> {
-    if (this.#prelude !== null) return this.#serveAfterPrelude(socket, this.#prelude);
+    const startedAt = performance.now();
+    const remote = addressName(socket.remoteAddress, socket.remotePort);
+    const served = this.#prelude === null ? this.#serveNow(socket) : this.#serveAfterPrelude(socket, this.#prelude);
+    return served.catch((err: unknown) => {
+      socket.destroy();
+      this.faulted(remote, 'serve', err);
+      return notServed(remote, startedAt);
+    });
+  }
+
+  async #serveNow(socket: net.Socket): Promise<SessionSummary> {
     const adopted = this.#adopt(socket);
-    return adopted instanceof Error ? Promise.reject(adopted) : this.#run(adopted, null);
+    if (adopted instanceof Error) throw adopted;
+    return this.#run(adopted, null);
   }
 
   async #serveAfterPrelude(socket: net.Socket, prelude: PreludeConfig): Promise<SessionSummary> {
     const startedAt = performance.now();
-    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const prepared = await runPrelude(socket, prelude);
     if (prepared === null) {
       this.#server.closed();
-      const durationMs = Math.round(performance.now() - startedAt);
-      return { remote, messages: 0, bytesIn: 0, bytesOut: 0, durationMs, reason: 'error' };
+      return notServed(addressName(socket.remoteAddress, socket.remotePort), startedAt);
     }
     if (prepared.encrypted) {
       prepared.socket.on('data', onDecrypted);
@@ -168,23 +221,31 @@ export class ThreadSessions implements SessionThread {
   /** Moves a fresh socket onto the fast read path; on failure un-counts and closes it. */
   #adopt(socket: net.Socket): net.Socket | Error {
     try {
+      if (this.faults?.crashAt === 'adopt' && !this.#adoptFaultDone) {
+        this.#adoptFaultDone = true;
+        throw injectedFault("this thread's first connection cannot be handed to its session");
+      }
       return adoptSocket(socket, {
         buffer: this.#readBuffer,
         callback: onSharedRead,
         writableHighWaterMark: this.options.highWaterMarkBytes,
       });
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
       this.#server.closed();
       socket.destroy();
-      this.log.essential('error', `[ERROR] cannot serve a connection: ${error.message}`);
-      return error;
+      return err instanceof Error ? err : new Error(String(err));
     }
   }
 
   #run(socket: net.Socket, peer: ProxyAddress | null): Promise<SessionSummary> {
     socket.setNoDelay(true);
-    const session = new Session(socket, this, peer);
+    let session: Session;
+    try {
+      session = new Session(socket, this, peer);
+    } catch (err) {
+      this.#server.closed(); // no session to release it
+      throw err;
+    }
     (socket as SocketWithSession)[kSession] = session;
     this.#sessions.add(session);
     this.counters.opened();
@@ -217,6 +278,16 @@ export class ThreadSessions implements SessionThread {
       }
       return summary;
     });
+  }
+
+  faulted(remote: string, where: FaultSite, cause: unknown): void {
+    this.counters.sessionFault();
+    const error = cause instanceof Error ? cause : new Error(String(cause));
+    this.log.essential(
+      'session-fault',
+      `[ERROR] ${remote}: internal error in ${FAULT_SITE_TEXT[where]}: ${error.message}; this connection is closed, the others go on`,
+      { remote, where, cause: error.message, stack: error.stack },
+    );
   }
 
   /** --max-connections-per-ip: counts the session under its client's address, or refuses it with SERVER_FULL. */
@@ -272,7 +343,14 @@ export class ThreadSessions implements SessionThread {
     const everyMs = Math.max(10, Math.min(1000, Math.floor(shortest / 10)));
     const check = () => {
       const now = performance.now();
-      for (const session of this.#sessions) session.checkTimeouts(now, frameTimeoutMs, idleTimeoutMs, writeTimeoutMs);
+      for (const session of this.#sessions) {
+        // The sweep's failure boundary, per session: one that throws does not stop the others' checks.
+        try {
+          session.checkTimeouts(now, frameTimeoutMs, idleTimeoutMs, writeTimeoutMs);
+        } catch (err) {
+          session.crashed('sweep', err);
+        }
+      }
     };
     // Timers run before the poll phase: after a stall of the event loop, bytes that arrived in time
     // would still be waiting unread. setImmediate runs after this turn's poll, so they are read first.
@@ -283,4 +361,10 @@ export class ThreadSessions implements SessionThread {
     clearInterval(this.#sweep);
     this.#sweep = undefined;
   }
+}
+
+/** The summary of a connection that never had a session (closed in its prelude, or not served). */
+function notServed(remote: string, startedAt: number): SessionSummary {
+  const durationMs = Math.round(performance.now() - startedAt);
+  return { remote, messages: 0, bytesIn: 0, bytesOut: 0, durationMs, reason: 'error' };
 }

@@ -1,3 +1,4 @@
+import type net from 'node:net';
 import type { SharedCountersMemory } from './counters.ts';
 import type { ResolvedServerOptions } from './options.ts';
 import type { TlsMaterial } from './tls.ts';
@@ -8,8 +9,11 @@ export interface WorkerBoot {
   counters: SharedCountersMemory;
   /** BroadcastChannel between the main thread and every pool thread (ControlMessage). */
   channel: string;
-  /** Strategy reuseport: every thread listens on this port itself, from its start. */
-  listenPort: number | null;
+  /**
+   * Strategy reuseport: every thread listens on the port itself, from its start; the first
+   * one binds it and publishes the port it got here (reuseport-group.ts). Null: handoff.
+   */
+  reuseport: SharedArrayBuffer | null;
   /** Chat mode: the name of the chat bus (a BroadcastChannel), and whether a Redis bridge is on it. */
   chat: { busName: string; bridge: boolean } | null;
   /** TLS: the certificate and key, read once by the main thread. */
@@ -20,10 +24,25 @@ export interface WorkerBoot {
  * On the control channel. The main thread says `shutdown`, and `gone` when a thread
  * has died; each thread says `ready`, later `stopped`.
  */
-export type ControlMessage = { type: 'shutdown' } | { type: 'ready' | 'stopped' | 'gone'; threadId: number };
+export type ControlMessage =
+  | { type: 'shutdown' }
+  | { type: 'stopped' | 'gone'; threadId: number }
+  /** `address`: where the thread listens (strategy reuseport). */
+  | { type: 'ready'; threadId: number; address: net.AddressInfo | null };
 
-/** Test-only fault injection: a pool thread that receives a message with exactly this payload crashes. */
+/**
+ * Test-only fault injection (injected-faults.ts): a message with exactly this payload makes our
+ * own code throw while serving that connection, at the place CRASH_AT_ENV names (default: in the
+ * read callback). The failure boundaries must cost that connection only.
+ */
 export const CRASH_PAYLOAD_ENV = 'HANDOFF_TEST_CRASH_PAYLOAD';
+/** Test-only: where CRASH_PAYLOAD_ENV's fault is thrown: `read`, `sweep`, `timer`, or `adopt` (see injected-faults.ts). */
+export const CRASH_AT_ENV = 'HANDOFF_TEST_CRASH_AT';
+/**
+ * Test-only fault injection: a message with exactly this payload ends its serving thread (a throw
+ * outside every failure boundary), the way a bug in Node or a native module would.
+ */
+export const KILL_THREAD_PAYLOAD_ENV = 'HANDOFF_TEST_KILL_THREAD_PAYLOAD';
 
 /**
  * Test-only fault injection: every chat thread applies what the bus brings this many

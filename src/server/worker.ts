@@ -3,19 +3,22 @@
  * tutorial's thread-per-client, as a task per client): the acceptor transfers
  * the accepted socket here, and the task settles when the connection closes.
  * Strategy reuseport: the thread listens on the shared port itself from its
- * start, so a replacement thread serves again without being told.
+ * start (the first thread binds it: reuseport-group.ts), so a replacement thread
+ * serves again without being told.
  */
 import net from 'node:net';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { WorkerStartError } from '../protocol/index.ts';
 import { guardAccepts, type GuardedListener } from './accept-guard.ts';
-import { admit } from './acceptor.ts';
+import { Admission } from './acceptor.ts';
 import { ServerCounters } from './counters.ts';
+import { listenInGroup } from './reuseport-group.ts';
 import { createServerLog } from './log.ts';
 import type { SessionSummary } from './session.ts';
 import { ThreadSessions } from './thread-sessions.ts';
-import { type ControlMessage, CRASH_PAYLOAD_ENV, type WorkerBoot } from './worker-boot.ts';
+import { injectedFaults } from './injected-faults.ts';
+import { type ControlMessage, type WorkerBoot } from './worker-boot.ts';
 
 const boot = workerData as WorkerBoot;
 const { options } = boot;
@@ -33,14 +36,12 @@ control.onmessage = (event) => {
 
 const counters = new ServerCounters(boot.counters);
 const thread = counters.claimSlot(threadId);
-// Read once, at start: only tests set it.
-const crashText = process.env[CRASH_PAYLOAD_ENV];
 const sessions = new ThreadSessions({
   options,
   counters,
   thread,
   log,
-  crashPayload: crashText ? Buffer.from(crashText, 'utf8') : null,
+  faults: injectedFaults(), // read once, at start: only tests set it
   chat: boot.chat && { threadId, ...boot.chat },
   tls: boot.tls,
 });
@@ -63,26 +64,30 @@ function stop(): Promise<void> {
 
 // Chat mode: ready once this thread has the roster of every other one.
 await sessions.chat?.ready;
-if (boot.listenPort === null) {
-  say({ type: 'ready', threadId });
+if (boot.reuseport === null) {
+  say({ type: 'ready', threadId, address: null });
 } else {
-  const server = net.createServer({ pauseOnConnect: true }, (socket) => {
-    if (admit(socket, counters, options, log)) void sessions.serve(socket);
-  });
-  const failed = (err: Error) => {
-    throw new WorkerStartError(`thread ${threadId} cannot listen on port ${boot.listenPort}: ${err.message}`, {
+  const admission = new Admission(counters, options, log, boot.tls);
+  // serve() never rejects.
+  const server = net.createServer(
+    { pauseOnConnect: true },
+    admission.onConnection((socket) => void sessions.serve(socket)),
+  );
+  let address: net.AddressInfo | null;
+  try {
+    address = await listenInGroup(server, options.host, options.port, boot.reuseport);
+  } catch (err) {
+    throw new WorkerStartError(`thread ${threadId} cannot listen on port ${options.port}: ${(err as Error).message}`, {
       cause: err,
     });
-  };
-  server.once('error', failed);
-  const listenOptions = { host: options.host, port: boot.listenPort, reusePort: true };
-  server.listen(listenOptions, () => {
-    server.off('error', failed);
-    guard = guardAccepts(server, listenOptions, log);
+  }
+  // null: the first thread could not listen and has said why; the pool stops this one.
+  if (address !== null) {
+    guard = guardAccepts(server, { host: options.host, port: address.port, reusePort: true }, log);
     listener = server;
     thread.listening(true);
-    say({ type: 'ready', threadId });
-  });
+    say({ type: 'ready', threadId, address });
+  }
 }
 
 /** Strategy handoff: serves one transferred connection until it closes. */

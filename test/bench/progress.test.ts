@@ -1,40 +1,17 @@
 // The live view drawn into a headless terminal (xterm.js) 80 columns wide: what a
 // user sees, screen line by screen line, not the bytes written.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import xterm from '@xterm/headless';
+import { Writable } from 'node:stream';
+import { headlessScreen } from '../helpers/screen.ts';
 import { resolveBenchOptions } from '../../src/bench/options.ts';
 import { etaText, liveView } from '../../src/bench/progress.ts';
 import type { PlanInfo } from '../../src/bench/load/window.ts';
 
 /** A terminal of `cols` columns; out and err both draw on it, as on a real one. */
 function screen(cols: number) {
-  const term = new xterm.Terminal({ cols, rows: 60, allowProposedApi: true, scrollback: 0, convertEol: true });
-  const pending: Array<Promise<void>> = [];
-  const stream = () =>
-    Object.assign(
-      new Writable({
-        write(chunk: Buffer, _enc, done) {
-          pending.push(new Promise((resolve) => term.write(chunk.toString('utf8'), resolve)));
-          done();
-        },
-      }),
-      { isTTY: true, columns: cols },
-    );
-  return {
-    streams: { out: stream(), err: stream() },
-    async lines(): Promise<string[]> {
-      await new Promise((resolve) => setImmediate(resolve));
-      await Promise.all(pending);
-      const buffer = term.buffer.active;
-      const out: string[] = [];
-      for (let i = 0; i < buffer.length; i++) out.push(buffer.getLine(i)!.translateToString(true));
-      while (out.length && out.at(-1) === '') out.pop();
-      return out;
-    },
-    dispose: () => term.dispose(),
-  };
+  const s = headlessScreen(cols, 60);
+  return { ...s, streams: { out: s.stream(), err: s.stream() } };
 }
 
 const plan = (index: number, total: number, key: string): PlanInfo => ({ index, total, key, round: 1 });

@@ -34,6 +34,10 @@ test('who reads as room: member, member, ...', () => {
   );
 });
 
+test('a room too big for one !WHO reply reads "and N more", not as a member called +N', () => {
+  assert.equal(formatWho({ room: 'lobby', members: ['alice', 'bob', '+1998'] }), 'lobby: alice, bob and 1,998 more');
+});
+
 test("another user's text cannot drive the terminal: controls are replaced, line breaks indented", () => {
   assert.equal(printable('a\nb\r\nc\rd'), 'a\n  b\n  c\n  d');
   assert.equal(printable('\x1b[2J\x1b]0;title\x07'), '\uFFFD[2J\uFFFD]0;title\uFFFD');

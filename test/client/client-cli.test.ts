@@ -1,42 +1,14 @@
 // `handoff client` as a user runs it: a real process, piped stdin, exit status.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { CLIENT_FLAGS, clientOptionsFromArgs } from '../../src/client/cli.ts';
 import { CLIENT_DEFAULTS, InvalidOptionError } from '../../src/client/index.ts';
 import { ACK_TEXT, DISCONNECT_MESSAGE } from '../../src/protocol/index.ts';
 import { assertError } from './expect-error.ts';
 import { closedPort, startFakeServer } from './fake-server.ts';
+import { runToEnd } from '../helpers/process.ts';
 
-const HANDOFF = fileURLToPath(new URL('../../bin/handoff', import.meta.url));
-const RUN_LIMIT_MS = 15_000;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runHandoff(args: string[], stdin: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(HANDOFF, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`handoff ${args.join(' ')} did not exit within ${RUN_LIMIT_MS} ms; stderr: ${stderr}`));
-    }, RUN_LIMIT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
+const runHandoff = (args: string[], stdin: string) => runToEnd(args, stdin);
 
 test('argv maps onto the options connect() takes (seconds become ms)', () => {
   const argv = { host: 'localhost', port: '6000', 'header-bytes': '8', 'max-message-bytes': '4096', ack: 'raw' };

@@ -42,6 +42,37 @@ export function run(t: TestContext, args: string[], env?: NodeJS.ProcessEnv, com
   return { child, stdout, stderr: () => err, exited };
 }
 
+/** What a finished `bin/handoff` run printed, and its exit status. */
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `bin/handoff` with `args` and `stdin` piped in, to its end (killed, and rejected, after `limitMs`). */
+export function runToEnd(args: string[], stdin: string, limitMs = 15_000, env?: NodeJS.ProcessEnv): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: env ? { ...process.env, ...env } : process.env,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`handoff ${args.join(' ')} did not exit within ${limitMs} ms; stderr: ${stderr}`));
+    }, limitMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
 /** `promise`'s value, or null if it takes longer than `ms` (the timer never outlives the race). */
 export async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
@@ -103,4 +134,10 @@ export async function nthEvent(p: Spawned, event: string, n = 1, boundMs = 10_00
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The server's own count of open connections, asked with SIGUSR2 (`n`: this is the `n`th stats line asked for). */
+export async function activeConnections(p: Spawned, n: number): Promise<number> {
+  p.child.kill('SIGUSR2');
+  return Number((await nthEvent(p, 'stats', n)).activeConnections);
 }

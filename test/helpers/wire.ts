@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { TestContext } from 'node:test';
 import { after, before, describe } from 'node:test';
 import {
+  ACK_TEXT,
   DEFAULT_HEADER_BYTES,
   encodeFrame,
   FrameDecoder,
@@ -318,6 +319,23 @@ export async function connectMany(
       Array.from({ length: Math.min(batch, count - i) }, () => WireClient.connect(server.port, server.host, options)),
     );
     clients.push(...made);
+  }
+  return clients;
+}
+
+/** `n` connections, each of which has had one message acked (so each is known to be served). */
+export async function answeredClients(
+  t: TestContext,
+  server: Reachable,
+  n: number,
+  options: WireClientOptions = {},
+): Promise<WireClient[]> {
+  const clients: WireClient[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = await connect(t, server, options);
+    await c.send(`hello ${i}`);
+    assert.equal(await c.readText(5000), ACK_TEXT, c.describe());
+    clients.push(c);
   }
   return clients;
 }

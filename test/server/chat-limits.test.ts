@@ -12,7 +12,7 @@ import { ACK_TEXT, encodeFrame, FrameDecoder } from '../../src/protocol/index.ts
 import { ChatPeer } from '../helpers/chat-wire.ts';
 import { listening, nthEvent, run } from '../helpers/process.ts';
 import { errorOf, eventually, sleep, withServer } from '../helpers/wire.ts';
-import { CRASH_PAYLOAD_ENV } from '../../src/server/worker-boot.ts';
+import { KILL_THREAD_PAYLOAD_ENV } from '../../src/server/worker-boot.ts';
 
 const MiB = 1024 * 1024;
 
@@ -114,7 +114,7 @@ test('chat mode keeps v1 rules: on shutdown every member gets SHUTTING_DOWN', as
 test('a worker thread that dies in chat mode: its members leave their rooms on the other thread, which goes on', async (t) => {
   const CRASH = '!TEST-CRASH-THIS-THREAD';
   const p = run(t, ['serve', '--port', '0', '--json', '--workers', '2', '--mode', 'chat'], {
-    [CRASH_PAYLOAD_ENV]: CRASH,
+    [KILL_THREAD_PAYLOAD_ENV]: CRASH,
   });
   const address = await listening(p);
   const peers: ChatPeer[] = [];

@@ -8,11 +8,14 @@ import { LOGGED_PAYLOAD_BYTES, utf8Head } from '../../src/server/message-log.ts'
 import { jsonLines, listening, run, type Spawned, within } from '../helpers/process.ts';
 import { connect, sleep } from '../helpers/wire.ts';
 
-/** The port of the text `[LISTENING]` line, and the line. */
+/** The port of the text `[LISTENING]` line, and the line with the row of details below it. */
 async function textListening(p: Spawned): Promise<{ host: string; port: number; line: string }> {
   for (let i = 0; i < 800; i++) {
-    const line = p.stdout.find((l) => l.startsWith('[LISTENING] Server is listening on'));
-    if (line) return { host: '127.0.0.1', port: Number(/:(\d+) \(/.exec(line)![1]), line };
+    const at = p.stdout.findIndex((l) => l.startsWith('[LISTENING] Server is listening on'));
+    if (at >= 0 && p.stdout.length > at + 1) {
+      const line = p.stdout.slice(at, at + 2).join('\n');
+      return { host: '127.0.0.1', port: Number(/:(\d+)\n/.exec(line)![1]), line };
+    }
     if (p.child.exitCode !== null) throw new Error(`exited: ${p.stderr()}`);
     await sleep(25);
   }
@@ -88,17 +91,27 @@ for (const json of [false, true]) {
 test('--host 0.0.0.0 --ack raw: [LISTENING] names 0.0.0.0 and the ack kind, then one warning that any machine can connect', async (t) => {
   const p = run(t, ['serve', '--port', '0', '--host', '0.0.0.0', '--ack', 'raw']);
   const { line } = await textListening(p);
-  assert.match(line, /^\[LISTENING\] Server is listening on 0\.0\.0\.0:\d+ \(.*mode ack \(raw\)\)$/);
+  assert.match(line, /^\[LISTENING\] Server is listening on 0\.0\.0\.0:\d+\n {12}\d+ workers, .*mode ack \(raw\)$/);
   await until('the warning', () => p.stdout.some((l) => l.startsWith('[WARNING]')), p);
   const warnings = p.stdout.filter((l) => l.startsWith('[WARNING]'));
   assert.equal(warnings.length, 1, p.stdout.join('\n'));
-  assert.match(warnings[0]!, /any machine that can reach this one can now connect/);
+  // Wrapped to 80 columns: the rest of the sentence on the indented row below.
+  const at = p.stdout.indexOf(warnings[0]!);
+  const below = p.stdout.slice(at + 1);
+  const end = below.findIndex((row) => !row.startsWith(' '));
+  const continued = end === -1 ? below : below.slice(0, end);
+  const sentence = [warnings[0]!, ...continued].map((row) => row.trim()).join(' ');
+  assert.match(sentence, /any machine that can reach this one can now connect$/);
+  for (const row of p.stdout) assert.ok(row.length <= 80, row);
 });
 
 test('--host 127.0.0.1: no warning, mode ack (framed)', async (t) => {
   const p = run(t, ['serve', '--port', '0']);
   const { line } = await textListening(p);
-  assert.match(line, /^\[LISTENING\] Server is listening on 127\.0\.0\.1:\d+ \(.*mode ack \(framed\)\)$/);
+  assert.match(
+    line,
+    /^\[LISTENING\] Server is listening on 127\.0\.0\.1:\d+\n {12}\d+ workers, .*mode ack \(framed\)$/,
+  );
   await sleep(200);
   assert.ok(!p.stdout.some((l) => l.startsWith('[WARNING]')), p.stdout.join('\n'));
 });

@@ -2,12 +2,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACK_TEXT, DEFAULT_HEADER_BYTES } from '../../src/protocol/index.ts';
-import { isLoopback } from '../../src/server/metrics.ts';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import { isLoopback, METRICS_LIMITS } from '../../src/server/metrics.ts';
 import { metricValue, parseMetrics, type Sample, scrapeMetrics } from '../../src/server/metrics-text.ts';
 import type { RunningServer } from '../../src/server/server.ts';
 import { ChatPeer } from '../helpers/chat-wire.ts';
 import { jsonLines, listening, nthEvent, run } from '../helpers/process.ts';
-import { connect, connectMany, errorOf, eventually, withServer } from '../helpers/wire.ts';
+import { connect, connectMany, errorOf, eventually, sleep, withServer } from '../helpers/wire.ts';
 
 const CLIENTS = 5;
 const MESSAGES_EACH = 40;
@@ -110,6 +113,65 @@ test('only /metrics is served: other paths are 404, other methods 405', async (t
   const ok = await fetch(`${base}/metrics?x=1`);
   assert.equal(ok.status, 200);
   assert.match(ok.headers.get('content-type') ?? '', /^text\/plain/);
+});
+
+test('300 half-sent GET requests: past the connection cap they are closed at once, the rest by the request deadline', async (t) => {
+  const server = await withServer(t, { metricsPort: 0, workers: 1 });
+  const { host, port } = server.metrics!;
+  const sockets: net.Socket[] = [];
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+  });
+  for (let i = 0; i < 300; i++) {
+    const socket = net.connect({ host, port });
+    socket.on('error', () => {});
+    socket.resume();
+    socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n'); // never the blank line that ends the headers
+    sockets.push(socket);
+  }
+  await Promise.all(sockets.map((s) => (s.connecting ? once(s, 'connect').catch(() => {}) : null)));
+  const open = () => sockets.filter((s) => !s.destroyed && !s.readableEnded).length;
+  await eventually(() => open() <= METRICS_LIMITS.maxConnections, 'the ones past the cap closed', 2000);
+  const deadline = METRICS_LIMITS.headersTimeoutMs + 2 * METRICS_LIMITS.checkEveryMs;
+  await eventually(() => open() === 0, 'every half-sent request closed', deadline + 1000);
+  // The endpoint serves again.
+  assert.ok(value(await scrape(server), 'handoff_connections_active') >= 0);
+});
+
+test('scrapes are paced (a flood waits its turn, none is refused); process figures are cached, handoff_* are fresh', async (t) => {
+  const server = await withServer(t, { metricsPort: 0, workers: 1 });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const get = () =>
+    new Promise<string>((resolve, reject) => {
+      const { host, port } = server.metrics!;
+      http
+        .get({ host, port, path: '/metrics', agent }, (response) => {
+          let body = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          response.on('end', () => (response.statusCode === 200 ? resolve(body) : reject(new Error(body))));
+        })
+        .on('error', reject);
+    });
+  const n = METRICS_LIMITS.responsesPerSecond + 1;
+  const startedAt = performance.now();
+  const first = parseMetrics(await get());
+  const client = await connect(t, server);
+  await client.send('counted at once');
+  await client.readText();
+  const second = parseMetrics(await get());
+  for (let i = 2; i < n; i++) await get();
+  const tookMs = performance.now() - startedAt;
+  assert.ok(tookMs >= 900, `${n} scrapes back to back took ${Math.round(tookMs)} ms: at most ${n - 1} a second`);
+  assert.equal(value(second, 'handoff_messages_total'), value(first, 'handoff_messages_total') + 1, 'fresh');
+  assert.equal(
+    value(second, 'process_cpu_user_seconds_total'),
+    value(first, 'process_cpu_user_seconds_total'),
+    'cached: the same render',
+  );
+  await sleep(METRICS_LIMITS.processCacheMs);
+  const later = parseMetrics(await get());
+  assert.ok(value(later, 'process_cpu_user_seconds_total') > value(first, 'process_cpu_user_seconds_total'));
 });
 
 test('without --metrics-port nothing is served', async (t) => {

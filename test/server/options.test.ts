@@ -31,6 +31,7 @@ const INTEGER_OPTIONS: Array<[keyof ServerOptions, number, number]> = [
   ['maxMessageBytes', 0, 2 ** 31 - 1],
   ['maxConnections', 1, 1_000_000],
   ['frameTimeoutMs', 1, 86_400_000],
+  ['handshakeTimeoutMs', 1, 300_000],
   ['idleTimeoutMs', 0, 86_400_000],
   ['writeTimeoutMs', 0, 86_400_000],
   ['workers', 1, 256],
@@ -48,6 +49,7 @@ test('resolveServerOptions() with nothing gives the documented defaults', () => 
   assert.equal(resolved.maxMessageBytes, 1048576);
   assert.equal(resolved.maxConnections, 10_000);
   assert.equal(resolved.frameTimeoutMs, 30_000);
+  assert.equal(resolved.handshakeTimeoutMs, 10_000, 'far shorter than the frame timeout');
   assert.equal(resolved.idleTimeoutMs, 300_000);
   assert.equal(resolved.writeTimeoutMs, 30_000);
   assert.equal(resolved.mode, 'ack');

@@ -7,8 +7,9 @@ import { proxyV1Header } from '../../src/server/proxy-protocol.ts';
 import { listening, nthEvent, run } from '../helpers/process.ts';
 import { connect } from '../helpers/wire.ts';
 
-test('--proxy-protocol, --proxy-trusted, --max-connections-per-ip, --tls-cert and --tls-key map onto the options', () => {
+test('--proxy-protocol, --proxy-trusted, --max-connections-per-ip, --tls-cert, --tls-key and --handshake-timeout map onto the options', () => {
   const options = serveOptionsFromArgs({
+    'handshake-timeout': 2.5,
     'proxy-protocol': true,
     'proxy-trusted': ['10.0.0.0/8', '::1'],
     'max-connections-per-ip': 7,
@@ -22,6 +23,7 @@ test('--proxy-protocol, --proxy-trusted, --max-connections-per-ip, --tls-cert an
       maxConnectionsPerIp: options.maxConnectionsPerIp,
       tlsCert: options.tlsCert,
       tlsKey: options.tlsKey,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
     },
     {
       proxyProtocol: true,
@@ -29,6 +31,7 @@ test('--proxy-protocol, --proxy-trusted, --max-connections-per-ip, --tls-cert an
       maxConnectionsPerIp: 7,
       tlsCert: 'c.pem',
       tlsKey: 'k.pem',
+      handshakeTimeoutMs: 2500,
     },
   );
 });

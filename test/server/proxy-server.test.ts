@@ -80,8 +80,8 @@ forEachVariant((variant) => {
     assert.equal(client.bytesReceived, 0);
   });
 
-  test('a header that does not come within the frame timeout: closed', async (t) => {
-    const server = await withServer(t, variantOptions(variant, { proxyProtocol: true, frameTimeoutMs: 300 }));
+  test('a header that does not come within --handshake-timeout: closed', async (t) => {
+    const server = await withServer(t, variantOptions(variant, { proxyProtocol: true, handshakeTimeoutMs: 300 }));
     const client = await connect(t, server, { prefix: Buffer.from('PROXY TCP4 ') });
     await client.waitClose(5000);
     assert.equal(client.bytesReceived, 0);

@@ -30,11 +30,14 @@ forEachVariant((variant) => {
   });
 });
 
-test('a TLS client that never completes its handshake is closed after the frame timeout (at least 2 s)', async (t) => {
-  const server = await withServer(t, { frameTimeoutMs: 300, ...tlsServerOptions() });
+test('a TLS client that never completes its handshake is closed after --handshake-timeout, not the frame timeout', async (t) => {
+  const server = await withServer(t, { handshakeTimeoutMs: 300, ...tlsServerOptions() });
   const silent = await WireClient.connect(server.port, server.host, { raw: true });
   t.after(() => silent.destroy());
+  const startedAt = performance.now();
   await silent.waitClose(5000);
+  const tookMs = performance.now() - startedAt;
+  assert.ok(tookMs >= 250 && tookMs < 2000, `closed after ${Math.round(tookMs)} ms`);
   const client = await connect(t, server);
   await client.sendRaw(encodeFrame(Buffer.from('hi'), 64));
   assert.equal(await client.readText(), ACK_TEXT);

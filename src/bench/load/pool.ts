@@ -18,6 +18,7 @@ import {
   type CounterSnapshot,
 } from './counters.ts';
 import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
+import { siblingModule } from '../../options/sibling-module.ts';
 
 type Typed = { type: string };
 type Reply<From extends Typed, T extends From['type']> = Extract<From, { type: T }>;
@@ -31,7 +32,7 @@ export interface ThreadScript {
 }
 
 const LOAD_SCRIPT: ThreadScript = {
-  url: new URL('./worker.ts', import.meta.url),
+  url: siblingModule('worker', import.meta.url),
   fields: FIELDS,
   spinField: C.SPIN_MS,
 };

@@ -19,7 +19,6 @@ import { externalServer, startEmbeddedServer, type ServerUnderTest } from './emb
 import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
 import { LoadPool, split } from './pool.ts';
 import { churnFigures } from '../results/churn.ts';
-import { saturationWarning } from '../results/saturation.ts';
 import type { FromWorker, LoadSetup } from './messages.ts';
 import { plural } from '../format.ts';
 import type { ResolvedBenchOptions, Transport } from '../options.ts';
@@ -250,7 +249,6 @@ async function measure(
   const testerCpu = testerCpuSeconds;
   const saturated = threadUtilization.some((u) => u >= SATURATED_UTILIZATION);
   const cores = availableParallelism();
-  if (saturated) warn(`${plan.key}: ${saturationWarning({ threadUtilization, machineBusy, cores })}`);
   const firstError = firstDrainError || connectError;
   if (errorTotal > 0) warn(`${plan.key}: ${errorTotal} ${plural(errorTotal, 'error')} (${firstError})`);
   if (options.bailout > 0 && errorTotal >= options.bailout) {

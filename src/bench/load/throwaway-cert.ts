@@ -18,6 +18,17 @@ export interface ThrowawayCertificate {
 
 let made: ThrowawayCertificate | undefined;
 
+/** Writes a self-signed P-256 certificate for `names` (a subjectAltName: `DNS:localhost,IP:127.0.0.1`) and its key. */
+export function makeCertificate(certFile: string, keyFile: string, names: string, commonName = 'localhost'): void {
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1']
+      .concat(['-subj', `/CN=${commonName}`, '-addext', `subjectAltName=${names}`])
+      .concat(['-keyout', keyFile, '-out', certFile]),
+    { stdio: 'ignore' },
+  );
+}
+
 export function throwawayCertificate(): ThrowawayCertificate {
   if (made) return made;
   const dir = mkdtempSync(join(tmpdir(), 'handoff-bench-tls-'));
@@ -25,13 +36,7 @@ export function throwawayCertificate(): ThrowawayCertificate {
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   try {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1']
-        .concat(['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'])
-        .concat(['-keyout', keyFile, '-out', certFile]),
-      { stdio: 'ignore' },
-    );
+    makeCertificate(certFile, keyFile, 'DNS:localhost,IP:127.0.0.1');
   } catch (err) {
     throw new EmbeddedServerError(
       `TLS for the embedded server needs openssl to make a certificate: ${(err as Error).message}`,

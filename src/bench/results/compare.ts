@@ -17,7 +17,7 @@ import { boolean, text } from '../../options/validators.ts';
 import { IncomparableRunsError, InvalidOptionError, ResultsFileError } from '../../protocol/index.ts';
 import { fmtInt, fmtUs, formatSize } from '../format.ts';
 import { type Column, markdownColumns } from './report.ts';
-import { fittedTable, terminalWidth } from './fit.ts';
+import { fittedTable, terminalWidth, wrapText } from './fit.ts';
 import { type AnyResult, isChatResult, listRuns, readResult, runFileStem } from './saved-runs.ts';
 import { type Measurement, median } from './result.ts';
 import type { ChatMeasurement } from './chat-result.ts';
@@ -315,7 +315,24 @@ export function compareRuns(A: Side, B: Side, { force = false }: { force?: boole
     if (points.some((r) => r.saturated)) notes.push(`${s.name}: the tester was saturated in some measurements.`);
   }
   const unit = isChatResult(A.result) ? 'deliveries/s' : 'msgs/s';
-  return { nameA: A.name, nameB: B.name, unit, rows, notes, loadDiffers };
+  const nameA = nameWithVariantTaken(A, variantsA, new Set(rows.map((r) => r.variantA)), notes);
+  const nameB = nameWithVariantTaken(B, variantsB, new Set(rows.map((r) => r.variantB)), notes);
+  return { nameA, nameB, unit, rows, notes, loadDiffers };
+}
+
+/**
+ * A side's name, with the variant compare took when the run has several and
+ * only one was matched (as `run.json#h64` would name it); a note says which
+ * variants were left out and how to pick one.
+ */
+function nameWithVariantTaken(side: Side, held: Set<string>, taken: Set<string>, notes: string[]): string {
+  if (side.variant !== null || taken.size === held.size) return side.name;
+  const left = [...held].filter((v) => !taken.has(v));
+  const word = (v: string) => v.split(/\s+/).at(-1);
+  notes.push(
+    `${side.name} also holds ${left.join(', ')}, not compared: pick a variant with ${side.name}.json#${word(left[0]!)}.`,
+  );
+  return taken.size === 1 ? `${side.name} ${[...taken][0]}` : side.name;
 }
 
 function baseRow(ra: Point, rb: Point) {
@@ -497,7 +514,7 @@ export function markedRatio(m: { ratio: number; verdict: string }): string {
   return `${m.ratio.toFixed(3)} ${mark}`;
 }
 
-export const MARK_LEGEND = 'B/A ratios: + higher, - lower beyond the noise; ~ within the noise; ? no noise estimate';
+export const MARK_LEGEND = 'B/A: + higher, - lower, beyond the noise; ~ within it; ? no noise estimate';
 
 export const metricCell = (name: MetricComparison['name']) => (r: ComparisonRow) => {
   const m = r.metrics.find((x) => x.name === name);
@@ -545,8 +562,8 @@ export function comparisonText(c: Comparison, width = terminalWidth()): string {
     `B: ${c.nameB}`,
     '',
     fittedTable(c.rows, comparisonColumns(c), width),
-    MARK_LEGEND,
-    ...c.notes.map((n) => `note: ${n}`),
+    wrapText(MARK_LEGEND, width),
+    ...c.notes.map((n) => wrapText(`note: ${n}`, width)),
   ].join('\n');
 }
 

@@ -3,7 +3,7 @@ import { fmtInt, fmtMB, fmtUs, formatSize, pct } from '../format.ts';
 import { describeEnvironment } from '../load/system.ts';
 import type { BenchResult, Measurement, SummaryRow } from './result.ts';
 import { churnLines, churnMarkdown, churnText } from './churn-report.ts';
-import { saturationText, type TesterLoad } from './saturation.ts';
+import { saturationLines, saturationText, type TesterLoad } from './saturation.ts';
 import { fittedTable, stackedTable, terminalWidth, wrapText } from './fit.ts';
 
 /** A few lines per measurement, printed as soon as it is done. */
@@ -56,7 +56,7 @@ export function testerLine(
   return (
     `  tester: ${cost}, threads busy [${t.threadUtilization.map(pct).join(', ')}]` +
     (t.machineBusy === null ? '' : `, machine ${pct(t.machineBusy)} busy`) +
-    (t.saturated ? `\n  SATURATED: ${saturationText(t)}` : '')
+    (t.saturated ? `\n${saturationLines(t).join('\n')}` : '')
   );
 }
 
@@ -177,6 +177,12 @@ export function headerDominance(rows: readonly SummaryRow[]): string[] {
     const over = sorted.filter((r) => r.headerShare > 0.5);
     const subject = `The ${header}-byte header is`;
     const smallest = sorted[0]!;
+    if (sorted.length === 1) {
+      // One size: "every size measured (up to ...)" would make a sweep of it.
+      return smallest.sizeBytes === 0
+        ? `${subject} all of the wire bytes: the payloads are empty (0 B).`
+        : `${subject} ${pct(smallest.headerShare)} of the wire bytes at ${formatSize(smallest.sizeBytes)} payloads.`;
+    }
     if (over.length === 0) {
       return `${subject} less than half of the wire bytes at every size measured (at most ${pct(smallest.headerShare)}, at ${formatSize(smallest.sizeBytes)}).`;
     }

@@ -51,7 +51,31 @@ export function saturationText(t: TesterLoad): string {
   return `${testerLoadText(t)}: the figures are the tester's limit, not the server's; ${saturationAdvice(t)}`;
 }
 
-/** The run's warning for a saturated measurement (its key first). */
-export function saturationWarning(t: TesterLoad): string {
-  return `the tester was saturated: ${saturationText(t)}`;
+/**
+ * What a measurement's terminal report says, in two rows of at most 80 columns:
+ * that the figures are the tester's limit (the tester's row above gives the
+ * busy shares), and the fix: more `--workers`, or a second load machine and
+ * bench:merge. The saved report has the whole sentence (saturationText).
+ */
+export function saturationLines(t: TesterLoad): [string, string] {
+  const workers = t.threadUtilization.length;
+  const cores = t.cores ?? availableParallelism();
+  const elsewhere = 'the same command on a second machine at once, then bench:merge';
+  if (t.machineBusy === null) {
+    return [
+      "  SATURATED: the tester's limit, not the server's",
+      workers < cores
+        ? `  fix: --workers ${workers + 1} if a core is idle; else a second machine and bench:merge`
+        : `  fix: ${elsewhere}`,
+    ];
+  }
+  const idle = cores * (1 - t.machineBusy);
+  if (idle >= ONE_CORE && workers < cores) {
+    const more = Math.min(cores, workers + Math.floor(idle));
+    return [
+      `  SATURATED: the tester's limit, not the server's (${idle.toFixed(1)} of ${cores} cores idle)`,
+      `  fix: --workers ${more}`,
+    ];
+  }
+  return [`  SATURATED: the tester's limit, not the server's (no core was idle)`, `  fix: ${elsewhere}`];
 }

@@ -15,6 +15,7 @@ import { ThreadPool } from '../load/pool.ts';
 import { processFdCount, processRssBytes } from '../load/system.ts';
 import { checkSoak, type SoakCheck, type SoakCounts, type SoakLimits, type SoakPoint, SOAK_LIMITS } from './checks.ts';
 import type { FromSoakThread, SoakSample, ToSoakThread } from './messages.ts';
+import { siblingModule } from '../../options/sibling-module.ts';
 
 export interface SoakOptions extends SoakLimits {
   minutes: number;
@@ -62,7 +63,7 @@ export interface SoakReport {
 }
 
 const HEADER_BYTES = 64;
-const SOAK_THREAD = { url: new URL('./worker.ts', import.meta.url), fields: 1, spinField: 0 };
+const SOAK_THREAD = { url: siblingModule('worker', import.meta.url), fields: 1, spinField: 0 };
 const STOP_TIMEOUT_MS = 10_000;
 
 function sum(samples: SoakSample[], field: 'sent' | 'acked' | 'disconnects' | 'aborts' | 'open'): number {

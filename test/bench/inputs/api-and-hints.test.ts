@@ -41,11 +41,6 @@ test('bench(): options in, the result object out, progress as events in order', 
   assert.ok(result.measurements.every((m) => m.window.messages > 0));
 });
 
-test("the package's own name reaches the API: import { bench } from 'handoff/bench'", async () => {
-  const api = await import('handoff/bench');
-  assert.equal(api.bench, bench);
-});
-
 test('bench(): a bad option rejects the run with an InvalidOptionError naming the API option', async () => {
   await assert.rejects(bench({ clients: 0 }).result, (err: unknown) => {
     assert.ok(err instanceof InvalidOptionError);

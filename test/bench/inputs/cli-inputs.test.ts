@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import yargs from 'yargs';
 import { BENCH_FLAGS, benchBuilder, benchOptionsFromArgv } from '../../../src/bench/cli.ts';
+import { nearestFlag } from '../../../src/options/flags.ts';
 import { InvalidOptionError } from '../../../src/protocol/index.ts';
 
 const run = promisify(execFile);
@@ -52,9 +53,34 @@ test('--version and -v print the version, before or after a command', async () =
 test('an unknown flag is named once, as typed (not also in camel case)', async () => {
   const one = await failing(['bench', '--foo-bar', '1']);
   assert.equal(one.code, 2);
-  assert.equal(one.stderr, "handoff: Unknown argument: foo-bar (see 'handoff --help')\n");
+  assert.equal(one.stderr, "handoff: Unknown argument: --foo-bar (see 'handoff --help')\n");
   const two = await failing(['bench', '--foo-bar', '--zip-zap']);
-  assert.equal(two.stderr, "handoff: Unknown arguments: foo-bar, zip-zap (see 'handoff --help')\n");
+  assert.equal(two.stderr, "handoff: Unknown arguments: --foo-bar, --zip-zap (see 'handoff --help')\n");
+});
+
+test('a mistyped flag or command gets "did you mean", from that command\'s own flags', async () => {
+  for (const [args, line] of [
+    [['serve', '--prot', '6000'], 'Unknown argument: --prot (did you mean --port?)'],
+    [['client', '--hots=x'], 'Unknown argument: --hots (did you mean --host?)'],
+    [['bench', '--clinets', '5'], 'Unknown argument: --clinets (did you mean --clients?)'],
+    [['serve', '--frame-timout', '3'], 'Unknown argument: --frame-timout (did you mean --frame-timeout?)'],
+    [['compare', 'a.json', '--forse'], 'Unknown argument: --forse (did you mean --force?)'],
+    [['serv'], 'Unknown command: serv (did you mean serve?)'],
+    [['serve', 'extra'], 'Unknown argument: extra'],
+  ] as const) {
+    const { code, stderr } = await failing([...args]);
+    assert.equal(code, 2, args.join(' '));
+    assert.equal(stderr, `handoff: ${line} (see 'handoff --help')\n`, args.join(' '));
+  }
+});
+
+test('nearestFlag: the flag a name starts, else the nearest within a few edits, else none', () => {
+  const flags = ['port', 'host', 'header-bytes', 'frame-timeout', 'idle-timeout', 'workers'];
+  assert.equal(nearestFlag('prot', flags), 'port', 'two letters swapped: one edit');
+  assert.equal(nearestFlag('work', flags), 'workers');
+  assert.equal(nearestFlag('idle-timout', flags), 'idle-timeout');
+  assert.equal(nearestFlag('zzzz', flags), null);
+  assert.equal(nearestFlag('h', flags), null, 'too short to guess');
 });
 
 test('a bad number is named as typed, never NaN: --port abc, --amount x, --connection-rate -1', async () => {

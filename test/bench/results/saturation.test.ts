@@ -6,6 +6,7 @@ import { describeMeasurement, markdownReport } from '../../../src/bench/results/
 import { type BenchResult, type Measurement, summarizeMeasurements } from '../../../src/bench/results/result.ts';
 import { saturationText } from '../../../src/bench/results/saturation.ts';
 import { resolveBenchOptions } from '../../../src/bench/options.ts';
+import { replay } from '../../helpers/screen.ts';
 
 /** A measurement as a run would save it, with the tester's load as given. */
 function fabricated(tester: Pick<Measurement['tester'], 'threadUtilization' | 'machineBusy' | 'cores'>): Measurement {
@@ -63,8 +64,10 @@ test('a saturated tester on a busy machine: each thread and the machine by how m
     "load threads 100%/98% busy, machine 95% busy: the figures are the tester's limit, not the server's; " +
     'no core of this 2-core machine was idle: run the tester on another machine too';
   const terminal = describeMeasurement(m);
-  assert.ok(terminal.includes(`SATURATED: ${expected}`), terminal);
-  assert.match(terminal, /npm run bench:merge -- a\.json b\.json/);
+  assert.deepEqual(terminal.split('\n').slice(-2), [
+    "  SATURATED: the tester's limit, not the server's (no core was idle)",
+    '  fix: the same command on a second machine at once, then bench:merge',
+  ]);
   const report = markdownReport(resultOf(m, 2));
   assert.match(report, /## Tester saturation/);
   assert.ok(report.includes(`- handoff h64 16 B: ${expected}`), report);
@@ -78,7 +81,10 @@ test('a saturated tester with idle cores: run with more --workers, as many as th
     "load thread 97% busy, machine 40% busy: the figures are the tester's limit, not the server's; " +
       'about 2.4 of the 4 cores were idle: run with --workers 3',
   );
-  assert.ok(describeMeasurement(m).includes(`SATURATED: ${text}`));
+  assert.deepEqual(describeMeasurement(m).split('\n').slice(-2), [
+    "  SATURATED: the tester's limit, not the server's (2.4 of 4 cores idle)",
+    '  fix: --workers 3',
+  ]);
   // A run saved before the tester's cores were recorded takes them from its environment.
   const { cores: _cores, ...older } = m.tester;
   assert.match(markdownReport(resultOf({ ...m, tester: older }, 8)), /about 4\.8 of the 8 cores were idle: run with --workers 5/);
@@ -89,4 +95,17 @@ test('an unsaturated tester: no saturation sentence anywhere', () => {
   m.tester.saturated = false;
   assert.doesNotMatch(describeMeasurement(m), /SATURATED/);
   assert.doesNotMatch(markdownReport(resultOf(m, 2)), /saturation/i);
+});
+
+test('in an 80-column terminal the saturation is said once per measurement, in two whole rows with the fix', async () => {
+  for (const tester of [
+    { threadUtilization: [1, 0.98], machineBusy: 0.95, cores: 2 },
+    { threadUtilization: [0.97], machineBusy: 0.4, cores: 64 },
+    { threadUtilization: [0.99], machineBusy: null, cores: 128 },
+  ]) {
+    const { rows, wrapped } = await replay(`${describeMeasurement(fabricated(tester))}\n`);
+    assert.deepEqual(wrapped, [], rows.join('\n'));
+    assert.equal(rows.filter((r) => /SATURATED|saturated/.test(r)).length, 1, rows.join('\n'));
+    assert.match(rows.at(-1)!, /^ {2}fix: (--workers \d+|.*bench:merge)/);
+  }
 });

@@ -2,9 +2,12 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import { fmtMB } from '../../../src/bench/format.ts';
 import { chatSummaryText } from '../../../src/bench/results/chat-report.ts';
 import type { ChatResult } from '../../../src/bench/results/chat-result.ts';
 import { conclusionText } from '../../../src/bench/results/conclusion.ts';
+import { comparisonText, compareRuns, MARK_LEGEND, variantSides } from '../../../src/bench/results/compare.ts';
+import { replay } from '../../helpers/screen.ts';
 import { terminalWidth, wrapText } from '../../../src/bench/results/fit.ts';
 import { headerDominance, markdownReport, summaryText } from '../../../src/bench/results/report.ts';
 import type { BenchResult, SummaryRow } from '../../../src/bench/results/result.ts';
@@ -69,9 +72,22 @@ test('where the header dominates is said in words, per header size', () => {
       'The 8-byte header is less than half of the wire bytes at every size measured (at most 36.0%, at 16 B).',
     ],
   );
-  assert.deepEqual(headerDominance([row('x h64', 64, 16, 0.8)]), [
-    'The 64-byte header is more than half of the wire bytes at every size measured (up to 16 B).',
+  assert.deepEqual(headerDominance([row('x h64', 64, 16, 0.8), row('x h64', 64, 32, 0.66)]), [
+    'The 64-byte header is more than half of the wire bytes at every size measured (up to 32 B).',
   ]);
+});
+
+test('one size is not a sweep: its share in words; --sizes 0 says the payloads are empty', () => {
+  const row = (sizeBytes: number, headerShare: number) =>
+    ({ variant: 'handoff h64', headerBytes: 64, sizeBytes, headerShare }) as SummaryRow;
+  assert.deepEqual(headerDominance([row(16, 0.821)]), ['The 64-byte header is 82.1% of the wire bytes at 16 B payloads.']);
+  assert.deepEqual(headerDominance([row(0, 1)]), ['The 64-byte header is all of the wire bytes: the payloads are empty (0 B).']);
+});
+
+test('MB/s above 100 carry thousands separators, as every other figure', () => {
+  assert.equal(fmtMB(2718.3), '2,718');
+  assert.equal(fmtMB(12.34), '12.3');
+  assert.equal(fmtMB(1.234), '1.23');
 });
 
 test('the report says where the header dominates, in the markdown and on the terminal', async () => {
@@ -116,4 +132,22 @@ test('the width to fit: the terminal\'s, else $COLUMNS, else 80 on a terminal an
   assert.equal(terminalWidth({ isTTY: false }), Number.POSITIVE_INFINITY);
   process.env.COLUMNS = '72';
   assert.equal(terminalWidth({ isTTY: false }), 72);
+});
+
+test('bench:compare in 80 columns: the legend and every note wrap, and a side with two variants names the one taken', async () => {
+  const one = { name: 'default', result: await load<BenchResult>('2026-11-24T09-12-24Z-default'), variant: null };
+  const two = { name: 'header-64-vs-8', result: await load<BenchResult>(HEADER_RUN), variant: null };
+  const comparison = compareRuns(one, two, { force: true });
+  assert.equal(comparison.nameB, 'header-64-vs-8 handoff h64', 'B says which of its variants was compared');
+  assert.ok(
+    comparison.notes.includes('header-64-vs-8 also holds handoff h8, not compared: pick a variant with header-64-vs-8.json#h8.'),
+    comparison.notes.join('\n'),
+  );
+  const { rows, wrapped } = await replay(`${comparisonText(comparison, 80)}\n`);
+  assert.deepEqual(wrapped, [], rows.join('\n'));
+  assert.ok(rows.includes(MARK_LEGEND), 'the legend is one row');
+  assert.ok(rows.some((r) => r.startsWith('note: ')));
+  // A run compared with itself holds all its variants: its name needs nothing added.
+  const [a, b] = variantSides('header', two.result, 'handoff h64', 'handoff h8');
+  assert.equal(compareRuns(a, b).nameB, 'header handoff h8');
 });

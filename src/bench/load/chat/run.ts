@@ -26,7 +26,6 @@ import { PHASE, readNamed } from '../counters.ts';
 import { mergeHistograms, encodeHistogram, summarize } from '../histogram.ts';
 import { ThreadPool, type ThreadScript } from '../pool.ts';
 import { SATURATED_UTILIZATION } from '../run.ts';
-import { saturationWarning } from '../../results/saturation.ts';
 import { runRounds } from '../rounds.ts';
 import { type CounterReader, measureWindow, type PlanInfo, type RunHooks } from '../window.ts';
 import { expectedDeliveries, roomShapes, threadConnections } from './layout.ts';
@@ -40,6 +39,7 @@ import {
   type ToChatWorker,
 } from './messages.ts';
 import { type ChatTarget, type ChatVariant, startChatTarget, variantName } from './targets.ts';
+import { siblingModule } from '../../../options/sibling-module.ts';
 
 export interface ChatPlan extends PlanInfo {
   variant: ChatVariant;
@@ -50,7 +50,7 @@ export interface ChatPlan extends PlanInfo {
 export type ChatRunHooks = RunHooks<ChatPlan, ChatMeasurement>;
 
 const CHAT_SCRIPT: ThreadScript = {
-  url: new URL('./worker.ts', import.meta.url),
+  url: siblingModule('worker', import.meta.url),
   fields: CHAT_FIELDS,
   spinField: K.spinMs,
 };
@@ -338,7 +338,6 @@ function checkOf(drained: readonly ChatDrained[]): ChatMeasurement['check'] {
 
 function warnAbout(m: ChatMeasurement, warn: (text: string) => void): void {
   const c = m.check;
-  if (m.tester.saturated) warn(`${m.key}: ${saturationWarning(m.tester)}`);
   if (m.errors.total > 0) warn(`${m.key}: ${m.errors.total} errors (${m.errors.first})`);
   if (m.errors.kinds.SLOW_CONSUMER) {
     warn(

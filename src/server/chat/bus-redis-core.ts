@@ -1,0 +1,445 @@
+/**
+ * What the two Redis buses share (bus-redis.ts: one redis-server; bus-redis-cluster.ts:
+ * a Redis Cluster): membership in hashes, liveness by keys that expire, the reaper, and
+ * pub/sub of envelopes. They differ only in their key names (a cluster needs hash tags)
+ * and in how they publish and subscribe (PUBLISH/SUBSCRIBE or SPUBLISH/SSUBSCRIBE), which
+ * a RedisTransport hides.
+ *
+ * - membership: each member is a field `<server>:<id>` = name in its room's hash (what
+ *   who() reads, on every server), and a field `<id>` = `<room> <name>` in its server's
+ *   own hash (what a reaper reads). No MULTI: a cluster keeps the two hashes on different
+ *   shards, so both buses write them as two commands.
+ * - liveness: every HEARTBEAT_MS each server sets its alive key with a DEAD_AFTER_MS expiry
+ *   and adds itself to the servers set; it then looks at every other server's alive key,
+ *   and reaps those that expired (one reaper per dead server: a lock with an expiry): their
+ *   members leave their room hashes, and a `gone` control entry is published on each of
+ *   those rooms, so every server subscribed there says `!LEFT` for them.
+ * - repair: a server whose SADD finds it missing from the servers set (it was reaped while
+ *   away, or Redis lost its data), or whose service may have lost data (a reconnection, a
+ *   cluster node back), writes all of its members and subscriptions again.
+ */
+import type { ChainableCommander, RedisCommander } from 'ioredis';
+import { controlOf, ENTRY, openEnvelope, sealControl, sealEnvelope } from './bus-envelope.ts';
+import {
+  bounded,
+  type BusKind,
+  type BusMember,
+  BusState,
+  type BusStats,
+  callSafely,
+  COMMAND_TIMEOUT_MS,
+  DEAD_AFTER_MS,
+  FIRST_CONNECT_MS,
+  HEARTBEAT_MS,
+  MEMBER_NAME,
+  newServerId,
+  newStats,
+  SERVER_ID,
+  type ServerBus,
+  type ServerBusHandlers,
+} from './server-bus.ts';
+import { BusUnavailableError } from '../../protocol/index.ts';
+
+/** A reaper holds its lock this long: if it dies mid-way, another one takes over after it. */
+const REAP_LOCK_MS = 30_000;
+
+/** Where each thing lives in Redis. */
+export interface RedisLayout {
+  /** Hash of a room's members on every server: `<server>:<id>` -> name. */
+  room(room: string): string;
+  /** The channel a room's envelopes are published on. */
+  channel(room: string): string;
+  /** Hash of one server's members: `<id>` -> `<room> <name>`. */
+  members(server: string): string;
+  /** A server's heartbeat, expiring after DEAD_AFTER_MS. */
+  alive(server: string): string;
+  /** The reaper's lock on a dead server. */
+  reapLock(server: string): string;
+  /** Set of the server ids that have not left. */
+  servers: string;
+}
+
+export interface RedisTransportEvents {
+  message(channel: Buffer, message: Buffer): void;
+  /** Commands can be sent again (the first connection, or a reconnection). */
+  up(): void;
+  down(): void;
+  /** Part of the service may have lost its data (a cluster node came back): write everything again. */
+  dataMayBeLost(): void;
+}
+
+/** The commands both a Redis and a Cluster client take. */
+export type RedisCommands = RedisCommander & { multi(): ChainableCommander };
+
+/** The part that differs between one redis-server and a cluster. */
+export interface RedisTransport {
+  readonly commands: RedisCommands;
+  listen(events: RedisTransportEvents): void;
+  connect(): Promise<void>;
+  publish(channel: string, message: Buffer): Promise<unknown>;
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  /** After a reconnection: the subscriptions the client does not renew by itself. */
+  renew(channels: string[]): Promise<unknown>;
+  quit(): Promise<void>;
+  disconnect(): void;
+}
+
+export interface RedisBusCoreOptions {
+  kind: BusKind;
+  serverId: string;
+  layout: RedisLayout;
+  transport: RedisTransport;
+  handlers: ServerBusHandlers;
+  commandTimeoutMs?: number;
+}
+
+/** A Redis-family bus with a new server id, on the transport `connect` makes for that id. */
+export function redisFamilyBus(
+  kind: BusKind,
+  layout: RedisLayout,
+  connect: (serverId: string) => RedisTransport,
+  handlers: ServerBusHandlers,
+  commandTimeoutMs: number | undefined,
+): ServerBus {
+  const serverId = newServerId();
+  return new RedisFamilyBus({ kind, serverId, layout, transport: connect(serverId), handlers, commandTimeoutMs });
+}
+
+export class RedisFamilyBus implements ServerBus {
+  readonly kind: BusKind;
+  readonly serverId: string;
+  readonly stats: BusStats = newStats();
+  readonly #layout: RedisLayout;
+  readonly #transport: RedisTransport;
+  readonly #redis: RedisCommands;
+  readonly #handlers: ServerBusHandlers;
+  readonly #timeoutMs: number;
+  /** This server's members: what is written again after a loss. */
+  readonly #members = new Map<number, { name: string; room: string }>();
+  /** Subscribed rooms, by channel name (what a message names). */
+  readonly #rooms = new Map<string, string>();
+  #state: BusState = BusState.DOWN;
+  /** Commands can be sent (the transport is up); the state says UP once the repair after it is done. */
+  #connected = false;
+  /** Whether this server has been in the servers set since it (re)connected. */
+  #listed = false;
+  #repairWanted = false;
+  #beat: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+  #whenUp: (() => void) | undefined;
+
+  constructor(options: RedisBusCoreOptions) {
+    this.kind = options.kind;
+    this.serverId = options.serverId;
+    this.#layout = options.layout;
+    this.#transport = options.transport;
+    this.#redis = options.transport.commands;
+    this.#handlers = options.handlers;
+    this.#timeoutMs = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    this.#transport.listen({
+      message: (channel, message) => this.#onMessage(channel, message),
+      up: () => void this.#onUp(),
+      down: () => this.#onDown(),
+      dataMayBeLost: () => {
+        this.#repairWanted = true;
+      },
+    });
+  }
+
+  get state(): BusState {
+    return this.#state;
+  }
+
+  async start(): Promise<void> {
+    this.#timer = setInterval(() => void this.#heartbeat(), HEARTBEAT_MS);
+    this.#timer.unref();
+    const up = new Promise<void>((resolve) => (this.#whenUp = resolve));
+    this.#transport.connect().catch(() => {}); // the client keeps retrying, with backoff
+    let late: NodeJS.Timeout | undefined;
+    await Promise.race([up, new Promise((resolve) => (late = setTimeout(resolve, FIRST_CONNECT_MS)))]);
+    clearTimeout(late);
+  }
+
+  publish(room: string, batch: Uint8Array): void {
+    if (!this.#connected || this.#stopping) {
+      this.stats.publishDropped++; // at most once: lost while the service is away
+      return;
+    }
+    bounded(
+      this.#transport.publish(this.#layout.channel(room), sealEnvelope(ENTRY.BATCH, this.serverId, batch)),
+      this.#timeoutMs,
+      'publish',
+    ).then(
+      () => this.stats.published++,
+      () => this.stats.publishDropped++,
+    );
+  }
+
+  async subscribe(room: string): Promise<void> {
+    const channel = this.#layout.channel(room);
+    if (this.#rooms.has(channel)) return;
+    this.#rooms.set(channel, room);
+    if (!this.#connected) return; // renewed once the service is back
+    await this.#command(this.#transport.subscribe(channel), 'subscribe');
+  }
+
+  async unsubscribe(room: string): Promise<void> {
+    const channel = this.#layout.channel(room);
+    if (!this.#rooms.delete(channel) || !this.#connected) return;
+    await this.#command(this.#transport.unsubscribe(channel), 'unsubscribe');
+  }
+
+  async enter(member: BusMember): Promise<void> {
+    const previous = this.#members.get(member.id);
+    this.#members.set(member.id, { name: member.name, room: member.room });
+    if (!this.#connected) return;
+    const writes = [this.#register(member.id, member.name, member.room)];
+    if (previous && previous.room !== member.room) {
+      writes.push(this.#redis.hdel(this.#layout.room(previous.room), this.#field(member.id)));
+    }
+    await this.#command(Promise.all(writes), 'enter');
+  }
+
+  async leave(id: number): Promise<void> {
+    const previous = this.#members.get(id);
+    if (!previous) return;
+    this.#members.delete(id);
+    if (!this.#connected) return;
+    await this.#command(
+      Promise.all([
+        this.#redis.hdel(this.#layout.room(previous.room), this.#field(id)),
+        this.#redis.hdel(this.#layout.members(this.serverId), String(id)),
+      ]),
+      'leave',
+    );
+  }
+
+  async rename(id: number, name: string): Promise<void> {
+    const member = this.#members.get(id);
+    if (!member) return;
+    member.name = name;
+    if (!this.#connected) return;
+    await this.#command(this.#register(id, name, member.room), 'rename');
+  }
+
+  async who(room: string): Promise<string[]> {
+    if (!this.#connected) throw new BusUnavailableError(`${this.kind} is not reachable now`);
+    const names = await bounded(this.#redis.hvals(this.#layout.room(room)), this.#timeoutMs, 'who');
+    const valid = names.filter((name) => MEMBER_NAME.test(name));
+    this.stats.malformed += names.length - valid.length;
+    return valid;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#timer);
+    if (this.#connected) {
+      const removals: Array<Promise<unknown>> = [];
+      for (const [id, member] of this.#members) {
+        removals.push(this.#redis.hdel(this.#layout.room(member.room), this.#field(id)));
+      }
+      removals.push(
+        this.#redis.del(this.#layout.members(this.serverId)),
+        this.#redis.del(this.#layout.alive(this.serverId)),
+        this.#redis.srem(this.#layout.servers, this.serverId),
+      );
+      await bounded(Promise.all(removals), this.#timeoutMs, 'leave the bus').catch(() => {
+        this.stats.commandFailures++; // the others reap this server instead
+      });
+    }
+    this.#members.clear();
+    await bounded(this.#transport.quit(), this.#timeoutMs, 'quit').catch(() => this.#transport.disconnect());
+  }
+
+  disconnect(): void {
+    this.#stopping = true;
+    clearInterval(this.#timer);
+    this.#transport.disconnect();
+  }
+
+  // --- the service
+
+  #field(id: number): string {
+    return `${this.serverId}:${id}`;
+  }
+
+  #register(id: number, name: string, room: string): Promise<unknown> {
+    return Promise.all([
+      this.#redis.hset(this.#layout.room(room), this.#field(id), name),
+      this.#redis.hset(this.#layout.members(this.serverId), String(id), `${room} ${name}`),
+    ]);
+  }
+
+  /** A command whose failure is counted and repaired at the next heartbeat, never thrown. */
+  async #command(promise: Promise<unknown>, what: string): Promise<void> {
+    try {
+      await bounded(promise, this.#timeoutMs, what);
+    } catch {
+      this.stats.commandFailures++;
+      this.#repairWanted = true;
+    }
+  }
+
+  async #onUp(): Promise<void> {
+    if (this.#stopping) return;
+    this.#connected = true;
+    this.#listed = false;
+    this.#repairWanted = true;
+    await this.#beat; // one that started before: this one must repair after it
+    await this.#heartbeat();
+  }
+
+  #onDown(): void {
+    this.#connected = false;
+    this.#setState(BusState.DOWN);
+  }
+
+  /**
+   * UP once a heartbeat went through and this server's members are written; DOWN when the
+   * client lost the service, or a heartbeat failed (on a cluster: the master of this
+   * server's keys is away), for then the others may soon reap this server.
+   */
+  #setState(state: BusState): void {
+    if (this.#state === state || this.#stopping) return;
+    this.#state = state;
+    this.#report(() => this.#handlers.onState(state));
+    if (state === BusState.UP) {
+      this.#whenUp?.();
+      this.#whenUp = undefined;
+    }
+  }
+
+  /** Every member and subscription of this server, written again; false if some write failed. */
+  async #repair(): Promise<boolean> {
+    this.#repairWanted = false;
+    const writes: Array<Promise<unknown>> = [this.#transport.renew([...this.#rooms.keys()])];
+    for (const [id, member] of this.#members) writes.push(this.#register(id, member.name, member.room));
+    await this.#command(Promise.all(writes), 'write the members again');
+    return !this.#repairWanted;
+  }
+
+  /** One heartbeat at a time: a call while one runs waits for it. */
+  #heartbeat(): Promise<void> {
+    if (!this.#connected || this.#stopping) return Promise.resolve();
+    this.#beat ??= this.#beatOnce().finally(() => (this.#beat = undefined));
+    return this.#beat;
+  }
+
+  async #beatOnce(): Promise<void> {
+    try {
+      // Alive first, then the members: a reaper never finds this server's members without its alive key.
+      const [, added] = await bounded(
+        Promise.all([
+          this.#redis.set(this.#layout.alive(this.serverId), '1', 'PX', DEAD_AFTER_MS),
+          this.#redis.sadd(this.#layout.servers, this.serverId),
+        ]),
+        this.#timeoutMs,
+        'heartbeat',
+      );
+      // Missing from the set it was in: reaped while away, or the set was lost.
+      if (added === 1 && this.#listed) this.#repairWanted = true;
+      this.#listed = true;
+      if (this.#repairWanted && !(await this.#repair())) throw new Error('members not written');
+    } catch {
+      this.stats.commandFailures++;
+      this.#repairWanted = true; // what the service lost meanwhile is written at the next one that works
+      if (this.#connected) this.#setState(BusState.DOWN);
+      return;
+    }
+    if (this.#connected) this.#setState(BusState.UP);
+    try {
+      await this.#reapSilent();
+    } catch {
+      this.stats.commandFailures++; // the next heartbeat tries again
+    }
+  }
+
+  /** Every other server whose alive key has expired is reaped. */
+  async #reapSilent(): Promise<void> {
+    const servers = await bounded(this.#redis.smembers(this.#layout.servers), this.#timeoutMs, 'servers');
+    const others = servers.filter((server) => server !== this.serverId);
+    const valid = others.filter((server) => SERVER_ID.test(server));
+    this.stats.malformed += others.length - valid.length;
+    const alive = await bounded(
+      Promise.all(valid.map((server) => this.#redis.exists(this.#layout.alive(server)))),
+      this.#timeoutMs,
+      'liveness',
+    );
+    for (let i = 0; i < valid.length; i++) if (alive[i] === 0) await this.#reap(valid[i]!);
+  }
+
+  /** A server that stopped its heartbeat without leaving: the lock holder removes its members. */
+  async #reap(server: string): Promise<void> {
+    const locked = await bounded(
+      this.#redis.set(this.#layout.reapLock(server), this.serverId, 'PX', REAP_LOCK_MS, 'NX'),
+      this.#timeoutMs,
+      'reap lock',
+    );
+    if (locked !== 'OK') return;
+    // Its members read at the same instant as its silence: the keys share its hash tag, so
+    // this is one MULTI on one shard even in a cluster.
+    const [[, silent], [, members]] = (await bounded(
+      this.#redis.multi().exists(this.#layout.alive(server)).hgetall(this.#layout.members(server)).exec(),
+      this.#timeoutMs,
+      'reap',
+    )) as [[unknown, number], [unknown, Record<string, string>]];
+    if (silent !== 0) return;
+    const goneByRoom = new Map<string, string[]>();
+    const removals: Array<Promise<unknown>> = [];
+    for (const [id, place] of Object.entries(members)) {
+      const space = place.indexOf(' ');
+      const room = place.slice(0, space);
+      const name = place.slice(space + 1);
+      if (space <= 0 || !MEMBER_NAME.test(name)) {
+        this.stats.malformed++;
+        continue;
+      }
+      removals.push(this.#redis.hdel(this.#layout.room(room), `${server}:${id}`));
+      let names = goneByRoom.get(room);
+      if (!names) goneByRoom.set(room, (names = []));
+      names.push(name);
+    }
+    await bounded(Promise.all(removals), this.#timeoutMs, 'reap');
+    const notices: Array<Promise<unknown>> = [];
+    for (const [room, names] of goneByRoom) {
+      notices.push(
+        this.#transport.publish(this.#layout.channel(room), sealControl(this.serverId, { t: 'gone', names })),
+      );
+      // Our own notice is dropped when it comes back, like every entry of ours: say it here.
+      if (this.#rooms.has(this.#layout.channel(room))) this.#report(() => this.#handlers.onMembersGone(room, names));
+    }
+    notices.push(this.#redis.del(this.#layout.members(server)), this.#redis.srem(this.#layout.servers, server));
+    await bounded(Promise.all(notices), this.#timeoutMs, 'reap');
+    this.stats.reaped++;
+  }
+
+  /** An entry from the service: untrusted bytes. */
+  #onMessage(channel: Buffer, message: Buffer): void {
+    const room = this.#rooms.get(channel.toString('latin1'));
+    if (room === undefined) return; // a late one, after unsubscribe
+    const envelope = openEnvelope(message);
+    if (!envelope) {
+      this.stats.malformed++;
+      return;
+    }
+    if (envelope.server === this.serverId) return; // ours, back from Redis
+    if (envelope.kind === ENTRY.BATCH) {
+      this.stats.received++;
+      this.#report(() => this.#handlers.onBatch(room, envelope.body));
+      return;
+    }
+    const control = controlOf(envelope);
+    const names = control?.t === 'gone' ? control.names : undefined;
+    if (!Array.isArray(names) || !names.every((name) => typeof name === 'string' && MEMBER_NAME.test(name))) {
+      this.stats.malformed++;
+      return;
+    }
+    this.#report(() => this.#handlers.onMembersGone(room, names as string[]));
+  }
+
+  #report(call: () => void): void {
+    if (!callSafely(call)) this.stats.handlerErrors++;
+  }
+}
