@@ -12,6 +12,13 @@ import { type CommandRefusedError, refusalFor } from './errors.ts';
 export const DEFAULT_ROOM = 'lobby';
 /** Longest name or room, in bytes. */
 export const MAX_CHAT_NAME_BYTES = 32;
+/**
+ * The most a delivery adds to the message it carries: `!JOINED ` (the longest head, 8
+ * bytes), a 32-byte room, a space, `<from>` (a name of 32 bytes, or `[IPv6]:port`, at
+ * most 53), a space; rounded up to 100. The longest delivery a server sends is its
+ * --max-message-bytes plus this, and no `!WHO` reply is longer (PROTOCOL.md).
+ */
+export const MAX_DELIVERY_PREFIX_BYTES = 100;
 /** Names (`!NICK`) and rooms (`!JOIN`): 1 to 32 bytes of `A-Z a-z 0-9 _ . -`. */
 export const CHAT_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
 

@@ -41,14 +41,21 @@ export function parseHeader(buf: Uint8Array, start: number, headerBytes: number,
   return over ? HEADER_TOO_LARGE : value;
 }
 
-/** Writes the header for a `length`-byte payload into `target` at `offset`: digits, then spaces. */
+/**
+ * Writes the header for a `length`-byte payload into `target` at `offset`: digits, then
+ * spaces. Throws HeaderOverflowError when the digits do not fit. The digits are written
+ * one by one, with no string made: this runs once per chat message and echo reply.
+ */
 export function writeHeader(target: Buffer, offset: number, length: number, headerBytes: number): void {
-  const digits = String(length);
-  if (digits.length > headerBytes) {
+  let digits = 1;
+  for (let n = length; n >= 10; n = Math.floor(n / 10)) digits++;
+  if (digits > headerBytes) {
     throw new HeaderOverflowError(`a ${length}-byte payload does not fit a ${headerBytes}-byte header`);
   }
-  target.write(digits, offset, 'latin1');
-  target.fill(SPACE, offset + digits.length, offset + headerBytes);
+  for (let i = offset + digits - 1, n = length; i >= offset; i--, n = Math.floor(n / 10)) {
+    target[i] = DIGIT_0 + (n % 10);
+  }
+  target.fill(SPACE, offset + digits, offset + headerBytes);
 }
 
 /** A new header buffer for a `length`-byte payload. */

@@ -11,12 +11,19 @@
  * the replacement thread claims the freed slot.
  */
 import { ErrorCode, WorkerStartError } from '../protocol/index.ts';
+import { BATCH_DROP_REASONS } from './chat/batch-codec.ts';
 
 /** Every `!ERROR` code a session can send, each with a per-thread counter (metrics). */
 export const SESSION_ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
 /** Why a connection was refused at accept; each has a server-wide counter. */
 export const REFUSAL_REASONS = ['max_connections', 'max_connections_per_ip'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+/**
+ * Why a chat bus message was dropped: a batch from another server that this one cannot
+ * serve, or (`error`) a bus message or batch whose handling threw. Each has a server-wide counter.
+ */
+export const BUS_DROP_REASONS = [...BATCH_DROP_REASONS, 'error'] as const;
+export type BusDropReason = (typeof BUS_DROP_REASONS)[number];
 
 // Per-thread fields.
 const HELD = 0; // connections this thread counts against --max-connections right now
@@ -52,7 +59,8 @@ const G_REFUSED = 1;
 const G_NEXT_MEMBER = 2;
 const G_LIMIT = 3; // the connection limit in force: --max-connections, or lower to fit the descriptor limit
 const G_REFUSED_BY_REASON = 4; // one field per REFUSAL_REASONS entry
-const GLOBAL_FIELDS = G_REFUSED_BY_REASON + REFUSAL_REASONS.length;
+const G_BUS_DROPPED = G_REFUSED_BY_REASON + REFUSAL_REASONS.length; // one field per BUS_DROP_REASONS entry
+const GLOBAL_FIELDS = G_BUS_DROPPED + BUS_DROP_REASONS.length;
 
 /**
  * Connections per client address (--max-connections-per-ip) in a count-min
@@ -203,6 +211,18 @@ export class ServerCounters {
   refusedByReason(): Record<RefusalReason, number> {
     const out = {} as Record<RefusalReason, number>;
     REFUSAL_REASONS.forEach((reason, i) => (out[reason] = Atomics.load(this.#global, G_REFUSED_BY_REASON + i)));
+    return out;
+  }
+
+  /** A chat bus message or batch dropped, by why (any thread; not on the per-message path). */
+  busDropped(reason: BusDropReason): void {
+    Atomics.add(this.#global, G_BUS_DROPPED + BUS_DROP_REASONS.indexOf(reason), 1);
+  }
+
+  /** Bus messages and batches dropped since start, by reason. */
+  busDroppedByReason(): Record<BusDropReason, number> {
+    const out = {} as Record<BusDropReason, number>;
+    BUS_DROP_REASONS.forEach((reason, i) => (out[reason] = Atomics.load(this.#global, G_BUS_DROPPED + i)));
     return out;
   }
 

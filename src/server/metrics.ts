@@ -14,7 +14,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { REFUSAL_REASONS, type ServerCounters, type ThreadSnapshot } from './counters.ts';
+import { BUS_DROP_REASONS, REFUSAL_REASONS, type ServerCounters, type ThreadSnapshot } from './counters.ts';
 import type { ServerLog } from './log.ts';
 import type { Mode } from './options.ts';
 
@@ -140,6 +140,16 @@ export function serverRegistry(counters: ServerCounters, mode: Mode): Registry {
     readCounter(register, 'handoff_chat_deliveries_total', 'Chat deliveries written', [], () => {
       return counters.sum().deliveries;
     });
+    readCounter(
+      register,
+      'handoff_bus_dropped_total',
+      'Chat bus messages and batches from other servers dropped, by reason',
+      ['reason'],
+      () => {
+        const dropped = counters.busDroppedByReason();
+        return BUS_DROP_REASONS.map((reason) => [{ reason }, dropped[reason]]);
+      },
+    );
   }
   readCounter(register, 'handoff_protocol_errors_total', '!ERROR frames sent to connections, by code', ['code'], () =>
     Object.entries(counters.errorsByCode()).map(([code, n]) => [{ code }, n]),

@@ -6,9 +6,12 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_PORT,
   InvalidOptionError,
+  MAX_DELIVERY_PREFIX_BYTES,
   MAX_HEADER_BYTES,
   MIN_HEADER_BYTES,
 } from '../protocol/index.ts';
+import { LONGEST_COMMAND_REPLY_BYTES } from './chat/commands.ts';
+import { maxWhoBytes } from './chat/who.ts';
 
 export const STRATEGIES = ['handoff', 'reuseport', 'single'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -75,9 +78,6 @@ export interface ServerOptions {
 
 /** The longest --handshake-timeout: a handshake is a few round trips, not minutes. */
 const MAX_HANDSHAKE_TIMEOUT_MS = 300_000;
-
-/** The longest `!MSG <room> <from> ` a delivery adds to a message: 32-byte room, a name or `[IPv6]:port`. */
-const MAX_DELIVERY_PREFIX_BYTES = 100;
 
 export type ResolvedServerOptions = Readonly<Required<ServerOptions>>;
 
@@ -153,6 +153,26 @@ function tlsFiles(cert: unknown, key: unknown): { tlsCert: string; tlsKey: strin
   return { tlsCert, tlsKey };
 }
 
+/**
+ * Chat mode: every frame the server can build must fit the header. Deliveries (the
+ * message with the longest `!MSG <room> <from> ` before it), `!WHO` (capped at the
+ * same length, who.ts), and the `!OK` and `!NO` replies (a few dozen bytes).
+ */
+function chatRepliesFit(headerBytes: number, maxMessageBytes: number): void {
+  const largestFramable = 10 ** Math.min(headerBytes, 15) - 1;
+  const longest = Math.max(
+    maxMessageBytes + MAX_DELIVERY_PREFIX_BYTES,
+    maxWhoBytes(maxMessageBytes),
+    LONGEST_COMMAND_REPLY_BYTES,
+  );
+  if (longest <= largestFramable) return;
+  const most = largestFramable - Math.max(MAX_DELIVERY_PREFIX_BYTES, maxWhoBytes(0));
+  throw new InvalidOptionError(
+    'maxMessageBytes',
+    `{maxMessageBytes} can be at most ${most} with {headerBytes} ${headerBytes} in chat mode (a delivery or a !WHO reply is longer than a message by up to ${MAX_DELIVERY_PREFIX_BYTES} bytes), got ${maxMessageBytes}`,
+  );
+}
+
 /** Validates every field once, with a precise message, and fills in defaults. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
   const get = <K extends keyof ServerOptions>(name: K) => options[name] ?? SERVER_DEFAULTS[name];
@@ -163,14 +183,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   }
   const headerBytes = integer('headerBytes', get('headerBytes'), MIN_HEADER_BYTES, MAX_HEADER_BYTES);
   const maxMessageBytes = integer('maxMessageBytes', get('maxMessageBytes'), 0, 2 ** 31 - 1);
-  // A delivery is the message with `!MSG <room> <from> ` before it: its length must fit the header too.
-  const largestFramable = 10 ** Math.min(headerBytes, 15) - 1;
-  if (mode === 'chat' && maxMessageBytes + MAX_DELIVERY_PREFIX_BYTES > largestFramable) {
-    throw new InvalidOptionError(
-      'maxMessageBytes',
-      `{maxMessageBytes} can be at most ${largestFramable - MAX_DELIVERY_PREFIX_BYTES} with {headerBytes} ${headerBytes} in chat mode (a delivery is longer than its message), got ${maxMessageBytes}`,
-    );
-  }
+  if (mode === 'chat') chatRepliesFit(headerBytes, maxMessageBytes);
   return Object.freeze({
     host: text('host', get('host'), { nonEmpty: true }),
     port: integer('port', get('port'), 0, 65_535),

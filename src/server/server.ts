@@ -26,6 +26,8 @@ export interface ServerStats {
   messages: number;
   /** Chat deliveries written (a message delivered to 10 members counts 10). */
   deliveries: number;
+  /** Chat mode: bus messages and batches from other servers dropped (unservable, or their handling threw). */
+  busDropped?: number;
   bytesIn: number;
   bytesOut: number;
   workers: Array<{ activeConnections: number; totalConnections: number; messages: number }>;
@@ -91,7 +93,14 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       : null;
   // The Redis bridge is on the chat bus before any thread, so that every thread finds it there.
   const bridge = chat?.bridge
-    ? await RedisBridge.start({ url: options.redis, busName: chat.busName, headerBytes: options.headerBytes, log })
+    ? await RedisBridge.start({
+        url: options.redis,
+        busName: chat.busName,
+        headerBytes: options.headerBytes,
+        maxMessageBytes: options.maxMessageBytes,
+        log,
+        counters,
+      })
     : null;
   let serving: Serving;
   try {
@@ -111,7 +120,7 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   const { address } = serving;
   fitDescriptorLimit(counters, options, log);
 
-  const stats = (): ServerStats => serverStats(counters);
+  const stats = (): ServerStats => serverStats(counters, options);
   logListening(log, options, address, serving.threads);
   let metrics: MetricsEndpoint | null = null;
   if (options.metricsPort !== null) {
@@ -152,9 +161,10 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
       }
       const final = stats();
       const deliveries = options.mode === 'chat' ? `, ${counted(final.deliveries, 'delivery', 'deliveries')}` : '';
+      const dropped = final.busDropped ? `, ${counted(final.busDropped, 'bus batch', 'bus batches')} dropped` : '';
       log.essential(
         'stopped',
-        `[STOPPED] ${counted(final.totalConnections, 'connection')}, ${counted(final.messages, 'message')} served${deliveries}`,
+        `[STOPPED] ${counted(final.totalConnections, 'connection')}, ${counted(final.messages, 'message')} served${deliveries}${dropped}`,
         { ...final },
       );
       log.flush();
@@ -166,10 +176,12 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   return { host: address.address, port: address.port, metrics: metricsAddress, options, stats, close };
 }
 
-function serverStats(counters: ServerCounters): ServerStats {
+function serverStats(counters: ServerCounters, options: ResolvedServerOptions): ServerStats {
   const live = counters.threads();
   const sum = counters.sum();
+  const dropped = Object.values(counters.busDroppedByReason()).reduce((a, b) => a + b, 0);
   return {
+    ...(options.mode === 'chat' ? { busDropped: dropped } : {}),
     activeConnections: counters.active,
     maxConnections: counters.limit,
     totalConnections: sum.totalConnections,

@@ -17,7 +17,7 @@ import type { ProxyAddress } from './proxy-protocol.ts';
 import { ReplyBufferPool } from './reply-pool.ts';
 import { DISCONNECT_BYTES, type FaultSite, Session, type SessionSummary, type SessionThread } from './session.ts';
 import { createServerContext, type TlsMaterial } from './tls.ts';
-import { BUS_DELAY_ENV } from './worker-boot.ts';
+import { BUS_DELAY_ENV, busFaultMarker } from './worker-boot.ts';
 
 /** One read buffer per thread, shared by all its connections: reads are handled one at a time. */
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -143,12 +143,16 @@ export class ThreadSessions implements SessionThread {
             busName: chat.busName,
             bridge: chat.bridge,
             headerBytes: options.headerBytes,
+            maxMessageBytes: options.maxMessageBytes,
             maxPendingBytes: options.maxPendingBytes,
             acks: this.acks,
             nextMemberId: () => server.nextMemberId(),
             livePeers: () => (chat.bridge ? [...server.liveThreads(), BRIDGE_ID] : server.liveThreads()),
             onDelivered: (deliveries) => context.thread.delivered(deliveries),
+            onBusDropped: () => server.busDropped('error'),
+            log: context.log,
             busDelayMs: Number(process.env[BUS_DELAY_ENV] ?? 0),
+            busFault: busFaultMarker(),
           })
         : null;
     // Plain ack mode reads no payload but !DISCONNECT: the others are counted, never copied.

@@ -44,12 +44,15 @@ export class ChatPeer {
       onDelivery?: (payload: Buffer) => void;
       /** Sent first: a PROXY header. */
       prefix?: Buffer;
+      /** The server's --header-bytes (default 64). */
+      headerBytes?: number;
     } = {},
   ): Promise<ChatPeer> {
     let peer: ChatPeer | undefined;
     const keep = options.keepDeliveries ?? true;
     const wire = await connect(t, server, {
       ...(options.prefix ? { prefix: options.prefix } : {}),
+      ...(options.headerBytes ? { headerBytes: options.headerBytes } : {}),
       keepFrames: false,
       onFrame: (payload) => {
         if (isDelivery(payload)) {

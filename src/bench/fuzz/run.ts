@@ -119,7 +119,7 @@ function exchange(
 }
 
 /** The input as separate writes at its split points, a turn of the event loop apart. */
-async function writeInPieces(socket: net.Socket, input: FuzzInput): Promise<void> {
+export async function writeInPieces(socket: net.Socket, input: Pick<FuzzInput, 'bytes' | 'splits'>): Promise<void> {
   let from = 0;
   for (const to of [...input.splits, input.bytes.length]) {
     if (socket.destroyed) return;

@@ -34,18 +34,34 @@ export type BusMessage =
   | { type: 'hello'; src: number }
   /** The answer to a hello: `src`'s own members. */
   | { type: 'roster'; src: number; to: number; seq: number; members: Array<[id: number, name: string, room: string]> }
-  /** Redis mode: who is in `room` on every server (answered by the bridge with `who-reply`). */
-  | { type: 'who'; src: number; request: number; room: string }
+  /**
+   * Redis mode: who is in `room` on every server, but `member` (the asker), answered by the
+   * bridge with `who-reply` (null names: Redis could not be asked).
+   */
+  | { type: 'who'; src: number; request: number; room: string; member: number }
   | { type: 'who-reply'; src: number; to: number; request: number; names: string[] | null };
+
+/**
+ * The failure boundary of a participant's bus handler: whatever its handling of one message
+ * throws is handed here with that message, and the participant goes on with the next.
+ */
+export type BusFailure = (err: unknown, message: BusMessage) => void;
 
 export class Bus {
   readonly id: number;
   readonly #channel: BroadcastChannel;
 
-  constructor(name: string, id: number, onMessage: (message: BusMessage) => void) {
+  constructor(name: string, id: number, onMessage: (message: BusMessage) => void, onFailure: BusFailure) {
     this.id = id;
     this.#channel = new BroadcastChannel(name);
-    this.#channel.onmessage = (event) => onMessage((event as { data: BusMessage }).data);
+    this.#channel.onmessage = (event) => {
+      const message = (event as { data: BusMessage }).data;
+      try {
+        onMessage(message);
+      } catch (err) {
+        onFailure(err, message);
+      }
+    };
     // The thread's sockets keep it alive; the bus alone must not.
     this.#channel.unref();
   }

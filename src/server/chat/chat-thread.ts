@@ -11,17 +11,21 @@
  */
 import { encodeTextFrame, SlowConsumerError } from '../../protocol/index.ts';
 import type { PrebuiltAcks } from '../acks.ts';
+import type { ServerLog } from '../log.ts';
 import { BRIDGE_ID, Bus, type BusMessage, type MemberEvent } from './bus.ts';
-import { addressName, isCommand, LOBBY, parseCommand } from './commands.ts';
+import { BurstLog } from './burst-log.ts';
+import { addressName, isCommand, LOBBY, parseCommand, refusalText } from './commands.ts';
 import { type ChatConnection, ChatMember, type Ticket } from './member.ts';
 import { LocalRoom } from './room.ts';
 import { NEW_MEMBER, Roster } from './roster.ts';
+import { isListableName, maxWhoBytes, whoReply } from './who.ts';
 
 export interface ChatThreadOptions {
   /** This participant's id on the bus: its threadId. */
   id: number;
   busName: string;
   headerBytes: number;
+  maxMessageBytes: number;
   maxPendingBytes: number;
   /** The thread's prebuilt acks. */
   acks: PrebuiltAcks;
@@ -36,8 +40,13 @@ export interface ChatThreadOptions {
   bridge: boolean;
   /** Deliveries written, for the counters. */
   onDelivered(deliveries: number): void;
+  /** A bus message whose handling threw was dropped (counted as `error`). */
+  onBusDropped(): void;
+  log: ServerLog;
   /** Test-only: apply what the bus brings this many ms late (0 in real use). */
   busDelayMs?: number;
+  /** Test-only fault injection: handling a delivery whose frames hold these bytes throws. */
+  busFault?: Buffer | null;
 }
 
 interface PendingTicket extends Ticket {
@@ -69,23 +78,36 @@ export class ChatThread {
   readonly #acksDue = new Map<number, number>();
   readonly #tickets: PendingTicket[] = [];
   readonly #dirtyRooms = new Set<LocalRoom>();
-  readonly #dirtyMembers = new Set<ChatMember>();
+  #dirtyMembers = new Set<ChatMember>();
+  /** The other half of #dirtyMembers: #flush swaps them, so that a member touched while it runs is kept. */
+  #flushingMembers = new Set<ChatMember>();
   #flushScheduled = false;
   #whoRequests = 0;
-  readonly #whoWaiting = new Map<number, { ticket: PendingTicket; member: ChatMember; room: string }>();
+  /** `!WHO`s asked of the bridge: the reply is of the room and the name the asker had when it asked. */
+  readonly #whoWaiting = new Map<number, { ticket: PendingTicket; member: ChatMember; room: string; name: string }>();
   /** Done once the roster of every participant alive at start has arrived. */
   readonly #startTicket: PendingTicket;
   readonly ready: Promise<void>;
   #readyResolve!: () => void;
+  readonly #drops: BurstLog;
+  readonly #whoBytes: number;
 
   constructor(options: ChatThreadOptions) {
     this.#o = options;
     this.ready = new Promise((resolve) => (this.#readyResolve = resolve));
+    this.#drops = new BurstLog(options.log, 'bus-dropped');
+    this.#whoBytes = maxWhoBytes(options.maxMessageBytes);
     const delay = options.busDelayMs ?? 0;
-    this.#bus = new Bus(options.busName, options.id, (message) => {
-      if (delay === 0) this.#onBus(message);
-      else setTimeout(() => this.#onBus(message), delay); // timers of one delay fire in order
-    });
+    const onFailure = (err: unknown, message: BusMessage) => this.#onBusFailure(err, message);
+    this.#bus = new Bus(
+      options.busName,
+      options.id,
+      (message) => {
+        if (delay === 0) this.#onBus(message);
+        else setTimeout(() => this.#receiveGuarded(message), delay); // timers of one delay fire in order
+      },
+      onFailure,
+    );
     const expected = new Set(options.livePeers().filter((p) => p !== options.id));
     for (const p of expected) this.#peers.add(p);
     this.#startTicket = { done: false, frame: null, seq: 0, waitingFor: expected, member: null };
@@ -95,7 +117,7 @@ export class ChatThread {
 
   /** A new connection: it enters the lobby; its first reply waits until every participant knows. */
   attach(connection: ChatConnection): ChatMember {
-    const member = new ChatMember(this.#o.nextMemberId(), connection);
+    const member = new ChatMember(this.#o.nextMemberId(), connection, this.#o.acks.frame.length);
     this.#members.set(member.id, member);
     if (!this.#startTicket.done) member.replyLater(this.#startTicket);
     this.#enter(member, LOBBY, member.name, null);
@@ -114,7 +136,7 @@ export class ChatThread {
     const command = parseCommand(payload);
     switch (command.kind) {
       case 'refused':
-        member.reply(this.#frame(`!NO ${command.code} ${command.text}`));
+        member.reply(this.#frame(refusalText(command)));
         break;
       case 'disconnect':
         member.ack(); // as v1: the reply, then the close (Session ends it once the reply is out)
@@ -167,7 +189,9 @@ export class ChatThread {
   flushMember(member: ChatMember): void {
     if (member.room?.pending) this.#distribute(member.room);
     member.flush(this.#o.acks);
+    // Out of this turn's set, and marked so: a later #touchMember (its ticket done) must queue it again.
     this.#dirtyMembers.delete(member);
+    member.dirty = false;
   }
 
   /** The main thread says a participant died: its members leave, nothing more from it counts. */
@@ -188,6 +212,7 @@ export class ChatThread {
 
   close(): void {
     this.#bus.close();
+    this.#drops.close();
   }
 
   // --- membership
@@ -234,15 +259,27 @@ export class ChatThread {
   #who(member: ChatMember): void {
     const room = member.room!.name;
     if (!this.#o.bridge) {
-      member.reply(this.#frame(`!OK WHO ${room} ${this.#roster.namesIn(room).join(' ')}`));
+      member.reply(this.#whoFrame(member.name, room, this.#othersIn(room, member)));
       return;
     }
     const request = ++this.#whoRequests;
     const ticket: PendingTicket = { done: false, frame: null, seq: 0, waitingFor: new Set(), member };
-    this.#whoWaiting.set(request, { ticket, member, room });
+    this.#whoWaiting.set(request, { ticket, member, room, name: member.name });
     member.replyLater(ticket);
     this.#postEvents();
-    this.#bus.post({ type: 'who', src: this.#o.id, request, room });
+    this.#bus.post({ type: 'who', src: this.#o.id, request, room, member: member.id });
+  }
+
+  /** The names of `room`'s members on every thread of this server, `member` left out. */
+  #othersIn(room: string, member: ChatMember): string[] {
+    const out: string[] = [];
+    for (const info of this.#roster.membersIn(room)) if (info.id !== member.id) out.push(info.name);
+    return out;
+  }
+
+  /** `!OK WHO`, the asker (as `name`) first, cut to the size rule (who.ts). */
+  #whoFrame(name: string, room: string, others: string[]): Buffer {
+    return this.#frame(whoReply(room, name, others, this.#whoBytes));
   }
 
   // --- the bus
@@ -269,6 +306,34 @@ export class ChatThread {
     this.#events = [];
   }
 
+  /** The bus handler's failure boundary, for the messages it applies late (busDelayMs). */
+  #receiveGuarded(message: BusMessage): void {
+    try {
+      this.#onBus(message);
+    } catch (err) {
+      this.#onBusFailure(err, message);
+    }
+  }
+
+  /**
+   * A bus message whose handling threw: dropped, counted, logged once per burst; the thread
+   * and its other sessions go on. Events are still confirmed, so that the sender's replies
+   * do not wait for a confirmation that would never come.
+   */
+  #onBusFailure(err: unknown, message: BusMessage): void {
+    this.#o.onBusDropped();
+    const why = err instanceof Error ? err.message : String(err);
+    const from = message?.src === BRIDGE_ID ? 'the Redis bridge' : `thread ${String(message?.src)}`;
+    this.#drops.report(
+      `[ERROR] chat thread ${this.#o.id} dropped a ${String(message?.type)} message from ${from} on the chat bus: ${why}`,
+      { thread: this.#o.id, from: message?.src, type: message?.type, error: why },
+    );
+    if (message?.type === 'events' && Number.isInteger(message.src) && Number.isInteger(message.seq)) {
+      this.#acksDue.set(message.src, message.seq);
+      this.#scheduleFlush();
+    }
+  }
+
   #onBus(message: BusMessage): void {
     if (message.src === this.#o.id || this.#dead.has(message.src)) return;
     switch (message.type) {
@@ -289,6 +354,9 @@ export class ChatThread {
         this.#checkTickets();
         break;
       case 'deliver':
+        if (this.#o.busFault && Buffer.from(message.frames).includes(this.#o.busFault)) {
+          throw new Error('injected fault: a delivery asked the bus handler to throw');
+        }
         if (message.to.includes(this.#o.id)) {
           const room = this.#rooms.get(message.room);
           if (room && room.members.size > 0) {
@@ -353,9 +421,10 @@ export class ChatThread {
     const waiting = this.#whoWaiting.get(request);
     if (!waiting) return;
     this.#whoWaiting.delete(request);
-    // null: the bridge could not ask Redis; this server's own roster is what there is.
-    const list = names ?? this.#roster.namesIn(waiting.room);
-    waiting.ticket.frame = this.#frame(`!OK WHO ${waiting.room} ${list.join(' ')}`);
+    // null: the bridge could not ask Redis; this server's own roster is what there is. Names from
+    // Redis were written by other servers (or anyone): only those that can be a <from> are listed.
+    const others = names === null ? this.#othersIn(waiting.room, waiting.member) : names.filter(isListableName);
+    waiting.ticket.frame = this.#whoFrame(waiting.name, waiting.room, others);
     waiting.ticket.done = true;
     this.#touchMember(waiting.member);
   }
@@ -432,16 +501,23 @@ export class ChatThread {
       this.#acksDue.clear();
     }
     const { acks, maxPendingBytes } = this.#o;
-    for (const member of this.#dirtyMembers) {
+    // A member that leaves while this loop runs hands out its room's batch, which touches the room's
+    // members, some already written this turn: they go into the fresh set, for the next flush.
+    const members = this.#dirtyMembers;
+    this.#dirtyMembers = this.#flushingMembers;
+    this.#flushingMembers = members;
+    for (const member of members) {
+      if (!member.dirty) continue; // written meanwhile (flushMember), or gone
       member.dirty = false;
       member.flush(acks);
-      if (!member.gone && member.connection.unsentBytes > maxPendingBytes) {
+      // Unsent: what the socket holds, and the replies still waiting behind a membership change.
+      if (!member.gone && member.connection.unsentBytes + member.queuedBytes > maxPendingBytes) {
         member.connection.fail(
           new SlowConsumerError(`more than ${maxPendingBytes} bytes queued for this connection: it does not read`),
         );
       }
     }
-    this.#dirtyMembers.clear();
+    members.clear();
   }
 
   #frame(payload: string): Buffer {

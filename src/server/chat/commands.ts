@@ -22,6 +22,10 @@ export type ParsedCommand =
 
 const refused = (code: RefusalCode, text: string): ParsedCommand => ({ kind: 'refused', code, text });
 
+/** An unknown command word is shown in its refusal up to this many letters, so that every refusal is short. */
+const SHOWN_WORD_BYTES = 32;
+const shownWord = (word: string) => (word.length > SHOWN_WORD_BYTES ? `${word.slice(0, SHOWN_WORD_BYTES)}...` : word);
+
 /**
  * Parses a payload for which isCommand() holds: the command word is the run of
  * capital letters after `!`; `!NICK` and `!JOIN` take one space and an argument
@@ -55,9 +59,39 @@ export function parseCommand(payload: Uint8Array): ParsedCommand {
       if (hasArgument) return refused(RefusalCode.BAD_COMMAND, `!${word} takes nothing after it`);
       return word === ChatCommand.WHO ? { kind: 'who' } : { kind: 'disconnect' };
     default:
-      return refused(RefusalCode.BAD_COMMAND, `unknown command !${word}; commands: !NICK, !JOIN, !WHO, !DISCONNECT`);
+      return refused(
+        RefusalCode.BAD_COMMAND,
+        `unknown command !${shownWord(word)}; commands: !NICK, !JOIN, !WHO, !DISCONNECT`,
+      );
   }
 }
+
+/** The payload of the `!NO` reply to a refused command. */
+export function refusalText(command: { code: RefusalCode; text: string }): string {
+  return `!NO ${command.code} ${command.text}`;
+}
+
+/**
+ * The longest `!OK` or `!NO` payload the server builds (the `!WHO` reply has a rule of
+ * its own, who.ts): found by asking parseCommand() for its worst cases, so that it stays
+ * true when a text changes. Options validation checks that it fits the header.
+ */
+export const LONGEST_COMMAND_REPLY_BYTES = Math.max(
+  Buffer.byteLength(`!OK NICK ${'n'.repeat(MAX_CHAT_NAME_BYTES)}`),
+  Buffer.byteLength(`!OK JOIN ${'r'.repeat(MAX_CHAT_NAME_BYTES)}`),
+  ...[
+    '!' + 'Z'.repeat(4 * SHOWN_WORD_BYTES),
+    '!NICK',
+    '!JOIN',
+    '!NICK !',
+    '!JOIN !',
+    '!WHO x',
+    '!DISCONNECT x',
+    '!NICK!',
+  ]
+    .map((input) => parseCommand(Buffer.from(input, 'latin1')))
+    .map((command) => (command.kind === 'refused' ? Buffer.byteLength(refusalText(command)) : 0)),
+);
 
 /** `<from>` for a connection without a name: `ip:port`, IPv4 dotted, IPv6 in brackets. */
 export function addressName(address: string | undefined, port: number | undefined): string {

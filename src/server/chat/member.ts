@@ -29,6 +29,12 @@ export interface Ticket {
 /** A run of `n` acks is stored as the number n. */
 type ReplyEntry = Buffer | Ticket | number;
 
+/**
+ * What a queued reply other than an ack costs beyond its frame's bytes (the entry, the
+ * ticket object): counted too, so that thousands of tiny queued replies are not free.
+ */
+const ENTRY_OVERHEAD_BYTES = 128;
+
 export class ChatMember {
   readonly id: number;
   readonly connection: ChatConnection;
@@ -44,13 +50,27 @@ export class ChatMember {
   endAfterReplies: (() => void) | null = null;
   gone = false;
   readonly #replies: ReplyEntry[] = [];
+  /**
+   * What the replies not yet written hold, acks counted as the bytes they become. They
+   * wait behind a ticket (a membership change being confirmed): a client that pipelines
+   * meanwhile grows this, and it counts against --max-pending-bytes like unsent bytes.
+   */
+  #queuedBytes = 0;
+  readonly #ackBytes: number;
   readonly #deliveries: Buffer[] = [];
   #deliveryBytes = 0;
 
-  constructor(id: number, connection: ChatConnection) {
+  /** `ackBytes`: the size of one ack frame. */
+  constructor(id: number, connection: ChatConnection, ackBytes: number) {
     this.id = id;
     this.connection = connection;
     this.name = connection.address;
+    this.#ackBytes = ackBytes;
+  }
+
+  /** Replies queued and not yet handed to the connection, in bytes (see #queuedBytes). */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
   }
 
   setPlace(room: LocalRoom | null, name: string): void {
@@ -61,6 +81,7 @@ export class ChatMember {
 
   /** One more `Msg received`. */
   ack(): void {
+    this.#queuedBytes += this.#ackBytes;
     const last = this.#replies.length - 1;
     const tail = this.#replies[last];
     if (typeof tail === 'number') this.#replies[last] = tail + 1;
@@ -68,11 +89,13 @@ export class ChatMember {
   }
 
   reply(frame: Buffer): void {
+    this.#queuedBytes += ENTRY_OVERHEAD_BYTES + frame.length;
     this.#replies.push(frame);
   }
 
   /** A reply that is sent when `ticket` is done; every later reply waits behind it. */
   replyLater(ticket: Ticket): void {
+    this.#queuedBytes += ENTRY_OVERHEAD_BYTES;
     this.#replies.push(ticket);
   }
 
@@ -91,6 +114,7 @@ export class ChatMember {
     let bytes = 0;
     const replies = this.#replies;
     let taken = 0;
+    let released = 0;
     for (; taken < replies.length; taken++) {
       const entry = replies[taken]!;
       if (typeof entry === 'number') {
@@ -98,19 +122,25 @@ export class ChatMember {
           chunks.push(run);
           bytes += run.length;
         });
+        released += entry * this.#ackBytes;
       } else if (Buffer.isBuffer(entry)) {
         chunks.push(entry);
         bytes += entry.length;
+        released += ENTRY_OVERHEAD_BYTES + entry.length;
       } else if (entry.done) {
         if (entry.frame) {
           chunks.push(entry.frame);
           bytes += entry.frame.length;
         }
+        released += ENTRY_OVERHEAD_BYTES;
       } else {
         break;
       }
     }
-    if (taken > 0) replies.splice(0, taken);
+    if (taken > 0) {
+      replies.splice(0, taken);
+      this.#queuedBytes -= released;
+    }
     if (this.#deliveries.length > 0) {
       for (const d of this.#deliveries) chunks.push(d);
       bytes += this.#deliveryBytes;

@@ -9,18 +9,10 @@
  * of the same buffer (no copy). The frames of this thread's own senders are also
  * gathered apart, to be handed once to each other thread with members here.
  */
-import { SPACE } from '../../protocol/index.ts';
+import { writeHeader } from '../../protocol/index.ts';
 import type { ChatMember } from './member.ts';
 
 const FIRST_SCRATCH_BYTES = 16 * 1024;
-
-/** Writes the header for a `length`-byte payload: digits, then spaces. No string is made. */
-function writeLengthHeader(target: Buffer, offset: number, length: number, headerBytes: number): void {
-  let digits = 1;
-  for (let n = length; n >= 10; n = Math.floor(n / 10)) digits++;
-  for (let i = offset + digits - 1, n = length; i >= offset; i--, n = Math.floor(n / 10)) target[i] = 0x30 + (n % 10);
-  target.fill(SPACE, offset + digits, offset + headerBytes);
-}
 
 /** A growable byte run, reused turn after turn. */
 class Scratch {
@@ -78,7 +70,7 @@ export class LocalRoom {
     const local = this.#local;
     const start = local.used;
     const bytes = local.reserve(size);
-    writeLengthHeader(bytes, start, length, h);
+    writeHeader(bytes, start, length, h);
     prefix.copy(bytes, start + h);
     bytes.set(payload, start + h + prefix.length);
     local.used += size;
@@ -99,7 +91,7 @@ export class LocalRoom {
     const local = this.#local;
     const start = local.used;
     const bytes = local.reserve(h + length);
-    writeLengthHeader(bytes, start, length, h);
+    writeHeader(bytes, start, length, h);
     bytes.write(payload, start + h, 'latin1');
     local.used += h + length;
     this.#localFrames++;

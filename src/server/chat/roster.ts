@@ -58,11 +58,6 @@ export class Roster {
     if (known) known.name = name;
   }
 
-  /** Every member of `room`, on every thread. */
-  namesIn(room: string): string[] {
-    return [...(this.#rooms.get(room) ?? [])].map((m) => m.name);
-  }
-
   /** The threads with at least one member in `room`. */
   threadsIn(room: string): IterableIterator<number> {
     return (this.#threadsOf.get(room) ?? new Map<number, number>()).keys();

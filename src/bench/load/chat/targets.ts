@@ -68,7 +68,8 @@ function startNats(program: string): Promise<StartedProcess> {
   return startListeningProgram('nats-server', program, (port) => ['-a', '127.0.0.1', '-p', String(port)]);
 }
 
-function startRedis(program: string, maxClients: number): Promise<StartedProcess> {
+/** A redis-server on a free loopback port, no persistence (the chat bench's comparison, the chat fuzz's bus). */
+export function startRedisServer(program: string, maxClients: number): Promise<StartedProcess> {
   // No persistence, loopback only; pub/sub output buffer limits stay Redis's defaults.
   return startListeningProgram('redis-server', program, (port) => [
     '--port',
@@ -125,8 +126,8 @@ export async function startChatTarget(variant: ChatVariant, o: TargetStartOption
     };
   }
   if (variant.kind === 'nats') return ofPrograms(variant, [await startNats(o.natsServer)]);
-  if (variant.kind === 'redis') return ofPrograms(variant, [await startRedis(o.redisServer, o.maxConnections)]);
-  const bridge = variant.redis ? await startRedis(o.redisServer, 64) : null;
+  if (variant.kind === 'redis') return ofPrograms(variant, [await startRedisServer(o.redisServer, o.maxConnections)]);
+  const bridge = variant.redis ? await startRedisServer(o.redisServer, 64) : null;
   const servers: ServerUnderTest[] = [];
   try {
     for (let i = 0; i < (bridge ? 2 : 1); i++) {
