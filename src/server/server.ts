@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { allocateCounters, ServerCounters } from './counters.ts';
-import { LINGERING_REFUSALS_PER_THREAD } from './acceptor.ts';
-import { budgetWarning, currentBudget } from './descriptors.ts';
-import { count, counted, createServerLog, fitLine, megabytes, rate, type ServerLog } from './log.ts';
+import { allocateCounters, ServerCounters } from './observe/counters.ts';
+import { LINGERING_REFUSALS_PER_THREAD } from './accept/acceptor.ts';
+import { budgetWarning, currentBudget } from './accept/descriptors.ts';
+import { count, counted, createServerLog, fitLine, megabytes, rate, type ServerLog } from './observe/log.ts';
 import { DEFAULT_HEADER_BYTES } from '../protocol/index.ts';
-import { METRICS_LIMITS, type MetricsEndpoint, startMetrics } from './metrics.ts';
+import { METRICS_LIMITS, type MetricsEndpoint, startMetrics } from './observe/metrics.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
 import { RedisBridge } from './chat/redis-bridge.ts';
-import { type Serving, START_STRATEGY } from './strategies.ts';
-import { loadTlsMaterial } from './tls.ts';
+import { type Serving, START_STRATEGY } from './accept/strategies.ts';
+import { loadTlsMaterial } from './prelude/tls.ts';
 import { checkRuntime } from './runtime.ts';
 
 /** Cumulative counters since start; `workers` has one entry per live thread that serves connections. */

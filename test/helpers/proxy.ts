@@ -1,5 +1,5 @@
 // PROXY protocol headers made by hand (HAProxy's proxy-protocol.txt), for tests that play the load balancer.
-import { V2_SIGNATURE } from '../../src/server/proxy-protocol.ts';
+import { V2_SIGNATURE } from '../../src/server/prelude/proxy-protocol.ts';
 
 /** A v2 header: command 1 PROXY / 0 LOCAL, family<<4|transport, then the address block and TLVs. */
 export function v2Header(command: number, familyTransport: number, block: Buffer): Buffer {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { serveOptionsFromArgs } from '../../src/server/cli.ts';
-import { proxyV1Header } from '../../src/server/proxy-protocol.ts';
+import { proxyV1Header } from '../../src/server/prelude/proxy-protocol.ts';
 import { listening, nthEvent, run } from '../helpers/process.ts';
 import { connect } from '../helpers/wire.ts';
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ACK_TEXT, DISCONNECT_MESSAGE, encodeFrame, encodeTextFrame } from '../../src/protocol/index.ts';
-import { printable } from '../../src/server/message-log.ts';
+import { printable } from '../../src/server/observe/message-log.ts';
 import { connect, errorOf, forEachVariant, sharedServer, variantOptions } from '../helpers/wire.ts';
 
 forEachVariant((variant) => {

@@ -7,7 +7,7 @@
  * /metrics endpoint) against the clients'.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { metricValue, scrapeMetrics } from '../../server/metrics-text.ts';
+import { metricValue, scrapeMetrics } from '../../server/observe/metrics-text.ts';
 import type { Strategy } from '../../server/options.ts';
 import { startEmbeddedServer } from '../load/embedded-server.ts';
 import { createLatencyHistogram, mergeHistograms, summarize, type LatencySummaryUs } from '../load/histogram.ts';

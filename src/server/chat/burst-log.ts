@@ -4,7 +4,7 @@
  * there were. A peer that sends garbage a thousand times a second costs the log
  * one line every ten seconds, and nothing is hidden: the count is in the next line.
  */
-import type { ServerLog } from '../log.ts';
+import type { ServerLog } from '../observe/log.ts';
 
 const WINDOW_MS = 10_000;
 

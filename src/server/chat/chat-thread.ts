@@ -10,8 +10,8 @@
  * thread delivers that room's messages to the member and lists it in `!WHO`.
  */
 import { encodeTextFrame, SlowConsumerError } from '../../protocol/index.ts';
-import type { PrebuiltAcks } from '../acks.ts';
-import type { ServerLog } from '../log.ts';
+import type { PrebuiltAcks } from '../io/acks.ts';
+import type { ServerLog } from '../observe/log.ts';
 import { BRIDGE_ID, Bus, type BusMessage, type MemberEvent } from './bus.ts';
 import { BurstLog } from './burst-log.ts';
 import { addressName, isCommand, LOBBY, parseCommand, refusalText } from './commands.ts';

@@ -5,7 +5,7 @@
  * Everything queued goes out in one write per event-loop turn.
  */
 import type { ProtocolError } from '../../protocol/index.ts';
-import type { PrebuiltAcks } from '../acks.ts';
+import type { PrebuiltAcks } from '../io/acks.ts';
 import type { LocalRoom } from './room.ts';
 
 /** What a member needs from its connection (the Session). */

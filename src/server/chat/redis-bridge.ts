@@ -39,9 +39,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { escapeOptionText, InvalidOptionError, isChatName, parseHeader, writeHeader } from '../../protocol/index.ts';
-import type { BusDropReason, ServerCounters } from '../counters.ts';
-import type { ServerLog } from '../log.ts';
-import { busFaultMarker, REDIS_TIME_SCALE_ENV } from '../worker-boot.ts';
+import type { BusDropReason, ServerCounters } from '../observe/counters.ts';
+import type { ServerLog } from '../observe/log.ts';
+import { busFaultMarker, REDIS_TIME_SCALE_ENV } from '../accept/worker-boot.ts';
 import {
   BATCH_FORMAT_VERSION,
   type BusLimits,
