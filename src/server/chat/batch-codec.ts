@@ -20,6 +20,7 @@
  *
  * and nothing after the last payload.
  */
+import type { BatchDropReason } from '../observe/counters.ts';
 
 /** The format this server writes and the only one it reads. */
 export const BATCH_FORMAT_VERSION = 1;
@@ -28,27 +29,6 @@ const FIXED_BYTES = 12;
 const MAX_ID_BYTES = 64;
 const COUNT_BYTES = 4;
 const LENGTH_BYTES = 4;
-
-/** Why a batch is dropped: each has a counter (`handoff_bus_dropped_total{reason}`). */
-export const BATCH_DROP_REASONS = [
-  /** Not a handoff batch at all (no magic): someone else published on our channel. */
-  'garbage',
-  /** A handoff batch of a format version this server does not read. */
-  'version',
-  /** It ends before the lengths it declares. */
-  'truncated',
-  /** Its fields are impossible: an empty or over-long server id, bytes after the last payload. */
-  'malformed',
-  /** Its sender runs another --header-bytes. */
-  'header_bytes',
-  /** Its sender runs another --max-message-bytes. */
-  'max_message_bytes',
-  /** A payload longer than this server may deliver. */
-  'too_large',
-  /** A payload that is not a delivery for the channel's room (clients would take it for a reply). */
-  'not_delivery',
-] as const;
-export type BatchDropReason = (typeof BATCH_DROP_REASONS)[number];
 
 /** The limits a server runs with, as far as the servers of one chat must agree on them. */
 export interface BusLimits {

@@ -41,7 +41,7 @@ import { Redis } from 'ioredis';
 import { escapeOptionText, InvalidOptionError, isChatName, parseHeader, writeHeader } from '../../protocol/index.ts';
 import type { BusDropReason, ServerCounters } from '../observe/counters.ts';
 import type { ServerLog } from '../observe/log.ts';
-import { busFaultMarker, REDIS_TIME_SCALE_ENV } from '../accept/worker-boot.ts';
+import { busFaultMarker, REDIS_TIME_SCALE_ENV } from './injected-faults.ts';
 import {
   BATCH_FORMAT_VERSION,
   type BusLimits,

@@ -11,13 +11,35 @@
  * the replacement thread claims the freed slot.
  */
 import { ErrorCode, WorkerStartError } from '../../protocol/index.ts';
-import { BATCH_DROP_REASONS } from '../chat/batch-codec.ts';
 
 /** Every `!ERROR` code a session can send, each with a per-thread counter (metrics). */
 export const SESSION_ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
 /** Why a connection was refused at accept; each has a server-wide counter. */
 export const REFUSAL_REASONS = ['max_connections', 'max_connections_per_ip'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+/**
+ * Why a batch from another server is dropped (chat/batch-codec.ts decides which): each has
+ * a counter (`handoff_bus_dropped_total{reason}`).
+ */
+export const BATCH_DROP_REASONS = [
+  /** Not a handoff batch at all (no magic): someone else published on our channel. */
+  'garbage',
+  /** A handoff batch of a format version this server does not read. */
+  'version',
+  /** It ends before the lengths it declares. */
+  'truncated',
+  /** Its fields are impossible: an empty or over-long server id, bytes after the last payload. */
+  'malformed',
+  /** Its sender runs another --header-bytes. */
+  'header_bytes',
+  /** Its sender runs another --max-message-bytes. */
+  'max_message_bytes',
+  /** A payload longer than this server may deliver. */
+  'too_large',
+  /** A payload that is not a delivery for the channel's room (clients would take it for a reply). */
+  'not_delivery',
+] as const;
+export type BatchDropReason = (typeof BATCH_DROP_REASONS)[number];
 /**
  * Why a chat bus message was dropped: a batch from another server that this one cannot
  * serve, or (`error`) a bus message or batch whose handling threw. Each has a server-wide counter.

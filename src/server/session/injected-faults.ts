@@ -1,9 +1,23 @@
 /**
  * Test-only fault injection, read once when a serving thread starts (never set in real
  * use). Tests use it to prove that a throw in our own code costs one connection, and that
- * a thread that dies all the same costs only its own connections.
+ * a thread that dies all the same costs only its own connections. The chat's own switches
+ * are in chat/injected-faults.ts.
  */
-import { CRASH_AT_ENV, CRASH_PAYLOAD_ENV, KILL_THREAD_PAYLOAD_ENV } from '../accept/worker-boot.ts';
+
+/**
+ * A message with exactly this payload makes our own code throw while serving that
+ * connection, at the place CRASH_AT_ENV names (default: in the read callback). The failure
+ * boundaries must cost that connection only.
+ */
+export const CRASH_PAYLOAD_ENV = 'HANDOFF_TEST_CRASH_PAYLOAD';
+/** Where CRASH_PAYLOAD_ENV's fault is thrown: `read`, `sweep`, `timer`, or `adopt`. */
+export const CRASH_AT_ENV = 'HANDOFF_TEST_CRASH_AT';
+/**
+ * A message with exactly this payload ends its serving thread (a throw outside every
+ * failure boundary), the way a bug in Node or a native module would.
+ */
+export const KILL_THREAD_PAYLOAD_ENV = 'HANDOFF_TEST_KILL_THREAD_PAYLOAD';
 
 /**
  * Where the injected throw happens, one per failure boundary:

@@ -17,7 +17,7 @@ import type { ProxyAddress } from '../prelude/proxy-protocol.ts';
 import { ReplyBufferPool } from '../io/reply-pool.ts';
 import { DISCONNECT_BYTES, type FaultSite, Session, type SessionSummary, type SessionThread } from './session.ts';
 import { createServerContext, type TlsMaterial } from '../prelude/tls.ts';
-import { BUS_DELAY_ENV, busFaultMarker } from '../accept/worker-boot.ts';
+import { BUS_DELAY_ENV, busFaultMarker } from '../chat/injected-faults.ts';
 
 /** One read buffer per thread, shared by all its connections: reads are handled one at a time. */
 const READ_BUFFER_BYTES = 256 * 1024;

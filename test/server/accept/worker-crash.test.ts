@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACK_TEXT } from '../../../src/protocol/index.ts';
-import { KILL_THREAD_PAYLOAD_ENV } from '../../../src/server/accept/worker-boot.ts';
+import { KILL_THREAD_PAYLOAD_ENV } from '../../../src/server/session/injected-faults.ts';
 import { activeConnections, listening, nthEvent, run } from '../../helpers/process.ts';
 import { answeredClients, type WireClient } from '../../helpers/wire.ts';
 

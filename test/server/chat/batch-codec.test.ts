@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
-  BATCH_DROP_REASONS,
   decodeBatch,
   decodeServerRecord,
   encodeBatch,
@@ -12,6 +11,7 @@ import {
   limitsMismatch,
   refusalOf,
 } from '../../../src/server/chat/batch-codec.ts';
+import { BATCH_DROP_REASONS } from '../../../src/server/observe/counters.ts';
 
 const LIMITS = { format: 1, headerBytes: 64, maxMessageBytes: 1000 };
 const LOBBY = Buffer.from('lobby');

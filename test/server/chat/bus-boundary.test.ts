@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACK_TEXT } from '../../../src/protocol/index.ts';
-import { BUS_FAULT_ENV } from '../../../src/server/accept/worker-boot.ts';
+import { BUS_FAULT_ENV } from '../../../src/server/chat/injected-faults.ts';
 import { ChatPeer } from '../../helpers/chat-wire.ts';
 import {
   chatServer,

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACK_TEXT, encodeFrame } from '../../../src/protocol/index.ts';
-import { BUS_DELAY_ENV } from '../../../src/server/accept/worker-boot.ts';
+import { BUS_DELAY_ENV } from '../../../src/server/chat/injected-faults.ts';
 import { ChatPeer, parseMessage } from '../../helpers/chat-wire.ts';
 import { forEachVariant, variantOptions, withServer } from '../../helpers/wire.ts';
 

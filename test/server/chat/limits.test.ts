@@ -12,7 +12,7 @@ import { ACK_TEXT, encodeFrame, FrameDecoder } from '../../../src/protocol/index
 import { ChatPeer } from '../../helpers/chat-wire.ts';
 import { listening, nthEvent, run } from '../../helpers/process.ts';
 import { errorOf, eventually, sleep, withServer } from '../../helpers/wire.ts';
-import { KILL_THREAD_PAYLOAD_ENV } from '../../../src/server/accept/worker-boot.ts';
+import { KILL_THREAD_PAYLOAD_ENV } from '../../../src/server/session/injected-faults.ts';
 
 const MiB = 1024 * 1024;
 

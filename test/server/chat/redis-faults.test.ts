@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import { ACK_TEXT } from '../../../src/protocol/index.ts';
-import { REDIS_TIME_SCALE_ENV } from '../../../src/server/accept/worker-boot.ts';
+import { REDIS_TIME_SCALE_ENV } from '../../../src/server/chat/injected-faults.ts';
 import { ChatPeer } from '../../helpers/chat-wire.ts';
 import { type ChatServer, chatServer, droppedFor, redisClient } from '../../helpers/chat-redis.ts';
 import { nthEvent } from '../../helpers/process.ts';

@@ -9,7 +9,7 @@ import { describe, type TestContext, test } from 'node:test';
 import { ACK_TEXT, DISCONNECT_MESSAGE } from '../../../src/protocol/index.ts';
 import { INTERNAL_ERROR_TEXT } from '../../../src/server/session/session.ts';
 import { metricValue, scrapeMetrics } from '../../../src/server/observe/metrics-text.ts';
-import { CRASH_AT_ENV, CRASH_PAYLOAD_ENV } from '../../../src/server/accept/worker-boot.ts';
+import { CRASH_AT_ENV, CRASH_PAYLOAD_ENV } from '../../../src/server/session/injected-faults.ts';
 import { activeConnections, jsonLines, listening, nthEvent, run, type Spawned } from '../../helpers/process.ts';
 import { testCertificate } from '../../helpers/tls.ts';
 import {
