@@ -1,0 +1,136 @@
+// `npm run lint` runs this (depcruise src): no value-import cycle anywhere in src, and no
+// import that climbs a layer. The layers, lowest first (an arrow is "may import"):
+//
+//   src/protocol                      imports nothing of ours
+//   src/options   -> protocol
+//   src/server    -> protocol, options      (its boxes below)
+//   src/client    -> protocol, options
+//   src/bench     -> protocol, options, and of the server only BENCH_READS_FROM_SERVER
+//   src/cli.ts    -> everything (it ties the commands together)
+//
+// src/server is in boxes (README "Architecture"), each a folder whose files import only
+// boxes of a lower rank (or their own box), and the files at the top of src/server
+// (startServer, options, cli, index, runtime) tie them together:
+//
+//   0  observe  io      counters, metrics, logs / reading and writing bytes fast
+//   1  prelude  chat    PROXY, TLS / rooms, bus, Redis
+//   2  session          one connection, one thread's connections
+//   3  accept           acceptor, strategies, pool, pool threads
+//   top                 server.ts, options.ts, cli.ts, index.ts, runtime.ts
+//
+// One exception, types only: every box may read its settings' type (ResolvedServerOptions,
+// Mode, Strategy) from the top's options.ts. The resolved options are handed down at start;
+// a type import is erased and runs nothing.
+
+/** The server's boxes and their ranks: a box may import a box of a lower rank. */
+const SERVER_BOXES = { observe: 0, io: 0, prelude: 1, chat: 1, session: 2, accept: 3 };
+const TOP = '^src/server/[^/]+[.]ts$';
+const OPTIONS = '^src/server/options[.]ts$';
+
+/** What the bench may use of the server: the option lists, ServerStats, a /metrics parser. */
+const BENCH_READS_FROM_SERVER = [OPTIONS, '^src/server/server[.]ts$', '^src/server/observe/metrics-text[.]ts$'];
+
+/**
+ * The value cycles on main today, all in the bench's results; the bench's restructuring
+ * (issue 15, next) removes them and this list with them. A cycle is exempt only when every
+ * module in it is in one of these groups: any other cycle, also one through these files and
+ * another, fails.
+ */
+const KNOWN_BENCH_CYCLES = [
+  '^src/bench/results/(report|churn-report|fit)[.]ts$',
+  '^src/bench/results/(churn|result)[.]ts$',
+];
+
+const valueCycle = {
+  circular: true,
+  dependencyTypesNot: ['type-only'],
+  viaOnly: { dependencyTypesNot: ['type-only'] },
+};
+
+const boxRules = Object.entries(SERVER_BOXES).map(([box, rank]) => ({
+  name: `server-${box}-climbs`,
+  comment: `src/server/${box}/ imports only boxes of a rank below ${rank}, and no file at the top of src/server`,
+  severity: 'error',
+  from: { path: `^src/server/${box}/` },
+  to: {
+    path: [
+      TOP,
+      ...Object.entries(SERVER_BOXES)
+        .filter(([other, otherRank]) => other !== box && otherRank >= rank)
+        .map(([other]) => `^src/server/${other}/`),
+    ],
+    // The types-only exception above; a value import of options.ts is the next rule's.
+    pathNot: OPTIONS,
+  },
+}));
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+export default {
+  forbidden: [
+    {
+      name: 'no-value-cycle',
+      comment: 'a value import cycle: modules that need each other to load (type-only imports are erased)',
+      severity: 'error',
+      from: { path: '^src/', pathNot: KNOWN_BENCH_CYCLES },
+      to: valueCycle,
+    },
+    ...KNOWN_BENCH_CYCLES.map((group, i) => ({
+      name: `no-value-cycle-beyond-known-${i + 1}`,
+      comment: 'a cycle through a known bench cycle and a module outside it',
+      severity: 'error',
+      from: { path: group },
+      to: { ...valueCycle, via: { pathNot: group } },
+    })),
+    {
+      name: 'protocol-imports-nothing-of-ours',
+      severity: 'error',
+      from: { path: '^src/protocol/' },
+      to: { path: '^src/', pathNot: '^src/protocol/' },
+    },
+    {
+      name: 'options-import-protocol-only',
+      severity: 'error',
+      from: { path: '^src/options/' },
+      to: { path: '^src/', pathNot: '^src/(options|protocol)/' },
+    },
+    {
+      name: 'server-imports-protocol-options-only',
+      severity: 'error',
+      from: { path: '^src/server/' },
+      to: { path: '^src/', pathNot: '^src/(server|options|protocol)/' },
+    },
+    {
+      name: 'client-imports-protocol-options-only',
+      severity: 'error',
+      from: { path: '^src/client/' },
+      to: { path: '^src/', pathNot: '^src/(client|options|protocol)/' },
+    },
+    {
+      name: 'bench-imports-protocol-options-and-little-server',
+      severity: 'error',
+      from: { path: '^src/bench/' },
+      to: { path: '^src/', pathNot: ['^src/(bench|options|protocol)/', ...BENCH_READS_FROM_SERVER] },
+    },
+    ...boxRules,
+    {
+      name: 'server-box-options-values',
+      comment: 'a box reads only the type of the top options.ts, never its values',
+      severity: 'error',
+      from: { path: '^src/server/[^/]+/' },
+      to: { path: OPTIONS, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'server-folder-without-rank',
+      comment: 'every folder of src/server is a box with a rank in SERVER_BOXES (.dependency-cruiser.js)',
+      severity: 'error',
+      from: { path: '^src/server/[^/]+/', pathNot: `^src/server/(${Object.keys(SERVER_BOXES).join('|')})/` },
+      to: {},
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // Type-only imports are seen (and marked type-only), so that the rules can tell them apart.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};
