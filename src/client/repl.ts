@@ -24,17 +24,17 @@ export interface ReplOptions {
 }
 
 /** Typed alone on a line, leaves (as does Ctrl-D, or `!DISCONNECT` itself). */
-export const QUIT_COMMAND = '/quit';
+const QUIT_COMMAND = '/quit';
 
 /** One line for the user: code and text, never a stack trace. */
-export function describeFailure(err: unknown): string {
+function describeFailure(err: unknown): string {
   if (err instanceof ProtocolError) return `error ${err.code}: ${err.text}`;
   if (err instanceof HandoffError) return err.message;
   return err instanceof Error ? err.message : String(err);
 }
 
 /** How a `!NO` refusal is shown: one line, and the REPL goes on. */
-export function describeRefusal(err: CommandRefusedError): string {
+function describeRefusal(err: CommandRefusedError): string {
   return `refused: ${err.code} ${printable(err.text)}`;
 }
 

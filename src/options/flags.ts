@@ -21,7 +21,7 @@ import { parseCount, parseNumber, parseSize, secondsToMs, splitList } from './va
  * - `choice`: one of `choices`; `string`; `boolean`;
  * - `list`: comma- or space-separated, repeatable; each item parsed as `item`.
  */
-export type FlagKind = 'integer' | 'number' | 'seconds' | 'size' | 'count' | 'choice' | 'string' | 'boolean' | 'list';
+type FlagKind = 'integer' | 'number' | 'seconds' | 'size' | 'count' | 'choice' | 'string' | 'boolean' | 'list';
 type ItemKind = Exclude<FlagKind, 'list' | 'boolean' | 'seconds'>;
 /** A row seen without its options type (inside this module). */
 type AnyRow = FlagRow<Record<string, unknown>>;

@@ -179,7 +179,7 @@ export function serveOptionsFromArgs(argv: Record<string, unknown>): ServeOption
 }
 
 /** The machine's LAN address, found the way the tutorial did: gethostbyname(gethostname()). */
-export async function lanAddress(): Promise<string> {
+async function lanAddress(): Promise<string> {
   try {
     const { address } = await lookup(hostname(), { family: 4 });
     if (!address.startsWith('127.')) return address;

@@ -51,7 +51,7 @@ export interface RunningServer {
 const CLOSE_DEADLINE_MS = 4_000;
 
 /** Every address a client on the same network can use, when bound to a wildcard address. */
-export function reachableAddresses(host: string): string[] {
+function reachableAddresses(host: string): string[] {
   if (host !== '0.0.0.0' && host !== '::') return [host];
   const out: string[] = [];
   for (const addresses of Object.values(networkInterfaces())) {
@@ -213,7 +213,7 @@ function fitDescriptorLimit(counters: ServerCounters, options: ResolvedServerOpt
 }
 
 /** Binding a wildcard address: every interface, so every machine that can reach this one. */
-export function isWildcard(host: string): boolean {
+function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 

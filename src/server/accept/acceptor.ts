@@ -36,7 +36,7 @@ export const LINGERING_REFUSALS_PER_THREAD = 8;
  * results/published/tls-refusal-cost.md): the handshakes of a flood of refused TLS
  * clients then take about a tenth of a core.
  */
-export const TLS_REFUSALS_PER_SECOND = 50;
+const TLS_REFUSALS_PER_SECOND = 50;
 
 /** Admission for one accepting thread: the connection limit, and the refusals it answers. */
 export class Admission {

@@ -15,7 +15,7 @@
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 
 /** Descriptors kept free beyond what the server holds at start (Redis keeps 32: CONFIG_MIN_RESERVED_FDS). */
-export const MIN_RESERVED_DESCRIPTORS = 32;
+const MIN_RESERVED_DESCRIPTORS = 32;
 /** ...or this share of the limit, whichever is more: room for a burst of refusals in flight. */
 const RESERVED_SHARE = 1 / 8;
 
@@ -30,7 +30,7 @@ export function descriptorLimit(limitsText = readProcFile('/proc/self/limits')):
 }
 
 /** Descriptors this process has open now, or null where that cannot be seen. */
-export function openDescriptors(): number | null {
+function openDescriptors(): number | null {
   try {
     return readdirSync('/proc/self/fd').length - 1; // less the one reading the folder
   } catch {

@@ -14,7 +14,7 @@
  */
 import { SERVER_ID } from './server-bus.ts';
 
-export const ENVELOPE_VERSION = 1;
+const ENVELOPE_VERSION = 1;
 export const ENTRY = { BATCH: 1, CONTROL: 2 } as const;
 export type EntryKind = (typeof ENTRY)[keyof typeof ENTRY];
 
@@ -58,7 +58,7 @@ export function controlOf(envelope: Envelope): Record<string, unknown> | null {
 }
 
 /** `bytes` parsed as a JSON object, or null (invalid JSON, or not an object). */
-export function jsonObject(bytes: Uint8Array): Record<string, unknown> | null {
+function jsonObject(bytes: Uint8Array): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
     return value !== null && typeof value === 'object' && !Array.isArray(value)

@@ -50,7 +50,7 @@ export interface NatsBusOptions {
 }
 
 /** How long who() waits for the servers it knows to answer (one that died unnoticed makes it wait this long). */
-export const WHO_WAIT_MS = 1_000;
+const WHO_WAIT_MS = 1_000;
 /** How long hello waits for a gap after the last answer. */
 const HELLO_STALL_MS = 200;
 

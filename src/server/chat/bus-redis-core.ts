@@ -69,7 +69,7 @@ export interface RedisTransportEvents {
 }
 
 /** The commands both a Redis and a Cluster client take. */
-export type RedisCommands = RedisCommander & { multi(): ChainableCommander };
+type RedisCommands = RedisCommander & { multi(): ChainableCommander };
 
 /** The part that differs between one redis-server and a cluster. */
 export interface RedisTransport {
@@ -85,7 +85,7 @@ export interface RedisTransport {
   disconnect(): void;
 }
 
-export interface RedisBusCoreOptions {
+interface RedisBusCoreOptions {
   kind: BusKind;
   serverId: string;
   layout: RedisLayout;
@@ -106,7 +106,7 @@ export function redisFamilyBus(
   return new RedisFamilyBus({ kind, serverId, layout, transport: connect(serverId), handlers, commandTimeoutMs });
 }
 
-export class RedisFamilyBus implements ServerBus {
+class RedisFamilyBus implements ServerBus {
   readonly kind: BusKind;
   readonly serverId: string;
   readonly stats: BusStats = newStats();

@@ -14,7 +14,7 @@ import type { PrebuiltAcks } from '../io/acks.ts';
 import type { ServerLog } from '../observe/log.ts';
 import { BRIDGE_ID, Bus, type BusMessage, type MemberEvent } from './bus.ts';
 import { BurstLog } from './burst-log.ts';
-import { addressName, isCommand, LOBBY, parseCommand, refusalText } from './commands.ts';
+import { isCommand, LOBBY, parseCommand, refusalText } from './commands.ts';
 import { type ChatConnection, ChatMember, type Ticket } from './member.ts';
 import { LocalRoom } from './room.ts';
 import { NEW_MEMBER, Roster } from './roster.ts';
@@ -56,8 +56,6 @@ interface PendingTicket extends Ticket {
   /** Whose reply waits on it (null: every member's first reply). */
   member: ChatMember | null;
 }
-
-export { addressName };
 
 export class ChatThread {
   readonly #o: ChatThreadOptions;

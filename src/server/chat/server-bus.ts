@@ -136,7 +136,7 @@ export const COMMAND_TIMEOUT_MS = 2_000;
 /** How long start() waits for the service before it resolves without it. */
 export const FIRST_CONNECT_MS = 3_000;
 /** Longest wait between two reconnection attempts. */
-export const MAX_RETRY_MS = 2_000;
+const MAX_RETRY_MS = 2_000;
 
 /** The wait before reconnection attempt `attempt` (1, 2, ...): doubling from 100 ms up to MAX_RETRY_MS. */
 export function retryDelayMs(attempt: number): number {

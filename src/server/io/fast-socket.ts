@@ -18,7 +18,7 @@ export { UnsupportedRuntimeError };
  */
 
 /** Called with each read's byte count and the shared buffer; return false to stop reading. */
-export type ReadCallback = (this: net.Socket, bytesRead: number, buffer: Buffer) => boolean | void;
+type ReadCallback = (this: net.Socket, bytesRead: number, buffer: Buffer) => boolean | void;
 
 interface HandleOwner {
   _handle: { readStart?: unknown; readStop?: unknown; fd?: number } | null;

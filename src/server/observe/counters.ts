@@ -13,7 +13,7 @@
 import { ErrorCode, WorkerStartError } from '../../protocol/index.ts';
 
 /** Every `!ERROR` code a session can send, each with a per-thread counter (metrics). */
-export const SESSION_ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
+const SESSION_ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
 /** Why a connection was refused at accept; each has a server-wide counter. */
 export const REFUSAL_REASONS = ['max_connections', 'max_connections_per_ip'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];

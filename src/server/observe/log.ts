@@ -27,7 +27,7 @@ export function counted(n: number, noun: string, many = `${noun}s`): string {
 }
 
 /** The width a person reads the server's lines in: the tutorial's terminal, 80 columns. */
-export const LINE_WIDTH = 80;
+const LINE_WIDTH = 80;
 
 /**
  * `[TAG] part, part, ...` in rows of at most LINE_WIDTH columns: broken between
@@ -67,7 +67,7 @@ const RAW_IN_JSON = /[\u007f-\u009f]/g;
 const HAS_RAW_IN_JSON = /[\u007f-\u009f]/;
 
 /** A serialized JSON line with DEL and C1 characters written as \u escapes. */
-export function escapeJsonControls(line: string): string {
+function escapeJsonControls(line: string): string {
   if (!HAS_RAW_IN_JSON.test(line)) return line;
   return line.replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -18,7 +18,7 @@ import { BUS_DROP_REASONS, REFUSAL_REASONS, type ServerCounters, type ThreadSnap
 import type { ServerLog } from './log.ts';
 import type { Mode } from '../options.ts';
 
-export const METRICS_PATH = '/metrics';
+const METRICS_PATH = '/metrics';
 
 /** The bounds of the metrics endpoint (README, "Metrics"). */
 export const METRICS_LIMITS = Object.freeze({
@@ -113,14 +113,14 @@ const readCounter = (...args: MetricArgs) => readMetric('counter', ...args);
 const readGauge = (...args: MetricArgs) => readMetric('gauge', ...args);
 
 /** prom-client's process defaults (CPU, memory, heap, GC, the main thread's loop lag). */
-export function processRegistry(): Registry {
+function processRegistry(): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register });
   return register;
 }
 
 /** The registry of one server's own metrics (handoff_*), read fresh at every scrape. */
-export function serverRegistry(counters: ServerCounters, mode: Mode): Registry {
+function serverRegistry(counters: ServerCounters, mode: Mode): Registry {
   const register = new Registry();
   // The live threads, labelled by thread id (a dead thread's series go; its figures stay in the totals).
   const perWorker = (field: (t: ThreadSnapshot) => number) => () =>

@@ -86,7 +86,7 @@ export function trustedPeers(cidrs: readonly string[]): net.BlockList {
 }
 
 /** Whether `address` (as the socket reports it) is in `list`. */
-export function isTrusted(list: net.BlockList, address: string | undefined): boolean {
+function isTrusted(list: net.BlockList, address: string | undefined): boolean {
   const plain = plainAddress(address);
   if (plain === '') return false;
   return list.check(plain, net.isIPv6(plain) ? 'ipv6' : 'ipv4');

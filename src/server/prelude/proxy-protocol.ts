@@ -16,7 +16,7 @@ export interface ProxyAddress {
   port: number;
 }
 
-export interface ProxyHeader {
+interface ProxyHeader {
   version: 1 | 2;
   /**
    * The client's address as the proxy saw it; null when the header carries none

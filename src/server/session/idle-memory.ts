@@ -11,7 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** A thread with no connection for this long gives its spare memory back. */
-export const IDLE_RELEASE_MS = 5_000;
+const IDLE_RELEASE_MS = 5_000;
 
 type Collect = () => void;
 let collect: Collect | null | undefined;

@@ -26,7 +26,7 @@ export const KILL_THREAD_PAYLOAD_ENV = 'HANDOFF_TEST_KILL_THREAD_PAYLOAD';
  * - `timer`: in the connection's close timer, once it ends (send `!DISCONNECT` after the payload);
  * - `adopt`: the first connection each thread serves fails before its session starts (no payload needed).
  */
-export const CRASH_SITES = ['read', 'sweep', 'timer', 'adopt'] as const;
+const CRASH_SITES = ['read', 'sweep', 'timer', 'adopt'] as const;
 export type CrashSite = (typeof CRASH_SITES)[number];
 
 export interface InjectedFaults {

@@ -29,7 +29,7 @@ const READ_BUFFER_BYTES = 256 * 1024;
 const PRELUDE_SHARE = 0.5;
 
 /** Connections one thread may hold in their prelude at once (at least 1). */
-export function preludeLimitPerThread(maxConnections: number, options: ResolvedServerOptions): number {
+function preludeLimitPerThread(maxConnections: number, options: ResolvedServerOptions): number {
   const threads = options.strategy === 'single' ? 1 : options.workers;
   return Math.max(1, Math.floor((maxConnections * PRELUDE_SHARE) / threads));
 }
