@@ -27,6 +27,7 @@ import { readPemFile } from '../../options/pem-file.ts';
 import { throwawayCertificate } from './throwaway-cert.ts';
 import {
   type BenchResult,
+  loadThreadFigures,
   type Measurement,
   measurementKey,
   meanStdev,
@@ -321,6 +322,10 @@ async function measure(
     tester: {
       cpuSeconds: testerCpu,
       cpuUsPerMsg: w.acked > 0 ? (testerCpu * 1e6) / w.acked : 0,
+      loadThreads: loadThreadFigures(
+        drained.map((d) => d.cpuSeconds),
+        w.acked,
+      ),
       threadUtilization,
       machineBusy,
       cores,

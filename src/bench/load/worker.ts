@@ -35,7 +35,7 @@ import { C, FIELDS, PHASE } from './counters.ts';
 import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
 import { Churn, CHURN_RETRY_MS } from './churn.ts';
 import { RateClock, type Scheduled } from './rate-clock.ts';
-import { closeAll, connectReading, ErrorTally, serveOrders, settleAll, threadShared } from './thread-kit.ts';
+import { closeAll, connectReading, ErrorTally, serveOrders, settleAll, threadShared, WindowCpu } from './thread-kit.ts';
 import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
 
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -75,6 +75,7 @@ let timeoutTimer: NodeJS.Timeout | null = null;
 /** --churn: this measurement's connections are made again after their K messages; null: they stay open. */
 let churn: Churn | null = null;
 const errors = new ErrorTally(counters, C.ERRORS);
+const windowCpu = new WindowCpu();
 const countError = (err: HandoffError) => errors.count(err);
 
 /** Picks up phase changes lazily, once per read: an Atomics.load is cheap, a message would not be. */
@@ -82,6 +83,7 @@ function syncPhase(): number {
   const p = control.phase;
   if (p !== phase) {
     phase = p;
+    windowCpu.see(p);
     if (p >= PHASE.MEASURE && measureStart === Number.POSITIVE_INFINITY) {
       measureStart = control.measureStartEpochMs - performance.timeOrigin;
     }
@@ -480,6 +482,7 @@ function drain(timeoutMs: number): Promise<FromWorker> {
         connAckedMax: max,
         errorKinds: { ...errors.kinds },
         firstError: errors.first,
+        cpuSeconds: windowCpu.seconds(),
         ...(churn ? { churn: churn.report() } : {}),
       });
     };
@@ -505,6 +508,7 @@ function configure(next: LoadSetup): void {
   churn = setup.churn > 0 ? new Churn(setup.churn, (began) => began >= measureStart && phase === PHASE.MEASURE) : null;
   measureStart = Number.POSITIVE_INFINITY;
   phase = PHASE.RAMP;
+  windowCpu.reset();
   errors.reset();
   counters.fill(0);
 }

@@ -1,21 +1,31 @@
 /**
- * Checks the tester against the reference C load generator on the same
- * server: msgs/s at least 0.85x the generator's, and the tester's CPU per
- * message at most 1.25x. Runs them in turn (A B A B) against one server (the
- * embedded handoff, or with --server ref the C epoll server `ref_epoll -t 1`,
- * so that the server is never the limit) and writes results/reference-check.{md,json}.
+ * Checks the tester against the two reference load generators on the same
+ * server: the C one (loadgen) and the hand-tuned Node one
+ * (../shared/reference/node_fast_client.mjs, the floor for a Node load tester).
+ * Each tool is a process of its own and they take turns, round by round (A B C
+ * A B C), against one server: the embedded handoff, or with --server ref the
+ * C epoll server `ref_epoll -t 1`, so that the server is never the limit. The
+ * figures are medians over the rounds, and each tool's CPU is its whole
+ * process's over the measured window. Writes results/reference-check.{md,json}
+ * (reference-check-on-ref with --server ref).
  *
- *   scripts/reference.sh tester-vs-loadgen [--loadgen ~/ref/loadgen] [-c 50] [-s 16,4k] [-d 3] [--rounds 2]
- *        [--server-workers 1] [--strategy handoff] [--server handoff|ref] [--out results]
+ *   scripts/reference.sh tester-vs-loadgen [-c 50] [-s 16,4k] [-d 3] [--rounds 2] [-w 1]
+ *        [--tools bench,node_fast_client,loadgen] [--before DIR] [--server handoff|ref]
+ *        [--server-workers 1] [--strategy handoff] [--out results]
+ *
+ * --before DIR adds the bench of another checkout (`git worktree add DIR <commit>`, npm ci
+ * there) as the first tool of every round: before/after in one run.
  */
-import { parseArgs } from 'node:util';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
 import { parseSize, splitList } from '../../options/validators.ts';
 import type { Strategy } from '../../server/options.ts';
-import { fmtInt, formatSize } from '../format.ts';
+import { fmtInt, formatSize, pct } from '../format.ts';
 import { startEmbeddedServer } from '../load/embedded-server.ts';
-import { runBench } from '../load/run.ts';
-import { describeEnvironment, environment } from '../load/system.ts';
-import { resolveBenchOptions } from '../options.ts';
+import { describeEnvironment, environment, gitCommit, REPO_DIR } from '../load/system.ts';
 import { markdownTable } from '../results/report.ts';
 import { median } from '../results/result.ts';
 import {
@@ -27,9 +37,17 @@ import {
   startRefServer,
 } from './loadgen.ts';
 
+const run = promisify(execFile);
+
 const { values } = parseArgs({
   options: {
     loadgen: { type: 'string', default: DEFAULT_LOADGEN },
+    'node-fast-client': {
+      type: 'string',
+      default: fileURLToPath(new URL('../../../../shared/reference/node_fast_client.mjs', import.meta.url)),
+    },
+    tools: { type: 'string', default: 'bench,node_fast_client,loadgen' },
+    before: { type: 'string', default: '' },
     clients: { type: 'string', short: 'c', default: '50' },
     sizes: { type: 'string', short: 's', default: '16,4k' },
     duration: { type: 'string', short: 'd', default: '3' },
@@ -43,16 +61,46 @@ const { values } = parseArgs({
     'ref-port': { type: 'string', default: '5799' },
   },
 });
+
+/** The tools a round runs, in turn: this checkout's bench, another checkout's, and the two references. */
+type Tool = 'bench' | 'bench before' | 'node_fast_client' | 'loadgen';
+const TOOLS: readonly Tool[] = ['bench', 'node_fast_client', 'loadgen'];
+const asked = splitList(values.tools);
+for (const t of asked) {
+  if (!(TOOLS as readonly string[]).includes(t)) {
+    process.stderr.write(`tester-vs-loadgen: --tools takes ${TOOLS.join(', ')}; not ${t}\n`);
+    process.exit(2);
+  }
+}
+const beforeDir = values.before ? path.resolve(values.before) : '';
+const tools: Tool[] = [...(beforeDir ? (['bench before'] as const) : []), ...(asked as Tool[])];
+
 const onRef = values.server === 'ref';
 requireInstruments('tester-vs-loadgen', [
-  { program: values.loadgen, flag: '--loadgen', source: 'loadgen.c' },
+  ...(tools.includes('loadgen') ? [{ program: values.loadgen, flag: '--loadgen', source: 'loadgen.c' }] : []),
   ...(onRef ? [{ program: values['ref-server'], flag: '--ref-server', source: 'ref_epoll.c' }] : []),
 ]);
+const missing = [
+  ...(tools.includes('node_fast_client') && !existsSync(values['node-fast-client'])
+    ? [`${values['node-fast-client']} is missing (../shared/reference/node_fast_client.mjs; --node-fast-client PATH)`]
+    : []),
+  ...(beforeDir && !existsSync(path.join(beforeDir, 'bin', 'handoff'))
+    ? [`${beforeDir}/bin/handoff is missing (--before takes a checkout of this project, npm ci done in it)`]
+    : []),
+];
+if (missing.length) {
+  process.stderr.write(`tester-vs-loadgen: cannot run:\n${missing.map((m) => `  - ${m}\n`).join('')}`);
+  process.exit(2);
+}
+
 const clients = Number(values.clients);
 const durationS = Number(values.duration);
 const rounds = Number(values.rounds);
 const sizes = splitList(values.sizes).map((s) => parseSize('sizes', s));
 const threads = Number(values.workers);
+const WARMUP_S = 1;
+/** Above this spread of msgs/s between rounds (half the range over the median, both sides), a run was disturbed. */
+const DISTURBED_SPREAD = 0.1;
 
 async function startServer(): Promise<{ port: number; stop: () => Promise<void> }> {
   if (!onRef) {
@@ -66,146 +114,271 @@ async function startServer(): Promise<{ port: number; stop: () => Promise<void> 
   }
   return startRefServer(values['ref-server'], Number(values['ref-port']), 1, false);
 }
-const server = await startServer();
-const serverText = onRef ? 'ref_epoll -t 1' : `embedded ${values.strategy}, ${values['server-workers']} worker(s)`;
-type Row = {
+
+interface Row {
   size: number;
-  tool: 'loadgen' | 'handoff bench';
+  tool: Tool;
   round: number;
   msgsPerSec: number;
+  /** The tool's whole process over the measured window. */
   cpuUsPerMsg: number;
-  p50Us: number;
-  p99Us: number;
-};
+  /** The bench's load threads alone (null for the other tools, and for a bench from before it reported them). */
+  loadThreadCpuUsPerMsg: number | null;
+  p50Us: number | null;
+  p99Us: number | null;
+  errors: number;
+}
+
+/** The bench of `repo` (bin/handoff) as a process of its own, one measurement, its JSON report read. */
+async function runBenchProcess(repo: string, tool: Tool, port: number, size: number, round: number): Promise<Row> {
+  const args = [
+    ...['bench', '--target', `127.0.0.1:${port}`, '-c', String(clients), '-s', String(size)],
+    ...['-d', String(durationS), '--warmup', String(WARMUP_S), '-w', String(threads), '--json', '--no-save'],
+  ];
+  const { stdout } = await run(path.join(repo, 'bin', 'handoff'), args, {
+    timeout: (durationS + WARMUP_S + 60) * 1000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const m = JSON.parse(stdout).measurements[0];
+  return {
+    size,
+    tool,
+    round,
+    msgsPerSec: m.msgsPerSec.overall,
+    cpuUsPerMsg: m.tester.cpuUsPerMsg,
+    loadThreadCpuUsPerMsg: m.tester.loadThreads?.cpuUsPerMsg ?? null,
+    p50Us: m.latencyUs.p50,
+    p99Us: m.latencyUs.p99,
+    errors: m.errors.total,
+  };
+}
+
+/** node_fast_client.mjs on the pinned Node: it prints msgs/s and its CPU-s per million messages over its window. */
+async function runNodeFastClient(port: number, size: number, round: number): Promise<Row> {
+  const args = [values['node-fast-client'], '--host', '127.0.0.1', '--port', String(port)];
+  args.push('-c', String(clients), '-s', String(size), '-d', String(durationS), '-w', String(WARMUP_S));
+  const { stdout } = await run(process.execPath, args, { timeout: (durationS + WARMUP_S + 60) * 1000 });
+  const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    msgs_per_s: number;
+    client_cpu_s_per_M: number;
+    errors: number;
+  };
+  return {
+    size,
+    tool: 'node_fast_client',
+    round,
+    msgsPerSec: r.msgs_per_s,
+    cpuUsPerMsg: r.client_cpu_s_per_M,
+    loadThreadCpuUsPerMsg: null,
+    p50Us: null,
+    p99Us: null,
+    errors: r.errors,
+  };
+}
+
+async function measure(tool: Tool, port: number, size: number, round: number): Promise<Row> {
+  if (tool === 'bench') return runBenchProcess(REPO_DIR, tool, port, size, round);
+  if (tool === 'bench before') return runBenchProcess(beforeDir, tool, port, size, round);
+  if (tool === 'node_fast_client') return runNodeFastClient(port, size, round);
+  const lg = await runLoadgen(values.loadgen, {
+    port,
+    clients,
+    sizeBytes: size,
+    durationS,
+    warmupS: WARMUP_S,
+    depth: 1,
+    threads,
+    echo: false,
+  });
+  return {
+    size,
+    tool,
+    round,
+    msgsPerSec: lg.msgs_per_s,
+    cpuUsPerMsg: (lg.loadgen_cpu_s * 1e6) / lg.msgs,
+    loadThreadCpuUsPerMsg: null,
+    p50Us: lg.p50_us,
+    p99Us: lg.p99_us,
+    errors: lg.errors,
+  };
+}
+
+const server = await startServer();
+const serverText = onRef ? 'ref_epoll -t 1' : `embedded ${values.strategy}, ${values['server-workers']} worker(s)`;
 const rows: Row[] = [];
 try {
   for (let round = 1; round <= rounds; round++) {
     for (const size of sizes) {
-      const lg = await runLoadgen(values.loadgen, {
-        port: server.port,
-        clients,
-        sizeBytes: size,
-        durationS,
-        warmupS: 1,
-        depth: 1,
-        threads,
-        echo: false,
-      });
-      rows.push({
-        size,
-        tool: 'loadgen',
-        round,
-        msgsPerSec: lg.msgs_per_s,
-        cpuUsPerMsg: (lg.loadgen_cpu_s * 1e6) / lg.msgs,
-        p50Us: lg.p50_us,
-        p99Us: lg.p99_us,
-      });
-
-      const r = await runBench(
-        resolveBenchOptions({
-          clients,
-          workers: threads,
-          sizes: [size],
-          durationS,
-          warmupS: 1,
-          target: `127.0.0.1:${server.port}`,
-          out: '',
-          progress: false,
-        }),
-      );
-      const m = r.measurements[0]!;
-      rows.push({
-        size,
-        tool: 'handoff bench',
-        round,
-        msgsPerSec: m.msgsPerSec.overall,
-        cpuUsPerMsg: m.tester.cpuUsPerMsg,
-        p50Us: m.latencyUs.p50,
-        p99Us: m.latencyUs.p99,
-      });
+      for (const tool of tools) {
+        const row = await measure(tool, server.port, size, round);
+        rows.push(row);
+        process.stderr.write(
+          `round ${round} ${formatSize(size)} ${tool}: ${fmtInt(row.msgsPerSec)} msgs/s, ${row.cpuUsPerMsg.toFixed(2)} µs CPU/msg` +
+            (row.loadThreadCpuUsPerMsg === null ? '' : ` (load threads ${row.loadThreadCpuUsPerMsg.toFixed(2)})`) +
+            '\n',
+        );
+      }
     }
   }
 } finally {
   await server.stop();
 }
 
+interface ToolSummary {
+  msgsPerSec: number;
+  cpuUsPerMsg: number;
+  loadThreadCpuUsPerMsg: number | null;
+  /** Half the range of msgs/s over the median, over the rounds. */
+  spread: number;
+  errors: number;
+}
+
+function summarize(size: number, tool: Tool): ToolSummary | null {
+  const mine = rows.filter((r) => r.size === size && r.tool === tool);
+  if (mine.length === 0) return null;
+  const rates = mine.map((r) => r.msgsPerSec);
+  const med = median(rates);
+  const threadCpu = mine.map((r) => r.loadThreadCpuUsPerMsg).filter((v): v is number => v !== null);
+  return {
+    msgsPerSec: med,
+    cpuUsPerMsg: median(mine.map((r) => r.cpuUsPerMsg)),
+    loadThreadCpuUsPerMsg: threadCpu.length ? median(threadCpu) : null,
+    spread: med > 0 ? (Math.max(...rates) - Math.min(...rates)) / 2 / med : 0,
+    errors: mine.reduce((a, r) => a + r.errors, 0),
+  };
+}
+
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : null);
 const verdicts = sizes.map((size) => {
-  const pick = (tool: Row['tool']) => rows.filter((r) => r.size === size && r.tool === tool);
-  const lg = pick('loadgen');
-  const hb = pick('handoff bench');
-  const rateRatio = median(hb.map((r) => r.msgsPerSec)) / median(lg.map((r) => r.msgsPerSec));
-  const cpuRatio = median(hb.map((r) => r.cpuUsPerMsg)) / median(lg.map((r) => r.cpuUsPerMsg));
+  const by = Object.fromEntries(tools.map((t) => [t, summarize(size, t)])) as Record<Tool, ToolSummary | null>;
+  const bench = by.bench;
+  const floor = by.node_fast_client;
+  const lg = by.loadgen;
+  const rateToFloor = ratio(bench?.msgsPerSec, floor?.msgsPerSec);
+  const cpuToFloor = ratio(bench?.cpuUsPerMsg, floor?.cpuUsPerMsg);
+  const rateToLoadgen = ratio(bench?.msgsPerSec, lg?.msgsPerSec);
+  const cpuToLoadgen = ratio(bench?.cpuUsPerMsg, lg?.cpuUsPerMsg);
   return {
     size,
-    loadgenMsgsPerSec: median(lg.map((r) => r.msgsPerSec)),
-    benchMsgsPerSec: median(hb.map((r) => r.msgsPerSec)),
-    rateRatio,
-    rateOk: rateRatio >= 0.85,
-    loadgenCpuUsPerMsg: median(lg.map((r) => r.cpuUsPerMsg)),
-    benchCpuUsPerMsg: median(hb.map((r) => r.cpuUsPerMsg)),
-    cpuRatio,
-    cpuOk: cpuRatio <= 1.25,
+    tools: by,
+    rateToFloor,
+    rateToFloorOk: rateToFloor === null ? null : rateToFloor >= 0.95,
+    cpuToFloor,
+    cpuToFloorOk: cpuToFloor === null ? null : cpuToFloor <= 1.1,
+    rateToLoadgen,
+    rateToLoadgenOk: rateToLoadgen === null ? null : rateToLoadgen >= 0.85,
+    cpuToLoadgen,
+    cpuToLoadgenOk: cpuToLoadgen === null ? null : cpuToLoadgen <= 1.25,
+    beforeRate: ratio(bench?.msgsPerSec, by['bench before']?.msgsPerSec ?? undefined),
+    beforeCpu: ratio(bench?.cpuUsPerMsg, by['bench before']?.cpuUsPerMsg ?? undefined),
   };
 });
+const disturbed = verdicts.flatMap((v) =>
+  tools.flatMap((t) => {
+    const s = v.tools[t];
+    return s && s.spread > DISTURBED_SPREAD ? [`${t} at ${formatSize(v.size)} (±${pct(s.spread)})`] : [];
+  }),
+);
 
+const num = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(digits));
+const yes = (ok: boolean | null) => (ok === null ? '-' : ok ? 'yes' : 'NO');
 const env = environment();
+const beforeCommit = beforeDir ? (gitCommit(beforeDir)?.slice(0, 12) ?? 'unknown') : '';
+const command =
+  `scripts/reference.sh tester-vs-loadgen -c ${clients} -s ${values.sizes} -d ${durationS} --rounds ${rounds} -w ${threads}` +
+  (values.tools === 'bench,node_fast_client,loadgen' ? '' : ` --tools ${values.tools}`) +
+  (beforeDir ? ` --before ${values.before}` : '') +
+  (onRef ? ' --server ref' : ` --server-workers ${values['server-workers']}`);
 const md = [
-  '# Reference check: handoff bench vs the C load generator',
+  '# Reference check: handoff bench vs the Node floor and the C load generator',
   '',
   `Same server (${serverText}, ack, 64-byte header), ${clients} connections x 1, ` +
-    `${durationS} s per measurement, ${threads} load thread(s) each, ${rounds} interleaved round(s). ` +
-    `${describeEnvironment(env)}.`,
+    `${durationS} s per measurement after ${WARMUP_S} s warm-up, ${threads} load thread(s) each, ${rounds} interleaved round(s): ` +
+    `${tools.join(', ')} in turn. ${describeEnvironment(env)}.` +
+    (beforeDir ? ` "bench before" is ${beforeDir} at commit ${beforeCommit}.` : ''),
   '',
-  `Command: \`scripts/reference.sh tester-vs-loadgen -c ${clients} -s ${values.sizes} -d ${durationS} --rounds ${rounds} -w ${threads}${onRef ? ' --server ref' : ` --server-workers ${values['server-workers']}`}\``,
+  `Command: \`${command}\``,
   '',
-  "Criteria: msgs/s at least 0.85x loadgen's; tester CPU per message at most 1.25x loadgen's.",
+  'CPU is each tool\'s whole process over its measured window (the bench: every thread; "load threads": its load ' +
+    "threads alone). Criteria: the bench's msgs/s at least 0.95x node_fast_client's and its CPU per message at most " +
+    '1.1x; against loadgen, at least 0.85x and at most 1.25x. Medians over the rounds; spread is half the range of ' +
+    'msgs/s over the median.',
+  '',
+  markdownTable(
+    ['size', 'tool', 'msgs/s', 'spread', 'µs CPU/msg', 'load threads µs CPU/msg', 'errors'],
+    verdicts.flatMap((v) =>
+      tools.map((t) => {
+        const s = v.tools[t]!;
+        return [
+          formatSize(v.size),
+          t,
+          fmtInt(s.msgsPerSec),
+          `±${pct(s.spread)}`,
+          s.cpuUsPerMsg.toFixed(2),
+          num(s.loadThreadCpuUsPerMsg, 2),
+          String(s.errors),
+        ];
+      }),
+    ),
+    new Set([2, 3, 4, 5, 6]),
+  ),
   '',
   markdownTable(
     [
       'size',
-      'loadgen msgs/s',
-      'bench msgs/s',
-      'ratio',
+      'msgs/s / node_fast_client',
+      'at least 0.95x',
+      'CPU / node_fast_client',
+      'at most 1.1x',
+      'msgs/s / loadgen',
       'at least 0.85x',
-      'loadgen µs CPU/msg',
-      'bench µs CPU/msg',
-      'CPU ratio',
+      'CPU / loadgen',
       'at most 1.25x',
+      ...(beforeDir ? ['msgs/s / before', 'CPU / before'] : []),
     ],
     verdicts.map((v) => [
       formatSize(v.size),
-      fmtInt(v.loadgenMsgsPerSec),
-      fmtInt(v.benchMsgsPerSec),
-      v.rateRatio.toFixed(3),
-      v.rateOk ? 'yes' : 'NO',
-      v.loadgenCpuUsPerMsg.toFixed(2),
-      v.benchCpuUsPerMsg.toFixed(2),
-      v.cpuRatio.toFixed(2),
-      v.cpuOk ? 'yes' : 'NO',
+      num(v.rateToFloor, 3),
+      yes(v.rateToFloorOk),
+      num(v.cpuToFloor, 2),
+      yes(v.cpuToFloorOk),
+      num(v.rateToLoadgen, 3),
+      yes(v.rateToLoadgenOk),
+      num(v.cpuToLoadgen, 2),
+      yes(v.cpuToLoadgenOk),
+      ...(beforeDir ? [num(v.beforeRate, 3), num(v.beforeCpu, 2)] : []),
     ]),
-    new Set([1, 2, 3, 5, 6, 7]),
+    new Set([1, 3, 5, 7, 9, 10]),
   ),
+  '',
+  disturbed.length
+    ? `Disturbed (spread above ${pct(DISTURBED_SPREAD)}): ${disturbed.join('; ')}. Run it again on a quieter machine.`
+    : `Every tool's rounds within ±${pct(DISTURBED_SPREAD)} of its median.`,
   '',
   '## Every measurement',
   '',
   markdownTable(
-    ['round', 'size', 'tool', 'msgs/s', 'µs CPU/msg', 'p50 µs', 'p99 µs'],
+    ['round', 'size', 'tool', 'msgs/s', 'µs CPU/msg', 'load threads µs CPU/msg', 'p50 µs', 'p99 µs'],
     rows.map((r) => [
       String(r.round),
       formatSize(r.size),
       r.tool,
       fmtInt(r.msgsPerSec),
       r.cpuUsPerMsg.toFixed(2),
-      r.p50Us.toFixed(1),
-      r.p99Us.toFixed(1),
+      num(r.loadThreadCpuUsPerMsg, 2),
+      num(r.p50Us, 1),
+      num(r.p99Us, 1),
     ]),
-    new Set([0, 3, 4, 5, 6]),
+    new Set([0, 3, 4, 5, 6, 7]),
   ),
   '',
 ].join('\n');
 await saveReferenceReport(values.out, onRef ? 'reference-check-on-ref' : 'reference-check', md, {
   environment: env,
   options: values,
+  command,
+  beforeCommit: beforeCommit || null,
   verdicts,
+  disturbed,
   rows,
 });
