@@ -7,7 +7,10 @@
  * Hot path: each connection reads with `onread` into the thread's one reused
  * buffer (no allocation per read, no stream machinery), decodes with the
  * protocol's FrameDecoder, and answers every batch of replies with ONE write of
- * a view into pre-built back-to-back frames. One clock read per read callback.
+ * a view into pre-built back-to-back frames, straight to the socket's handle
+ * (handle-write.ts: no stream machinery per write either). One clock read per
+ * read callback; latencies go into a LatencyRecorder (integer bucket indexing,
+ * the same buckets as the HdrHistogram it becomes at the end).
  *
  * Churn (--churn K, churn.ts counts): each connection of a slot sends K
  * messages, closes once the K-th reply is in, and the slot's next connection
@@ -32,7 +35,8 @@ import {
   withHeaderSizeHint,
 } from '../../protocol/index.ts';
 import { C, FIELDS, PHASE } from './counters.ts';
-import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
+import { handleWriter, type Writer } from './handle-write.ts';
+import { encodeHistogram, LatencyRecorder } from './histogram.ts';
 import { Churn, CHURN_RETRY_MS } from './churn.ts';
 import { RateClock, type Scheduled } from './rate-clock.ts';
 import { closeAll, connectReading, ErrorTally, serveOrders, settleAll, threadShared, WindowCpu } from './thread-kit.ts';
@@ -61,7 +65,7 @@ let payloadCount = 0;
 let payloadLengths = new Int32Array(0);
 /** --amount: messages this thread may still send (Infinity: no limit). */
 let budget = Number.POSITIVE_INFINITY;
-let histogram = createLatencyHistogram(32);
+let latency = new LatencyRecorder();
 let conns: Conn[] = [];
 /** When the load started (the ramp), this thread's clock. */
 let startedAt = 0;
@@ -124,6 +128,8 @@ class Conn implements Scheduled {
   /** Neither closed nor given up on. */
   live = true;
   readonly #onConnect: (err?: HandoffError) => void;
+  /** Straight to the socket's handle once connected (handle-write.ts); the stream until then. */
+  #out: Writer = (data) => void this.socket.write(data);
 
   constructor(onConnect: (err?: HandoffError) => void, slot: number, initial = true) {
     this.#onConnect = onConnect;
@@ -145,6 +151,7 @@ class Conn implements Scheduled {
     this.socket = connectReading(setup.host, setup.port, readBuffer, (n) => this.#onRead(n), setup.tls);
     this.socket.once('connect', () => {
       if (this.settled) return;
+      this.#out = handleWriter(this.socket).write;
       this.settled = true;
       this.open = true;
       counters[C.OPEN]! += 1;
@@ -258,7 +265,7 @@ class Conn implements Scheduled {
     // so warm-up and drain transients stay out of the histogram.
     if (start >= measureStart && phase === PHASE.MEASURE) {
       const ns = Math.round((this.now - start) * 1e6);
-      histogram.recordValue(ns > 0 ? ns : 1);
+      latency.record(ns);
     }
   }
 
@@ -305,11 +312,11 @@ class Conn implements Scheduled {
     budget -= n;
     let bytes = n * frameBytes;
     if (cycle === null) {
-      this.socket.write(n === setup.pipelining ? batch : batch.subarray(0, bytes));
+      this.#out(n === setup.pipelining ? batch : batch.subarray(0, bytes));
     } else {
       const from = this.nextPayload;
       bytes = frameAt[from + n]! - frameAt[from]!;
-      this.socket.write(cycle.subarray(frameAt[from], frameAt[from + n]));
+      this.#out(cycle.subarray(frameAt[from], frameAt[from + n]));
       // Which payload each of them is, in the ring slots just filled (the echo's length is checked against it).
       let slot = this.head + this.inflight - n;
       for (let i = 0; i < n; i++) {
@@ -475,7 +482,7 @@ function drain(timeoutMs: number): Promise<FromWorker> {
       }
       resolve({
         type: 'drained',
-        histogram: encodeHistogram(histogram),
+        histogram: encodeHistogram(latency.toHistogram()),
         unanswered,
         openConnections: open,
         connAckedMin: conns.length ? min : 0,
@@ -504,7 +511,7 @@ function configure(next: LoadSetup): void {
   expectedReplyBytes = setup.mode === 'echo' ? setup.sizeBytes : Buffer.byteLength(ACK_TEXT);
   buildCycle(setup.payloads);
   budget = setup.budget >= 0 ? setup.budget : Number.POSITIVE_INFINITY;
-  histogram = createLatencyHistogram(32);
+  latency = new LatencyRecorder();
   churn = setup.churn > 0 ? new Churn(setup.churn, (began) => began >= measureStart && phase === PHASE.MEASURE) : null;
   measureStart = Number.POSITIVE_INFINITY;
   phase = PHASE.RAMP;
