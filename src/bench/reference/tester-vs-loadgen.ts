@@ -11,16 +11,19 @@
  *
  *   scripts/reference.sh tester-vs-loadgen [-c 50] [-s 16,4k] [-d 3] [--rounds 2] [-w 1]
  *        [--tools bench,node_fast_client,loadgen] [--before DIR] [--server handoff|ref]
- *        [--server-workers 1] [--strategy handoff] [--out results]
+ *        [--server-workers 1] [--strategy handoff] [--quiet-wait 60] [--max-foreign 0.15] [--attempts 3]
+ *        [--out results]
+ *
+ * On a shared machine each measurement first waits for it to be quiet and is made again
+ * when other processes took more than --max-foreign cores during it (watched.ts).
  *
  * --before DIR adds the bench of another checkout (`git worktree add DIR <commit>`, npm ci
  * there) as the first tool of every round: before/after in one run.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { parseSize, splitList } from '../../options/validators.ts';
 import type { Strategy } from '../../server/options.ts';
 import { fmtInt, formatSize, pct } from '../format.ts';
@@ -32,12 +35,12 @@ import {
   DEFAULT_LOADGEN,
   DEFAULT_REF_SERVER,
   requireInstruments,
-  runLoadgen,
+  loadgenArgs,
+  parseLoadgenReport,
   saveReferenceReport,
   startRefServer,
 } from './loadgen.ts';
-
-const run = promisify(execFile);
+import { runWatched, waitForQuiet } from './watched.ts';
 
 const { values } = parseArgs({
   options: {
@@ -59,6 +62,9 @@ const { values } = parseArgs({
     server: { type: 'string', default: 'handoff' },
     'ref-server': { type: 'string', default: DEFAULT_REF_SERVER },
     'ref-port': { type: 'string', default: '5799' },
+    'quiet-wait': { type: 'string', default: '60' },
+    'max-foreign': { type: 'string', default: '0.15' },
+    attempts: { type: 'string', default: '3' },
   },
 });
 
@@ -99,10 +105,12 @@ const rounds = Number(values.rounds);
 const sizes = splitList(values.sizes).map((s) => parseSize('sizes', s));
 const threads = Number(values.workers);
 const WARMUP_S = 1;
+const quietWaitS = Number(values['quiet-wait']);
+const maxForeign = Number(values['max-foreign']);
 /** Above this spread of msgs/s between rounds (half the range over the median, both sides), a run was disturbed. */
 const DISTURBED_SPREAD = 0.1;
 
-async function startServer(): Promise<{ port: number; stop: () => Promise<void> }> {
+async function startServer(): Promise<{ port: number; pid: number | null; stop: () => Promise<void> }> {
   if (!onRef) {
     return startEmbeddedServer({
       workers: Number(values['server-workers']),
@@ -115,10 +123,7 @@ async function startServer(): Promise<{ port: number; stop: () => Promise<void> 
   return startRefServer(values['ref-server'], Number(values['ref-port']), 1, false);
 }
 
-interface Row {
-  size: number;
-  tool: Tool;
-  round: number;
+interface Figures {
   msgsPerSec: number;
   /** The tool's whole process over the measured window. */
   cpuUsPerMsg: number;
@@ -129,58 +134,61 @@ interface Row {
   errors: number;
 }
 
-/** The bench of `repo` (bin/handoff) as a process of its own, one measurement, its JSON report read. */
-async function runBenchProcess(repo: string, tool: Tool, port: number, size: number, round: number): Promise<Row> {
-  const args = [
-    ...['bench', '--target', `127.0.0.1:${port}`, '-c', String(clients), '-s', String(size)],
-    ...['-d', String(durationS), '--warmup', String(WARMUP_S), '-w', String(threads), '--json', '--no-save'],
-  ];
-  const { stdout } = await run(path.join(repo, 'bin', 'handoff'), args, {
-    timeout: (durationS + WARMUP_S + 60) * 1000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const m = JSON.parse(stdout).measurements[0];
-  return {
-    size,
-    tool,
-    round,
-    msgsPerSec: m.msgsPerSec.overall,
-    cpuUsPerMsg: m.tester.cpuUsPerMsg,
-    loadThreadCpuUsPerMsg: m.tester.loadThreads?.cpuUsPerMsg ?? null,
-    p50Us: m.latencyUs.p50,
-    p99Us: m.latencyUs.p99,
-    errors: m.errors.total,
-  };
+interface Row extends Figures {
+  size: number;
+  tool: Tool;
+  round: number;
+  /** Other processes' CPU during the measurement, in cores (null off Linux), and the attempts it took. */
+  foreignCores: number | null;
+  attempts: number;
 }
 
-/** node_fast_client.mjs on the pinned Node: it prints msgs/s and its CPU-s per million messages over its window. */
-async function runNodeFastClient(port: number, size: number, round: number): Promise<Row> {
-  const args = [values['node-fast-client'], '--host', '127.0.0.1', '--port', String(port)];
-  args.push('-c', String(clients), '-s', String(size), '-d', String(durationS), '-w', String(WARMUP_S));
-  const { stdout } = await run(process.execPath, args, { timeout: (durationS + WARMUP_S + 60) * 1000 });
-  const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
-    msgs_per_s: number;
-    client_cpu_s_per_M: number;
-    errors: number;
-  };
-  return {
-    size,
-    tool: 'node_fast_client',
-    round,
-    msgsPerSec: r.msgs_per_s,
-    cpuUsPerMsg: r.client_cpu_s_per_M,
-    loadThreadCpuUsPerMsg: null,
-    p50Us: null,
-    p99Us: null,
-    errors: r.errors,
-  };
-}
-
-async function measure(tool: Tool, port: number, size: number, round: number): Promise<Row> {
-  if (tool === 'bench') return runBenchProcess(REPO_DIR, tool, port, size, round);
-  if (tool === 'bench before') return runBenchProcess(beforeDir, tool, port, size, round);
-  if (tool === 'node_fast_client') return runNodeFastClient(port, size, round);
-  const lg = await runLoadgen(values.loadgen, {
+/** How each tool is run (every one a process of its own) and its report read. */
+function toolCommand(
+  tool: Tool,
+  port: number,
+  size: number,
+): { program: string; args: string[]; read: (out: string) => Figures } {
+  if (tool === 'bench' || tool === 'bench before') {
+    const args = [
+      ...['bench', '--target', `127.0.0.1:${port}`, '-c', String(clients), '-s', String(size)],
+      ...['-d', String(durationS), '--warmup', String(WARMUP_S), '-w', String(threads), '--json', '--no-save'],
+    ];
+    return {
+      program: path.join(tool === 'bench' ? REPO_DIR : beforeDir, 'bin', 'handoff'),
+      args,
+      read: (out) => {
+        const m = JSON.parse(out).measurements[0];
+        return {
+          msgsPerSec: m.msgsPerSec.overall,
+          cpuUsPerMsg: m.tester.cpuUsPerMsg,
+          loadThreadCpuUsPerMsg: m.tester.loadThreads?.cpuUsPerMsg ?? null,
+          p50Us: m.latencyUs.p50,
+          p99Us: m.latencyUs.p99,
+          errors: m.errors.total,
+        };
+      },
+    };
+  }
+  if (tool === 'node_fast_client') {
+    // It prints msgs/s and its CPU-s per million messages over its window.
+    const args = [values['node-fast-client'], '--host', '127.0.0.1', '--port', String(port)];
+    args.push('-c', String(clients), '-s', String(size), '-d', String(durationS), '-w', String(WARMUP_S));
+    return {
+      program: process.execPath,
+      args,
+      read: (out) => {
+        const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
+          msgs_per_s: number;
+          client_cpu_s_per_M: number;
+          errors: number;
+        };
+        const none = { loadThreadCpuUsPerMsg: null, p50Us: null, p99Us: null };
+        return { msgsPerSec: r.msgs_per_s, cpuUsPerMsg: r.client_cpu_s_per_M, errors: r.errors, ...none };
+      },
+    };
+  }
+  const args = loadgenArgs({
     port,
     clients,
     sizeBytes: size,
@@ -191,16 +199,42 @@ async function measure(tool: Tool, port: number, size: number, round: number): P
     echo: false,
   });
   return {
-    size,
-    tool,
-    round,
-    msgsPerSec: lg.msgs_per_s,
-    cpuUsPerMsg: (lg.loadgen_cpu_s * 1e6) / lg.msgs,
-    loadThreadCpuUsPerMsg: null,
-    p50Us: lg.p50_us,
-    p99Us: lg.p99_us,
-    errors: lg.errors,
+    program: values.loadgen,
+    args,
+    read: (out) => {
+      const lg = parseLoadgenReport(out);
+      return {
+        msgsPerSec: lg.msgs_per_s,
+        cpuUsPerMsg: (lg.loadgen_cpu_s * 1e6) / lg.msgs,
+        loadThreadCpuUsPerMsg: null,
+        p50Us: lg.p50_us,
+        p99Us: lg.p99_us,
+        errors: lg.errors,
+      };
+    },
   };
+}
+
+/**
+ * One measurement on a machine as quiet as it gets: after waiting (up to --quiet-wait s) for it
+ * to be under 10% busy, and again (up to --attempts in all) while other processes took more
+ * than --max-foreign cores during it.
+ */
+async function measure(tool: Tool, server: { port: number; pid: number | null }, size: number, round: number) {
+  const { program, args, read } = toolCommand(tool, server.port, size);
+  const attempts = Math.max(1, Number(values.attempts));
+  let row: Row | null = null;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    if (quietWaitS > 0) await waitForQuiet(quietWaitS, 0.1);
+    const known = server.pid === null ? [] : [server.pid];
+    const { stdout, foreignCores } = await runWatched(program, args, (durationS + WARMUP_S + 60) * 1000, known);
+    row = { size, tool, round, ...read(stdout), foreignCores, attempts: attempt };
+    if (foreignCores === null || foreignCores <= maxForeign) break;
+    process.stderr.write(
+      `  ${tool} ${formatSize(size)}: others took ${foreignCores.toFixed(2)} cores, measured again\n`,
+    );
+  }
+  return row!;
 }
 
 const server = await startServer();
@@ -210,11 +244,12 @@ try {
   for (let round = 1; round <= rounds; round++) {
     for (const size of sizes) {
       for (const tool of tools) {
-        const row = await measure(tool, server.port, size, round);
+        const row = await measure(tool, server, size, round);
         rows.push(row);
         process.stderr.write(
           `round ${round} ${formatSize(size)} ${tool}: ${fmtInt(row.msgsPerSec)} msgs/s, ${row.cpuUsPerMsg.toFixed(2)} µs CPU/msg` +
             (row.loadThreadCpuUsPerMsg === null ? '' : ` (load threads ${row.loadThreadCpuUsPerMsg.toFixed(2)})`) +
+            (row.foreignCores === null ? '' : `, others ${row.foreignCores.toFixed(2)} cores`) +
             '\n',
         );
       }
@@ -288,7 +323,12 @@ const command =
   `scripts/reference.sh tester-vs-loadgen -c ${clients} -s ${values.sizes} -d ${durationS} --rounds ${rounds} -w ${threads}` +
   (values.tools === 'bench,node_fast_client,loadgen' ? '' : ` --tools ${values.tools}`) +
   (beforeDir ? ` --before ${values.before}` : '') +
-  (onRef ? ' --server ref' : ` --server-workers ${values['server-workers']}`);
+  (onRef ? ' --server ref' : ` --server-workers ${values['server-workers']}`) +
+  (values['quiet-wait'] === '60' ? '' : ` --quiet-wait ${values['quiet-wait']}`) +
+  (values['max-foreign'] === '0.15' ? '' : ` --max-foreign ${values['max-foreign']}`) +
+  (values.attempts === '3' ? '' : ` --attempts ${values.attempts}`);
+const remeasured = rows.filter((r) => r.attempts > 1).length;
+const stillDisturbed = rows.filter((r) => r.foreignCores !== null && r.foreignCores > maxForeign).length;
 const md = [
   '# Reference check: handoff bench vs the Node floor and the C load generator',
   '',
@@ -303,6 +343,11 @@ const md = [
     "threads alone). Criteria: the bench's msgs/s at least 0.95x node_fast_client's and its CPU per message at most " +
     '1.1x; against loadgen, at least 0.85x and at most 1.25x. Medians over the rounds; spread is half the range of ' +
     'msgs/s over the median.',
+  '',
+  `Each measurement waited (up to ${quietWaitS} s) for the machine to be under 10% busy, and was made again (up to ` +
+    `${values.attempts} times in all) when other processes took more than ${maxForeign} cores during it ("others": the ` +
+    "machine's user and system time less the tool's, the server's and this script's). " +
+    `${remeasured} measurement(s) were made again; ${stillDisturbed} still had others above the limit at the last attempt.`,
   '',
   markdownTable(
     ['size', 'tool', 'msgs/s', 'spread', 'µs CPU/msg', 'load threads µs CPU/msg', 'errors'],
@@ -351,14 +396,27 @@ const md = [
     new Set([1, 3, 5, 7, 9, 10]),
   ),
   '',
-  disturbed.length
-    ? `Disturbed (spread above ${pct(DISTURBED_SPREAD)}): ${disturbed.join('; ')}. Run it again on a quieter machine.`
-    : `Every tool's rounds within ±${pct(DISTURBED_SPREAD)} of its median.`,
+  rounds < 2
+    ? 'One round: no spread between rounds to judge the run by.'
+    : disturbed.length
+      ? `Disturbed (spread above ±${pct(DISTURBED_SPREAD)}): ${disturbed.join('; ')}. Run it again on a quieter machine.`
+      : `Every tool's rounds within ±${pct(DISTURBED_SPREAD)} of its median.`,
   '',
   '## Every measurement',
   '',
   markdownTable(
-    ['round', 'size', 'tool', 'msgs/s', 'µs CPU/msg', 'load threads µs CPU/msg', 'p50 µs', 'p99 µs'],
+    [
+      'round',
+      'size',
+      'tool',
+      'msgs/s',
+      'µs CPU/msg',
+      'load threads µs CPU/msg',
+      'p50 µs',
+      'p99 µs',
+      'others (cores)',
+      'attempts',
+    ],
     rows.map((r) => [
       String(r.round),
       formatSize(r.size),
@@ -368,8 +426,10 @@ const md = [
       num(r.loadThreadCpuUsPerMsg, 2),
       num(r.p50Us, 1),
       num(r.p99Us, 1),
+      num(r.foreignCores, 2),
+      String(r.attempts),
     ]),
-    new Set([0, 3, 4, 5, 6, 7]),
+    new Set([0, 3, 4, 5, 6, 7, 8, 9]),
   ),
   '',
 ].join('\n');
