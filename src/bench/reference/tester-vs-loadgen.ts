@@ -30,7 +30,7 @@ import { fmtInt, formatSize, pct } from '../format.ts';
 import { startEmbeddedServer } from '../load/embedded-server.ts';
 import { describeEnvironment, environment, gitCommit, REPO_DIR } from '../load/system.ts';
 import { markdownTable } from '../results/report.ts';
-import { median } from '../results/result.ts';
+import { type BenchResult, median } from '../results/result.ts';
 import {
   DEFAULT_LOADGEN,
   DEFAULT_REF_SERVER,
@@ -158,7 +158,7 @@ function toolCommand(
       program: path.join(tool === 'bench' ? REPO_DIR : beforeDir, 'bin', 'handoff'),
       args,
       read: (out) => {
-        const m = JSON.parse(out).measurements[0];
+        const m = (JSON.parse(out) as BenchResult).measurements[0]!;
         return {
           msgsPerSec: m.msgsPerSec.overall,
           cpuUsPerMsg: m.tester.cpuUsPerMsg,

@@ -57,7 +57,7 @@ export function runWatched(
     const child = execFile(program, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
       clearInterval(poll);
       if (err) {
-        reject(err);
+        reject(new Error(`${program} failed: ${err.message}`, { cause: err }));
         return;
       }
       const machine1 = machineProcessCpuSeconds();
