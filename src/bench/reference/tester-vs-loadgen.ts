@@ -10,7 +10,7 @@
  * (reference-check-on-ref with --server ref).
  *
  *   scripts/reference.sh tester-vs-loadgen [-c 50] [-s 16,4k] [-d 3] [--rounds 2] [-w 1]
- *        [--tools bench,node_fast_client,loadgen] [--before DIR] [--server handoff|ref]
+ *        [--tools bench,node_fast_client,loadgen] [--before DIR] [--other LABEL=DIR] [--server handoff|ref]
  *        [--server-workers 1] [--strategy handoff] [--quiet-wait 60] [--max-foreign 0.15] [--attempts 3]
  *        [--out results]
  *
@@ -18,7 +18,8 @@
  * when other processes took more than --max-foreign cores during it (watched.ts).
  *
  * --before DIR adds the bench of another checkout (`git worktree add DIR <commit>`, npm ci
- * there) as the first tool of every round: before/after in one run.
+ * there) as the first tool of every round: before/after in one run. --other LABEL=DIR (as
+ * often as wanted) adds more, under their labels: a probe build, say.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     },
     tools: { type: 'string', default: 'bench,node_fast_client,loadgen' },
     before: { type: 'string', default: '' },
+    other: { type: 'string', multiple: true, default: [] },
     clients: { type: 'string', short: 'c', default: '50' },
     sizes: { type: 'string', short: 's', default: '16,4k' },
     duration: { type: 'string', short: 'd', default: '3' },
@@ -68,18 +70,28 @@ const { values } = parseArgs({
   },
 });
 
-/** The tools a round runs, in turn: this checkout's bench, another checkout's, and the two references. */
-type Tool = 'bench' | 'bench before' | 'node_fast_client' | 'loadgen';
+/** The tools a round runs, in turn: other checkouts' benches (by label), this checkout's, and the two references. */
+type Tool = string;
 const TOOLS: readonly Tool[] = ['bench', 'node_fast_client', 'loadgen'];
 const asked = splitList(values.tools);
 for (const t of asked) {
-  if (!(TOOLS as readonly string[]).includes(t)) {
+  if (!TOOLS.includes(t)) {
     process.stderr.write(`tester-vs-loadgen: --tools takes ${TOOLS.join(', ')}; not ${t}\n`);
     process.exit(2);
   }
 }
 const beforeDir = values.before ? path.resolve(values.before) : '';
-const tools: Tool[] = [...(beforeDir ? (['bench before'] as const) : []), ...(asked as Tool[])];
+/** Label -> checkout of every bench besides this one's. */
+const checkouts = new Map<string, string>(beforeDir ? [['bench before', beforeDir]] : []);
+for (const other of values.other) {
+  const at = other.indexOf('=');
+  if (at <= 0 || TOOLS.includes(other.slice(0, at))) {
+    process.stderr.write(`tester-vs-loadgen: --other takes LABEL=DIR (a label of its own); not ${other}\n`);
+    process.exit(2);
+  }
+  checkouts.set(other.slice(0, at), path.resolve(other.slice(at + 1)));
+}
+const tools: Tool[] = [...checkouts.keys(), ...asked];
 
 const onRef = values.server === 'ref';
 requireInstruments('tester-vs-loadgen', [
@@ -90,9 +102,12 @@ const missing = [
   ...(tools.includes('node_fast_client') && !existsSync(values['node-fast-client'])
     ? [`${values['node-fast-client']} is missing (../shared/reference/node_fast_client.mjs; --node-fast-client PATH)`]
     : []),
-  ...(beforeDir && !existsSync(path.join(beforeDir, 'bin', 'handoff'))
-    ? [`${beforeDir}/bin/handoff is missing (--before takes a checkout of this project, npm ci done in it)`]
-    : []),
+  ...[...checkouts.values()]
+    .filter((dir) => !existsSync(path.join(dir, 'bin', 'handoff')))
+    .map(
+      (dir) =>
+        `${dir}/bin/handoff is missing (--before and --other take a checkout of this project, npm ci done in it)`,
+    ),
 ];
 if (missing.length) {
   process.stderr.write(`tester-vs-loadgen: cannot run:\n${missing.map((m) => `  - ${m}\n`).join('')}`);
@@ -149,13 +164,13 @@ function toolCommand(
   port: number,
   size: number,
 ): { program: string; args: string[]; read: (out: string) => Figures } {
-  if (tool === 'bench' || tool === 'bench before') {
+  if (tool === 'bench' || checkouts.has(tool)) {
     const args = [
       ...['bench', '--target', `127.0.0.1:${port}`, '-c', String(clients), '-s', String(size)],
       ...['-d', String(durationS), '--warmup', String(WARMUP_S), '-w', String(threads), '--json', '--no-save'],
     ];
     return {
-      program: path.join(tool === 'bench' ? REPO_DIR : beforeDir, 'bin', 'handoff'),
+      program: path.join(tool === 'bench' ? REPO_DIR : checkouts.get(tool)!, 'bin', 'handoff'),
       args,
       read: (out) => {
         const m = (JSON.parse(out) as BenchResult).measurements[0]!;
@@ -285,7 +300,7 @@ function summarize(size: number, tool: Tool): ToolSummary | null {
 
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : null);
 const verdicts = sizes.map((size) => {
-  const by = Object.fromEntries(tools.map((t) => [t, summarize(size, t)])) as Record<Tool, ToolSummary | null>;
+  const by: Record<Tool, ToolSummary | null> = Object.fromEntries(tools.map((t) => [t, summarize(size, t)]));
   const bench = by.bench;
   const floor = by.node_fast_client;
   const lg = by.loadgen;
@@ -319,10 +334,12 @@ const num = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(
 const yes = (ok: boolean | null) => (ok === null ? '-' : ok ? 'yes' : 'NO');
 const env = environment();
 const beforeCommit = beforeDir ? (gitCommit(beforeDir)?.slice(0, 12) ?? 'unknown') : '';
+const otherCommits = Object.fromEntries([...checkouts].map(([label, dir]) => [label, gitCommit(dir)]));
 const command =
   `scripts/reference.sh tester-vs-loadgen -c ${clients} -s ${values.sizes} -d ${durationS} --rounds ${rounds} -w ${threads}` +
   (values.tools === 'bench,node_fast_client,loadgen' ? '' : ` --tools ${values.tools}`) +
   (beforeDir ? ` --before ${values.before}` : '') +
+  values.other.map((o) => ` --other ${o}`).join('') +
   (onRef ? ' --server ref' : ` --server-workers ${values['server-workers']}`) +
   (values['quiet-wait'] === '60' ? '' : ` --quiet-wait ${values['quiet-wait']}`) +
   (values['max-foreign'] === '0.15' ? '' : ` --max-foreign ${values['max-foreign']}`) +
@@ -335,7 +352,9 @@ const md = [
   `Same server (${serverText}, ack, 64-byte header), ${clients} connections x 1, ` +
     `${durationS} s per measurement after ${WARMUP_S} s warm-up, ${threads} load thread(s) each, ${rounds} interleaved round(s): ` +
     `${tools.join(', ')} in turn. ${describeEnvironment(env)}.` +
-    (beforeDir ? ` "bench before" is ${beforeDir} at commit ${beforeCommit}.` : ''),
+    [...checkouts]
+      .map(([label, dir]) => ` "${label}" is ${dir} at commit ${gitCommit(dir)?.slice(0, 12) ?? 'unknown'}.`)
+      .join(''),
   '',
   `Command: \`${command}\``,
   '',
@@ -438,6 +457,7 @@ await saveReferenceReport(values.out, onRef ? 'reference-check-on-ref' : 'refere
   options: values,
   command,
   beforeCommit: beforeCommit || null,
+  checkouts: Object.fromEntries([...checkouts].map(([label, dir]) => [label, { dir, commit: otherCommits[label] }])),
   verdicts,
   disturbed,
   rows,
