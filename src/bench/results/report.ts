@@ -7,7 +7,7 @@ import { saturationLines, saturationText, type TesterLoad } from './saturation.t
 import { fittedTable, stackedTable, terminalWidth, wrapText } from './fit.ts';
 
 /** A few lines per measurement, printed as soon as it is done. */
-export function describeMeasurement(m: Measurement): string {
+export function describeMeasurement(m: Measurement, width = terminalWidth()): string {
   const lines: string[] = [];
   const round = m.round > 1 ? ` (round ${m.round})` : '';
   lines.push(
@@ -45,7 +45,7 @@ export function describeMeasurement(m: Measurement): string {
   }
   if (m.churn) lines.push(...churnLines(m.churn));
   lines.push(testerLine(testerCost(m.tester), m.tester));
-  return lines.join('\n');
+  return wrapText(lines.join('\n'), width);
 }
 
 /** What the tester's CPU cost per message, in the server line's unit: its load threads', then its whole process's. */
