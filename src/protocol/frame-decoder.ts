@@ -12,6 +12,14 @@ export interface FrameDecoderOptions {
    * payload split across reads then costs no allocation and no copy.
    */
   onlyPayloadsOfLength?: number;
+  /**
+   * When set, a payload that arrives whole inside one push() is handed here as where it
+   * lies in that chunk, `chunk[start, end)`, instead of as a view to `onFrame`: no
+   * allocation per frame (a Buffer view costs one). Payloads split across pushes are
+   * gathered into a buffer of their own and still go to `onFrame`. The load tester's
+   * reply check reads a byte and a length per reply; it needs no view.
+   */
+  onWholePayload?: WholePayloadHandler;
 }
 
 /**
@@ -21,6 +29,8 @@ export interface FrameDecoderOptions {
  */
 export type FrameHandler = (payload: Buffer) => void;
 export type DecodeErrorHandler = (err: ProtocolError) => void;
+/** A payload at `chunk[start, end)`, valid only until the handler returns (see FrameHandler). */
+export type WholePayloadHandler = (chunk: Buffer, start: number, end: number) => void;
 
 // Integer states, as in ws's receiver: cheap to compare on every byte run.
 const READ_HEADER = 0;
@@ -54,6 +64,7 @@ export class FrameDecoder {
   #payload: Buffer | null = null;
   /** -1: every payload is handed out; else the one length that is. */
   readonly #onlyLength: number;
+  readonly #onWhole: WholePayloadHandler | null;
   /** Frames completed since the decoder was made, handed out or not. */
   frames = 0;
 
@@ -62,6 +73,7 @@ export class FrameDecoder {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     assertHeaderBytes(this.headerBytes);
     this.#onlyLength = options.onlyPayloadsOfLength ?? -1;
+    this.#onWhole = options.onWholePayload ?? null;
     this.#headerScratch = Buffer.allocUnsafe(this.headerBytes);
     this.#onFrame = onFrame;
     this.#onError = onError;
@@ -111,11 +123,14 @@ export class FrameDecoder {
           return;
         }
         if (end - pos >= length) {
-          // Whole payload inside the chunk: hand out a view (none when it is only counted).
+          // Whole payload inside the chunk: hand out a view, or where it is (none when it is only counted).
           const start = pos;
           pos += length;
           this.frames++;
-          if (onlyLength < 0 || length === onlyLength) this.#onFrame(chunk.subarray(start, pos));
+          if (onlyLength < 0 || length === onlyLength) {
+            if (this.#onWhole !== null) this.#onWhole(chunk, start, pos);
+            else this.#onFrame(chunk.subarray(start, pos));
+          }
           continue;
         }
         this.#payloadLength = length;

@@ -1,7 +1,7 @@
 // The streaming FrameDecoder: any chunking of the same bytes gives the same frames.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BadHeaderError, FrameDecoder, TooLargeError } from '../../src/protocol/index.ts';
+import { BadHeaderError, FrameDecoder, type FrameDecoderOptions, TooLargeError } from '../../src/protocol/index.ts';
 import { byteByByte, decodeChunks, decoderFor, frames, splitAt } from './decode.ts';
 
 const SAMPLE = ['Hello World!', '', 'ünïcødé ✓', 'x'.repeat(300), '', '!DISCONNECT'];
@@ -203,4 +203,71 @@ test('frames counts every frame in the default mode too', () => {
   for (const chunk of byteByByte(frames(SAMPLE))) decoder.push(chunk);
   assert.equal(decoder.frames, SAMPLE.length);
   assert.equal(out.frames.length, SAMPLE.length);
+});
+
+describe('onWholePayload: a payload whole in one chunk is handed as where it lies, no view made (the load tester)', () => {
+  /** Every payload, by whichever path it came, and how many came each way. */
+  function decodeBoth(chunks: Buffer[], options: FrameDecoderOptions = {}) {
+    const payloads: string[] = [];
+    let whole = 0;
+    let gathered = 0;
+    const decoder = new FrameDecoder(
+      {
+        ...options,
+        onWholePayload: (chunk, start, end) => {
+          whole++;
+          payloads.push(chunk.toString('utf8', start, end));
+        },
+      },
+      (payload) => {
+        gathered++;
+        payloads.push(payload.toString('utf8'));
+      },
+      (err) => assert.fail(err),
+    );
+    for (const chunk of chunks) decoder.push(chunk);
+    return { payloads, whole, gathered, decoder };
+  }
+
+  test('every chunking gives the same payloads; the whole ones by position, the split ones gathered', () => {
+    const stream = frames(SAMPLE);
+    for (let cut = 0; cut <= stream.length; cut += 7) {
+      const { payloads, whole, gathered } = decodeBoth(splitAt(stream, [cut]));
+      assert.deepEqual(payloads, SAMPLE, `cut at ${cut}`);
+      assert.equal(whole + gathered, SAMPLE.length);
+    }
+    const { whole, gathered } = decodeBoth([stream]);
+    assert.deepEqual([whole, gathered], [SAMPLE.length, 0]);
+    assert.deepEqual(decodeBoth([...byteByByte(stream)]).payloads, SAMPLE);
+  });
+
+  test('no Buffer view is made for a payload whole in the chunk, and push(chunk, end) stops at end', (t) => {
+    const stream = frames(['Msg received', 'Msg received']);
+    const reused = Buffer.alloc(4096, 0x20);
+    stream.copy(reused);
+    const sub = t.mock.method(Buffer.prototype, 'subarray');
+    const got: Array<[number, number]> = [];
+    const decoder = new FrameDecoder(
+      { onWholePayload: (_chunk, start, end) => got.push([start, end]) },
+      () => assert.fail('no payload is gathered'),
+      (err) => assert.fail(err),
+    );
+    decoder.push(reused, stream.length);
+    const views = sub.mock.callCount();
+    sub.mock.restore();
+    assert.equal(views, 0);
+    assert.deepEqual(got, [
+      [64, 76],
+      [140, 152],
+    ]);
+    assert.equal(decoder.frames, 2);
+  });
+
+  test('with onlyPayloadsOfLength, only payloads of that length are handed out', () => {
+    const { payloads, decoder } = decodeBoth([frames(['Hello World!', '!DISCONNECT', 'x'])], {
+      onlyPayloadsOfLength: 11,
+    });
+    assert.deepEqual(payloads, ['!DISCONNECT']);
+    assert.equal(decoder.frames, 3);
+  });
 });

@@ -96,8 +96,8 @@ function indexValue(i: number): number {
 }
 
 /**
- * A latency recorder for the hottest paths (one record per chat delivery, millions
- * a second): the same buckets as an HdrHistogram of HISTOGRAM_RANGE, indexed with
+ * A latency recorder for the hottest paths (one record per reply or chat delivery,
+ * up to millions a second): the same buckets as an HdrHistogram of HISTOGRAM_RANGE, indexed with
  * clz32 instead of hdr-histogram-js's log2 and pow per value. toHistogram() hands
  * the counts over bucket by bucket, so the encoded result is the one recording each
  * value into the HdrHistogram would give (tested).

@@ -57,6 +57,8 @@ export type FromWorker =
       connAckedMax: number;
       errorKinds: Record<string, number>;
       firstError: string;
+      /** This thread's own CPU over the measured window (WindowCpu). */
+      cpuSeconds: number;
       churn?: ChurnDrained;
     }
   | { type: 'closed' };

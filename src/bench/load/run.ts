@@ -26,6 +26,7 @@ import { readPemFile } from '../../options/pem-file.ts';
 import { throwawayCertificate } from './throwaway-cert.ts';
 import {
   type BenchResult,
+  loadThreadFigures,
   type Measurement,
   measurementKey,
   meanStdev,
@@ -210,8 +211,14 @@ async function measure(
     stopAtCount: counted,
     // Bounded even in --messages mode: a stalled server must not hang the run forever.
     limitMs: counted > 0 ? Math.max(options.timeoutS * 1000, 600_000) : options.durationS * 1000,
-    stopWhen: (c: CounterSnapshot) =>
-      (options.bailout > 0 && c.errors >= options.bailout) || (options.amount > 0 && c.done === pool.size),
+    // Only when there is something to watch: the check wakes this thread every 20 ms, and
+    // that thread's CPU is the tester's too.
+    ...(options.bailout > 0 || options.amount > 0
+      ? {
+          stopWhen: (c: CounterSnapshot) =>
+            (options.bailout > 0 && c.errors >= options.bailout) || (options.amount > 0 && c.done === pool.size),
+        }
+      : {}),
   };
   const { samples, c0, c1, seconds, startEpochMs, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
     await measureWindow(pool, reader, options.warmupS, length, ackSample, serverCpuAtEdges, {
@@ -319,6 +326,10 @@ async function measure(
     tester: {
       cpuSeconds: testerCpu,
       cpuUsPerMsg: w.acked > 0 ? (testerCpu * 1e6) / w.acked : 0,
+      loadThreads: loadThreadFigures(
+        drained.map((d) => d.cpuSeconds),
+        w.acked,
+      ),
       threadUtilization,
       machineBusy,
       cores,

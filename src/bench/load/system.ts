@@ -118,6 +118,19 @@ export function machineCpuSeconds(): { busy: number; total: number } | null {
   }
 }
 
+/**
+ * User + nice + system CPU seconds of the whole machine, summed over cores: the
+ * time processes ran, without interrupts (a loopback's softirq work is there). Null off Linux.
+ */
+export function machineProcessCpuSeconds(): number | null {
+  try {
+    const v = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return ((v[0] ?? 0) + (v[1] ?? 0) + (v[2] ?? 0)) / ticksPerSecond();
+  } catch {
+    return null;
+  }
+}
+
 export interface Environment {
   node: string;
   platform: string;

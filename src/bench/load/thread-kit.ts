@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ConnectTimeoutError, type HandoffError, ProtocolError } from '../../protocol/index.ts';
-import { Control } from './counters.ts';
+import { Control, PHASE } from './counters.ts';
 
 /** This thread's slot of the pool's live counters (`fields` of them) and the phase word (pool.ts's workerData). */
 export function threadShared(fields: number): { counters: Float64Array; control: Control } {
@@ -17,6 +17,39 @@ export function threadShared(fields: number): { counters: Float64Array; control:
     counters: new Float64Array(init.counters, init.index * fields * Float64Array.BYTES_PER_ELEMENT, fields),
     control: new Control(init.control),
   };
+}
+
+/**
+ * This thread's own CPU over the measured window (process.threadCpuUsage: this
+ * thread alone, not the process), read when the thread first sees MEASURE and
+ * then DRAIN. Seen lazily, at the thread's next event after the orchestrator
+ * moves the phase: a thread that has no event meanwhile spends no CPU either,
+ * so the reading is the window's. A thread that never saw MEASURE spent 0.
+ */
+export class WindowCpu {
+  #start = -1;
+  #end = -1;
+
+  reset(): void {
+    this.#start = -1;
+    this.#end = -1;
+  }
+
+  /** Called with each phase change the thread sees (not per message: a system call). */
+  see(phase: number): void {
+    if (phase >= PHASE.MEASURE && this.#start < 0) this.#start = threadCpuNow();
+    if (phase === PHASE.DRAIN && this.#end < 0) this.#end = threadCpuNow();
+  }
+
+  /** CPU seconds between the two, 0 until both were seen. */
+  seconds(): number {
+    return this.#start < 0 || this.#end < 0 ? 0 : this.#end - this.#start;
+  }
+}
+
+function threadCpuNow(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /** One handler per kind of order (its `type`). */

@@ -7,7 +7,10 @@
  * Hot path: each connection reads with `onread` into the thread's one reused
  * buffer (no allocation per read, no stream machinery), decodes with the
  * protocol's FrameDecoder, and answers every batch of replies with ONE write of
- * a view into pre-built back-to-back frames. One clock read per read callback.
+ * a view into pre-built back-to-back frames, straight to the socket's handle
+ * (handle-write.ts: no stream machinery per write either). One clock read per
+ * read callback; latencies go into a LatencyRecorder (integer bucket indexing,
+ * the same buckets as the HdrHistogram it becomes at the end).
  *
  * Churn (--churn K, churn.ts counts): each connection of a slot sends K
  * messages, closes once the K-th reply is in, and the slot's next connection
@@ -32,10 +35,11 @@ import {
   withHeaderSizeHint,
 } from '../../protocol/index.ts';
 import { C, FIELDS, PHASE } from './counters.ts';
-import { createLatencyHistogram, encodeHistogram } from './histogram.ts';
+import { handleWriter, type Writer } from './handle-write.ts';
+import { encodeHistogram, LatencyRecorder } from './histogram.ts';
 import { Churn, CHURN_RETRY_MS } from './churn.ts';
 import { RateClock, type Scheduled } from './rate-clock.ts';
-import { closeAll, connectReading, ErrorTally, serveOrders, settleAll, threadShared } from './thread-kit.ts';
+import { closeAll, connectReading, ErrorTally, serveOrders, settleAll, threadShared, WindowCpu } from './thread-kit.ts';
 import type { FromWorker, LoadSetup, ToWorker } from './messages.ts';
 
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -61,7 +65,7 @@ let payloadCount = 0;
 let payloadLengths = new Int32Array(0);
 /** --amount: messages this thread may still send (Infinity: no limit). */
 let budget = Number.POSITIVE_INFINITY;
-let histogram = createLatencyHistogram(32);
+let latency = new LatencyRecorder();
 let conns: Conn[] = [];
 /** When the load started (the ramp), this thread's clock. */
 let startedAt = 0;
@@ -75,6 +79,7 @@ let timeoutTimer: NodeJS.Timeout | null = null;
 /** --churn: this measurement's connections are made again after their K messages; null: they stay open. */
 let churn: Churn | null = null;
 const errors = new ErrorTally(counters, C.ERRORS);
+const windowCpu = new WindowCpu();
 const countError = (err: HandoffError) => errors.count(err);
 
 /** Picks up phase changes lazily, once per read: an Atomics.load is cheap, a message would not be. */
@@ -82,6 +87,7 @@ function syncPhase(): number {
   const p = control.phase;
   if (p !== phase) {
     phase = p;
+    windowCpu.see(p);
     if (p >= PHASE.MEASURE && measureStart === Number.POSITIVE_INFINITY) {
       measureStart = control.measureStartEpochMs - performance.timeOrigin;
     }
@@ -122,6 +128,8 @@ class Conn implements Scheduled {
   /** Neither closed nor given up on. */
   live = true;
   readonly #onConnect: (err?: HandoffError) => void;
+  /** Straight to the socket's handle once connected (handle-write.ts); the stream until then. */
+  #out: Writer = (data) => void this.socket.write(data);
 
   constructor(onConnect: (err?: HandoffError) => void, slot: number, initial = true) {
     this.#onConnect = onConnect;
@@ -130,8 +138,14 @@ class Conn implements Scheduled {
     this.starts = new Float64Array(setup.pipelining);
     this.which = new Int32Array(cycle ? setup.pipelining : 0);
     this.decoder = new FrameDecoder(
-      { headerBytes: setup.headerBytes, maxMessageBytes: Math.max(setup.sizeBytes, 4096) },
-      (payload) => this.#onFrame(payload),
+      {
+        headerBytes: setup.headerBytes,
+        maxMessageBytes: Math.max(setup.sizeBytes, 4096),
+        // Where a reply lies in the read buffer, not a view of it: a Buffer view per reply was
+        // the hot path's one allocation (and a third of its JavaScript time, with the GC it caused).
+        onWholePayload: (chunk, start, end) => this.#onReply(chunk, start, end),
+      },
+      (payload) => this.#onReply(payload, 0, payload.length),
       (err) => {
         const bad = new BadReplyError(`the server's bytes are not a reply frame: ${err.message}`, { cause: err });
         countError(this.acked === 0 ? withHeaderSizeHint(bad, setup.headerBytes) : bad);
@@ -143,6 +157,7 @@ class Conn implements Scheduled {
     this.socket = connectReading(setup.host, setup.port, readBuffer, (n) => this.#onRead(n), setup.tls);
     this.socket.once('connect', () => {
       if (this.settled) return;
+      this.#out = handleWriter(this.socket).write;
       this.settled = true;
       this.open = true;
       counters[C.OPEN]! += 1;
@@ -219,9 +234,11 @@ class Conn implements Scheduled {
     return true;
   }
 
-  #onFrame(payload: Buffer): void {
-    if (payload.length > 0 && payload[0] === BANG) {
-      const err = parseErrorPayload(payload);
+  /** Checks one reply, `chunk[from, to)`, and counts it (and its latency) against the oldest message in flight. */
+  #onReply(chunk: Buffer, from: number, to: number): void {
+    const length = to - from;
+    if (length > 0 && chunk[from] === BANG) {
+      const err = parseErrorPayload(chunk.subarray(from, to));
       if (err) {
         // The server closes after an error frame: this is not a reply to a message.
         countError(err);
@@ -235,8 +252,8 @@ class Conn implements Scheduled {
       return;
     }
     const expected = payloadLengths.length > 0 ? payloadLengths[this.which[this.head]!]! : expectedReplyBytes;
-    if (payload.length !== expected) {
-      const bad = new BadReplyError(`reply of ${payload.length} bytes, expected ${expected}`);
+    if (length !== expected) {
+      const bad = new BadReplyError(`reply of ${length} bytes, expected ${expected}`);
       if (this.acked > 0) countError(bad);
       else {
         // A first reply of the wrong length: most likely not this protocol's frames at this header size.
@@ -256,7 +273,7 @@ class Conn implements Scheduled {
     // so warm-up and drain transients stay out of the histogram.
     if (start >= measureStart && phase === PHASE.MEASURE) {
       const ns = Math.round((this.now - start) * 1e6);
-      histogram.recordValue(ns > 0 ? ns : 1);
+      latency.record(ns);
     }
   }
 
@@ -303,11 +320,11 @@ class Conn implements Scheduled {
     budget -= n;
     let bytes = n * frameBytes;
     if (cycle === null) {
-      this.socket.write(n === setup.pipelining ? batch : batch.subarray(0, bytes));
+      this.#out(n === setup.pipelining ? batch : batch.subarray(0, bytes));
     } else {
       const from = this.nextPayload;
       bytes = frameAt[from + n]! - frameAt[from]!;
-      this.socket.write(cycle.subarray(frameAt[from], frameAt[from + n]));
+      this.#out(cycle.subarray(frameAt[from], frameAt[from + n]));
       // Which payload each of them is, in the ring slots just filled (the echo's length is checked against it).
       let slot = this.head + this.inflight - n;
       for (let i = 0; i < n; i++) {
@@ -473,13 +490,14 @@ function drain(timeoutMs: number): Promise<FromWorker> {
       }
       resolve({
         type: 'drained',
-        histogram: encodeHistogram(histogram),
+        histogram: encodeHistogram(latency.toHistogram()),
         unanswered,
         openConnections: open,
         connAckedMin: conns.length ? min : 0,
         connAckedMax: max,
         errorKinds: { ...errors.kinds },
         firstError: errors.first,
+        cpuSeconds: windowCpu.seconds(),
         ...(churn ? { churn: churn.report() } : {}),
       });
     };
@@ -501,10 +519,11 @@ function configure(next: LoadSetup): void {
   expectedReplyBytes = setup.mode === 'echo' ? setup.sizeBytes : Buffer.byteLength(ACK_TEXT);
   buildCycle(setup.payloads);
   budget = setup.budget >= 0 ? setup.budget : Number.POSITIVE_INFINITY;
-  histogram = createLatencyHistogram(32);
+  latency = new LatencyRecorder();
   churn = setup.churn > 0 ? new Churn(setup.churn, (began) => began >= measureStart && phase === PHASE.MEASURE) : null;
   measureStart = Number.POSITIVE_INFINITY;
   phase = PHASE.RAMP;
+  windowCpu.reset();
   errors.reset();
   counters.fill(0);
 }

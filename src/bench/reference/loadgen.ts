@@ -79,7 +79,8 @@ export interface LoadgenReport {
   [field: string]: unknown;
 }
 
-export async function runLoadgen(binary: string, r: LoadgenRun): Promise<LoadgenReport> {
+/** loadgen's command-line flags for `r`. */
+export function loadgenArgs(r: LoadgenRun): string[] {
   const args = [
     '-H',
     r.host ?? '127.0.0.1',
@@ -100,8 +101,17 @@ export async function runLoadgen(binary: string, r: LoadgenRun): Promise<Loadgen
   ];
   if (r.echo) args.push('-e');
   if (r.serverPids?.length) args.push('-S', r.serverPids.join(','));
-  const { stdout } = await run(binary, args, { timeout: (r.durationS + r.warmupS + 60) * 1000 });
+  return args;
+}
+
+/** loadgen's last stdout line, its report. */
+export function parseLoadgenReport(stdout: string): LoadgenReport {
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadgenReport;
+}
+
+export async function runLoadgen(binary: string, r: LoadgenRun): Promise<LoadgenReport> {
+  const { stdout } = await run(binary, loadgenArgs(r), { timeout: (r.durationS + r.warmupS + 60) * 1000 });
+  return parseLoadgenReport(stdout);
 }
 
 /**

@@ -12,7 +12,7 @@ function recipientsNote(m: { targetKind: string; senders: number; receivers: num
 }
 
 /** A few lines per measurement, printed as soon as it is done. */
-export function describeChatMeasurement(m: ChatMeasurement): string {
+export function describeChatMeasurement(m: ChatMeasurement, width = terminalWidth()): string {
   const c = m.check;
   const lines: string[] = [];
   const round = m.round > 1 ? ` (round ${m.round})` : '';
@@ -55,7 +55,7 @@ export function describeChatMeasurement(m: ChatMeasurement): string {
   const t = m.tester;
   const cost = `${t.cpuUsPerDelivery.toFixed(3)} CPU-µs per delivery, ${t.deliveriesPerRead.toFixed(1)} deliveries per read`;
   lines.push(testerLine(cost, t));
-  return lines.join('\n');
+  return wrapText(lines.join('\n'), width);
 }
 
 /** A latency figure, or n/a when nothing sent inside the windows was delivered. */

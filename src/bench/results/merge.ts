@@ -13,6 +13,7 @@ import { IncompatibleRunsError, RunsNotConcurrentError } from '../../protocol/in
 import type { ChurnFigures } from './churn.ts';
 import {
   type BenchResult,
+  loadThreadFigures,
   type Measurement,
   meanStdev,
   type Sample,
@@ -246,6 +247,9 @@ function mergeMeasurement(group: readonly Measurement[]): Measurement {
     tester: {
       cpuSeconds: testerCpu,
       cpuUsPerMsg: messages > 0 ? (testerCpu * 1e6) / messages : 0,
+      ...(group.every((m) => m.tester.loadThreads)
+        ? { loadThreads: loadThreadFigures(group.flatMap((m) => m.tester.loadThreads!.cpuSeconds), messages) }
+        : {}),
       threadUtilization: group.flatMap((m) => m.tester.threadUtilization),
       machineBusy: busy.length ? Math.max(...busy) : null,
       // The smallest machine's: what --workers could use on each.

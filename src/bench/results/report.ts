@@ -7,7 +7,7 @@ import { saturationLines, saturationText, type TesterLoad } from './saturation.t
 import { fittedTable, stackedTable, terminalWidth, wrapText } from './fit.ts';
 
 /** A few lines per measurement, printed as soon as it is done. */
-export function describeMeasurement(m: Measurement): string {
+export function describeMeasurement(m: Measurement, width = terminalWidth()): string {
   const lines: string[] = [];
   const round = m.round > 1 ? ` (round ${m.round})` : '';
   lines.push(
@@ -44,8 +44,16 @@ export function describeMeasurement(m: Measurement): string {
     );
   }
   if (m.churn) lines.push(...churnLines(m.churn));
-  lines.push(testerLine(`${m.tester.cpuUsPerMsg.toFixed(1)} µs CPU per msg`, m.tester));
-  return lines.join('\n');
+  lines.push(testerLine(testerCost(m.tester), m.tester));
+  return wrapText(lines.join('\n'), width);
+}
+
+/** What the tester's CPU cost per message, in the server line's unit: its load threads', then its whole process's. */
+function testerCost(t: Measurement['tester']): string {
+  const whole = t.cpuUsPerMsg.toFixed(2);
+  return t.loadThreads
+    ? `load threads ${t.loadThreads.cpuUsPerMsg.toFixed(2)} CPU-s per million msgs (whole process ${whole})`
+    : `${whole} CPU-s per million msgs`;
 }
 
 /** The tester's own line of a measurement: its cost (`cost`), its threads, the machine, and whether it was the limit. */
@@ -77,6 +85,12 @@ const SUMMARY: ReadonlyArray<Column<SummaryRow>> = [
   [
     'server CPU-s/M msgs',
     (r) => (r.serverCpuSecondsPerMillionMsgs === null ? 'n/a' : r.serverCpuSecondsPerMillionMsgs.toFixed(2)),
+    true,
+    4,
+  ],
+  [
+    'tester CPU-s/M msgs',
+    (r) => (r.testerCpuSecondsPerMillionMsgs == null ? 'n/a' : r.testerCpuSecondsPerMillionMsgs.toFixed(2)),
     true,
     4,
   ],
@@ -254,6 +268,7 @@ export function markdownReport(result: BenchResult, chartFile?: string): string 
         'max',
         'conns per server worker',
         'tester µs CPU/msg',
+        'load threads µs CPU/msg',
         'tester busy',
       ],
       result.measurements.map((m) => [
@@ -268,9 +283,10 @@ export function markdownReport(result: BenchResult, chartFile?: string): string 
         fmtUs(m.latencyUs.max),
         m.server ? m.server.connectionsPerWorker.join(' / ') : 'n/a',
         m.tester.cpuUsPerMsg.toFixed(1),
+        m.tester.loadThreads ? m.tester.loadThreads.cpuUsPerMsg.toFixed(1) : 'n/a',
         m.tester.threadUtilization.map(pct).join(' / '),
       ]),
-      new Set([1, 2, 3, 4, 5, 6, 7, 8, 10]),
+      new Set([1, 2, 3, 4, 5, 6, 7, 8, 10, 11]),
     ),
   );
   const churn = churnMarkdown(result);

@@ -68,8 +68,11 @@ export interface Measurement {
     countsAgree: boolean | null;
   } | null;
   tester: {
+    /** The whole tester process over the window (every thread, the orchestrator's too). */
     cpuSeconds: number;
     cpuUsPerMsg: number;
+    /** The load threads alone: each one's CPU over the window, and their sum per message; absent in runs saved before it was recorded. */
+    loadThreads?: { cpuSeconds: number[]; cpuUsPerMsg: number };
     /** Event-loop utilisation of each load thread over the window. */
     threadUtilization: number[];
     machineBusy: number | null;
@@ -103,6 +106,8 @@ export interface SummaryRow {
   errors: number;
   timeouts: number;
   serverCpuSecondsPerMillionMsgs: number | null;
+  /** The load threads' own CPU per message (median over rounds; CPU-s per million = µs each); absent or null in runs saved before it was recorded. */
+  testerCpuSecondsPerMillionMsgs?: number | null;
   testerSaturated: boolean;
   /** Connection churn's figures over the rounds (--churn). */
   churn?: ChurnSummary;
@@ -123,6 +128,12 @@ export interface BenchResult extends RunEnvelope {
   schema: typeof SCHEMA;
   measurements: Measurement[];
   summary: SummaryRow[];
+}
+
+/** The load threads' own CPU over the window (each thread's, read by itself), and their sum per message of the window. */
+export function loadThreadFigures(cpuSeconds: number[], messages: number): { cpuSeconds: number[]; cpuUsPerMsg: number } {
+  const total = cpuSeconds.reduce((a, b) => a + b, 0);
+  return { cpuSeconds, cpuUsPerMsg: messages > 0 ? (total * 1e6) / messages : 0 };
 }
 
 export function median(values: readonly number[]): number {
@@ -186,6 +197,7 @@ export function summarizeMeasurements(measurements: readonly Measurement[]): Sum
     const max = Math.max(...rates);
     const noise = roundsNoise(rates, first.samples, first.msgsPerSec);
     const cpu = g.map((m) => m.server?.cpuSecondsPerMillionMsgs).filter((v): v is number => typeof v === 'number');
+    const testerCpu = g.flatMap((m) => (m.tester.loadThreads ? [m.tester.loadThreads.cpuUsPerMsg] : []));
     return {
       variant: first.variant,
       strategy: first.strategy,
@@ -206,6 +218,7 @@ export function summarizeMeasurements(measurements: readonly Measurement[]): Sum
       errors: g.reduce((a, m) => a + m.errors.total, 0),
       timeouts: g.reduce((a, m) => a + m.timeouts, 0),
       serverCpuSecondsPerMillionMsgs: cpu.length ? median(cpu) : null,
+      testerCpuSecondsPerMillionMsgs: testerCpu.length ? median(testerCpu) : null,
       testerSaturated: g.some((m) => m.tester.saturated),
       ...(first.churn ? { churn: summarizeChurn(g.map((m) => m.churn!)) } : {}),
     };

@@ -103,7 +103,7 @@ test('in an 80-column terminal the saturation is said once per measurement, in t
     { threadUtilization: [0.97], machineBusy: 0.4, cores: 64 },
     { threadUtilization: [0.99], machineBusy: null, cores: 128 },
   ]) {
-    const { rows, wrapped } = await replay(`${describeMeasurement(fabricated(tester))}\n`);
+    const { rows, wrapped } = await replay(`${describeMeasurement(fabricated(tester), 80)}\n`);
     assert.deepEqual(wrapped, [], rows.join('\n'));
     assert.equal(rows.filter((r) => /SATURATED|saturated/.test(r)).length, 1, rows.join('\n'));
     assert.match(rows.at(-1)!, /^ {2}fix: (--workers \d+|.*bench:merge)/);

@@ -3,13 +3,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fmtMB } from '../../../src/bench/format.ts';
-import { chatSummaryText } from '../../../src/bench/results/chat-report.ts';
+import { chatSummaryText, describeChatMeasurement } from '../../../src/bench/results/chat-report.ts';
 import type { ChatResult } from '../../../src/bench/results/chat-result.ts';
 import { conclusionText } from '../../../src/bench/results/conclusion.ts';
 import { comparisonText, compareRuns, MARK_LEGEND, variantSides } from '../../../src/bench/results/compare.ts';
 import { replay } from '../../helpers/screen.ts';
 import { terminalWidth, wrapText } from '../../../src/bench/results/fit.ts';
-import { headerDominance, markdownReport, summaryText } from '../../../src/bench/results/report.ts';
+import { describeMeasurement, headerDominance, markdownReport, summaryText } from '../../../src/bench/results/report.ts';
 import type { BenchResult, SummaryRow } from '../../../src/bench/results/result.ts';
 
 const PUBLISHED = path.join(import.meta.dirname, '..', '..', '..', 'results', 'published');
@@ -150,4 +150,19 @@ test('bench:compare in 80 columns: the legend and every note wrap, and a side wi
   // A run compared with itself holds all its variants: its name needs nothing added.
   const [a, b] = variantSides('header', two.result, 'handoff h64', 'handoff h8');
   assert.equal(compareRuns(a, b).nameB, 'header handoff h8');
+});
+
+test('each measurement, as printed when it ends, fits 80 columns in whole words (echo/ack and chat)', async () => {
+  const echo = await load<BenchResult>(HEADER_RUN);
+  const chat = await load<ChatResult>(CHAT_RUN);
+  const texts = [
+    ...echo.measurements.slice(0, 4).map((m) => describeMeasurement(m, 80)),
+    ...chat.measurements.slice(0, 4).map((m) => describeChatMeasurement(m, 80)),
+  ];
+  for (const text of texts) {
+    const { rows, wrapped } = await replay(`${text}\n`);
+    assert.deepEqual(wrapped, [], rows.join('\n'));
+    // Nothing is cut: every word of the unwrapped text is on a row.
+    assert.equal(rows.join(' ').split(/\s+/).filter(Boolean).join(' '), text.split(/\s+/).filter(Boolean).join(' '));
+  }
 });
