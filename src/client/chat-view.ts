@@ -51,12 +51,8 @@ export function formatDelivery(delivery: Delivery): string {
   }
 }
 
-/** A `!WHO` reply's last word when the room did not fit: how many it left out (no member name starts with `+`). */
-const LEFT_OUT = /^\+(\d+)$/;
-
 /** `lobby: alice, bob, 127.0.0.1:5123`; a room too big for one reply, `lobby: alice, bob and 998 more`. */
-export function formatWho({ room, members }: WhoReply): string {
-  const leftOut = LEFT_OUT.exec(members.at(-1) ?? '');
-  const named = (leftOut ? members.slice(0, -1) : members).map(printable).join(', ');
-  return `${printable(room)}: ${named}${leftOut ? ` and ${Number(leftOut[1]).toLocaleString('en-US')} more` : ''}`;
+export function formatWho({ room, members, leftOut }: WhoReply): string {
+  const named = members.map(printable).join(', ');
+  return `${printable(room)}: ${named}${leftOut > 0 ? ` and ${leftOut.toLocaleString('en-US')} more` : ''}`;
 }

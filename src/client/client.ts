@@ -53,10 +53,26 @@ export interface JoinReply {
 export interface NickReply {
   name: string;
 }
-/** What `who()` resolves with: the current room and every member, this connection included, in the server's order. */
+/**
+ * What `who()` resolves with: the current room and its members, this connection included
+ * (first), in the server's order. A room too big for one reply (PROTOCOL.md, the `!WHO`
+ * size rule) lists as many as fit: `leftOut` counts the others (0 when every member is listed).
+ */
 export interface WhoReply {
   room: string;
   members: string[];
+  leftOut: number;
+}
+
+/** A `!WHO` reply's last word when the room did not fit: how many it left out (no member name starts with `+`). */
+const LEFT_OUT = /^\+(\d{1,15})$/;
+
+/** `<room> <from> ... [+N]`; null when a word other than the last starts with `+`, which no name does. */
+function readWho([room, ...names]: string[]): WhoReply | null {
+  const leftOut = LEFT_OUT.exec(names.at(-1) ?? '');
+  if (leftOut) names.pop();
+  if (names.some((name) => name.startsWith('+'))) return null;
+  return { room: room!, members: names, leftOut: leftOut ? Number(leftOut[1]) : 0 };
 }
 
 /**
@@ -94,7 +110,7 @@ const OK_REPLIES: Readonly<
   who: {
     command: ChatCommand.WHO,
     shape: '!OK WHO <room> <from> ...',
-    read: (words): WhoReply => ({ room: words[0]!, members: words.slice(1) }),
+    read: readWho,
   },
 };
 

@@ -36,8 +36,22 @@ test('nick(name) sends !NICK <name> and resolves with the name of !OK NICK', asy
 
 test('who() sends !WHO and resolves with the room and every member, addresses included', async (t) => {
   const { client, sent } = await chatClient(t, { '!WHO': '!OK WHO lobby alice bob 127.0.0.1:5123 [::1]:40000' });
-  assert.deepEqual(await client.who(), { room: 'lobby', members: ['alice', 'bob', '127.0.0.1:5123', '[::1]:40000'] });
+  assert.deepEqual(await client.who(), {
+    room: 'lobby',
+    members: ['alice', 'bob', '127.0.0.1:5123', '[::1]:40000'],
+    leftOut: 0,
+  });
   assert.deepEqual(sent(), ['!WHO']);
+});
+
+test('who() of a room too big for one reply: the names listed, and the `+N` marker as the count left out, not a member', async (t) => {
+  const { client } = await chatClient(t, { '!WHO': '!OK WHO lobby alice bob +998' });
+  assert.deepEqual(await client.who(), { room: 'lobby', members: ['alice', 'bob'], leftOut: 998 });
+});
+
+test('a !WHO reply with a `+` word before the last is not a !WHO reply (no name starts with `+`)', async (t) => {
+  const { client } = await chatClient(t, { '!WHO': '!OK WHO lobby +3 alice' });
+  assertError(await rejectionOf(client.who()), BadReplyError, 'ERR_BAD_REPLY', /!OK WHO/);
 });
 
 test('the client refuses nothing itself: bad names and rooms are sent as given, and the server says no', async (t) => {
@@ -152,6 +166,6 @@ test('pipelined commands and messages keep one order', async (t) => {
   assert.deepEqual(message, { status: 'fulfilled', value: ACK_TEXT });
   assert.deepEqual(join, { status: 'fulfilled', value: { room: 'r' } });
   assert.ok(refused.status === 'rejected' && refused.reason instanceof BadRoomError);
-  assert.deepEqual(who, { status: 'fulfilled', value: { room: 'r', members: ['ann'] } });
+  assert.deepEqual(who, { status: 'fulfilled', value: { room: 'r', members: ['ann'], leftOut: 0 } });
   assert.deepEqual(sent(), ['!NICK ann', 'hi', '!JOIN r', '!JOIN bad/', '!WHO']);
 });

@@ -53,6 +53,14 @@ test('chat lines: /nick, /join and /who send the commands and print their outcom
   ]);
 });
 
+test('/who in a room too big for one reply prints the names and "and N more"', async (t) => {
+  const server = await startFakeServer(t, { reply: scripted({ '!WHO': '!OK WHO lobby alice bob +1998' }) });
+  const { code, stdout, stderr } = await chatRepl(server.port, Readable.from(['/who\n']));
+  assert.equal(stderr, '');
+  assert.equal(stdout, 'lobby: alice, bob and 1,998 more\n');
+  assert.equal(code, 0);
+});
+
 test('a !NO refusal is one line "refused: CODE text" and the REPL goes on', async (t) => {
   const server = await startFakeServer(t, {
     reply: scripted({

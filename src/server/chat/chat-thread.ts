@@ -489,10 +489,22 @@ export class ChatThread {
     }
   }
 
-  /** Once per turn: batches handed out, the bus told, every connection written once. */
+  /**
+   * Once per turn: batches handed out, the bus told, every connection written once. It runs
+   * from setImmediate, outside every session's read path, so it is its own failure boundary:
+   * a throw while a room's batch is handed out ends that room's members here, one while a
+   * connection is written ends that connection (Session.crashed: `[ERROR]`, a session fault);
+   * the thread and every other connection go on.
+   */
   #flush(): void {
     this.#flushScheduled = false;
-    for (const room of this.#dirtyRooms) this.#distribute(room);
+    for (const room of this.#dirtyRooms) {
+      try {
+        this.#distribute(room);
+      } catch (err) {
+        for (const member of [...room.members]) member.connection.crashed('chat-flush', err);
+      }
+    }
     this.#postEvents();
     if (this.#acksDue.size > 0) {
       this.#bus.post({ type: 'ack', src: this.#o.id, seqs: [...this.#acksDue] });
@@ -507,15 +519,24 @@ export class ChatThread {
     for (const member of members) {
       if (!member.dirty) continue; // written meanwhile (flushMember), or gone
       member.dirty = false;
-      member.flush(acks);
-      // Unsent: what the socket holds, and the replies still waiting behind a membership change.
-      if (!member.gone && member.connection.unsentBytes + member.queuedBytes > maxPendingBytes) {
-        member.connection.fail(
-          new SlowConsumerError(`more than ${maxPendingBytes} bytes queued for this connection: it does not read`),
-        );
+      try {
+        this.#write(member, acks, maxPendingBytes);
+      } catch (err) {
+        member.connection.crashed('chat-flush', err);
       }
     }
     members.clear();
+  }
+
+  /** One member's write of this turn; one that does not read (more than maxPendingBytes unsent) is failed. */
+  #write(member: ChatMember, acks: PrebuiltAcks, maxPendingBytes: number): void {
+    member.flush(acks);
+    // Unsent: what the socket holds, and the replies still waiting behind a membership change.
+    if (!member.gone && member.connection.unsentBytes + member.queuedBytes > maxPendingBytes) {
+      member.connection.fail(
+        new SlowConsumerError(`more than ${maxPendingBytes} bytes queued for this connection: it does not read`),
+      );
+    }
   }
 
   #frame(payload: string): Buffer {

@@ -17,6 +17,11 @@ export interface ChatConnection {
   /** Writes `chunks` (`bytes` in all) in one go. */
   writeOut(chunks: Buffer[], bytes: number): void;
   fail(err: ProtocolError): void;
+  /**
+   * Our own code threw while the chat served this connection outside its read path (the
+   * end-of-turn flush): it alone ends, the fault is logged and counted (Session.crashed).
+   */
+  crashed(where: 'chat-flush', cause: unknown): void;
 }
 
 /** A reply that waits: for a confirmation (a membership change), or for its content (a `!WHO` through Redis). */

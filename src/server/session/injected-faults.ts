@@ -11,7 +11,7 @@
  * boundaries must cost that connection only.
  */
 export const CRASH_PAYLOAD_ENV = 'HANDOFF_TEST_CRASH_PAYLOAD';
-/** Where CRASH_PAYLOAD_ENV's fault is thrown: `read`, `sweep`, `timer`, or `adopt`. */
+/** Where CRASH_PAYLOAD_ENV's fault is thrown: `read`, `sweep`, `timer`, `adopt` or `chat-flush`. */
 export const CRASH_AT_ENV = 'HANDOFF_TEST_CRASH_AT';
 /**
  * A message with exactly this payload ends its serving thread (a throw outside every
@@ -24,9 +24,10 @@ export const KILL_THREAD_PAYLOAD_ENV = 'HANDOFF_TEST_KILL_THREAD_PAYLOAD';
  * - `read`: in the read callback, while the message is handled;
  * - `sweep`: in the timeout sweep's next check of that connection;
  * - `timer`: in the connection's close timer, once it ends (send `!DISCONNECT` after the payload);
- * - `adopt`: the first connection each thread serves fails before its session starts (no payload needed).
+ * - `adopt`: the first connection each thread serves fails before its session starts (no payload needed);
+ * - `chat-flush`: chat mode, in the end-of-turn flush's write of that connection (the payload is a chat message).
  */
-const CRASH_SITES = ['read', 'sweep', 'timer', 'adopt'] as const;
+const CRASH_SITES = ['read', 'sweep', 'timer', 'adopt', 'chat-flush'] as const;
 export type CrashSite = (typeof CRASH_SITES)[number];
 
 export interface InjectedFaults {

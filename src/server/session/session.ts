@@ -47,7 +47,7 @@ const NOT_STARTED = -1;
 export const INTERNAL_ERROR_TEXT = 'internal server error: this connection is closed, the server goes on; reconnect';
 
 /** The callbacks on a thread's event loop that run our code for a connection, each a failure boundary. */
-export type FaultSite = 'read' | 'tls-read' | 'sweep' | 'timer' | 'socket-event' | 'serve';
+export type FaultSite = 'read' | 'tls-read' | 'sweep' | 'timer' | 'socket-event' | 'serve' | 'chat-flush';
 
 /** What a session needs from the thread that serves it (ThreadSessions). */
 export interface SessionThread {
@@ -176,6 +176,10 @@ export class Session implements ChatConnection {
   /** One write for everything the chat has for this connection this turn. */
   writeOut(chunks: Buffer[], bytes: number): void {
     if (this.#ended) return;
+    if (this.#armedFault === 'chat-flush') {
+      this.#armedFault = null; // once: the failure boundary's own flush of this connection must not throw again
+      throw injectedFault(`a message asked for a throw in the chat's flush (${this.remote})`);
+    }
     if (chunks.length === 1) this.#write(chunks[0]!);
     else if (bytes <= JOIN_ECHO_BELOW_BYTES) this.#write(Buffer.concat(chunks, bytes));
     else {

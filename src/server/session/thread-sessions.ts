@@ -72,6 +72,7 @@ const FAULT_SITE_TEXT: Readonly<Record<FaultSite, string>> = {
   timer: 'a close timer',
   'socket-event': 'a socket event',
   serve: 'the start of its session',
+  'chat-flush': "the chat's end-of-turn flush",
 };
 
 export interface ThreadSessionsContext {

@@ -2,11 +2,14 @@
 // or the Redis bridge's handler of what other servers publish, drops that one message or
 // batch (logged once per burst, counted as handoff_bus_dropped_total{reason="error"}); the
 // thread, the server and every session go on. Proven by fault injection: with
-// HANDOFF_TEST_BUS_FAULT set, handling a delivery that holds those bytes throws.
+// HANDOFF_TEST_BUS_FAULT set, handling a delivery that holds those bytes throws. The
+// end-of-turn flush is a boundary too: a throw while it writes a connection ends that one.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ACK_TEXT } from '../../../src/protocol/index.ts';
 import { BUS_FAULT_ENV } from '../../../src/server/chat/injected-faults.ts';
+import { CRASH_AT_ENV, CRASH_PAYLOAD_ENV } from '../../../src/server/session/injected-faults.ts';
+import { INTERNAL_ERROR_TEXT } from '../../../src/server/session/session.ts';
 import { ChatPeer } from '../../helpers/chat-wire.ts';
 import {
   chatServer,
@@ -77,3 +80,35 @@ test(
     assert.equal(server.p.child.exitCode, null);
   },
 );
+
+test("a throw in the chat's end-of-turn flush costs that connection only: [ERROR], a session fault, the others go on", async (t) => {
+  const CRASH = 'TEST-CRASH-IN-THE-FLUSH'; // a message (a `!` would make it a command)
+  // One thread: every member shares the flush that throws (a thread that died would take them all).
+  const p = run(t, ['serve', '--port', '0', '--json', '--mode', 'chat', '--workers', '1', '--metrics-port', '0'], {
+    [CRASH_PAYLOAD_ENV]: CRASH,
+    [CRASH_AT_ENV]: 'chat-flush',
+  });
+  const address = await listening(p);
+  const metricsPort = Number((await nthEvent(p, 'metrics')).port);
+  const peers: ChatPeer[] = [];
+  for (let i = 0; i < 4; i++) peers.push(await ChatPeer.connect(t, address));
+  const [victim, ...others] = peers as [ChatPeer, ...ChatPeer[]];
+
+  await victim.send(CRASH); // its write in the flush of this turn throws
+  await victim.wire.waitClose(5000);
+  const error = victim.replies.map((r) => r.toString('utf8')).find((r) => r.startsWith('!ERROR'));
+  assert.equal(error, `!ERROR SHUTTING_DOWN ${INTERNAL_ERROR_TEXT}`);
+  const fault = await nthEvent(p, 'session-fault');
+  assert.equal(fault.remote, victim.address, 'the line names the connection');
+  assert.equal(fault.where, 'chat-flush');
+  assert.match(String(fault.msg), /^\[ERROR\] .*internal error in the chat's end-of-turn flush: injected fault/);
+  assert.equal(await metricValue(metricsPort, 'handoff_session_faults_total'), 1);
+
+  // The others were written in the same flush and go on: messages, presence, !WHO.
+  for (const o of others) await o.waitDelivery(`!MSG lobby ${victim.address} ${CRASH}`);
+  for (const o of others) await o.waitDelivery(`!LEFT lobby ${victim.address}`);
+  assert.equal(await others[0]!.request('after the fault'), ACK_TEXT);
+  for (const o of others.slice(1)) await o.waitDelivery(`!MSG lobby ${others[0]!.address} after the fault`);
+  assert.deepEqual((await others[1]!.who()).members, others.map((x) => x.address).sort());
+  assert.ok(!p.stdout.some((l) => l.includes('"worker-died"')), 'no worker thread died');
+});

@@ -31,6 +31,9 @@ class FakeConnection implements ChatConnection {
   fail(err: ProtocolError): void {
     this.frames.push(`failed ${err.code}`);
   }
+  crashed(where: string): void {
+    this.frames.push(`crashed in ${where}`);
+  }
 }
 
 function thread(t: { after(fn: () => void): void }): ChatThread {
