@@ -41,6 +41,26 @@ const KNOWN_BENCH_CYCLES = [
   '^src/bench/results/(churn|result)[.]ts$',
 ];
 
+/** What each layer of src may import besides itself (the picture at the top). */
+const LAYERS = {
+  protocol: [],
+  options: ['protocol'],
+  server: ['protocol', 'options'],
+  client: ['protocol', 'options'],
+  bench: ['protocol', 'options', ...BENCH_READS_FROM_SERVER],
+};
+
+const layerRules = Object.entries(LAYERS).map(([layer, below]) => ({
+  name: `${layer}-climbs`,
+  comment: `src/${layer}/ imports only ${below.length === 0 ? 'nothing of ours' : below.join(', ')}`,
+  severity: 'error',
+  from: { path: `^src/${layer}/` },
+  to: {
+    path: '^src/',
+    pathNot: [`^src/${layer}/`, ...below.map((name) => (name.startsWith('^') ? name : `^src/${name}/`))],
+  },
+}));
+
 const valueCycle = {
   circular: true,
   dependencyTypesNot: ['type-only'],
@@ -81,36 +101,7 @@ export default {
       from: { path: group },
       to: { ...valueCycle, via: { pathNot: group } },
     })),
-    {
-      name: 'protocol-imports-nothing-of-ours',
-      severity: 'error',
-      from: { path: '^src/protocol/' },
-      to: { path: '^src/', pathNot: '^src/protocol/' },
-    },
-    {
-      name: 'options-import-protocol-only',
-      severity: 'error',
-      from: { path: '^src/options/' },
-      to: { path: '^src/', pathNot: '^src/(options|protocol)/' },
-    },
-    {
-      name: 'server-imports-protocol-options-only',
-      severity: 'error',
-      from: { path: '^src/server/' },
-      to: { path: '^src/', pathNot: '^src/(server|options|protocol)/' },
-    },
-    {
-      name: 'client-imports-protocol-options-only',
-      severity: 'error',
-      from: { path: '^src/client/' },
-      to: { path: '^src/', pathNot: '^src/(client|options|protocol)/' },
-    },
-    {
-      name: 'bench-imports-protocol-options-and-little-server',
-      severity: 'error',
-      from: { path: '^src/bench/' },
-      to: { path: '^src/', pathNot: ['^src/(bench|options|protocol)/', ...BENCH_READS_FROM_SERVER] },
-    },
+    ...layerRules,
     ...boxRules,
     {
       name: 'server-box-options-values',
