@@ -9,9 +9,9 @@
  */
 import cliProgress from 'cli-progress';
 import type { ResolvedBenchOptions } from './options.ts';
-import { fmtInt } from './format.ts';
+import { fmtInt } from './shared/format.ts';
 import type { PlanInfo, RunHooks, RunPhase, Tick } from './load/window.ts';
-import { terminalWidth, wrapText } from './results/fit.ts';
+import { terminalWidth, wrapText } from './shared/fit.ts';
 
 /** What the view writes to: stdout for reports, stderr for the bars and warnings. */
 export interface ViewStreams {

@@ -7,7 +7,7 @@
  * the same. Batches are written here from the format README "Several servers"
  * and src/server/chat/batch-codec.ts's comment describe, not with that code.
  */
-import { Random } from '../random.ts';
+import { Random } from '../shared/random.ts';
 
 /** The rooms a session may join and batches are published to; a listener sits in each on each server. */
 export const CHAT_FUZZ_ROOMS = ['lobby', 'r0', 'r1', 'r2'] as const;
@@ -29,7 +29,7 @@ export const BATCH_VARIANTS = [
   'bad-id',
   'huge-count',
 ] as const;
-export type BatchVariant = (typeof BATCH_VARIANTS)[number];
+type BatchVariant = (typeof BATCH_VARIANTS)[number];
 
 export interface ChatFuzzConfig {
   headerBytes: number;
@@ -53,7 +53,7 @@ export interface SessionInput {
   splits: number[];
 }
 
-export interface BatchInput {
+interface BatchInput {
   index: number;
   kind: 'batch';
   variant: BatchVariant;

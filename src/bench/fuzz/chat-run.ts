@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { startEmbeddedServer, type ServerUnderTest } from '../load/embedded-server.ts';
 import type { StartedProcess } from '../load/processes.ts';
 import { startRedisServer } from '../load/chat/targets.ts';
-import { processFdCount, processRssBytes } from '../load/system.ts';
+import { processFdCount, processRssBytes } from '../shared/system.ts';
 import { CHAT_FUZZ_ROOMS, type ChatFuzzConfig, frameOf, generateChatInput, type SessionInput } from './chat-inputs.ts';
 import { isDeliveryFrame, judgeSession, repliesIn } from './chat-judge.ts';
 import { expectedBatch, expectedSession } from './chat-oracle.ts';
@@ -41,7 +41,7 @@ export const CHAT_FUZZ_DEFAULTS: Omit<ChatFuzzOptions, 'inputs'> = {
   redisServer: 'redis-server',
 };
 
-export interface ChatFuzzFailure {
+interface ChatFuzzFailure {
   index: number;
   kind: string;
   problem: string;

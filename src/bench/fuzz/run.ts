@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type ServerUnderTest, startEmbeddedServer } from '../load/embedded-server.ts';
-import { processFdCount, processRssBytes } from '../load/system.ts';
+import { processFdCount, processRssBytes } from '../shared/system.ts';
 import { generateInput, type FuzzInput, type InputKind } from './inputs.ts';
 import { type Ending, judge } from './judge.ts';
 import { runLanes } from './lanes.ts';
@@ -41,7 +41,7 @@ export const FUZZ_DEFAULTS: Omit<FuzzOptions, 'inputs'> = {
   closeDeadlineMs: 15_000,
 };
 
-export interface Failure {
+interface Failure {
   index: number;
   kind: InputKind;
   mutation?: string;

@@ -16,11 +16,11 @@ import type { ServerStats } from '../../server/server.ts';
 import type { Strategy } from '../../server/options.ts';
 import { type CounterSnapshot, diffCounters, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
-import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
+import { mergeHistograms, encodeHistogram, summarize } from '../shared/latency.ts';
 import { LoadPool, split } from './pool.ts';
-import { churnFigures } from '../results/churn.ts';
+import { churnFigures } from './churn-figures.ts';
 import type { FromWorker, LoadSetup } from './messages.ts';
-import { plural } from '../format.ts';
+import { plural } from '../shared/format.ts';
 import type { ResolvedBenchOptions, Transport } from '../options.ts';
 import { readPemFile } from '../../options/pem-file.ts';
 import { throwawayCertificate } from './throwaway-cert.ts';
@@ -29,12 +29,12 @@ import {
   loadThreadFigures,
   type Measurement,
   measurementKey,
-  meanStdev,
   type Sample,
   SCHEMA,
   summarizeMeasurements,
   variantName,
 } from '../results/result.ts';
+import { meanStdev } from '../shared/stats.ts';
 import { runRounds } from './rounds.ts';
 import {
   type CounterReader,
@@ -43,12 +43,10 @@ import {
   type RunHooks as WindowHooks,
   type WindowFigures,
   type WindowLength,
+  SATURATED_UTILIZATION,
 } from './window.ts';
 
-/** Event-loop utilisation above which a load thread is the limit, not the server. */
-export const SATURATED_UTILIZATION = 0.9;
-
-export interface MeasurementPlan extends PlanInfo {
+interface MeasurementPlan extends PlanInfo {
   strategy: Strategy | null;
   headerBytes: number;
   sizeBytes: number;
@@ -57,7 +55,6 @@ export interface MeasurementPlan extends PlanInfo {
   transport: Transport;
 }
 
-export type { RunPhase, Tick } from './window.ts';
 export type RunHooks = WindowHooks<MeasurementPlan, Measurement>;
 
 /** A strategy's name with `+tls` when the variant speaks TLS (`handoff+tls h64 16 B`); the target's likewise. */

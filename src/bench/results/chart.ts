@@ -8,7 +8,7 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { formatSize } from '../format.ts';
+import { formatSize } from '../shared/format.ts';
 import type { SummaryRow } from './result.ts';
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {

@@ -16,9 +16,9 @@ import {
   mergeHistograms,
   summarize,
   type LatencySummaryUs,
-} from '../load/histogram.ts';
+} from '../shared/latency.ts';
 import { ThreadPool } from '../load/pool.ts';
-import { processFdCount, processRssBytes } from '../load/system.ts';
+import { processFdCount, processRssBytes } from '../shared/system.ts';
 import { checkSoak, type SoakCheck, type SoakCounts, type SoakLimits, type SoakPoint, SOAK_LIMITS } from './checks.ts';
 import type { FromSoakThread, SoakSample, ToSoakThread } from './messages.ts';
 import { siblingModule } from '../../options/sibling-module.ts';
@@ -49,7 +49,7 @@ export const SOAK_DEFAULTS: SoakOptions = {
   ...SOAK_LIMITS,
 };
 
-export interface SoakSamplePoint extends SoakPoint {
+interface SoakSamplePoint extends SoakPoint {
   messagesPerS: number;
   p50Us: number | null;
   open: number;
