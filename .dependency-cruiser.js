@@ -30,17 +30,6 @@ const OPTIONS = '^src/server/options[.]ts$';
 /** What the bench may use of the server: the option lists, ServerStats, a /metrics parser. */
 const BENCH_READS_FROM_SERVER = [OPTIONS, '^src/server/server[.]ts$', '^src/server/observe/metrics-text[.]ts$'];
 
-/**
- * The value cycles on main today, all in the bench's results; the bench's restructuring
- * (issue 15, next) removes them and this list with them. A cycle is exempt only when every
- * module in it is in one of these groups: any other cycle, also one through these files and
- * another, fails.
- */
-const KNOWN_BENCH_CYCLES = [
-  '^src/bench/results/(report|churn-report|fit)[.]ts$',
-  '^src/bench/results/(churn|result)[.]ts$',
-];
-
 /** What each layer of src may import besides itself (the picture at the top). */
 const LAYERS = {
   protocol: [],
@@ -84,6 +73,37 @@ const boxRules = Object.entries(SERVER_BOXES).map(([box, rank]) => ({
   },
 }));
 
+/**
+ * The bench's layers, lowest first: a module imports only its own layer and the ones below.
+ *
+ *   0  shared    format, stats, latency histograms and summaries, tables, the machine (system.ts)
+ *   1  results   the saved run's schema, its reports, charts, comparison and merge
+ *   2  load      running the load: threads, rounds, the window, embedded servers, chat targets
+ *   3  options   bench options, validated once (reads chat's layout and stamp limits from load)
+ *   4  programs  fuzz, soak, reference, micro, and script.ts (their command-line kit)
+ *   5  top       cli.ts, merge-cli.ts, index.ts (the public API), progress.ts
+ *
+ * One exception, types only: any layer may read ResolvedBenchOptions from options.ts (the
+ * resolved options are handed down; a type import runs nothing), as the server's boxes do.
+ */
+const BENCH_LAYERS = [
+  ['shared', '^src/bench/shared/'],
+  ['results', '^src/bench/results/'],
+  ['load', '^src/bench/load/'],
+  ['options', '^src/bench/options[.]ts$'],
+  ['programs', '^src/bench/((fuzz|soak|reference|micro)/|script[.]ts$)'],
+  ['top', '^src/bench/(cli|merge-cli|index|progress)[.]ts$'],
+];
+const BENCH_OPTIONS = '^src/bench/options[.]ts$';
+
+const benchRules = BENCH_LAYERS.slice(0, -1).map(([layer, path], rank) => ({
+  name: `bench-${layer}-climbs`,
+  comment: `src/bench's ${layer} imports only ${rank === 0 ? 'itself' : BENCH_LAYERS.slice(0, rank).map(([l]) => l).join(', ')} (.dependency-cruiser.js)`,
+  severity: 'error',
+  from: { path },
+  to: { path: BENCH_LAYERS.slice(rank + 1).map(([, above]) => above) },
+}));
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
   forbidden: [
@@ -91,18 +111,29 @@ export default {
       name: 'no-value-cycle',
       comment: 'a value import cycle: modules that need each other to load (type-only imports are erased)',
       severity: 'error',
-      from: { path: '^src/', pathNot: KNOWN_BENCH_CYCLES },
+      from: { path: '^src/' },
       to: valueCycle,
     },
-    ...KNOWN_BENCH_CYCLES.map((group, i) => ({
-      name: `no-value-cycle-beyond-known-${i + 1}`,
-      comment: 'a cycle through a known bench cycle and a module outside it',
-      severity: 'error',
-      from: { path: group },
-      to: { ...valueCycle, via: { pathNot: group } },
-    })),
     ...layerRules,
     ...boxRules,
+    ...benchRules.map((rule) =>
+      // The types-only exception: a type import of options.ts is no climb.
+      rule.from.path === BENCH_OPTIONS ? rule : { ...rule, to: { ...rule.to, pathNot: BENCH_OPTIONS } },
+    ),
+    {
+      name: 'bench-options-values',
+      comment: 'below options.ts, the bench reads only the type of the resolved options, never its values',
+      severity: 'error',
+      from: { path: BENCH_LAYERS.slice(0, 3).map(([, path]) => path) },
+      to: { path: BENCH_OPTIONS, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'bench-file-without-layer',
+      comment: 'every module of src/bench is in a layer of BENCH_LAYERS (.dependency-cruiser.js)',
+      severity: 'error',
+      from: { path: '^src/bench/', pathNot: BENCH_LAYERS.map(([, path]) => path) },
+      to: {},
+    },
     {
       name: 'server-box-options-values',
       comment: 'a box reads only the type of the top options.ts, never its values',

@@ -17,7 +17,7 @@ import {
   TargetLookupError,
 } from '../protocol/index.ts';
 import { MODES, STRATEGIES } from '../server/options.ts';
-import { TARGET_KINDS } from './load/chat/wire.ts';
+import { TARGET_KINDS } from './results/chat-result.ts';
 import {
   BENCH_DEFAULTS,
   type BenchOptions,
@@ -419,7 +419,7 @@ async function runWithReports(options: ResolvedBenchOptions, view: LiveView, std
   return runResolved(options, hooks);
 }
 
-export async function benchHandler(argv: Readonly<Record<string, unknown>>): Promise<void> {
+async function benchHandler(argv: Readonly<Record<string, unknown>>): Promise<void> {
   let view: LiveView | null = null;
   try {
     const options = benchOptionsFromArgv(argv);

@@ -25,9 +25,9 @@ export interface MergeOptions {
   json?: boolean;
 }
 
-export type ResolvedMergeOptions = Readonly<Required<MergeOptions>>;
+type ResolvedMergeOptions = Readonly<Required<MergeOptions>>;
 
-export const MERGE_DEFAULTS = Object.freeze({ label: '', out: 'results', save: true, json: false });
+const MERGE_DEFAULTS = Object.freeze({ label: '', out: 'results', save: true, json: false });
 
 export const MERGE_FLAGS = defineFlags<MergeOptions>(
   [
@@ -40,7 +40,7 @@ export const MERGE_FLAGS = defineFlags<MergeOptions>(
 );
 
 /** Validates every field once, naming the option, and fills in defaults. */
-export function resolveMergeOptions(options: MergeOptions): ResolvedMergeOptions {
+function resolveMergeOptions(options: MergeOptions): ResolvedMergeOptions {
   const runs: unknown = options.runs;
   if (!Array.isArray(runs) || runs.length < 2) {
     throw new InvalidOptionError('runs', '{runs} needs two saved runs or more (one per load machine)');
@@ -54,7 +54,7 @@ export function resolveMergeOptions(options: MergeOptions): ResolvedMergeOptions
   });
 }
 
-export function mergeOptionsFromArgv(argv: Readonly<Record<string, unknown>>): ResolvedMergeOptions {
+function mergeOptionsFromArgv(argv: Readonly<Record<string, unknown>>): ResolvedMergeOptions {
   return resolveMergeOptions({ ...MERGE_FLAGS.toOptions(argv), runs: argv.runs as MergeOptions['runs'] });
 }
 

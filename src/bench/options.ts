@@ -10,7 +10,7 @@ import { boolean, choice, integer, MAX_SECONDS, number, parseHostPort, text } fr
 import { MODES, type Mode, STRATEGIES, type Strategy } from '../server/options.ts';
 import { roomShapes } from './load/chat/layout.ts';
 import { MAX_SENDERS, STAMP_BYTES } from './load/chat/stamp.ts';
-import { TARGET_KINDS, type TargetKind } from './load/chat/wire.ts';
+import { TARGET_KINDS, type TargetKind } from './results/chat-result.ts';
 
 /**
  * Everything a bench run takes. All optional; units are in the names, values
@@ -200,9 +200,9 @@ const NOT_CHAT = ['amount', 'bailout', 'connectionRate', 'payloads', 'payloadFil
 const CHAT_ONLY = ['senders', 'rooms', 'window', 'natsPingEvery', 'targetKinds', 'redis', 'natsServer', 'redisServer'];
 
 /** Payload sizes above this are refused: the server's default limit is 1 MiB. */
-export const MAX_SIZE_BYTES = 1024 * 1024;
+const MAX_SIZE_BYTES = 1024 * 1024;
 
-export function defaultWorkers(clients: number): number {
+function defaultWorkers(clients: number): number {
   // Leave cores to an embedded server: half the machine, at least one thread.
   return Math.max(1, Math.min(clients, Math.floor(availableParallelism() / 2)));
 }

@@ -9,9 +9,9 @@
  */
 import cliProgress from 'cli-progress';
 import type { ResolvedBenchOptions } from './options.ts';
-import { fmtInt } from './format.ts';
-import type { PlanInfo, RunHooks, RunPhase } from './load/window.ts';
-import { terminalWidth, wrapText } from './results/fit.ts';
+import { fmtInt } from './shared/format.ts';
+import type { PlanInfo, RunHooks, RunPhase, Tick } from './load/window.ts';
+import { terminalWidth, wrapText } from './shared/fit.ts';
 
 /** What the view writes to: stdout for reports, stderr for the bars and warnings. */
 export interface ViewStreams {
@@ -46,61 +46,148 @@ export function liveView(
   streams: ViewStreams = { out: process.stdout, err: process.stderr },
   now: () => number = Date.now,
 ): LiveView {
-  const unitOfRate = options.mode === 'chat' ? 'deliveries/s' : 'msgs/s';
-  const live = options.progress && !options.json && streams.err.isTTY === true;
-  // --amount and --messages count messages; otherwise the bar counts seconds.
-  const countedMsgs = options.amount || options.messages;
-  const total = countedMsgs > 0 ? countedMsgs : options.durationS;
-  const unit = countedMsgs > 0 ? 'msgs' : 's';
-  const runStart = now();
-  let completed = 0;
-  let plan: PlanInfo | null = null;
-  let measurementStart = runStart;
-  let phase: RunPhase | 'done' = 'connect';
-  let value = 0;
-  let rate = '-';
-  let bars: cliProgress.MultiBar | null = null;
-  let overall: cliProgress.SingleBar | null = null;
-  let current: cliProgress.SingleBar | null = null;
+  const view = new Bars(options, streams, now);
+  const hooks: RunHooks = {
+    onMeasurementStart: (p) => view.start(p),
+    onPhase: (_p, next) => view.phase(next),
+    onTick: (_p, tick) => view.tick(tick),
+    onMeasurementEnd: () => view.end(),
+    onWarning: (text) => view.warning(text),
+  };
+  return { hooks, report: (text) => view.report(text), close: () => view.erase() };
+}
 
-  const width = () => terminalWidth(streams.err);
+/** The two bars and what they show: the run's progress and ETA, the current measurement's phase and rate. */
+class Bars {
+  readonly #options: ResolvedBenchOptions;
+  readonly #streams: ViewStreams;
+  readonly #now: () => number;
+  readonly #unitOfRate: string;
+  readonly #live: boolean;
+  /** --amount and --messages count messages; otherwise the bar counts seconds. */
+  readonly #countedMsgs: number;
+  readonly #total: number;
+  readonly #unit: string;
+  readonly #runStart: number;
+  #completed = 0;
+  #plan: PlanInfo | null = null;
+  #measurementStart: number;
+  #phase: RunPhase | 'done' = 'connect';
+  #value = 0;
+  #rate = '-';
+  #bars: cliProgress.MultiBar | null = null;
+  #overall: cliProgress.SingleBar | null = null;
+  #current: cliProgress.SingleBar | null = null;
 
-  /** Seconds left in the run: from the measurements done so far, else from the options. */
-  function secondsLeft(): number | null {
-    if (!plan) return null;
-    const elapsedInCurrent = (now() - measurementStart) / 1000;
-    let each: number;
-    if (completed > 0) each = (measurementStart - runStart) / 1000 / completed;
-    else if (countedMsgs > 0) return null;
-    else each = options.warmupS + options.durationS + OVERHEAD_S;
-    return Math.max(0, each * (plan.total - completed) - elapsedInCurrent);
+  constructor(options: ResolvedBenchOptions, streams: ViewStreams, now: () => number) {
+    this.#options = options;
+    this.#streams = streams;
+    this.#now = now;
+    this.#unitOfRate = options.mode === 'chat' ? 'deliveries/s' : 'msgs/s';
+    this.#live = options.progress && !options.json && streams.err.isTTY === true;
+    this.#countedMsgs = options.amount || options.messages;
+    this.#total = this.#countedMsgs > 0 ? this.#countedMsgs : options.durationS;
+    this.#unit = this.#countedMsgs > 0 ? 'msgs' : 's';
+    this.#runStart = now();
+    this.#measurementStart = this.#runStart;
   }
 
-  const heading = (p: PlanInfo) => `[${p.index + 1}/${p.total}] ${p.key}${p.round > 1 ? ` r${p.round}` : ''}`;
-  const counted = () => `${value}/${total} ${unit}`.padStart(`${total}/${total} ${unit}`.length);
-  const rateText = () => `${rate} ${unitOfRate}`.padStart(`10,000,000 ${unitOfRate}`.length);
+  start(p: PlanInfo): void {
+    this.#plan = p;
+    this.#measurementStart = this.#now();
+    this.#phase = 'connect';
+    this.#value = 0;
+    this.#rate = '-';
+    if (!this.#live) return;
+    if (this.#bars) this.#refresh();
+    else this.#draw();
+  }
+
+  phase(next: RunPhase): void {
+    this.#phase = next;
+    this.#refresh();
+  }
+
+  tick(tick: Tick): void {
+    this.#phase = tick.phase;
+    this.#value = tick.phase !== 'measure' ? 0 : this.#countedMsgs > 0 ? tick.messages : Math.round(tick.elapsedS);
+    this.#rate = fmtInt(tick.msgsPerSec);
+    this.#refresh();
+  }
+
+  end(): void {
+    this.#completed += 1;
+    this.#phase = 'done';
+    this.#value = this.#total;
+    this.#refresh();
+  }
+
+  warning(text: string): void {
+    this.#above(
+      this.#streams.err,
+      wrapText(`warning: ${text}`, this.#live ? this.#width() - 1 : Number.POSITIVE_INFINITY),
+    );
+  }
+
+  report(text: string): void {
+    const out = this.#streams.out;
+    this.#above(out, out.isTTY ? wrapText(text, terminalWidth(out) - 1) : text);
+  }
+
+  erase(): void {
+    if (!this.#bars) return;
+    this.#bars.stop();
+    this.#bars = this.#overall = this.#current = null;
+  }
+
+  #width(): number {
+    return terminalWidth(this.#streams.err);
+  }
+
+  /** Seconds left in the run: from the measurements done so far, else from the options. */
+  #secondsLeft(): number | null {
+    if (!this.#plan) return null;
+    const elapsedInCurrent = (this.#now() - this.#measurementStart) / 1000;
+    let each: number;
+    if (this.#completed > 0) each = (this.#measurementStart - this.#runStart) / 1000 / this.#completed;
+    else if (this.#countedMsgs > 0) return null;
+    else each = this.#options.warmupS + this.#options.durationS + OVERHEAD_S;
+    return Math.max(0, each * (this.#plan.total - this.#completed) - elapsedInCurrent);
+  }
+
+  #counted(): string {
+    const total = this.#total;
+    return `${this.#value}/${total} ${this.#unit}`.padStart(`${total}/${total} ${this.#unit}`.length);
+  }
+
+  #rateText(): string {
+    return `${this.#rate} ${this.#unitOfRate}`.padStart(`10,000,000 ${this.#unitOfRate}`.length);
+  }
 
   /** The two lines' fixed parts, and bars that take what is left of the width (at least 4). */
-  function layout() {
-    const cols = width() - 1; // never the last column: some terminals wrap there
-    const head = plan ? heading(plan) : '';
-    const eta = etaText(secondsLeft()).padEnd(etaText(3599).length + 2);
-    const phaseText = phase.padEnd(PHASE_WIDTH);
+  #layout() {
+    const cols = this.#width() - 1; // never the last column: some terminals wrap there
+    const head = this.#plan ? heading(this.#plan) : '';
+    const eta = etaText(this.#secondsLeft()).padEnd(etaText(3599).length + 2);
+    const phaseText = this.#phase.padEnd(PHASE_WIDTH);
     return {
       head,
       eta,
       phaseText,
       overallBar: Math.max(4, Math.min(40, cols - head.length - eta.length - 2)),
-      currentBar: Math.max(4, Math.min(40, cols - 2 - PHASE_WIDTH - counted().length - rateText().length - 4)),
+      currentBar: Math.max(
+        4,
+        Math.min(40, cols - 2 - PHASE_WIDTH - this.#counted().length - this.#rateText().length - 4),
+      ),
     };
   }
 
-  function draw(): void {
-    if (!live || !plan) return;
-    const l = layout();
-    bars = new cliProgress.MultiBar(
+  #draw(): void {
+    if (!this.#live || !this.#plan) return;
+    const l = this.#layout();
+    const bars = new cliProgress.MultiBar(
       {
-        stream: streams.err,
+        stream: this.#streams.err,
         hideCursor: true,
         clearOnComplete: true,
         fps: 5,
@@ -109,88 +196,42 @@ export function liveView(
       },
       cliProgress.Presets.shades_classic,
     );
-    overall = bars.create(
-      plan.total,
-      completed,
+    this.#bars = bars;
+    this.#overall = bars.create(
+      this.#plan.total,
+      this.#completed,
       { head: l.head, left: l.eta },
-      {
-        format: '{head} {bar} {left}',
-        barsize: l.overallBar,
-      },
+      { format: '{head} {bar} {left}', barsize: l.overallBar },
     );
-    current = bars.create(
-      total,
-      value,
-      { phase: l.phaseText, counted: counted(), rate: rateText() },
-      {
-        format: '  {phase} {bar} {counted}  {rate}',
-        barsize: l.currentBar,
-      },
+    this.#current = bars.create(
+      this.#total,
+      this.#value,
+      { phase: l.phaseText, counted: this.#counted(), rate: this.#rateText() },
+      { format: '  {phase} {bar} {counted}  {rate}', barsize: l.currentBar },
     );
     bars.update();
   }
 
-  function erase(): void {
-    if (!bars) return;
-    bars.stop();
-    bars = overall = current = null;
-  }
-
   /** Text above the bars: clear them, write, draw them again below. */
-  function above(stream: ViewStreams['out'], text: string): void {
-    const shown = bars !== null;
-    erase();
+  #above(stream: ViewStreams['out'], text: string): void {
+    const shown = this.#bars !== null;
+    this.erase();
     stream.write(`${text}\n`);
-    if (shown) draw();
+    if (shown) this.#draw();
   }
 
-  function refresh(): void {
-    if (!bars || !overall || !current || !plan) return;
-    const l = layout();
-    overall.update(Math.min(plan.total, completed + (phase === 'measure' ? value / total : 0)), {
-      head: l.head,
-      left: l.eta,
+  #refresh(): void {
+    if (!this.#bars || !this.#overall || !this.#current || !this.#plan) return;
+    const l = this.#layout();
+    const inWindow = this.#phase === 'measure' ? this.#value / this.#total : 0;
+    this.#overall.update(Math.min(this.#plan.total, this.#completed + inWindow), { head: l.head, left: l.eta });
+    this.#current.update(Math.min(this.#total, this.#value), {
+      phase: l.phaseText,
+      counted: this.#counted(),
+      rate: this.#rateText(),
     });
-    current.update(Math.min(total, value), { phase: l.phaseText, counted: counted(), rate: rateText() });
-    bars.update(); // drawn now, not at the next frame: the view changes about once a second
+    this.#bars.update(); // drawn now, not at the next frame: the view changes about once a second
   }
-
-  const hooks: RunHooks = {
-    onMeasurementStart(p) {
-      plan = p;
-      measurementStart = now();
-      phase = 'connect';
-      value = 0;
-      rate = '-';
-      if (!live) return;
-      if (bars) refresh();
-      else draw();
-    },
-    onPhase(_p, next) {
-      phase = next;
-      refresh();
-    },
-    onTick(_p, tick) {
-      phase = tick.phase;
-      value = tick.phase !== 'measure' ? 0 : countedMsgs > 0 ? tick.messages : Math.round(tick.elapsedS);
-      rate = fmtInt(tick.msgsPerSec);
-      refresh();
-    },
-    onMeasurementEnd() {
-      completed += 1;
-      phase = 'done';
-      value = total;
-      refresh();
-    },
-    onWarning(text) {
-      above(streams.err, wrapText(`warning: ${text}`, live ? width() - 1 : Number.POSITIVE_INFINITY));
-    },
-  };
-  return {
-    hooks,
-    report(text) {
-      above(streams.out, streams.out.isTTY ? wrapText(text, terminalWidth(streams.out) - 1) : text);
-    },
-    close: erase,
-  };
 }
+
+const heading = (p: PlanInfo) => `[${p.index + 1}/${p.total}] ${p.key}${p.round > 1 ? ` r${p.round}` : ''}`;

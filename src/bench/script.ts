@@ -9,7 +9,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { defineFlags, type FlagRow } from '../options/flags.ts';
 import { reportCliFailure } from '../options/cli-failure.ts';
-import { REPO_DIR } from './load/system.ts';
+import { REPO_DIR } from './shared/system.ts';
 
 export interface Script<O, R> {
   name: string;
@@ -25,7 +25,7 @@ export interface Script<O, R> {
 }
 
 /** `2026-12-02T01-23-45Z`, as the bench names its saved runs. */
-export function fileDate(date = new Date()): string {
+function fileDate(date = new Date()): string {
   return date
     .toISOString()
     .replace(/\.\d+Z$/, 'Z')

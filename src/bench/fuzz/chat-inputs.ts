@@ -7,7 +7,7 @@
  * the same. Batches are written here from the format README "Several servers"
  * and src/server/chat/batch-codec.ts's comment describe, not with that code.
  */
-import { Random } from '../random.ts';
+import { Random } from '../shared/random.ts';
 
 /** The rooms a session may join and batches are published to; a listener sits in each on each server. */
 export const CHAT_FUZZ_ROOMS = ['lobby', 'r0', 'r1', 'r2'] as const;
@@ -29,7 +29,7 @@ export const BATCH_VARIANTS = [
   'bad-id',
   'huge-count',
 ] as const;
-export type BatchVariant = (typeof BATCH_VARIANTS)[number];
+type BatchVariant = (typeof BATCH_VARIANTS)[number];
 
 export interface ChatFuzzConfig {
   headerBytes: number;
@@ -53,7 +53,7 @@ export interface SessionInput {
   splits: number[];
 }
 
-export interface BatchInput {
+interface BatchInput {
   index: number;
   kind: 'batch';
   variant: BatchVariant;
@@ -197,82 +197,89 @@ function batch(r: Random, index: number, config: ChatFuzzConfig): BatchInput {
     count: null,
     payloads: deliveries(r, index, room, config, r.between(1, 4)),
   };
-  const longest = config.maxMessageBytes + 100;
-  let bytes: Buffer | null = null;
-  switch (variant) {
-    case 'valid':
-      break;
-    case 'valid-empty':
-      f.payloads = [];
-      break;
-    case 'valid-longest': {
-      // A delivery of exactly the longest length a server may deliver.
-      const head = Buffer.from(`!MSG ${room} fz~${index}.0 `, 'latin1');
-      f.payloads = [Buffer.concat([head, Buffer.alloc(longest - head.length, 0x61)])];
-      break;
-    }
-    case 'garbage':
-      bytes = r.bytes(r.between(0, 200));
-      break;
-    case 'text':
-      bytes = Buffer.from(r.pick(['hello', '', 'hbus', 'PING', `!MSG ${room} fz~${index}.0 plain`]), 'latin1');
-      break;
-    case 'truncated': {
-      const whole = writeBatch(f);
-      bytes = whole.subarray(0, r.between(4, whole.length - 1));
-      break;
-    }
-    case 'oversize': {
-      const head = Buffer.from(`!MSG ${room} fz~${index}.9 `, 'latin1');
-      f.payloads.splice(
-        r.below(f.payloads.length + 1),
-        0,
-        Buffer.concat([head, Buffer.alloc(longest + r.between(1, 5000) - head.length, 0x62)]),
-      );
-      break;
-    }
-    case 'other-version':
-      f.version = r.pick([0, 2, 3, 255]);
-      break;
-    case 'other-header-bytes':
-      f.headerBytes = r.pick([4, 8, 63, 65, 1024].filter((h) => h !== config.headerBytes));
-      break;
-    case 'other-max-message-bytes':
-      f.maxMessageBytes = r.pick([0, config.maxMessageBytes - 1, config.maxMessageBytes + 1, 2 ** 31]);
-      break;
-    case 'not-delivery':
-      f.payloads.splice(
-        r.below(f.payloads.length + 1),
-        0,
-        Buffer.from(
-          r.pick([
-            'hello',
-            'Msg received',
-            `!OK WHO ${room} a`,
-            `!JOINED ${room} a b`,
-            `!MSG ${room} a`,
-            `!LEFT ${room} `,
-            '',
-          ]),
-          'latin1',
-        ),
-      );
-      break;
-    case 'other-room':
-      f.payloads.push(Buffer.from(`!MSG ${room === 'r0' ? 'r1' : 'r0'} fz~${index}.8 elsewhere`, 'latin1'));
-      break;
-    case 'trailing-bytes':
-      bytes = Buffer.concat([writeBatch(f), r.bytes(r.between(1, 10))]);
-      break;
-    case 'bad-id':
-      f.id = r.chance(0.5) ? Buffer.alloc(0) : Buffer.alloc(r.between(65, 255), 0x61);
-      break;
-    case 'huge-count':
-      f.count = r.pick([f.payloads.length + 1, 2 ** 32 - 1, 1_000_000]);
-      break;
-  }
+  const bytes = SPOIL[variant](r, f, { index, room, config, longest: config.maxMessageBytes + 100 });
   return { index, kind: 'batch', variant, room, bytes: bytes ?? writeBatch(f) };
 }
+
+/** What a variant's spoiling knows: the input, its room, and the longest delivery a server may make. */
+interface SpoilContext {
+  index: number;
+  room: string;
+  config: ChatFuzzConfig;
+  longest: number;
+}
+
+/**
+ * How each variant spoils a valid batch: by changing its fields (null: the batch is written from
+ * them), or by giving the bytes to publish instead.
+ */
+const SPOIL: Record<BatchVariant, (r: Random, f: BatchFields, c: SpoilContext) => Buffer | null> = {
+  valid: () => null,
+  'valid-empty': (_r, f) => {
+    f.payloads = [];
+    return null;
+  },
+  'valid-longest': (_r, f, { index, room, longest }) => {
+    // A delivery of exactly the longest length a server may deliver.
+    const head = Buffer.from(`!MSG ${room} fz~${index}.0 `, 'latin1');
+    f.payloads = [Buffer.concat([head, Buffer.alloc(longest - head.length, 0x61)])];
+    return null;
+  },
+  garbage: (r) => r.bytes(r.between(0, 200)),
+  text: (r, _f, { index, room }) =>
+    Buffer.from(r.pick(['hello', '', 'hbus', 'PING', `!MSG ${room} fz~${index}.0 plain`]), 'latin1'),
+  truncated: (r, f) => {
+    const whole = writeBatch(f);
+    return whole.subarray(0, r.between(4, whole.length - 1));
+  },
+  oversize: (r, f, { index, room, longest }) => {
+    const head = Buffer.from(`!MSG ${room} fz~${index}.9 `, 'latin1');
+    f.payloads.splice(
+      r.below(f.payloads.length + 1),
+      0,
+      Buffer.concat([head, Buffer.alloc(longest + r.between(1, 5000) - head.length, 0x62)]),
+    );
+    return null;
+  },
+  'other-version': (r, f) => {
+    f.version = r.pick([0, 2, 3, 255]);
+    return null;
+  },
+  'other-header-bytes': (r, f, { config }) => {
+    f.headerBytes = r.pick([4, 8, 63, 65, 1024].filter((h) => h !== config.headerBytes));
+    return null;
+  },
+  'other-max-message-bytes': (r, f, { config }) => {
+    f.maxMessageBytes = r.pick([0, config.maxMessageBytes - 1, config.maxMessageBytes + 1, 2 ** 31]);
+    return null;
+  },
+  'not-delivery': (r, f, { room }) => {
+    const notOne = [
+      'hello',
+      'Msg received',
+      `!OK WHO ${room} a`,
+      `!JOINED ${room} a b`,
+      `!MSG ${room} a`,
+      `!LEFT ${room} `,
+      '',
+    ];
+    f.payloads.splice(r.below(f.payloads.length + 1), 0, Buffer.from(r.pick(notOne), 'latin1'));
+    return null;
+  },
+  'other-room': (_r, f, { index, room }) => {
+    f.payloads.push(Buffer.from(`!MSG ${room === 'r0' ? 'r1' : 'r0'} fz~${index}.8 elsewhere`, 'latin1'));
+    return null;
+  },
+  'trailing-bytes': (r, f) => Buffer.concat([writeBatch(f), r.bytes(r.between(1, 10))]),
+  'bad-id': (r, f) => {
+    f.id = r.chance(0.5) ? Buffer.alloc(0) : Buffer.alloc(r.between(65, 255), 0x61);
+    return null;
+  },
+  'huge-count': (r, f) => {
+    f.count = r.pick([f.payloads.length + 1, 2 ** 32 - 1, 1_000_000]);
+    return null;
+  },
+};
 
 /** Input `index` of `seed`: about half sessions, half batches. */
 export function generateChatInput(seed: number, index: number, config: ChatFuzzConfig): ChatInput {

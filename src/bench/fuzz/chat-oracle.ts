@@ -22,7 +22,7 @@ export interface ChatOracleConfig {
 }
 
 /** One expected reply: exactly these bytes, a refusal with this code, or a `!WHO` of this room asked by `self`. */
-export type ExpectedReply =
+type ExpectedReply =
   | { kind: 'exact'; text: string }
   | { kind: 'refusal'; code: 'BAD_COMMAND' | 'BAD_NAME' | 'BAD_ROOM' }
   | { kind: 'who'; room: string; self: string };

@@ -1,7 +1,7 @@
 /** The chat fuzz run's markdown report. */
-import { describeEnvironment, environment } from '../load/system.ts';
-import { fmtInt } from '../format.ts';
-import { markdownTable } from '../results/report.ts';
+import { describeEnvironment, environment } from '../shared/system.ts';
+import { fmtInt } from '../shared/format.ts';
+import { markdownTable } from '../shared/table.ts';
 import type { ChatFuzzReport } from './chat-run.ts';
 
 const mb = (bytes: number | null) => (bytes === null ? 'n/a' : `${(bytes / 1e6).toFixed(0)} MB`);

@@ -16,11 +16,12 @@ import { Redis } from 'ioredis';
 import { startEmbeddedServer, type ServerUnderTest } from '../load/embedded-server.ts';
 import type { StartedProcess } from '../load/processes.ts';
 import { startRedisServer } from '../load/chat/targets.ts';
-import { processFdCount, processRssBytes } from '../load/system.ts';
+import { processFdCount, processRssBytes } from '../shared/system.ts';
 import { CHAT_FUZZ_ROOMS, type ChatFuzzConfig, frameOf, generateChatInput, type SessionInput } from './chat-inputs.ts';
 import { isDeliveryFrame, judgeSession, repliesIn } from './chat-judge.ts';
 import { expectedBatch, expectedSession } from './chat-oracle.ts';
 import type { Ending } from './judge.ts';
+import { runLanes } from './lanes.ts';
 import { type FuzzOptions, writeInPieces } from './run.ts';
 import { splitFrames } from './judge.ts';
 
@@ -40,7 +41,7 @@ export const CHAT_FUZZ_DEFAULTS: Omit<ChatFuzzOptions, 'inputs'> = {
   redisServer: 'redis-server',
 };
 
-export interface ChatFuzzFailure {
+interface ChatFuzzFailure {
   index: number;
   kind: string;
   problem: string;
@@ -221,47 +222,92 @@ async function droppedOf(metricsPort: number): Promise<Record<string, number>> {
   return out;
 }
 
+/**
+ * The redis-server, the two chat servers and a listener in every room of each, the publisher;
+ * then the inputs on their lanes, the listeners' settling, the drop counters and the final probe.
+ */
 export async function runChatFuzz(options: ChatFuzzOptions): Promise<ChatFuzzReport> {
-  const config: ChatFuzzConfig = { headerBytes: options.headerBytes, maxMessageBytes: options.maxMessageBytes };
-  const h = options.headerBytes;
   const redis: StartedProcess = await startRedisServer(options.redisServer, Math.max(1_000, options.concurrency * 4));
   const url = `redis://127.0.0.1:${redis.port}`;
-  const servers: ServerUnderTest[] = [];
-  const crashes: string[] = [];
-  const serverLines: string[] = [];
-  let publisher: Redis | null = null;
-  const opened: RawChat[] = [];
+  const run = new ChatFuzzRun(options);
   try {
-    for (let i = 0; i < 2; i++) {
-      const server = await startEmbeddedServer({
-        workers: options.workers,
-        strategy: 'handoff',
-        mode: 'chat',
-        headerBytes: h,
-        maxConnections: Math.max(10_000, options.concurrency * 4),
-        redis: url,
-        // The listeners only read, for the whole run: no idle timeout (sessions end by themselves).
-        extraArgs: [
-          '--max-message-bytes',
-          String(options.maxMessageBytes),
-          '--metrics-port',
-          '0',
-          '--idle-timeout',
-          '0',
-        ],
-      });
-      server.onEvent?.('worker-died', (line) => crashes.push(`server ${i + 1}: ${String(line.msg)}`));
-      for (const event of ['redis', 'redis-late', 'bus-dropped']) {
-        server.onEvent?.(
-          event,
-          (line) => serverLines.length < 100 && serverLines.push(`server ${i + 1}: ${String(line.msg)}`),
-        );
-      }
-      servers.push(server);
+    for (let i = 0; i < 2; i++) run.servers.push(await run.startServer(i, url));
+    const metricsPorts = await Promise.all(run.servers.map(metricsPortOf));
+    run.begin();
+    for (const server of run.servers) for (const room of CHAT_FUZZ_ROOMS) await run.openListener(server, room);
+    // Connected before the first PUBLISH: commands queued while ioredis connects may be sent after
+    // later ones, which would break the publish order the listeners check.
+    run.publisher = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+    run.publisher.on('error', () => {});
+    await run.publisher.connect();
+    const pub = run.publisher;
+    const report = run.report;
+    const stopped = () => run.servers.some((s) => s.exitStatus?.());
+    report.durationS = await runLanes(options, { done: () => report.inputs, stopped }, (index) =>
+      run.runInput(pub, index),
+    );
+    await run.settleListeners();
+    await sleep(500); // a duplicate would show up now
+    for (const [i, port] of metricsPorts.entries()) run.checkDropped(i, await droppedOf(port));
+    run.finished = true;
+    await run.finish(pub);
+    return report;
+  } finally {
+    for (const c of run.opened) c.socket.destroy();
+    run.publisher?.disconnect();
+    await Promise.all(run.servers.map((s) => s.stop()));
+    await redis.stop();
+  }
+}
+
+/** A chat fuzz run's state: its servers and listeners, the payloads each room must get, and the report. */
+class ChatFuzzRun {
+  readonly options: ChatFuzzOptions;
+  readonly config: ChatFuzzConfig;
+  readonly servers: ServerUnderTest[] = [];
+  readonly crashes: string[] = [];
+  readonly serverLines: string[] = [];
+  readonly opened: RawChat[] = [];
+  publisher: Redis | null = null;
+  /** Set once the run's checks are done: a listener closed after that is no failure. */
+  finished = false;
+  report!: ChatFuzzReport;
+  /** The payloads each room must get, in publish order. */
+  readonly #expected = new Map<string, string[]>(CHAT_FUZZ_ROOMS.map((room) => [room, []]));
+  readonly #listeners: Listener[] = [];
+
+  constructor(options: ChatFuzzOptions) {
+    this.options = options;
+    this.config = { headerBytes: options.headerBytes, maxMessageBytes: options.maxMessageBytes };
+  }
+
+  /** Server `i` of two on the Redis at `url`; its worker deaths are crashes, what it says of Redis is kept. */
+  async startServer(i: number, url: string): Promise<ServerUnderTest> {
+    const options = this.options;
+    const server = await startEmbeddedServer({
+      workers: options.workers,
+      strategy: 'handoff',
+      mode: 'chat',
+      headerBytes: options.headerBytes,
+      maxConnections: Math.max(10_000, options.concurrency * 4),
+      redis: url,
+      // The listeners only read, for the whole run: no idle timeout (sessions end by themselves).
+      extraArgs: ['--max-message-bytes', String(options.maxMessageBytes), '--metrics-port', '0', '--idle-timeout', '0'],
+    });
+    server.onEvent?.('worker-died', (line) => this.crashes.push(`server ${i + 1}: ${String(line.msg)}`));
+    for (const event of ['redis', 'redis-late', 'bus-dropped']) {
+      server.onEvent?.(
+        event,
+        (line) => this.serverLines.length < 100 && this.serverLines.push(`server ${i + 1}: ${String(line.msg)}`),
+      );
     }
-    const metricsPorts = await Promise.all(servers.map(metricsPortOf));
-    const report: ChatFuzzReport = {
-      options: { ...options },
+    return server;
+  }
+
+  /** The report, empty but for the servers' RSS and descriptors at the start. */
+  begin(): void {
+    this.report = {
+      options: { ...this.options },
       durationS: 0,
       inputs: 0,
       sessions: 0,
@@ -274,169 +320,152 @@ export async function runChatFuzz(options: ChatFuzzOptions): Promise<ChatFuzzRep
       wrong: 0,
       leftOpen: 0,
       resets: 0,
-      crashes,
+      crashes: this.crashes,
       failures: [],
       finalProbe: '',
-      serverLines,
+      serverLines: this.serverLines,
       redisOutputBufferDisconnections: 0,
-      servers: servers.map((s) => ({
+      servers: this.servers.map((s) => ({
         rssStartBytes: processRssBytes(s.pid!),
         rssEndBytes: null,
         fdsStart: processFdCount(s.pid!),
         fdsEnd: null,
       })),
     };
-    delete (report.options as { onProgress?: unknown }).onProgress;
-    const fail = (index: number, kind: string, problem: string, bytes: Buffer) => {
-      report.wrong++;
-      if (report.failures.length < KEEP_FAILURES) {
-        report.failures.push({ index, kind, problem, hex: bytes.subarray(0, 80).toString('hex') });
-      }
-    };
+    delete (this.report.options as { onProgress?: unknown }).onProgress;
+  }
 
-    // The payloads each room must get, in publish order, and a listener in each room on each server.
-    const expected = new Map<string, string[]>(CHAT_FUZZ_ROOMS.map((room) => [room, []]));
-    const listeners: Listener[] = [];
-    let finished = false;
-    for (const server of servers) {
-      for (const room of CHAT_FUZZ_ROOMS) {
-        const listener: Listener = { chat: null as unknown as RawChat, room, seen: 0 };
-        listener.chat = await RawChat.open(server.port, h, (payload) => {
-          if (!fromOf(payload).startsWith('fz~')) return; // a session's message or presence
-          const want = expected.get(room)!;
-          const got = payload.toString('latin1');
-          if (want[listener.seen] === got) {
-            listener.seen++;
-            return;
-          }
-          // Out of step: find it further on (some were lost), or it should not be there at all.
-          const at = want.indexOf(got, listener.seen);
-          if (at < 0)
-            fail(
-              -1,
-              `listener ${room}`,
-              `got ${JSON.stringify(got.slice(0, 60))}, which no servable batch holds here`,
-              payload,
-            );
-          else {
-            fail(
-              -1,
-              `listener ${room}`,
-              `${at - listener.seen} payload(s) lost before ${JSON.stringify(got.slice(0, 40))}, from ${JSON.stringify(want[listener.seen]!.slice(0, 40))} on`,
-              payload,
-            );
-            listener.seen = at + 1;
-          }
-        });
-        opened.push(listener.chat);
-        listener.chat.socket.on('close', () => {
-          if (!finished)
-            fail(
-              -1,
-              `listener ${room}`,
-              `closed by the server; its last reply: ${listener.chat.replies.at(-1)?.toString('latin1').slice(0, 80) ?? 'none'}`,
-              Buffer.alloc(0),
-            );
-        });
-        const reply = await listener.chat.request(room === 'lobby' ? '!NICK listener' : `!JOIN ${room}`, h);
-        if (!reply.startsWith('!OK')) throw new Error(`listener in ${room}: ${reply}`);
-        listeners.push(listener);
-      }
+  fail(index: number, kind: string, problem: string, bytes: Buffer): void {
+    this.report.wrong++;
+    if (this.report.failures.length < KEEP_FAILURES) {
+      this.report.failures.push({ index, kind, problem, hex: bytes.subarray(0, 80).toString('hex') });
     }
-    // Connected before the first PUBLISH: commands queued while ioredis connects may be sent after
-    // later ones, which would break the publish order the listeners check.
-    publisher = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
-    publisher.on('error', () => {});
-    await publisher.connect();
-    const pub = publisher;
+  }
 
-    const started = performance.now();
-    let next = 0;
-    const progress = setInterval(() => options.onProgress?.(report.inputs), 5_000);
+  /** A listener in `room` on `server`: it checks every fuzz delivery against the room's expected ones, in order. */
+  async openListener(server: ServerUnderTest, room: string): Promise<void> {
+    const h = this.options.headerBytes;
+    const listener: Listener = { chat: null as unknown as RawChat, room, seen: 0 };
+    listener.chat = await RawChat.open(server.port, h, (payload) => this.#delivered(listener, payload));
+    this.opened.push(listener.chat);
+    listener.chat.socket.on('close', () => {
+      if (!this.finished)
+        this.fail(
+          -1,
+          `listener ${room}`,
+          `closed by the server; its last reply: ${listener.chat.replies.at(-1)?.toString('latin1').slice(0, 80) ?? 'none'}`,
+          Buffer.alloc(0),
+        );
+    });
+    const reply = await listener.chat.request(room === 'lobby' ? '!NICK listener' : `!JOIN ${room}`, h);
+    if (!reply.startsWith('!OK')) throw new Error(`listener in ${room}: ${reply}`);
+    this.#listeners.push(listener);
+  }
+
+  #delivered(listener: Listener, payload: Buffer): void {
+    if (!fromOf(payload).startsWith('fz~')) return; // a session's message or presence
+    const room = listener.room;
+    const want = this.#expected.get(room)!;
+    const got = payload.toString('latin1');
+    if (want[listener.seen] === got) {
+      listener.seen++;
+      return;
+    }
+    // Out of step: find it further on (some were lost), or it should not be there at all.
+    const at = want.indexOf(got, listener.seen);
+    if (at < 0)
+      this.fail(
+        -1,
+        `listener ${room}`,
+        `got ${JSON.stringify(got.slice(0, 60))}, which no servable batch holds here`,
+        payload,
+      );
+    else {
+      this.fail(
+        -1,
+        `listener ${room}`,
+        `${at - listener.seen} payload(s) lost before ${JSON.stringify(got.slice(0, 40))}, from ${JSON.stringify(want[listener.seen]!.slice(0, 40))} on`,
+        payload,
+      );
+      listener.seen = at + 1;
+    }
+  }
+
+  /** Input `index`: a batch published onto its room's channel, or a session judged against the oracle. */
+  async runInput(pub: Redis, index: number): Promise<void> {
+    const { options, config, report } = this;
+    const input = generateChatInput(options.seed, index, config);
     const count = (key: string) => (report.byKind[key] = (report.byKind[key] ?? 0) + 1);
-    const lane = async () => {
-      while (next < options.inputs && !servers.some((s) => s.exitStatus?.())) {
-        const input = generateChatInput(options.seed, next++, config);
-        if (input.kind === 'batch') {
-          const fate = expectedBatch(input.bytes, input.room, config);
-          // Recorded and published in the same turn: the expected order is the publish order.
-          if ('deliver' in fate) {
-            for (const p of fate.deliver) expected.get(input.room)!.push(p.toString('latin1'));
-          } else {
-            report.droppedExpected[fate.drop] = (report.droppedExpected[fate.drop] ?? 0) + 1;
-          }
-          await pub.publish(`handoff:chat:${input.room}`, input.bytes);
-          report.batches++;
-          count(`batch ${input.variant}`);
-        } else {
-          const { problem, ending } = await runSession(
-            servers[input.server]!.port,
-            input,
-            config,
-            options.closeDeadlineMs,
-          );
-          report.sessions++;
-          report.framesSent += input.payloads.length + (input.disconnect ? 1 : 0);
-          count(`session ${input.tooLarge ? 'TOO_LARGE' : input.disconnect ? '!DISCONNECT' : 'closed by the client'}`);
-          if (ending === 'left-open') report.leftOpen++;
-          if (ending === 'reset' && !problem) report.resets++;
-          if (problem) fail(input.index, 'session', problem, input.bytes);
-        }
-        report.inputs++;
+    if (input.kind === 'batch') {
+      const fate = expectedBatch(input.bytes, input.room, config);
+      // Recorded and published in the same turn: the expected order is the publish order.
+      if ('deliver' in fate) {
+        for (const p of fate.deliver) this.#expected.get(input.room)!.push(p.toString('latin1'));
+      } else {
+        report.droppedExpected[fate.drop] = (report.droppedExpected[fate.drop] ?? 0) + 1;
       }
-    };
-    try {
-      await Promise.all(Array.from({ length: options.concurrency }, lane));
-    } finally {
-      clearInterval(progress);
+      await pub.publish(`handoff:chat:${input.room}`, input.bytes);
+      report.batches++;
+      count(`batch ${input.variant}`);
+    } else {
+      const port = this.servers[input.server]!.port;
+      const { problem, ending } = await runSession(port, input, config, options.closeDeadlineMs);
+      report.sessions++;
+      report.framesSent += input.payloads.length + (input.disconnect ? 1 : 0);
+      count(`session ${input.tooLarge ? 'TOO_LARGE' : input.disconnect ? '!DISCONNECT' : 'closed by the client'}`);
+      if (ending === 'left-open') report.leftOpen++;
+      if (ending === 'reset' && !problem) report.resets++;
+      if (problem) this.fail(input.index, 'session', problem, input.bytes);
     }
-    report.durationS = (performance.now() - started) / 1000;
+    report.inputs++;
+  }
 
-    // Every servable payload reaches each listener of its room (each once, in order, checked as they come).
-    const settled = () => listeners.every((l) => l.seen === expected.get(l.room)!.length);
+  /** Every servable payload reaches each listener of its room (each once, in order, checked as they come). */
+  async settleListeners(): Promise<void> {
+    const expected = this.#expected;
+    const settled = () => this.#listeners.every((l) => l.seen === expected.get(l.room)!.length);
     const deadline = performance.now() + SETTLE_MS;
     while (!settled() && performance.now() < deadline) await sleep(100);
-    for (const l of listeners) {
+    for (const l of this.#listeners) {
       const want = expected.get(l.room)!.length;
-      report.deliveriesChecked += l.seen;
+      this.report.deliveriesChecked += l.seen;
       if (l.seen !== want)
-        fail(-1, `listener ${l.room}`, `${l.seen} of ${want} servable payloads arrived`, Buffer.alloc(0));
+        this.fail(-1, `listener ${l.room}`, `${l.seen} of ${want} servable payloads arrived`, Buffer.alloc(0));
     }
-    await sleep(500); // a duplicate would show up now
-    for (const [i, port] of metricsPorts.entries()) {
-      const counted = await droppedOf(port);
-      report.droppedCounted.push(counted);
-      for (const reason of new Set([...Object.keys(counted), ...Object.keys(report.droppedExpected)])) {
-        const want = report.droppedExpected[reason] ?? 0;
-        if ((counted[reason] ?? 0) !== want) {
-          fail(
-            -1,
-            `server ${i + 1} counters`,
-            `${counted[reason] ?? 0} batches counted dropped as ${reason}, the oracle says ${want}`,
-            Buffer.alloc(0),
-          );
-        }
+  }
+
+  /** Server `i`'s handoff_bus_dropped_total, by reason, against the oracle's count. */
+  checkDropped(i: number, counted: Record<string, number>): void {
+    const report = this.report;
+    report.droppedCounted.push(counted);
+    for (const reason of new Set([...Object.keys(counted), ...Object.keys(report.droppedExpected)])) {
+      const want = report.droppedExpected[reason] ?? 0;
+      if ((counted[reason] ?? 0) !== want) {
+        this.fail(
+          -1,
+          `server ${i + 1} counters`,
+          `${counted[reason] ?? 0} batches counted dropped as ${reason}, the oracle says ${want}`,
+          Buffer.alloc(0),
+        );
       }
     }
-    finished = true;
+  }
+
+  /** Redis's cut-off subscribers, the final probe, and each server's exit, RSS and descriptors at the end. */
+  async finish(pub: Redis): Promise<void> {
+    const report = this.report;
     const stats = String(await pub.info('stats'));
     report.redisOutputBufferDisconnections = Number(
       /client_output_buffer_limit_disconnections:(\d+)/.exec(stats)?.[1] ?? -1,
     );
-    report.finalProbe = await finalProbe(servers, h);
-    if (report.finalProbe !== 'ok') fail(-1, 'final probe', report.finalProbe, Buffer.alloc(0));
-    for (const [i, s] of servers.entries()) {
+    report.finalProbe = await finalProbe(this.servers, this.options.headerBytes);
+    if (report.finalProbe !== 'ok') this.fail(-1, 'final probe', report.finalProbe, Buffer.alloc(0));
+    for (const [i, s] of this.servers.entries()) {
       const exit = s.exitStatus?.();
-      if (exit) crashes.push(`server ${i + 1} exited (${exit.code ?? exit.signal}) during the run`);
+      if (exit) this.crashes.push(`server ${i + 1} exited (${exit.code ?? exit.signal}) during the run`);
       report.servers[i]!.rssEndBytes = processRssBytes(s.pid!);
       report.servers[i]!.fdsEnd = processFdCount(s.pid!);
     }
-    return report;
-  } finally {
-    for (const c of opened) c.socket.destroy();
-    publisher?.disconnect();
-    await Promise.all(servers.map((s) => s.stop()));
-    await redis.stop();
   }
 }
 

@@ -3,7 +3,7 @@
  * valid frames, with random split points (the stream is written in pieces).
  * Input `index` of `seed` is always the same bytes and the same splits.
  */
-import { Random } from '../random.ts';
+import { Random } from '../shared/random.ts';
 
 export const INPUT_KINDS = [
   'valid',

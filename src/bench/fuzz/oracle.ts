@@ -22,7 +22,7 @@ export interface OracleConfig {
   maxMessageBytes: number;
 }
 
-export type ExpectedEnd = { kind: 'fin' } | { kind: 'error'; codes: readonly string[] };
+type ExpectedEnd = { kind: 'fin' } | { kind: 'error'; codes: readonly string[] };
 
 export interface Expected {
   /** The echo replies, in order. */

@@ -6,10 +6,11 @@
  */
 import net from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { startEmbeddedServer } from '../load/embedded-server.ts';
-import { processFdCount, processRssBytes } from '../load/system.ts';
+import { type ServerUnderTest, startEmbeddedServer } from '../load/embedded-server.ts';
+import { processFdCount, processRssBytes } from '../shared/system.ts';
 import { generateInput, type FuzzInput, type InputKind } from './inputs.ts';
 import { type Ending, judge } from './judge.ts';
+import { runLanes } from './lanes.ts';
 import { expectedOutcome, type OracleConfig } from './oracle.ts';
 
 export interface FuzzOptions {
@@ -40,7 +41,7 @@ export const FUZZ_DEFAULTS: Omit<FuzzOptions, 'inputs'> = {
   closeDeadlineMs: 15_000,
 };
 
-export interface Failure {
+interface Failure {
   index: number;
   kind: InputKind;
   mutation?: string;
@@ -131,8 +132,30 @@ export async function writeInPieces(socket: net.Socket, input: Pick<FuzzInput, '
 
 export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const config: OracleConfig = { headerBytes: options.headerBytes, maxMessageBytes: options.maxMessageBytes };
+  const server = await startFuzzServer(options);
+  const crashes: string[] = [];
+  server.onEvent?.('worker-died', (line) => crashes.push(String(line.msg)));
+  const pid = server.pid!;
+  const report = emptyReport(options, pid, crashes);
+  const stopped = () => Boolean(server.exitStatus?.());
+  report.durationS = await runLanes(options, { done: () => report.inputs, stopped }, async (index) => {
+    const input = generateInput(options.seed, index, config);
+    const expected = expectedOutcome(input.bytes, config);
+    const { received, ending } = await exchangeInTime(server.port, input, options, report);
+    tally(report, input, ending, judge(expected, received, ending, options.headerBytes));
+  });
+  const exit = server.exitStatus?.();
+  if (exit) crashes.push(`the server process exited (${exit.code ?? exit.signal}) during the run`);
+  report.server.rssEndBytes = processRssBytes(pid);
+  report.server.fdsEnd = processFdCount(pid);
+  await server.stop();
+  return report;
+}
+
+/** An echo server with short frame and idle timeouts (the oracle's), and room for every lane's connection. */
+function startFuzzServer(options: FuzzOptions): Promise<ServerUnderTest> {
   const seconds = String(options.timeoutMs / 1000);
-  const server = await startEmbeddedServer({
+  return startEmbeddedServer({
     workers: options.workers,
     strategy: options.strategy,
     mode: 'echo',
@@ -147,9 +170,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       seconds,
     ],
   });
-  const crashes: string[] = [];
-  server.onEvent?.('worker-died', (line) => crashes.push(String(line.msg)));
-  const pid = server.pid!;
+}
+
+function emptyReport(options: FuzzOptions, pid: number, crashes: string[]): FuzzReport {
   const report: FuzzReport = {
     options: { ...options, onProgress: undefined } as FuzzReport['options'],
     durationS: 0,
@@ -167,59 +190,46 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     inputBytes: 0,
   };
   delete (report.options as { onProgress?: unknown }).onProgress;
-  const started = performance.now();
-  let next = 0;
-  const progress = setInterval(() => options.onProgress?.(report.inputs), 5_000);
-  const lane = async () => {
-    while (next < options.inputs && !server.exitStatus?.()) {
-      const input = generateInput(options.seed, next++, config);
-      const expected = expectedOutcome(input.bytes, config);
-      let attempt = 1;
-      let result = await exchange(server.port, input, options.closeDeadlineMs);
-      while (result.writtenAfterMs > options.timeoutMs * LATE_SHARE && attempt < MAX_ATTEMPTS) {
-        report.retriedLate++;
-        attempt++;
-        result = await exchange(server.port, input, options.closeDeadlineMs);
-      }
-      const { received, ending } = result;
-      const verdict = judge(expected, received, ending, options.headerBytes);
-      report.inputs++;
-      report.inputBytes += input.bytes.length;
-      report.byKind[input.kind] = (report.byKind[input.kind] ?? 0) + 1;
-      if (input.mutation) report.byMutation[input.mutation] = (report.byMutation[input.mutation] ?? 0) + 1;
-      if (ending === 'left-open') report.leftOpen++;
-      if (ending === 'reset') report.resets++;
-      if (verdict.ok) {
-        const outcome = verdict.code ?? 'fin';
-        report.outcomes[outcome] = (report.outcomes[outcome] ?? 0) + 1;
-        continue;
-      }
-      if (ending !== 'left-open') report.wrong++;
-      if (report.failures.length < KEEP_FAILURES) {
-        report.failures.push({
-          index: input.index,
-          kind: input.kind,
-          ...(input.mutation ? { mutation: input.mutation } : {}),
-          problem: ending === 'reset' ? `${verdict.problem!} (${lastError})` : verdict.problem!,
-          hex: input.bytes.subarray(0, 160).toString('hex'),
-          bytes: input.bytes.length,
-          splits: input.splits,
-        });
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: options.concurrency }, lane));
-  } finally {
-    clearInterval(progress);
-  }
-  report.durationS = (performance.now() - started) / 1000;
-  const exit = server.exitStatus?.();
-  if (exit) crashes.push(`the server process exited (${exit.code ?? exit.signal}) during the run`);
-  report.server.rssEndBytes = processRssBytes(pid);
-  report.server.fdsEnd = processFdCount(pid);
-  await server.stop();
   return report;
+}
+
+/** One input's exchange, run again (up to MAX_ATTEMPTS) while the tester wrote it too late to prove anything. */
+async function exchangeInTime(port: number, input: FuzzInput, options: FuzzOptions, report: FuzzReport) {
+  let attempt = 1;
+  let result = await exchange(port, input, options.closeDeadlineMs);
+  while (result.writtenAfterMs > options.timeoutMs * LATE_SHARE && attempt < MAX_ATTEMPTS) {
+    report.retriedLate++;
+    attempt++;
+    result = await exchange(port, input, options.closeDeadlineMs);
+  }
+  return result;
+}
+
+/** Counts one input's kind, ending and verdict; a wrong one is kept (the first KEEP_FAILURES). */
+function tally(report: FuzzReport, input: FuzzInput, ending: Ending, verdict: ReturnType<typeof judge>): void {
+  report.inputs++;
+  report.inputBytes += input.bytes.length;
+  report.byKind[input.kind] = (report.byKind[input.kind] ?? 0) + 1;
+  if (input.mutation) report.byMutation[input.mutation] = (report.byMutation[input.mutation] ?? 0) + 1;
+  if (ending === 'left-open') report.leftOpen++;
+  if (ending === 'reset') report.resets++;
+  if (verdict.ok) {
+    const outcome = verdict.code ?? 'fin';
+    report.outcomes[outcome] = (report.outcomes[outcome] ?? 0) + 1;
+    return;
+  }
+  if (ending !== 'left-open') report.wrong++;
+  if (report.failures.length < KEEP_FAILURES) {
+    report.failures.push({
+      index: input.index,
+      kind: input.kind,
+      ...(input.mutation ? { mutation: input.mutation } : {}),
+      problem: ending === 'reset' ? `${verdict.problem!} (${lastError})` : verdict.problem!,
+      hex: input.bytes.subarray(0, 160).toString('hex'),
+      bytes: input.bytes.length,
+      splits: input.splits,
+    });
+  }
 }
 
 /** One line per problem; empty when the run found nothing. */

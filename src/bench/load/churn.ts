@@ -5,7 +5,7 @@
  * inside the measured window). worker.ts makes the connections again; this
  * only counts.
  */
-import { createLatencyHistogram, encodeHistogram, type LatencyHistogram } from './histogram.ts';
+import { createLatencyHistogram, encodeHistogram, type LatencyHistogram } from '../shared/latency.ts';
 import type { ChurnDrained } from './messages.ts';
 
 /** After a failed reconnect, a slot waits this long before its next try (no busy loop against a dead server). */

@@ -48,7 +48,7 @@ export function readThreadField(memory: SharedArrayBuffer, thread: number, field
 }
 
 /** Each field summed over all threads now. */
-export function sumFields(memory: SharedArrayBuffer, fields: number): Float64Array {
+function sumFields(memory: SharedArrayBuffer, fields: number): Float64Array {
   const a = new Float64Array(memory);
   const sums = new Float64Array(fields);
   for (let base = 0; base < a.length; base += fields) for (let f = 0; f < fields; f++) sums[f]! += a[base + f]!;

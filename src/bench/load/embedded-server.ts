@@ -11,7 +11,7 @@ import type { ServerStats } from '../../server/server.ts';
 import type { Mode, Strategy } from '../../server/options.ts';
 import { EmbeddedServerError } from '../../protocol/index.ts';
 import { stopChild } from './processes.ts';
-import { processCpuSeconds, REPO_DIR, threadCpuSeconds } from './system.ts';
+import { processCpuSeconds, REPO_DIR, threadCpuSeconds } from '../shared/system.ts';
 
 export interface EmbeddedServerOptions {
   workers: number;
@@ -54,7 +54,7 @@ const STATS_TIMEOUT_MS = 5_000;
 
 type Line = Record<string, unknown> & { event?: string };
 
-export function defaultServerCommand(): string[] {
+function defaultServerCommand(): string[] {
   return [path.join(REPO_DIR, 'bin', 'handoff'), 'serve'];
 }
 

@@ -6,7 +6,7 @@
  */
 import type { ResolvedBenchOptions } from '../options.ts';
 import type { RunEnvelope } from '../results/result.ts';
-import { checkFileLimit, environment } from './system.ts';
+import { checkFileLimit, environment } from '../shared/system.ts';
 import type { PlanInfo, RunHooks } from './window.ts';
 
 export interface Rounds<V, S extends { stop(): Promise<void> }, X extends { key: string }, M> {

@@ -16,11 +16,11 @@ import type { ServerStats } from '../../server/server.ts';
 import type { Strategy } from '../../server/options.ts';
 import { type CounterSnapshot, diffCounters, PHASE } from './counters.ts';
 import { externalServer, startEmbeddedServer, type ServerUnderTest } from './embedded-server.ts';
-import { mergeHistograms, encodeHistogram, summarize } from './histogram.ts';
+import { mergeHistograms, encodeHistogram, summarize } from '../shared/latency.ts';
 import { LoadPool, split } from './pool.ts';
-import { churnFigures } from '../results/churn.ts';
+import { churnFigures } from './churn-figures.ts';
 import type { FromWorker, LoadSetup } from './messages.ts';
-import { plural } from '../format.ts';
+import { plural } from '../shared/format.ts';
 import type { ResolvedBenchOptions, Transport } from '../options.ts';
 import { readPemFile } from '../../options/pem-file.ts';
 import { throwawayCertificate } from './throwaway-cert.ts';
@@ -29,19 +29,24 @@ import {
   loadThreadFigures,
   type Measurement,
   measurementKey,
-  meanStdev,
   type Sample,
   SCHEMA,
   summarizeMeasurements,
   variantName,
 } from '../results/result.ts';
+import { meanStdev } from '../shared/stats.ts';
 import { runRounds } from './rounds.ts';
-import { type CounterReader, measureWindow, type PlanInfo, type RunHooks as WindowHooks } from './window.ts';
+import {
+  type CounterReader,
+  measureWindow,
+  type PlanInfo,
+  type RunHooks as WindowHooks,
+  type WindowFigures,
+  type WindowLength,
+  SATURATED_UTILIZATION,
+} from './window.ts';
 
-/** Event-loop utilisation above which a load thread is the limit, not the server. */
-export const SATURATED_UTILIZATION = 0.9;
-
-export interface MeasurementPlan extends PlanInfo {
+interface MeasurementPlan extends PlanInfo {
   strategy: Strategy | null;
   headerBytes: number;
   sizeBytes: number;
@@ -50,7 +55,6 @@ export interface MeasurementPlan extends PlanInfo {
   transport: Transport;
 }
 
-export type { RunPhase, Tick } from './window.ts';
 export type RunHooks = WindowHooks<MeasurementPlan, Measurement>;
 
 /** A strategy's name with `+tls` when the variant speaks TLS (`handoff+tls h64 16 B`); the target's likewise. */
@@ -135,6 +139,10 @@ async function afterRamp(
   return server.stats();
 }
 
+/**
+ * One measurement, in the phases of this file's header: connect, ramp (or, with --amount, the
+ * load starting with the window), the window, drain, then the figures.
+ */
 async function measure(
   options: ResolvedBenchOptions,
   pool: LoadPool,
@@ -144,12 +152,43 @@ async function measure(
   warn: (text: string) => void,
 ): Promise<Measurement> {
   const statsBefore = await settledStats(server);
-  const perThread = split(options.clients, pool.size);
+  const connected = await connectAll(options, pool, server, plan, hooks, warn);
+  const ramp = options.amount === 0 ? await rampUp(options, pool, server, plan, hooks, warn) : null;
+  const window = await ackWindow(options, pool, server, plan, hooks, ramp);
+  const ramped = await window.started;
+  const statsRamped = ramp ? ramp.stats : await afterRamp(ramped, plan, server, warn);
+  hooks.onPhase?.(plan, 'drain');
+  const drained = await pool.drain(options.timeoutS * 1000);
+  const all = pool.counters();
+  const statsAfter = await server.stats();
+  await pool.close();
+  // Not one reply in the whole measurement: figures of zeros would hide what went wrong.
+  if (all.acked === 0) throw noReply(server, plan, options, firstErrorOf(drained));
+  const stats = { before: statsBefore, ramped: statsRamped, after: statsAfter };
+  const m = ackMeasurement(options, plan, { server, connected, ramped, window, drained, all, stats });
+  warnAboutErrors(options, m, warn);
+  return m;
+}
+
+type Connected = Extract<FromWorker, { type: 'connected' }>;
+type Ramped = Extract<FromWorker, { type: 'ramped' }>;
+type Drained = Extract<FromWorker, { type: 'drained' }>;
+
+const firstErrorOf = (drained: readonly Drained[]): string => drained.find((d) => d.firstError)?.firstError ?? '';
+
+/** What each load thread is told: its share of the connections (and of --amount), the target, the message. */
+function loadSetups(
+  options: ResolvedBenchOptions,
+  threads: number,
+  server: ServerUnderTest,
+  plan: MeasurementPlan,
+): LoadSetup[] {
+  const perThread = split(options.clients, threads);
   // --amount: each thread's exact share, in proportion to its connections.
-  const budgets = options.amount > 0 ? split(options.amount, pool.size) : perThread.map(() => -1);
+  const budgets = options.amount > 0 ? split(options.amount, threads) : perThread.map(() => -1);
   const timeoutMs = options.timeoutS * 1000;
   const connectTimeoutMs = Math.round(options.connectTimeoutS * 1000);
-  const setups: LoadSetup[] = perThread.map((connections, i) => ({
+  return perThread.map((connections, i) => ({
     host: server.host,
     port: server.port,
     connections,
@@ -160,14 +199,25 @@ async function measure(
     payloads: options.payloads,
     budget: budgets[i]!,
     intervalMs: options.rate > 0 ? (options.clients / options.rate) * 1000 : 0,
-    phaseOffset: i / pool.size,
+    phaseOffset: i / threads,
     timeoutMs,
     connectTimeoutMs,
     rampTimeoutMs: Math.max(timeoutMs, connectTimeoutMs),
     churn: plan.churn,
     tls: plan.transport === 'tls' ? { ca: trustedCa(options) } : null,
   }));
+}
 
+/** Every load thread makes its connections; when none could be made, the target is unreachable. */
+async function connectAll(
+  options: ResolvedBenchOptions,
+  pool: LoadPool,
+  server: ServerUnderTest,
+  plan: MeasurementPlan,
+  hooks: RunHooks,
+  warn: (text: string) => void,
+): Promise<Connected[]> {
+  const setups = loadSetups(options, pool.size, server, plan);
   pool.control.set(PHASE.RAMP);
   hooks.onPhase?.(plan, 'connect');
   const connected = await pool.setup(setups);
@@ -180,33 +230,42 @@ async function measure(
     throw new TargetUnreachableError(`cannot connect to ${server.host}:${server.port}: ${why}`);
   }
   if (failed > 0) warn(`${plan.key}: ${failed} of ${options.clients} connections failed (${connectError})`);
+  return connected;
+}
 
-  // With --amount the load starts with the window (the window is all of it); otherwise the ramp comes first.
-  let started: Promise<Array<Extract<FromWorker, { type: 'ramped' }>>> | null = null;
-  let statsRamped: ServerStats | null = null;
-  if (options.amount === 0) {
-    hooks.onPhase?.(plan, 'ramp');
-    started = pool.start();
-    const ramped = await started;
-    if (pool.counters().acked === 0) {
-      // Nothing readable came back: measuring would only wait out the window.
-      pool.control.set(PHASE.DRAIN);
-      const drained = await pool.drain(0);
-      await pool.close();
-      throw noReply(server, plan, options, drained.find((d) => d.firstError)?.firstError ?? '');
-    }
-    statsRamped = await afterRamp(ramped, plan, server, warn);
+/** The ramp, before the window: the load starts, and every connection has had a reply (or the ramp limit passed). */
+async function rampUp(
+  options: ResolvedBenchOptions,
+  pool: LoadPool,
+  server: ServerUnderTest,
+  plan: MeasurementPlan,
+  hooks: RunHooks,
+  warn: (text: string) => void,
+): Promise<{ started: Promise<Ramped[]>; stats: ServerStats | null }> {
+  hooks.onPhase?.(plan, 'ramp');
+  const started = pool.start();
+  const ramped = await started;
+  if (pool.counters().acked === 0) {
+    // Nothing readable came back: measuring would only wait out the window.
+    pool.control.set(PHASE.DRAIN);
+    const drained = await pool.drain(0);
+    await pool.close();
+    throw noReply(server, plan, options, firstErrorOf(drained));
   }
+  return { started, stats: await afterRamp(ramped, plan, server, warn) };
+}
 
-  // measureWindow reads the server's CPU at the window's two edges; the main thread's (handoff's acceptor) is read beside it.
-  const mainThreadCpu: Array<number | null> = [];
-  const serverCpuAtEdges = () => {
-    mainThreadCpu.push(server.mainThreadCpuSeconds?.() ?? null);
-    return server.cpuSeconds();
-  };
-  const reader: CounterReader<CounterSnapshot> = { read: () => pool.counters(), count: (c) => c.acked };
+/** The window's figures, the load threads' ramp (with --amount it starts with the window) and the acceptor's CPU. */
+type AckWindow = WindowFigures<CounterSnapshot, Sample> & {
+  started: Promise<Ramped[]>;
+  /** CPU seconds of the server's main thread at the window's two edges (null: not ours to read). */
+  mainThreadCpu: Array<number | null>;
+};
+
+/** How long the window lasts: --duration, --messages or --amount, and what ends it early (--bailout). */
+function windowLength(options: ResolvedBenchOptions, threads: number): WindowLength<CounterSnapshot> {
   const counted = options.amount || options.messages;
-  const length = {
+  return {
     durationMs: options.durationS * 1000,
     stopAtCount: counted,
     // Bounded even in --messages mode: a stalled server must not hang the run forever.
@@ -216,52 +275,69 @@ async function measure(
     ...(options.bailout > 0 || options.amount > 0
       ? {
           stopWhen: (c: CounterSnapshot) =>
-            (options.bailout > 0 && c.errors >= options.bailout) || (options.amount > 0 && c.done === pool.size),
+            (options.bailout > 0 && c.errors >= options.bailout) || (options.amount > 0 && c.done === threads),
         }
       : {}),
   };
-  const { samples, c0, c1, seconds, startEpochMs, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
-    await measureWindow(pool, reader, options.warmupS, length, ackSample, serverCpuAtEdges, {
+}
+
+/** The warm-up and the measured window; with --amount the load starts at the window's start. */
+async function ackWindow(
+  options: ResolvedBenchOptions,
+  pool: LoadPool,
+  server: ServerUnderTest,
+  plan: MeasurementPlan,
+  hooks: RunHooks,
+  ramp: { started: Promise<Ramped[]> } | null,
+): Promise<AckWindow> {
+  let started = ramp?.started ?? null;
+  // measureWindow reads the server's CPU at the window's two edges; the main thread's (handoff's acceptor) is read beside it.
+  const mainThreadCpu: Array<number | null> = [];
+  const serverCpuAtEdges = () => {
+    mainThreadCpu.push(server.mainThreadCpuSeconds?.() ?? null);
+    return server.cpuSeconds();
+  };
+  const reader: CounterReader<CounterSnapshot> = { read: () => pool.counters(), count: (c) => c.acked };
+  const figures = await measureWindow(
+    pool,
+    reader,
+    options.warmupS,
+    windowLength(options, pool.size),
+    ackSample,
+    serverCpuAtEdges,
+    {
       onPhase: (phase) => hooks.onPhase?.(plan, phase),
       onTick: (tick) => hooks.onTick?.(plan, tick),
       onWindowStart: () => {
         started ??= pool.start();
       },
-    });
-  const ramped = await started!;
-  if (options.amount > 0) statsRamped = await afterRamp(ramped, plan, server, warn);
+    },
+  );
+  return { ...figures, started: started!, mainThreadCpu };
+}
 
-  hooks.onPhase?.(plan, 'drain');
-  const drained = await pool.drain(timeoutMs);
-  const cAll = pool.counters();
-  const statsAfter = await server.stats();
-  await pool.close();
+/** What a measurement's figures are made of. */
+interface AckFigures {
+  server: ServerUnderTest;
+  connected: readonly Connected[];
+  ramped: readonly Ramped[];
+  window: AckWindow;
+  drained: readonly Drained[];
+  /** The counters after the drain: the whole measurement. */
+  all: CounterSnapshot;
+  stats: { before: ServerStats | null; ramped: ServerStats | null; after: ServerStats | null };
+}
 
-  const w = diffCounters(c1, c0);
-  const firstDrainError = drained.find((d) => d.firstError)?.firstError ?? '';
-  // Not one reply in the whole measurement: figures of zeros would hide what went wrong.
-  if (cAll.acked === 0) throw noReply(server, plan, options, firstDrainError);
+/** The saved measurement (schema handoff-bench/1). */
+function ackMeasurement(options: ResolvedBenchOptions, plan: MeasurementPlan, f: AckFigures): Measurement {
+  const { seconds, startEpochMs, samples } = f.window;
+  const { connected, ramped, drained, all, stats } = f;
+  const w = diffCounters(f.window.c1, f.window.c0);
   const histogram = mergeHistograms(drained.map((d) => d.histogram));
-  const perSecond = samples.filter((s) => s.seconds >= 0.999).map((s) => s.msgsPerSec);
-  const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [w.acked / seconds]);
   const txPayload = w.txWire - w.txHeader;
   const rxPayload = w.rxWire - w.rxHeader;
-  // By the catalogue's code: the connections given up on, then what went wrong with the others.
-  const errorKinds: Record<string, number> = {};
-  for (const kinds of [...connected.map((c) => c.failedKinds), ...drained.map((d) => d.errorKinds)]) {
-    for (const [k, v] of Object.entries(kinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
-  }
-  const errorTotal = Object.values(errorKinds).reduce((a, b) => a + b, 0);
-  const unanswered = drained.reduce((a, d) => a + d.unanswered, 0);
-  const testerCpu = testerCpuSeconds;
-  const saturated = threadUtilization.some((u) => u >= SATURATED_UTILIZATION);
-  const cores = availableParallelism();
-  const firstError = firstDrainError || connectError;
-  if (errorTotal > 0) warn(`${plan.key}: ${errorTotal} ${plural(errorTotal, 'error')} (${firstError})`);
-  if (options.bailout > 0 && errorTotal >= options.bailout) {
-    warn(`${plan.key}: bailed out after ${errorTotal} errors (bailout ${options.bailout}): the run stops here`);
-  }
-
+  const errorKinds = countErrorKinds(connected, drained);
+  const connectError = connected.find((c) => c.error)?.error ?? '';
   return {
     key: plan.key,
     variant: variantName(transportLabel(plan.strategy, plan.transport), plan.headerBytes),
@@ -273,16 +349,14 @@ async function measure(
     clients: options.clients,
     pipelining: options.pipelining,
     rate: options.rate,
-    connect: { ms: Math.max(...connected.map((c) => c.connectMs)), failed, firstError: connectError },
+    connect: {
+      ms: Math.max(...connected.map((c) => c.connectMs)),
+      failed: connected.reduce((a, c) => a + c.failed, 0),
+      firstError: connectError,
+    },
     ramp: { ms: Math.max(...ramped.map((r) => r.rampMs)), unramped: ramped.reduce((a, r) => a + r.unramped, 0) },
     window: { seconds, messages: w.acked, startEpochMs },
-    msgsPerSec: {
-      overall: w.acked / seconds,
-      mean,
-      stdev,
-      min: perSecond.length ? Math.min(...perSecond) : w.acked / seconds,
-      max: perSecond.length ? Math.max(...perSecond) : w.acked / seconds,
-    },
+    msgsPerSec: messageRates(w.acked, samples, seconds),
     samples,
     latencyUs: summarize(histogram),
     histogram: encodeHistogram(histogram),
@@ -290,52 +364,94 @@ async function measure(
     payloadMBps: (txPayload + rxPayload) / seconds / 1e6,
     wireMBps: (w.txWire + w.rxWire) / seconds / 1e6,
     headerShare: w.txWire + w.rxWire > 0 ? (w.txHeader + w.rxHeader) / (w.txWire + w.rxWire) : 0,
-    errors: { total: errorTotal, kinds: errorKinds, first: firstError },
-    timeouts: cAll.timeouts,
-    unanswered,
+    errors: {
+      total: Object.values(errorKinds).reduce((a, b) => a + b, 0),
+      kinds: errorKinds,
+      first: firstErrorOf(drained) || connectError,
+    },
+    timeouts: all.timeouts,
+    unanswered: drained.reduce((a, d) => a + d.unanswered, 0),
     connAcked: {
       min: Math.min(...drained.map((d) => d.connAckedMin)),
       max: Math.max(...drained.map((d) => d.connAckedMax)),
     },
     server:
-      server.pid === null
+      f.server.pid === null
         ? null
         : // Churn: the connections of the whole measurement, not the ones open at the ramp.
           serverFigures(
-            server,
-            statsBefore,
-            plan.churn ? statsAfter : statsRamped,
-            statsAfter,
-            cAll,
+            f.server,
+            stats.before,
+            plan.churn ? stats.after : stats.ramped,
+            stats.after,
+            all,
             w.acked,
-            serverCpuSeconds,
+            f.window.serverCpuSeconds,
           ),
-    ...(plan.churn > 0
-      ? {
-          churn: churnFigures(plan.churn, {
-            windowConnects: w.connects,
-            seconds,
-            drained: drained.map((d) => d.churn!),
-            serverConnections:
-              statsBefore && statsAfter ? statsAfter.totalConnections - statsBefore.totalConnections : null,
-            serverMainThreadCpuSeconds:
-              mainThreadCpu[0] != null && mainThreadCpu[1] != null ? mainThreadCpu[1] - mainThreadCpu[0] : null,
-          }),
-        }
-      : {}),
-    tester: {
-      cpuSeconds: testerCpu,
-      cpuUsPerMsg: w.acked > 0 ? (testerCpu * 1e6) / w.acked : 0,
-      loadThreads: loadThreadFigures(
-        drained.map((d) => d.cpuSeconds),
-        w.acked,
-      ),
-      threadUtilization,
-      machineBusy,
-      cores,
-      saturated,
-    },
+    ...(plan.churn > 0 ? { churn: churnOf(plan, f, w.connects) } : {}),
+    tester: testerFigures(f.window, drained, w.acked),
   };
+}
+
+/** By the catalogue's code: the connections given up on, then what went wrong with the others. */
+function countErrorKinds(connected: readonly Connected[], drained: readonly Drained[]): Record<string, number> {
+  const errorKinds: Record<string, number> = {};
+  for (const kinds of [...connected.map((c) => c.failedKinds), ...drained.map((d) => d.errorKinds)]) {
+    for (const [k, v] of Object.entries(kinds)) errorKinds[k] = (errorKinds[k] ?? 0) + v;
+  }
+  return errorKinds;
+}
+
+/** Messages per second over the window, and the spread of its whole seconds. */
+function messageRates(acked: number, samples: readonly Sample[], seconds: number): Measurement['msgsPerSec'] {
+  const perSecond = samples.filter((s) => s.seconds >= 0.999).map((s) => s.msgsPerSec);
+  const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [acked / seconds]);
+  return {
+    overall: acked / seconds,
+    mean,
+    stdev,
+    min: perSecond.length ? Math.min(...perSecond) : acked / seconds,
+    max: perSecond.length ? Math.max(...perSecond) : acked / seconds,
+  };
+}
+
+/** --churn's figures: connections made per second, and the server's count of them and its acceptor's CPU. */
+function churnOf(plan: MeasurementPlan, f: AckFigures, windowConnects: number) {
+  const { before, after } = f.stats;
+  const cpu = f.window.mainThreadCpu;
+  return churnFigures(plan.churn, {
+    windowConnects,
+    seconds: f.window.seconds,
+    drained: f.drained.map((d) => d.churn!),
+    serverConnections: before && after ? after.totalConnections - before.totalConnections : null,
+    serverMainThreadCpuSeconds: cpu[0] != null && cpu[1] != null ? cpu[1] - cpu[0] : null,
+  });
+}
+
+/** The tester's own load: its CPU per message (and each load thread's), and whether a load thread was saturated. */
+function testerFigures(window: AckWindow, drained: readonly Drained[], acked: number): Measurement['tester'] {
+  const { testerCpuSeconds: testerCpu, threadUtilization, machineBusy } = window;
+  return {
+    cpuSeconds: testerCpu,
+    cpuUsPerMsg: acked > 0 ? (testerCpu * 1e6) / acked : 0,
+    loadThreads: loadThreadFigures(
+      drained.map((d) => d.cpuSeconds),
+      acked,
+    ),
+    threadUtilization,
+    machineBusy,
+    cores: availableParallelism(),
+    saturated: threadUtilization.some((u) => u >= SATURATED_UTILIZATION),
+  };
+}
+
+/** The errors of a measurement, and --bailout's end of the run. */
+function warnAboutErrors(options: ResolvedBenchOptions, m: Measurement, warn: (text: string) => void): void {
+  const errorTotal = m.errors.total;
+  if (errorTotal > 0) warn(`${m.key}: ${errorTotal} ${plural(errorTotal, 'error')} (${m.errors.first})`);
+  if (options.bailout > 0 && errorTotal >= options.bailout) {
+    warn(`${m.key}: bailed out after ${errorTotal} errors (bailout ${options.bailout}): the run stops here`);
+  }
 }
 
 function serverFigures(

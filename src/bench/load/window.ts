@@ -7,7 +7,7 @@
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Control, epochNowMs, PHASE } from './counters.ts';
-import { machineCpuSeconds } from './system.ts';
+import { machineCpuSeconds } from '../shared/system.ts';
 
 /** What a progress display needs of a measurement (ack runs and chat runs add their own fields). */
 export interface PlanInfo {
@@ -55,7 +55,7 @@ export interface WindowLength<C = unknown> {
 }
 
 /** Calls `tick` about once a second for `seconds`, with the live rate. */
-export async function tickFor<C>(reader: CounterReader<C>, seconds: number, tick: (tick: Tick) => void) {
+async function tickFor<C>(reader: CounterReader<C>, seconds: number, tick: (tick: Tick) => void) {
   const start = performance.now();
   let last = reader.count(reader.read());
   const first = last;
@@ -82,7 +82,7 @@ export async function tickFor<C>(reader: CounterReader<C>, seconds: number, tick
  * window, until the duration or the count is reached. A last partial second
  * is kept as a shorter sample. `sample(later, earlier, t, seconds)` makes one.
  */
-export async function sampleWindow<C, S extends { t: number }>(
+async function sampleWindow<C, S extends { t: number }>(
   reader: CounterReader<C>,
   length: WindowLength<C>,
   c0: C,
@@ -141,6 +141,9 @@ export async function sampleWindow<C, S extends { t: number }>(
   }
   return samples;
 }
+
+/** Event-loop utilisation above which a load thread is the limit, not the server. */
+export const SATURATED_UTILIZATION = 0.9;
 
 /** What measureWindow needs of a pool of load threads. */
 export interface WindowPool {

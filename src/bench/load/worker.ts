@@ -36,7 +36,8 @@ import {
 } from '../../protocol/index.ts';
 import { C, FIELDS, PHASE } from './counters.ts';
 import { handleWriter, type Writer } from './handle-write.ts';
-import { encodeHistogram, LatencyRecorder } from './histogram.ts';
+import { LatencyRecorder } from './histogram.ts';
+import { encodeHistogram } from '../shared/latency.ts';
 import { Churn, CHURN_RETRY_MS } from './churn.ts';
 import { RateClock, type Scheduled } from './rate-clock.ts';
 import { closeAll, connectReading, ErrorTally, serveOrders, settleAll, threadShared, WindowCpu } from './thread-kit.ts';

@@ -1,6 +1,6 @@
 /** The codec micro-benchmarks as a table for people: a unit on every figure, one definition for the terminal and the markdown. */
-import { fmtRate, formatSize } from '../format.ts';
-import { type Column, markdownColumns, textColumns } from '../results/report.ts';
+import { fmtRate, formatSize } from '../shared/format.ts';
+import { type Column, markdownColumns, textColumns } from '../shared/table.ts';
 
 /** What a table row needs of a codec result (codec.ts's CodecRow). */
 export interface CodecTableRow {

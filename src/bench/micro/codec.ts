@@ -15,9 +15,9 @@ import { parseArgs } from 'node:util';
 import { Bench, type Task } from 'tinybench';
 import { number, parseNumber } from '../../options/validators.ts';
 import { encodeFrame, FrameDecoder, InvalidOptionError, parseHeader, writeHeader } from '../../protocol/index.ts';
-import { formatSize } from '../format.ts';
+import { formatSize } from '../shared/format.ts';
 import { codecMarkdown, type CodecTableRow, codecText } from './codec-table.ts';
-import { type Environment, environment } from '../load/system.ts';
+import { type Environment, environment } from '../shared/system.ts';
 
 const SIZES = [16, 256, 1024, 4096, 64 * 1024, 1024 * 1024] as const;
 const HEADER_SIZES = [64, 8] as const;

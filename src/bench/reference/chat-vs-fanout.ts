@@ -17,14 +17,14 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseCount, parseSize, splitList } from '../../options/validators.ts';
-import { fmtInt, fmtUs, formatSize } from '../format.ts';
+import { fmtInt, fmtUs, formatSize } from '../shared/format.ts';
 import { runChatBench } from '../load/chat/run.ts';
 import { startChatTarget, variantName } from '../load/chat/targets.ts';
-import type { TargetKind } from '../load/chat/wire.ts';
-import { describeEnvironment, environment } from '../load/system.ts';
+import type { TargetKind } from '../results/chat-result.ts';
+import { describeEnvironment, environment } from '../shared/system.ts';
 import { resolveBenchOptions } from '../options.ts';
-import { markdownColumns } from '../results/report.ts';
-import { median } from '../results/result.ts';
+import { markdownColumns } from '../shared/table.ts';
+import { median } from '../shared/stats.ts';
 import { requireInstruments, saveReferenceReport } from './loadgen.ts';
 
 const { values } = parseArgs({

@@ -17,11 +17,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseSize, splitList } from '../../options/validators.ts';
 import type { Mode, Strategy } from '../../server/options.ts';
-import { fmtInt, formatSize } from '../format.ts';
+import { fmtInt, formatSize } from '../shared/format.ts';
 import { startEmbeddedServer, type ServerUnderTest } from '../load/embedded-server.ts';
-import { describeEnvironment, environment } from '../load/system.ts';
-import { markdownTable } from '../results/report.ts';
-import { median } from '../results/result.ts';
+import { describeEnvironment, environment } from '../shared/system.ts';
+import { markdownTable } from '../shared/table.ts';
+import { median } from '../shared/stats.ts';
 import {
   DEFAULT_LOADGEN,
   DEFAULT_REF_SERVER,

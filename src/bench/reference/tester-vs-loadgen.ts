@@ -27,11 +27,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseSize, splitList } from '../../options/validators.ts';
 import type { Strategy } from '../../server/options.ts';
-import { fmtInt, formatSize, pct } from '../format.ts';
+import { fmtInt, formatSize, pct } from '../shared/format.ts';
 import { startEmbeddedServer } from '../load/embedded-server.ts';
-import { describeEnvironment, environment, gitCommit, REPO_DIR } from '../load/system.ts';
-import { markdownTable } from '../results/report.ts';
-import { type BenchResult, median } from '../results/result.ts';
+import { describeEnvironment, environment, gitCommit, REPO_DIR } from '../shared/system.ts';
+import { markdownTable } from '../shared/table.ts';
+import { type BenchResult } from '../results/result.ts';
+import { median } from '../shared/stats.ts';
 import {
   DEFAULT_LOADGEN,
   DEFAULT_REF_SERVER,

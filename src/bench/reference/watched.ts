@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { machineCpuSeconds, machineProcessCpuSeconds, processCpuSeconds } from '../load/system.ts';
+import { machineCpuSeconds, machineProcessCpuSeconds, processCpuSeconds } from '../shared/system.ts';
 
 /** How often the program's CPU is read while it runs (its last reading is its total, near enough). */
 const POLL_MS = 100;

@@ -8,7 +8,7 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { formatSize } from '../format.ts';
+import { formatSize } from '../shared/format.ts';
 import type { SummaryRow } from './result.ts';
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -126,75 +126,7 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
   const oneSize = new Set(rows.map((r) => r.sizeBytes)).size === 1 ? `at ${formatSize(rows[0]!.sizeBytes)}` : null;
   const colour = { field: 'variant', type: 'nominal' as const, title: 'server, header' };
   const x = sizeAxis(rows.map((r) => r.sizeBytes));
-  const mbTicks = decades(rows.flatMap((r) => [r.payloadMBps, r.wireMBps]));
-  const mbps = oneSize
-    ? {
-        ...PANEL,
-        title: 'MB/s: payload and wire',
-        transform: [{ fold: ['payloadMBps', 'wireMBps'], as: ['kind', 'MBps'] }],
-        mark: { type: 'bar' },
-        encoding: {
-          x: barX(oneSize),
-          xOffset: { field: 'kind', type: 'nominal' },
-          y: { field: 'MBps', type: 'quantitative', title: 'MB/s (1e6 bytes)' },
-          color: colour,
-          opacity: {
-            field: 'kind',
-            type: 'ordinal',
-            title: 'bytes',
-            scale: { domain: ['payloadMBps', 'wireMBps'], range: [1, 0.45] },
-            legend: { labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'" },
-          },
-        },
-      }
-    : {
-        ...PANEL,
-        title: 'MB/s (solid: payload, dashed: wire)',
-        transform: [{ fold: ['payloadMBps', 'wireMBps'], as: ['kind', 'MBps'] }],
-        mark: { type: 'line', point: true },
-        encoding: {
-          x,
-          y: {
-            field: 'MBps',
-            type: 'quantitative',
-            title: 'MB/s (1e6 bytes, log scale)',
-            scale: { type: 'log' as const },
-            axis: { values: mbTicks, format: '~s' },
-          },
-          color: colour,
-          strokeDash: {
-            field: 'kind',
-            type: 'nominal',
-            title: 'bytes',
-            scale: { domain: ['payloadMBps', 'wireMBps'], range: [[1, 0], [6, 3]] },
-            legend: {
-              symbolType: 'stroke',
-              symbolSize: 400,
-              labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'",
-              // vega-lite fills a stroke symbol and leaves its stroke out: draw the line itself.
-              encode: {
-                symbols: {
-                  update: { stroke: { value: '#333' }, strokeWidth: { value: 2 }, fill: { value: 'transparent' } },
-                },
-              },
-            },
-          },
-          detail: { field: 'kind' },
-        },
-      };
-  // One datum each, else the rule and its words are drawn once per row of the data.
-  const half = [
-    {
-      data: { values: [{}] },
-      mark: { type: 'rule', strokeDash: [4, 3], color: '#666' },
-      encoding: { y: { datum: 0.5 } },
-    },
-    {
-      data: { values: [{}] },
-      mark: { type: 'text', align: 'left', dx: 4, dy: -6, fontSize: 10, color: '#444' },
-      encoding: { y: { datum: 0.5 }, x: { value: 0 }, text: { value: 'half of the wire bytes' } },
-    },
-  ];
+  const mbps = oneSize ? mbpsBars(oneSize, colour) : mbpsLines(rows, x, colour);
   return grid(title, values, [
     panel('messages per second', oneSize, x, { field: 'msgsPerSec', type: 'quantitative', title: 'msgs/s' }, colour),
     mbps,
@@ -210,10 +142,89 @@ export function runChartSpec(rows: readonly SummaryRow[], title: string): TopLev
         axis: { format: '.0%' },
       },
       colour,
-      { layer: half },
+      { layer: HALF_OF_THE_WIRE },
     ),
   ]);
 }
+
+type Colour = { field: string; type: 'nominal'; title: string };
+
+/** One size: payload and wire MB/s as two bars per variant. */
+function mbpsBars(oneSize: string, colour: Colour) {
+  return {
+    ...PANEL,
+    title: 'MB/s: payload and wire',
+    transform: [{ fold: ['payloadMBps', 'wireMBps'], as: ['kind', 'MBps'] }],
+    mark: { type: 'bar' },
+    encoding: {
+      x: barX(oneSize),
+      xOffset: { field: 'kind', type: 'nominal' },
+      y: { field: 'MBps', type: 'quantitative', title: 'MB/s (1e6 bytes)' },
+      color: colour,
+      opacity: {
+        field: 'kind',
+        type: 'ordinal',
+        title: 'bytes',
+        scale: { domain: ['payloadMBps', 'wireMBps'], range: [1, 0.45] },
+        legend: { labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'" },
+      },
+    },
+  };
+}
+
+/** Several sizes: payload MB/s solid, wire dashed, on a log scale. */
+function mbpsLines(rows: readonly SummaryRow[], x: ReturnType<typeof sizeAxis>, colour: Colour) {
+  const mbTicks = decades(rows.flatMap((r) => [r.payloadMBps, r.wireMBps]));
+  return {
+    ...PANEL,
+    title: 'MB/s (solid: payload, dashed: wire)',
+    transform: [{ fold: ['payloadMBps', 'wireMBps'], as: ['kind', 'MBps'] }],
+    mark: { type: 'line', point: true },
+    encoding: {
+      x,
+      y: {
+        field: 'MBps',
+        type: 'quantitative',
+        title: 'MB/s (1e6 bytes, log scale)',
+        scale: { type: 'log' as const },
+        axis: { values: mbTicks, format: '~s' },
+      },
+      color: colour,
+      strokeDash: {
+        field: 'kind',
+        type: 'nominal',
+        title: 'bytes',
+        scale: { domain: ['payloadMBps', 'wireMBps'], range: [[1, 0], [6, 3]] },
+        legend: {
+          symbolType: 'stroke',
+          symbolSize: 400,
+          labelExpr: "datum.label == 'wireMBps' ? 'wire' : 'payload'",
+          // vega-lite fills a stroke symbol and leaves its stroke out: draw the line itself.
+          encode: {
+            symbols: {
+              update: { stroke: { value: '#333' }, strokeWidth: { value: 2 }, fill: { value: 'transparent' } },
+            },
+          },
+        },
+      },
+      detail: { field: 'kind' },
+    },
+  };
+}
+
+/** The header share's line at one half. One datum each, else the rule and its words are drawn once per row of the data. */
+const HALF_OF_THE_WIRE = [
+  {
+    data: { values: [{}] },
+    mark: { type: 'rule', strokeDash: [4, 3], color: '#666' },
+    encoding: { y: { datum: 0.5 } },
+  },
+  {
+    data: { values: [{}] },
+    mark: { type: 'text', align: 'left', dx: 4, dy: -6, fontSize: 10, color: '#444' },
+    encoding: { y: { datum: 0.5 }, x: { value: 0 }, text: { value: 'half of the wire bytes' } },
+  },
+];
 
 export interface ComparisonPoint {
   sizeBytes: number;

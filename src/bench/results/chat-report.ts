@@ -1,9 +1,10 @@
 /** A chat run for people: a few lines per measurement, a summary table, and the markdown report. */
-import { fmtInt, fmtMB, fmtRate, fmtUs, formatSize, pct } from '../format.ts';
-import { describeEnvironment } from '../load/system.ts';
+import { fmtInt, fmtMB, fmtRate, fmtUs, formatSize, pct } from '../shared/format.ts';
+import { describeEnvironment } from '../shared/system.ts';
 import type { ChatMeasurement, ChatResult, ChatSummaryRow } from './chat-result.ts';
-import { type Column, markdownColumns, markdownTable, saturationLine, testerLine } from './report.ts';
-import { fittedTable, stackedTable, terminalWidth, wrapText } from './fit.ts';
+import { saturationLine, testerLine } from './report.ts';
+import { type Column, markdownColumns, markdownTable } from '../shared/table.ts';
+import { fittedTable, stackedTable, terminalWidth, wrapText } from '../shared/fit.ts';
 
 function recipientsNote(m: { targetKind: string; senders: number; receivers: number }): string {
   return m.targetKind === 'handoff'

@@ -7,10 +7,14 @@
  * room member and gets every other sender's messages too (recipients per
  * message = receivers + senders - 1); `deliveriesPerSec.all` counts those.
  */
-import type { LatencySummaryUs } from '../load/histogram.ts';
-import type { TargetKind } from '../load/chat/wire.ts';
-import { formatSize } from '../format.ts';
-import { groupByKey, median, roundsNoise, type RunEnvelope } from './result.ts';
+import type { LatencySummaryUs } from '../shared/latency.ts';
+import { formatSize } from '../shared/format.ts';
+import { groupByKey, roundsNoise, type RunEnvelope } from './result.ts';
+import { median } from '../shared/stats.ts';
+
+/** What a chat run measures: handoff's chat, a nats-server or a redis-server (each speaks its own wire). */
+export const TARGET_KINDS = ['handoff', 'nats', 'redis'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export const CHAT_SCHEMA = 'handoff-bench-chat/1';
 

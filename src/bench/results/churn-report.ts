@@ -1,9 +1,9 @@
 /** Connection churn (--churn) for people: a measurement's lines, the report's table and the run's chart. */
 import type { TopLevelSpec } from 'vega-lite';
 import { grid } from './chart.ts';
-import { fmtInt, fmtUs, formatSize } from '../format.ts';
+import { fmtInt, fmtUs, formatSize } from '../shared/format.ts';
 import type { ChurnFigures } from './churn.ts';
-import { type Column, markdownColumns, textTable } from './report.ts';
+import { type Column, markdownColumns, textTable } from '../shared/table.ts';
 import type { BenchResult, SummaryRow } from './result.ts';
 
 const perConnection = (k: number) => `${fmtInt(k)} message${k === 1 ? '' : 's'} per connection`;

@@ -1,11 +1,10 @@
 /**
  * Connection churn's figures (--churn K): what a measurement saves beside its
- * msgs/s and message latency, made from the churn threads' reports, and their
- * summary over rounds.
+ * msgs/s and message latency (load/churn-figures.ts makes them from the churn
+ * threads' reports), and their summary over rounds.
  */
-import type { ChurnDrained } from '../load/messages.ts';
-import { encodeHistogram, type LatencySummaryUs, mergeHistograms, summarize } from '../load/histogram.ts';
-import { median } from './result.ts';
+import type { LatencySummaryUs } from '../shared/latency.ts';
+import { median } from '../shared/stats.ts';
 
 export interface ChurnFigures {
   /** K: messages each connection sent before it closed. */
@@ -32,36 +31,6 @@ export interface ChurnFigures {
   /** The two histograms, HdrHistogram V2 compressed base64, nanoseconds. */
   connectHistogram: string;
   firstReplyHistogram: string;
-}
-
-export interface ChurnInputs {
-  windowConnects: number;
-  seconds: number;
-  drained: readonly ChurnDrained[];
-  serverConnections: number | null;
-  serverMainThreadCpuSeconds: number | null;
-}
-
-/** One measurement's churn figures from its threads' drained reports (histograms merged exactly). */
-export function churnFigures(messagesPerConnection: number, input: ChurnInputs): ChurnFigures {
-  const connect = mergeHistograms(input.drained.map((d) => d.connectHistogram));
-  const firstReply = mergeHistograms(input.drained.map((d) => d.firstReplyHistogram));
-  return {
-    messagesPerConnection,
-    connectionsPerSec: input.seconds > 0 ? input.windowConnects / input.seconds : 0,
-    windowConnections: input.windowConnects,
-    connections: input.drained.reduce((a, d) => a + d.connections, 0),
-    completed: input.drained.reduce((a, d) => a + d.completed, 0),
-    serverConnections: input.serverConnections,
-    mainThreadCpuUsPerConnection:
-      input.serverMainThreadCpuSeconds !== null && input.windowConnects > 0
-        ? (input.serverMainThreadCpuSeconds * 1e6) / input.windowConnects
-        : null,
-    connectUs: summarize(connect),
-    firstReplyUs: summarize(firstReply),
-    connectHistogram: encodeHistogram(connect),
-    firstReplyHistogram: encodeHistogram(firstReply),
-  };
 }
 
 export interface ChurnSummary {

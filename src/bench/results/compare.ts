@@ -15,11 +15,12 @@ import path from 'node:path';
 import { compareChartSpec, renderSvg } from './chart.ts';
 import { boolean, text } from '../../options/validators.ts';
 import { IncomparableRunsError, InvalidOptionError, ResultsFileError } from '../../protocol/index.ts';
-import { fmtInt, fmtUs, formatSize } from '../format.ts';
-import { type Column, markdownColumns } from './report.ts';
-import { fittedTable, terminalWidth, wrapText } from './fit.ts';
-import { type AnyResult, isChatResult, listRuns, readResult, runFileStem } from './saved-runs.ts';
-import { type Measurement, median } from './result.ts';
+import { fmtInt, fmtUs, formatSize } from '../shared/format.ts';
+import { type Column, markdownColumns } from '../shared/table.ts';
+import { fittedTable, terminalWidth, wrapText } from '../shared/fit.ts';
+import { type AnyResult, isChatResult, listRuns, readResult } from './saved-runs.ts';
+import { type Measurement } from './result.ts';
+import { median } from '../shared/stats.ts';
 import type { ChatMeasurement } from './chat-result.ts';
 
 /** What `handoff compare` takes: the runs to compare, and where the comparison goes. */
@@ -55,7 +56,7 @@ export function resolveCompareOptions(options: CompareOptions): ResolvedCompareO
   });
 }
 
-export type Verdict = 'B faster' | 'B slower' | 'within noise' | 'no noise estimate';
+type Verdict = 'B faster' | 'B slower' | 'within noise' | 'no noise estimate';
 
 /** A figure other than the rate, B against A: higher or lower beyond the noise, or not. */
 export interface MetricComparison {
@@ -249,7 +250,7 @@ function loadOf(result: AnyResult): Array<[string, string]> {
 }
 
 /** `clients 500 vs 50` for each part of the load that differs between the two runs. */
-export function loadDifferences(a: AnyResult, b: AnyResult): string[] {
+function loadDifferences(a: AnyResult, b: AnyResult): string[] {
   const other = new Map(loadOf(b));
   return loadOf(a).flatMap(([what, value]) => {
     const theirs = other.get(what);
@@ -430,7 +431,7 @@ function pairedRow(ra: Point, rb: Point): ComparisonRow {
 }
 
 /** The variant a `#name` picks: the variant called that, or the one whose words include it (`h64`, `reuseport`). */
-export function pickVariant(file: string, result: AnyResult, wanted: string): string {
+function pickVariant(file: string, result: AnyResult, wanted: string): string {
   const variants = [...new Set(result.summary.map((r) => r.variant))];
   if (variants.includes(wanted)) return wanted;
   const matching = variants.filter((v) => v.split(/\s+/).includes(wanted));
@@ -567,7 +568,7 @@ export function comparisonText(c: Comparison, width = terminalWidth()): string {
   ].join('\n');
 }
 
-export function comparisonMarkdown(c: Comparison, chartFile?: string): string {
+function comparisonMarkdown(c: Comparison, chartFile?: string): string {
   return [
     `# ${c.nameA} vs ${c.nameB}`,
     '',
@@ -600,4 +601,3 @@ export async function saveComparison(c: Comparison, dir: string): Promise<{ mark
   return { markdown, svg };
 }
 
-export { runFileStem };

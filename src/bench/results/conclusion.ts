@@ -4,7 +4,7 @@
  * per point, paired round by round (compare.ts), on the rate, p99, wire MB/s
  * and header share; then the verdict in words. No second command needed.
  */
-import { type Column } from './report.ts';
+import { type Column } from '../shared/table.ts';
 import {
   type Comparison,
   type ComparisonRow,
@@ -14,7 +14,7 @@ import {
   metricCell,
   variantSides,
 } from './compare.ts';
-import { fittedTable, terminalWidth, wrapText } from './fit.ts';
+import { fittedTable, terminalWidth, wrapText } from '../shared/fit.ts';
 import type { AnyResult } from './saved-runs.ts';
 
 function columns(c: Comparison): Array<Column<ComparisonRow>> {

@@ -7,19 +7,12 @@
  * (only the load each machine made may differ: --clients, --workers, --rate)
  * and their measured windows must overlap in time.
  */
-import { encodeHistogram, mergeHistograms, summarize } from '../load/histogram.ts';
-import type { Environment } from '../load/system.ts';
+import { encodeHistogram, mergeHistograms, summarize } from '../shared/latency.ts';
+import type { Environment } from '../shared/system.ts';
 import { IncompatibleRunsError, RunsNotConcurrentError } from '../../protocol/index.ts';
 import type { ChurnFigures } from './churn.ts';
-import {
-  type BenchResult,
-  loadThreadFigures,
-  type Measurement,
-  meanStdev,
-  type Sample,
-  SCHEMA,
-  summarizeMeasurements,
-} from './result.ts';
+import { type BenchResult, loadThreadFigures, type Measurement, type Sample, SCHEMA, summarizeMeasurements } from './result.ts';
+import { meanStdev } from '../shared/stats.ts';
 import type { AnyResult } from './saved-runs.ts';
 
 /** One run to merge and the name it goes by in messages (its file). */
@@ -29,7 +22,7 @@ export interface NamedRun {
 }
 
 /** What a merged run says of the runs it was made from. */
-export interface MergedFrom {
+interface MergedFrom {
   name: string;
   label: string;
   startedAt: string;

@@ -1,10 +1,11 @@
 /** Tables for people: per measurement, and a summary across sizes, as terminal text and as markdown. */
-import { fmtInt, fmtMB, fmtUs, formatSize, pct } from '../format.ts';
-import { describeEnvironment } from '../load/system.ts';
+import { type Column, markdownColumns, markdownTable } from '../shared/table.ts';
+import { fmtInt, fmtMB, fmtUs, formatSize, pct } from '../shared/format.ts';
+import { describeEnvironment } from '../shared/system.ts';
 import type { BenchResult, Measurement, SummaryRow } from './result.ts';
 import { churnLines, churnMarkdown, churnText } from './churn-report.ts';
 import { saturationLines, saturationText, type TesterLoad } from './saturation.ts';
-import { fittedTable, stackedTable, terminalWidth, wrapText } from './fit.ts';
+import { fittedTable, stackedTable, terminalWidth, wrapText } from '../shared/fit.ts';
 
 /** A few lines per measurement, printed as soon as it is done. */
 export function describeMeasurement(m: Measurement, width = terminalWidth()): string {
@@ -96,54 +97,6 @@ const SUMMARY: ReadonlyArray<Column<SummaryRow>> = [
   ],
   ['tester', (r) => (r.testerSaturated ? 'SATURATED' : 'ok')],
 ];
-
-const RIGHT = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-
-export function textTable(head: string[], rows: string[][], right: Set<number> = RIGHT): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-export function markdownTable(head: string[], rows: string[][], right: Set<number> = RIGHT): string {
-  const esc = (c: string) => c.replaceAll('|', '\\|');
-  return [
-    `| ${head.map(esc).join(' | ')} |`,
-    `| ${head.map((_, i) => (right.has(i) ? '---:' : '---')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
-  ].join('\n');
-}
-
-/**
- * A column of a table: its heading, its cell for a row, whether it is a figure
- * (right-aligned), and its turn to go when a terminal table is too wide (1
- * goes first; none: always shown; see fit.ts). Markdown keeps every column.
- */
-export type Column<T> = readonly [head: string, cell: (row: T) => string, figure?: boolean, dropOrder?: number];
-
-/** A markdown table from rows and column definitions (heading and cell side by side, never out of step). */
-export function markdownColumns<T>(rows: readonly T[], columns: ReadonlyArray<Column<T>>): string {
-  const right = new Set(columns.flatMap(([, , figure], i) => (figure ? [i] : [])));
-  return markdownTable(
-    columns.map(([head]) => head),
-    rows.map((r) => columns.map(([, cell]) => cell(r))),
-    right,
-  );
-}
-
-/** The same as terminal text: heading and cell side by side, figures right-aligned. */
-export function textColumns<T>(rows: readonly T[], columns: ReadonlyArray<Column<T>>): string {
-  const right = new Set(columns.flatMap(([, , figure], i) => (figure ? [i] : [])));
-  return textTable(
-    columns.map(([head]) => head),
-    rows.map((r) => columns.map(([, cell]) => cell(r))),
-    right,
-  );
-}
 
 /**
  * The summary for the terminal: one table per variant (its name above it),

@@ -2,10 +2,11 @@
  * The saved form of a run (results/*.json) and the summaries read from it by
  * the report, the chart and compare. Bump SCHEMA when a field changes meaning.
  */
-import type { Environment } from '../load/system.ts';
-import type { LatencySummaryUs } from '../load/histogram.ts';
+import type { Environment } from '../shared/system.ts';
+import type { LatencySummaryUs } from '../shared/latency.ts';
 import type { ResolvedBenchOptions } from '../options.ts';
-import { formatSize } from '../format.ts';
+import { median } from '../shared/stats.ts';
+import { formatSize } from '../shared/format.ts';
 import { type ChurnFigures, type ChurnSummary, summarizeChurn } from './churn.ts';
 
 export const SCHEMA = 'handoff-bench/1';
@@ -134,20 +135,6 @@ export interface BenchResult extends RunEnvelope {
 export function loadThreadFigures(cpuSeconds: number[], messages: number): { cpuSeconds: number[]; cpuUsPerMsg: number } {
   const total = cpuSeconds.reduce((a, b) => a + b, 0);
   return { cpuSeconds, cpuUsPerMsg: messages > 0 ? (total * 1e6) / messages : 0 };
-}
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-export function meanStdev(values: readonly number[]): { mean: number; stdev: number } {
-  if (values.length === 0) return { mean: 0, stdev: 0 };
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance = values.length > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean, stdev: Math.sqrt(variance) };
 }
 
 export function variantName(strategy: string | null, headerBytes: number): string {

@@ -22,14 +22,14 @@ const ONE_CORE = 1;
 const percent = (x: number) => `${Math.round(x * 100)}%`;
 
 /** `load threads 100%/98% busy, machine 95% busy` */
-export function testerLoadText(t: TesterLoad): string {
+function testerLoadText(t: TesterLoad): string {
   const threads = t.threadUtilization.map(percent).join('/');
   const noun = t.threadUtilization.length === 1 ? 'load thread' : 'load threads';
   return `${noun} ${threads} busy${t.machineBusy === null ? '' : `, machine ${percent(t.machineBusy)} busy`}`;
 }
 
 /** What to do: more load threads if cores are idle, else another load machine and bench:merge. */
-export function saturationAdvice(t: TesterLoad): string {
+function saturationAdvice(t: TesterLoad): string {
   const workers = t.threadUtilization.length;
   const cores = t.cores ?? availableParallelism();
   const merge =

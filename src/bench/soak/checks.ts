@@ -9,7 +9,7 @@
  * - p99 latency: the last third's median p99 at most `p99Factor` times the
  *   first third's.
  */
-import { median } from '../results/result.ts';
+import { median } from '../shared/stats.ts';
 
 export interface SoakCounts {
   clientSent: number;

@@ -1,7 +1,7 @@
 /** The soak's markdown report. */
-import { fmtInt } from '../format.ts';
-import { describeEnvironment, environment } from '../load/system.ts';
-import { markdownTable } from '../results/report.ts';
+import { fmtInt } from '../shared/format.ts';
+import { describeEnvironment, environment } from '../shared/system.ts';
+import { markdownTable } from '../shared/table.ts';
 import type { SoakReport } from './run.ts';
 
 const ms = (us: number | null) => (us === null ? 'n/a' : (us / 1000).toFixed(2));

@@ -17,9 +17,9 @@ import {
   type HandoffError,
   parseErrorPayload,
 } from '../../protocol/index.ts';
-import { createLatencyHistogram, encodeHistogram } from '../load/histogram.ts';
+import { createLatencyHistogram, encodeHistogram } from '../shared/latency.ts';
 import { connectReading, serveOrders, settleAll } from '../load/thread-kit.ts';
-import { Random } from '../random.ts';
+import { Random } from '../shared/random.ts';
 import type { FromSoakThread, SoakSample, SoakSetup, ToSoakThread } from './messages.ts';
 
 const READ_BUFFER_BYTES = 256 * 1024;

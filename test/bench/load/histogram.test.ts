@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { LatencyRecorder } from '../../../src/bench/load/histogram.ts';
 import {
   createLatencyHistogram,
   decodeHistogram,
   encodeHistogram,
   HISTOGRAM_RANGE,
-  LatencyRecorder,
   mergeHistograms,
   summarize,
-} from '../../../src/bench/load/histogram.ts';
+} from '../../../src/bench/shared/latency.ts';
 
 // Each thread records a deterministic set of values; the merge of their encoded
 // histograms must equal, bucket for bucket, one histogram that recorded them all.
@@ -34,7 +34,7 @@ function inThread(thread: number): Promise<string> {
     const w = new Worker(THREAD_SOURCE, {
       eval: true,
       workerData: {
-        module: new URL('../../../src/bench/load/histogram.ts', import.meta.url).href,
+        module: new URL('../../../src/bench/shared/latency.ts', import.meta.url).href,
         values: valuesFor(thread),
       },
     });

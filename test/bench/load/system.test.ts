@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkFileLimit, gitCommit, readFileLimit } from '../../../src/bench/load/system.ts';
+import { checkFileLimit, gitCommit, readFileLimit } from '../../../src/bench/shared/system.ts';
 
 test('file limit: enough passes; a low soft limit names the ulimit command; a low hard limit says so', () => {
   checkFileLimit(500, { soft: 1024, hard: 4096 });

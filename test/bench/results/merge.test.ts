@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { decodeHistogram, mergeHistograms, summarize } from '../../../src/bench/load/histogram.ts';
+import { decodeHistogram, mergeHistograms, summarize } from '../../../src/bench/shared/latency.ts';
 import { mergeRuns, type MergedResult, type NamedRun } from '../../../src/bench/results/merge.ts';
 import type { BenchResult } from '../../../src/bench/results/result.ts';
 import { HandoffError } from '../../../src/protocol/index.ts';

@@ -1,7 +1,7 @@
 // A saturated tester: the reports say by how much (threads, machine) and what to do about it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLatencyHistogram, encodeHistogram, summarize } from '../../../src/bench/load/histogram.ts';
+import { createLatencyHistogram, encodeHistogram, summarize } from '../../../src/bench/shared/latency.ts';
 import { describeMeasurement, markdownReport } from '../../../src/bench/results/report.ts';
 import { type BenchResult, type Measurement, summarizeMeasurements } from '../../../src/bench/results/result.ts';
 import { saturationText } from '../../../src/bench/results/saturation.ts';

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fmtMB } from '../../../src/bench/format.ts';
+import { fmtMB } from '../../../src/bench/shared/format.ts';
 import { chatSummaryText, describeChatMeasurement } from '../../../src/bench/results/chat-report.ts';
 import type { ChatResult } from '../../../src/bench/results/chat-result.ts';
 import { conclusionText } from '../../../src/bench/results/conclusion.ts';
 import { comparisonText, compareRuns, MARK_LEGEND, variantSides } from '../../../src/bench/results/compare.ts';
 import { replay } from '../../helpers/screen.ts';
-import { terminalWidth, wrapText } from '../../../src/bench/results/fit.ts';
+import { terminalWidth, wrapText } from '../../../src/bench/shared/fit.ts';
 import { describeMeasurement, headerDominance, markdownReport, summaryText } from '../../../src/bench/results/report.ts';
 import type { BenchResult, SummaryRow } from '../../../src/bench/results/result.ts';
 

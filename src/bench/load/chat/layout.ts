@@ -7,7 +7,7 @@
  * So a receiver tells a sender of its room from the sender id alone:
  * id % rooms = its room, and floor(id / rooms) is that sender's place there.
  */
-import type { TargetKind } from './wire.ts';
+import type { TargetKind } from '../../results/chat-result.ts';
 
 export interface ChatConnSpec {
   /** Global connection number. */

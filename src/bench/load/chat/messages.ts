@@ -7,7 +7,7 @@ import type { ChatConnSpec } from './layout.ts';
 import type { LoadSetup } from '../messages.ts';
 import type { ResolvedChatOptions } from '../../options.ts';
 import type { SettledCounts } from '../thread-kit.ts';
-import type { TargetKind } from './wire.ts';
+import type { TargetKind } from '../../results/chat-result.ts';
 
 /** Live counters of one chat load thread (Float64 slots, plain stores, read by the orchestrator at will). */
 export const K = {

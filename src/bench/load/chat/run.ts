@@ -21,13 +21,19 @@ import {
   chatVariantKey,
   summarizeChat,
 } from '../../results/chat-result.ts';
-import { meanStdev } from '../../results/result.ts';
+import { meanStdev } from '../../shared/stats.ts';
 import { PHASE, readNamed } from '../counters.ts';
-import { mergeHistograms, encodeHistogram, summarize } from '../histogram.ts';
+import { mergeHistograms, encodeHistogram, summarize } from '../../shared/latency.ts';
 import { ThreadPool, type ThreadScript } from '../pool.ts';
-import { SATURATED_UTILIZATION } from '../run.ts';
 import { runRounds } from '../rounds.ts';
-import { type CounterReader, measureWindow, type PlanInfo, type RunHooks, type WindowFigures } from '../window.ts';
+import {
+  type CounterReader,
+  measureWindow,
+  type PlanInfo,
+  type RunHooks,
+  type WindowFigures,
+  SATURATED_UTILIZATION,
+} from '../window.ts';
 import { expectedDeliveries, roomShapes, threadConnections } from './layout.ts';
 import {
   type ChatCounters,
@@ -41,7 +47,7 @@ import {
 import { type ChatTarget, type ChatVariant, startChatTarget, variantName } from './targets.ts';
 import { siblingModule } from '../../../options/sibling-module.ts';
 
-export interface ChatPlan extends PlanInfo {
+interface ChatPlan extends PlanInfo {
   variant: ChatVariant;
   clients: number;
   sizeBytes: number;
@@ -75,7 +81,7 @@ function chatSample(later: ChatCounters, earlier: ChatCounters, t: number, secon
 }
 
 /** The variants of a run: each target kind, handoff once per server-worker count. */
-export function chatVariants(options: ResolvedBenchOptions): ChatVariant[] {
+function chatVariants(options: ResolvedBenchOptions): ChatVariant[] {
   const chat = options.chat!;
   const external = options.target;
   return chat.targetKinds.flatMap((kind): ChatVariant[] => {

@@ -17,8 +17,8 @@
  * per delivery).
  */
 export const STAMP_BYTES = 16;
-export const MAGIC_WARM = 0x77; // 'w'
-export const MAGIC_COUNTED = 0x57; // 'W'
+const MAGIC_WARM = 0x77; // 'w'
+const MAGIC_COUNTED = 0x57; // 'W'
 /** Sender ids are 24-bit. */
 export const MAX_SENDERS = 1 << 24;
 

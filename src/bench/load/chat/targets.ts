@@ -10,8 +10,8 @@ import type { ServerStats } from '../../../server/server.ts';
 import type { Strategy } from '../../../server/options.ts';
 import { startEmbeddedServer, type ServerUnderTest } from '../embedded-server.ts';
 import { startListeningProgram, type StartedProcess } from '../processes.ts';
-import { processCpuSeconds } from '../system.ts';
-import type { TargetKind } from './wire.ts';
+import { processCpuSeconds } from '../../shared/system.ts';
+import type { TargetKind } from '../../results/chat-result.ts';
 
 /** One line of a chat run's chart: a server and how it is run. */
 export interface ChatVariant {

@@ -30,11 +30,10 @@ import {
   parseRefusal,
 } from '../../../protocol/index.ts';
 
-export const TARGET_KINDS = ['handoff', 'nats', 'redis'] as const;
-export type TargetKind = (typeof TARGET_KINDS)[number];
+import type { TargetKind } from '../../results/chat-result.ts';
 
 /** Largest frame, line or element any parser accepts from a server. */
-export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
 export interface ChatSink {
   /** Set by a parser that stopped on an incomplete frame: the bytes it needs in all (0: not known yet). */

@@ -24,7 +24,8 @@ import {
   UnexpectedReplyError,
 } from '../../../protocol/index.ts';
 import { PHASE } from '../counters.ts';
-import { encodeHistogram, LatencyRecorder } from '../histogram.ts';
+import { LatencyRecorder } from '../histogram.ts';
+import { encodeHistogram } from '../../shared/latency.ts';
 import { RateClock, type Scheduled } from '../rate-clock.ts';
 import { closeAll, connectReading, ErrorTally, serveOrders, settleAll, threadShared } from '../thread-kit.ts';
 import {

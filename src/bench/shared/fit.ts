@@ -3,7 +3,7 @@
  * when it goes if the table is too wide (autocannon's compact tables choose
  * their columns the same way); the markdown report keeps every column.
  */
-import { type Column, textColumns } from './report.ts';
+import { type Column, textColumns } from './table.ts';
 
 type FitColumn<T> = Column<T>;
 
@@ -16,7 +16,7 @@ export function terminalWidth(stream: { columns?: number; isTTY?: boolean } = pr
 }
 
 /** The columns that fit `width`, dropping them in their order; the names of those left out. */
-export function fitColumns<T>(
+function fitColumns<T>(
   rows: readonly T[],
   columns: ReadonlyArray<FitColumn<T>>,
   width: number,
@@ -36,8 +36,6 @@ export function fitColumns<T>(
   }
   return { kept, dropped };
 }
-
-
 
 function droppedLine(dropped: readonly string[], width: number): string {
   return wrapText(`not shown at this width: ${dropped.join(', ')} (the saved report has every column)`, width);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { FileLimitError } from '../../protocol/index.ts';
 
 /** Descriptors a process needs beyond its connections (stdio, epoll, pipes, threads...). */
-export const FD_HEADROOM = 64;
+const FD_HEADROOM = 64;
 
 export interface FileLimit {
   soft: number;
