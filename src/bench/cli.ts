@@ -6,6 +6,7 @@
  * Errors come out as one line and a non-zero exit status, never a stack trace.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { reportCliFailure } from '../options/cli-failure.ts';
 import { defineFlags, type FlagRow, type FlagTable } from '../options/flags.ts';
 import {
   escapeOptionText,
@@ -44,18 +45,15 @@ import { runResolved } from './index.ts';
 
 /** One line for a user, and the exit status: 2 for a bad option, 1 for anything else that failed. */
 export function fail<O>(command: string, flags: FlagTable<O>, err: unknown): void {
-  if (err instanceof InvalidOptionError) {
-    process.stderr.write(`handoff ${command}: ${flags.describeError(err)}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  if (err instanceof HandoffError) {
-    process.stderr.write(`handoff ${command}: ${err.message}\n`);
-    // Runs that cannot be compared as given are a usage error, like a bad option.
-    process.exitCode = err instanceof IncomparableRunsError ? 2 : 1;
-    return;
-  }
-  throw err;
+  process.exitCode = reportCliFailure(err, {
+    prefix: `handoff ${command}`,
+    flags,
+    other: (e) =>
+      e instanceof HandoffError
+        ? // Runs that cannot be compared as given are a usage error, like a bad option.
+          { text: e.message, status: e instanceof IncomparableRunsError ? 2 : 1 }
+        : null,
+  });
 }
 
 // ---------------------------------------------------------------------------

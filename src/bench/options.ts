@@ -297,6 +297,60 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
   // A field given as undefined takes its default, as a missing one does.
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as BenchOptions;
   const o = { ...BENCH_DEFAULTS, ...given };
+  // The phases run in this order, so that of two mistakes the same one is reported first.
+  const shape = resolveShape(given, o);
+  const messages = resolveMessageShape(given, o);
+  const workers = resolveWorkers(o, shape.clientCounts);
+  const server = resolveServer(given, o, messages.headerBytes);
+  const load = resolveLoad(given, o, shape.clients);
+  const transports = resolveTransports(given);
+  const ca = resolveCa(o, transports, shape.mode);
+  const chat = shape.mode === 'chat' ? resolveChat(given, o, { ...shape, ...messages, target: server.target }) : null;
+  return Object.freeze({
+    clients: shape.clients,
+    pipelining: integer('pipelining', o.pipelining, 1, 10_000),
+    durationS: number('durationS', o.durationS, 0.1, MAX_SECONDS),
+    messages: o.messages === undefined ? 0 : integer('messages', o.messages, 1, 1e12),
+    amount: load.amount,
+    bailout: integer('bailout', o.bailout, 0, 1e12),
+    connectionRate: load.connectionRate,
+    payloads: messages.payloads,
+    onPort: server.onPort,
+    // An exact amount is the whole measurement: no warm-up before it.
+    warmupS: load.amount > 0 ? 0 : number('warmupS', o.warmupS, 0, 3600),
+    sizes: messages.sizes,
+    headerBytes: messages.headerBytes,
+    mode: shape.mode,
+    rate: load.rate,
+    workers,
+    label: text('label', o.label, { oneLine: true }),
+    json: boolean('json', o.json),
+    out: text('out', o.out),
+    target: server.target,
+    serverWorkers: shape.serverWorkerCounts[0]!,
+    strategies: server.strategies,
+    transports,
+    ca,
+    repeat: integer('repeat', o.repeat, 1, 1000),
+    timeoutS: number('timeoutS', o.timeoutS, 0.1, 3600),
+    connectTimeoutS: number('connectTimeoutS', o.connectTimeoutS, 0.001, 3600),
+    progress: boolean('progress', o.progress),
+    churn: resolveChurn(given, shape.mode),
+    serverCommand: commandLine('serverCommand', o.serverCommand),
+    chat,
+  });
+}
+
+/** The mode and the sweeps of connection and server thread counts (a sweep only in chat mode). */
+interface RunShape {
+  mode: Mode;
+  clientCounts: readonly number[];
+  serverWorkerCounts: readonly number[];
+  /** The largest connection count: what the open-file limit must allow. */
+  clients: number;
+}
+
+function resolveShape(given: BenchOptions, o: BenchOptions): RunShape {
   const mode = choice('mode', o.mode, MODES);
   const clientCounts = list('clients', [o.clients].flat(), (c) => integer('clients', c, 1, 100_000));
   const serverWorkerCounts = list('serverWorkers', [o.serverWorkers].flat(), (w) =>
@@ -307,7 +361,14 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
     const notChat = NOT_CHAT.find((name) => given[name] !== undefined);
     if (notChat) throw new InvalidOptionError(notChat, `{${notChat}} is not for {mode} chat`);
   }
-  const clients = Math.max(...clientCounts);
+  return { mode, clientCounts, serverWorkerCounts, clients: Math.max(...clientCounts) };
+}
+
+/** What is sent: your own payloads or synthetic ones of `sizes`, and headers that can carry their lengths. */
+function resolveMessageShape(
+  given: BenchOptions,
+  o: BenchOptions,
+): { payloads: readonly string[] | null; sizes: readonly number[]; headerBytes: readonly number[] } {
   const payloads = resolvePayloads(given);
   if (payloads && given.sizes !== undefined) {
     throw new InvalidOptionError('sizes', '{sizes} sets synthetic payloads: it cannot go with payloads of your own');
@@ -329,6 +390,11 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
       );
     }
   }
+  return { payloads, sizes, headerBytes };
+}
+
+/** Load threads: at most one per connection of the smallest sweep point. */
+function resolveWorkers(o: BenchOptions, clientCounts: readonly number[]): number {
   const fewest = Math.min(...clientCounts);
   const workers = integer('workers', o.workers ?? defaultWorkers(fewest), 1, 256);
   if (workers > fewest) {
@@ -337,6 +403,19 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
       `{workers} ${workers} is more than {clients} ${fewest}: each thread needs a connection`,
     );
   }
+  return workers;
+}
+
+/** The server measured: embedded (with its strategies), a running one (`target`), or one started by `onPort`. */
+function resolveServer(
+  given: BenchOptions,
+  o: BenchOptions,
+  headerBytes: readonly number[],
+): {
+  strategies: readonly Strategy[];
+  target: ResolvedBenchOptions['target'];
+  onPort: readonly string[];
+} {
   const strategies = list('strategies', o.strategies, (s) => choice('strategies', s, STRATEGIES));
   const target = o.target ? parseHostPort('target', o.target) : null;
   const onPort = given.onPort === undefined ? Object.freeze<string[]>([]) : commandLine('onPort', given.onPort);
@@ -359,8 +438,11 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
       `{strategies} chooses the embedded server; it cannot be used with {${targetOption}}`,
     );
   }
-  const load = resolveLoad(given, o, clients);
-  const transports = resolveTransports(given);
+  return { strategies, target, onPort };
+}
+
+/** `ca` needs TLS, and chat mode speaks plain TCP only. */
+function resolveCa(o: BenchOptions, transports: readonly Transport[], mode: Mode): string {
   const ca = text('ca', o.ca ?? '');
   if (ca !== '' && !transports.includes('tls')) {
     throw new InvalidOptionError('ca', '{ca} is for TLS connections: it needs {tls}');
@@ -368,41 +450,7 @@ export function resolveBenchOptions(options: BenchOptions = {}): ResolvedBenchOp
   if (mode === 'chat' && transports.includes('tls')) {
     throw new InvalidOptionError('tls', '{tls} is for {mode} ack and echo: the chat tester speaks plain TCP');
   }
-  const chat =
-    mode === 'chat' ? resolveChat(given, o, { clientCounts, serverWorkerCounts, sizes, target, headerBytes }) : null;
-  return Object.freeze({
-    clients,
-    pipelining: integer('pipelining', o.pipelining, 1, 10_000),
-    durationS: number('durationS', o.durationS, 0.1, MAX_SECONDS),
-    messages: o.messages === undefined ? 0 : integer('messages', o.messages, 1, 1e12),
-    amount: load.amount,
-    bailout: integer('bailout', o.bailout, 0, 1e12),
-    connectionRate: load.connectionRate,
-    payloads,
-    onPort,
-    // An exact amount is the whole measurement: no warm-up before it.
-    warmupS: load.amount > 0 ? 0 : number('warmupS', o.warmupS, 0, 3600),
-    sizes,
-    headerBytes,
-    mode,
-    rate: load.rate,
-    workers,
-    label: text('label', o.label, { oneLine: true }),
-    json: boolean('json', o.json),
-    out: text('out', o.out),
-    target,
-    serverWorkers: serverWorkerCounts[0]!,
-    strategies,
-    transports,
-    ca,
-    repeat: integer('repeat', o.repeat, 1, 1000),
-    timeoutS: number('timeoutS', o.timeoutS, 0.1, 3600),
-    connectTimeoutS: number('connectTimeoutS', o.connectTimeoutS, 0.001, 3600),
-    progress: boolean('progress', o.progress),
-    churn: resolveChurn(given, mode),
-    serverCommand: commandLine('serverCommand', o.serverCommand),
-    chat,
-  });
+  return ca;
 }
 
 /** `churn`: whole numbers of messages per connection; closed loop in ack or echo mode only. */
@@ -480,9 +528,32 @@ interface ChatInputs {
   headerBytes: readonly number[];
 }
 
-/** Chat mode's options, each checked once, and the combinations that cannot be measured refused in one line. */
+/**
+ * Chat mode's options, each checked once, and the combinations that cannot be measured refused in one line.
+ * In phases: what chat mode does not take, who sends, what is measured (targets), then each room's shape.
+ */
 function resolveChat(given: BenchOptions, o: BenchOptions, inputs: ChatInputs): ResolvedChatOptions {
-  const { clientCounts, serverWorkerCounts, sizes, target, headerBytes } = inputs;
+  refuseForChat(given, inputs);
+  const senders = integer('senders', o.senders, 1, MAX_SENDERS - 1);
+  const rooms = integer('rooms', o.rooms, 1, 10_000);
+  const targets = resolveChatTargets(given, o, inputs.target);
+  checkRooms(inputs.clientCounts, senders, rooms);
+  return Object.freeze({
+    clients: inputs.clientCounts,
+    senders,
+    rooms,
+    window: integer('window', o.window, 1, 1_000_000),
+    natsPingEvery: integer('natsPingEvery', o.natsPingEvery, 1, 1_000_000),
+    targetKinds: targets.targetKinds,
+    serverWorkers: inputs.serverWorkerCounts,
+    redis: targets.redis,
+    natsServer: text('natsServer', o.natsServer, { nonEmpty: true }),
+    redisServer: text('redisServer', o.redisServer, { nonEmpty: true }),
+  });
+}
+
+/** Ack and echo options chat mode cannot honour, and payloads too small for a chat stamp. */
+function refuseForChat(given: BenchOptions, { sizes, headerBytes }: ChatInputs): void {
   for (const [option, reason] of [
     ['pipelining', 'chat senders keep {window} messages unacknowledged'],
     ['messages', 'a chat measurement runs for {durationS}'],
@@ -500,8 +571,17 @@ function resolveChat(given: BenchOptions, o: BenchOptions, inputs: ChatInputs): 
   if (given.strategies !== undefined && given.strategies.length > 1) {
     throw new InvalidOptionError('strategies', 'give one {strategies} in {mode} chat (it starts the handoff servers)');
   }
-  const senders = integer('senders', o.senders, 1, MAX_SENDERS - 1);
-  const rooms = integer('rooms', o.rooms, 1, 10_000);
+}
+
+/**
+ * What chat mode measures: the target kinds, and how the handoff servers are started (their threads, a Redis
+ * between two of them), or the one running server of `target`.
+ */
+function resolveChatTargets(
+  given: BenchOptions,
+  o: BenchOptions,
+  target: ChatInputs['target'],
+): { targetKinds: readonly TargetKind[]; redis: boolean } {
   const targetKinds = list('targetKinds', o.targetKinds, (k) => choice('targetKinds', k, TARGET_KINDS));
   const redis = boolean('redis', o.redis);
   const handoff = targetKinds.includes('handoff');
@@ -517,22 +597,24 @@ function resolveChat(given: BenchOptions, o: BenchOptions, inputs: ChatInputs): 
       `{redis} puts a Redis between two handoff servers: it cannot go with {targetKinds} ${targetKinds.join(',')}`,
     );
   }
-  if (target) {
-    if (targetKinds.length > 1) {
-      throw new InvalidOptionError(
-        'targetKinds',
-        '{target} is one running server: give the one {targetKinds} it speaks',
-      );
-    }
-    for (const option of ['redis', 'serverWorkers'] as const) {
-      if (given[option] !== undefined) {
-        throw new InvalidOptionError(
-          option,
-          `{${option}} chooses the embedded servers; it cannot be used with {target}`,
-        );
-      }
+  if (target) refuseWithTarget(given, targetKinds);
+  return { targetKinds, redis };
+}
+
+/** A running server is one target: no second kind, and no option that chooses the embedded servers. */
+function refuseWithTarget(given: BenchOptions, targetKinds: readonly TargetKind[]): void {
+  if (targetKinds.length > 1) {
+    throw new InvalidOptionError('targetKinds', '{target} is one running server: give the one {targetKinds} it speaks');
+  }
+  for (const option of ['redis', 'serverWorkers'] as const) {
+    if (given[option] !== undefined) {
+      throw new InvalidOptionError(option, `{${option}} chooses the embedded servers; it cannot be used with {target}`);
     }
   }
+}
+
+/** At every point of the sweep, each room has a sender and a connection that only receives. */
+function checkRooms(clientCounts: readonly number[], senders: number, rooms: number): void {
   for (const clients of clientCounts) {
     if (senders > clients) {
       throw new InvalidOptionError(
@@ -555,16 +637,4 @@ function resolveChat(given: BenchOptions, o: BenchOptions, inputs: ChatInputs): 
       );
     }
   }
-  return Object.freeze({
-    clients: clientCounts,
-    senders,
-    rooms,
-    window: integer('window', o.window, 1, 1_000_000),
-    natsPingEvery: integer('natsPingEvery', o.natsPingEvery, 1, 1_000_000),
-    targetKinds,
-    serverWorkers: serverWorkerCounts,
-    redis,
-    natsServer: text('natsServer', o.natsServer, { nonEmpty: true }),
-    redisServer: text('redisServer', o.redisServer, { nonEmpty: true }),
-  });
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { defineFlags, type FlagRow } from '../options/flags.ts';
-import { InvalidOptionError } from '../protocol/index.ts';
+import { reportCliFailure } from '../options/cli-failure.ts';
 import { REPO_DIR } from './load/system.ts';
 
 export interface Script<O, R> {
@@ -43,9 +43,7 @@ export async function runScript<O, R>(script: Script<O, R>): Promise<void> {
   try {
     options = script.resolve(table.toOptions(argv));
   } catch (err) {
-    if (!(err instanceof InvalidOptionError)) throw err;
-    process.stderr.write(`${script.name}: ${table.describeError(err)}\n`);
-    process.exit(2);
+    process.exit(reportCliFailure(err, { prefix: script.name, flags: table }));
   }
   const command = `npm run ${script.name} -- ${hideBin(process.argv).join(' ')}`.trim();
   const report = await script.run(options);

@@ -102,6 +102,145 @@ async function countLinesLeft(lines: AsyncIterator<string>): Promise<number> {
   }
 }
 
+/** The REPL's side of the terminal: readline, the prompt, and lines for the user. */
+interface ReplScreen {
+  readonly lines: AsyncIterator<string>;
+  /** Shows the prompt; `preserveCursor` keeps the cursor in what the user typed ahead. */
+  prompt(preserveCursor?: boolean): void;
+  /** A line for the user; on a terminal, above the prompt (once readline is closed, e.g. by Ctrl-D, plainly). */
+  show(stream: NodeJS.WritableStream, text: string): void;
+  /** Leaves the prompt's row (Ctrl-D, Ctrl-C, the server gone), so that what follows, the shell's prompt too, starts a row. */
+  leavePrompt(): void;
+  /** One line on errorOutput; the exit status that goes with it. */
+  fail(err: unknown): number;
+  close(): void;
+}
+
+/** Everything one REPL run works with. */
+interface Repl {
+  client: Client;
+  screen: ReplScreen;
+  chat: boolean;
+  interactive: boolean;
+  output: NodeJS.WritableStream;
+  errorOutput: NodeJS.WritableStream;
+}
+
+function writeFailure(errorOutput: NodeJS.WritableStream, err: unknown): number {
+  errorOutput.write(`handoff: ${describeFailure(err)}\n`);
+  return 1;
+}
+
+function openScreen(
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  errorOutput: NodeJS.WritableStream,
+  interactive: boolean,
+): ReplScreen {
+  /** The prompt is on the screen with the cursor after it (no Enter since): a line that follows needs a row of its own. */
+  let atPrompt = false;
+  const rl = readline.createInterface({
+    input,
+    output: interactive ? output : undefined,
+    terminal: interactive,
+    prompt: '> ',
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  // Without a listener readline would only pause on Ctrl-C; leaving cleanly is friendlier.
+  rl.on('SIGINT', () => rl.close());
+  let rlClosed = false;
+  rl.once('close', () => (rlClosed = true));
+  rl.on('line', () => (atPrompt = false));
+  const leavePrompt = () => {
+    if (!atPrompt) return;
+    atPrompt = false;
+    output.write('\n');
+  };
+  return {
+    lines: rl[Symbol.asyncIterator](),
+    prompt: (preserveCursor) => {
+      rl.prompt(preserveCursor);
+      atPrompt = true;
+    },
+    show: (stream, text) => {
+      if (interactive && !rlClosed) printAbove(rl, output, stream, text);
+      else stream.write(`${text}\n`);
+    },
+    leavePrompt,
+    fail: (err) => {
+      leavePrompt();
+      return writeFailure(errorOutput, err);
+    },
+    close: () => rl.close(),
+  };
+}
+
+/** On a terminal: the banner, the prompt, and in chat who is in the lobby with you. */
+async function greet({ client, screen, chat, output, errorOutput }: Repl): Promise<void> {
+  const { host, port } = client.options;
+  errorOutput.write(
+    chat
+      ? `connected to ${host}:${port} (chat): each line you type goes to your room\n` +
+          `${CHAT_COMMANDS_HELP}; ${QUIT_COMMAND} or Ctrl-D to leave\n`
+      : `connected to ${host}:${port}; type a message, ${QUIT_COMMAND} or Ctrl-D to leave\n`,
+  );
+  screen.prompt();
+  if (chat) screen.show(output, formatWho(await client.who()));
+}
+
+/** Sends one typed line and shows its reply; a chat refusal is one line, anything else throws. */
+async function answerLine({ client, screen, chat, interactive, output, errorOutput }: Repl, line: string) {
+  try {
+    if (!chat) output.write(`${await client.send(line)}\n`);
+    else {
+      const shown = await chatLine(client, line, interactive);
+      if (shown !== null) screen.show(output, shown);
+    }
+  } catch (err) {
+    if (!(chat && err instanceof CommandRefusedError)) throw err;
+    screen.show(errorOutput, describeRefusal(err));
+  }
+}
+
+/** Reads and answers lines until the user leaves (`leftWith`: the line that left, '' for the end of input) or a failure. */
+async function converse(repl: Repl): Promise<{ leftWith: string } | { failed: unknown }> {
+  const { client, screen } = repl;
+  const serverGone = client.closed.then((info: CloseInfo) => ({ gone: info }));
+  for (;;) {
+    const next = await Promise.race([screen.lines.next(), serverGone]);
+    if ('gone' in next) {
+      // The server left while we waited for input (SHUTTING_DOWN, idle TIMEOUT, a crash).
+      return { failed: next.gone.error ?? new ConnectionClosedError('the server closed the connection') };
+    }
+    if (next.done) {
+      screen.leavePrompt(); // Ctrl-D or Ctrl-C: the cursor is still after the prompt
+      return { leftWith: '' };
+    }
+    const line = next.value;
+    if (line === QUIT_COMMAND) return { leftWith: QUIT_COMMAND };
+    if (line !== '') {
+      try {
+        await answerLine(repl, line);
+      } catch (err) {
+        return { failed: err };
+      }
+      if (line === DISCONNECT_MESSAGE) return { leftWith: DISCONNECT_MESSAGE };
+    }
+    if (repl.interactive) screen.prompt(repl.chat); // in chat mode the user may have typed ahead: keep the cursor in it
+  }
+}
+
+/** Closes the connection; piped input may go on after the line that left: those lines are not sent, and the user is told so. */
+async function leave({ client, screen, interactive, errorOutput }: Repl, leftWith: string): Promise<number> {
+  const unsent = leftWith && !interactive ? await countLinesLeft(screen.lines) : 0;
+  await client.close();
+  if (unsent > 0) {
+    errorOutput.write(`handoff: ${unsent} line${unsent === 1 ? '' : 's'} after ${leftWith} not sent\n`);
+  }
+  const { error } = await client.closed;
+  return error ? screen.fail(error) : 0;
+}
+
 /**
  * The interactive client: each line read is sent as one message and its reply
  * printed on its own line. Leaves cleanly (`!DISCONNECT`, then the server's FIN)
@@ -119,116 +258,30 @@ export async function runRepl(options: ReplOptions): Promise<number> {
   const output = options.output ?? process.stdout;
   const errorOutput = options.errorOutput ?? process.stderr;
   const interactive = options.interactive ?? (input as { isTTY?: boolean }).isTTY === true;
-  /** The prompt is on the screen with the cursor after it (no Enter since): a line that follows needs a row of its own. */
-  let atPrompt = false;
-  /** Leaves the prompt's row (Ctrl-D, Ctrl-C, the server gone), so that what follows, the shell's prompt too, starts a row. */
-  const leavePrompt = () => {
-    if (!atPrompt) return;
-    atPrompt = false;
-    output.write('\n');
-  };
-  const fail = (err: unknown): number => {
-    leavePrompt();
-    errorOutput.write(`handoff: ${describeFailure(err)}\n`);
-    return 1;
-  };
-
   const chat = options.client.chat === true;
   let client: Client;
   try {
     // The REPL prints deliveries from the events; keeping them for deliveries() too would only cost memory.
     client = await connect(chat ? { ...options.client, maxBufferedDeliveryBytes: 0 } : options.client);
   } catch (err) {
-    return fail(err);
+    return writeFailure(errorOutput, err);
   }
 
-  const rl = readline.createInterface({
-    input,
-    output: interactive ? output : undefined,
-    terminal: interactive,
-    prompt: '> ',
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  // Without a listener readline would only pause on Ctrl-C; leaving cleanly is friendlier.
-  rl.on('SIGINT', () => rl.close());
-  let rlClosed = false;
-  rl.once('close', () => (rlClosed = true));
-  const prompt = (preserveCursor?: boolean) => {
-    rl.prompt(preserveCursor);
-    atPrompt = true;
-  };
-  rl.on('line', () => (atPrompt = false));
-  /** A line for the user; on a terminal, above the prompt (once readline is closed, e.g. by Ctrl-D, plainly). */
-  const show = (stream: NodeJS.WritableStream, text: string): void => {
-    if (interactive && !rlClosed) printAbove(rl, output, stream, text);
-    else stream.write(`${text}\n`);
-  };
-  if (chat) client.on('delivery', (delivery) => show(output, formatDelivery(delivery)));
-  const lines = rl[Symbol.asyncIterator]();
-  const serverGone = client.closed.then((info: CloseInfo) => ({ gone: info }));
-
+  const screen = openScreen(input, output, errorOutput, interactive);
+  const repl: Repl = { client, screen, chat, interactive, output, errorOutput };
+  if (chat) client.on('delivery', (delivery) => screen.show(output, formatDelivery(delivery)));
   try {
     if (interactive) {
-      const { host, port } = client.options;
-      errorOutput.write(
-        chat
-          ? `connected to ${host}:${port} (chat): each line you type goes to your room\n` +
-              `${CHAT_COMMANDS_HELP}; ${QUIT_COMMAND} or Ctrl-D to leave\n`
-          : `connected to ${host}:${port}; type a message, ${QUIT_COMMAND} or Ctrl-D to leave\n`,
-      );
-      prompt();
-      if (chat) {
-        try {
-          show(output, formatWho(await client.who())); // who is in the lobby with you
-        } catch (err) {
-          return fail(err);
-        }
+      try {
+        await greet(repl);
+      } catch (err) {
+        return screen.fail(err);
       }
     }
-    let leftWith = '';
-    for (;;) {
-      const next = await Promise.race([lines.next(), serverGone]);
-      if ('gone' in next) {
-        // The server left while we waited for input (SHUTTING_DOWN, idle TIMEOUT, a crash).
-        return fail(next.gone.error ?? new ConnectionClosedError('the server closed the connection'));
-      }
-      if (next.done) {
-        leavePrompt(); // Ctrl-D or Ctrl-C: the cursor is still after the prompt
-        break;
-      }
-      const line = next.value;
-      if (line === QUIT_COMMAND) {
-        leftWith = QUIT_COMMAND;
-        break;
-      }
-      if (line !== '') {
-        try {
-          if (!chat) output.write(`${await client.send(line)}\n`);
-          else {
-            const shown = await chatLine(client, line, interactive);
-            if (shown !== null) show(output, shown);
-          }
-        } catch (err) {
-          if (!(chat && err instanceof CommandRefusedError)) return fail(err);
-          show(errorOutput, describeRefusal(err));
-        }
-        if (line === DISCONNECT_MESSAGE) {
-          leftWith = DISCONNECT_MESSAGE;
-          break;
-        }
-      }
-      if (interactive) prompt(chat); // in chat mode the user may have typed ahead: keep the cursor in it
-    }
-    // Piped input may go on after the line that left: those lines are not sent, and the user is told so.
-    const unsent = leftWith && !interactive ? await countLinesLeft(lines) : 0;
-    await client.close();
-    if (unsent > 0) {
-      errorOutput.write(`handoff: ${unsent} line${unsent === 1 ? '' : 's'} after ${leftWith} not sent\n`);
-    }
-    const { error } = await client.closed;
-    return error ? fail(error) : 0;
+    const ended = await converse(repl);
+    return 'failed' in ended ? screen.fail(ended.failed) : await leave(repl, ended.leftWith);
   } finally {
-    rl.close();
+    screen.close();
     client.destroy();
   }
 }

@@ -2,7 +2,8 @@ import { lookup } from 'node:dns/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { defineFlags } from '../options/flags.ts';
-import { InvalidOptionError, NoLanAddressError } from '../protocol/index.ts';
+import { reportCliFailure } from '../options/cli-failure.ts';
+import { NoLanAddressError } from '../protocol/index.ts';
 import { ACK_STYLES, MODES, SERVER_DEFAULTS, type ServerOptions, STRATEGIES } from './options.ts';
 import { type RunningServer, startServer } from './server.ts';
 
@@ -209,14 +210,18 @@ export const serveCommand: CommandModule = {
       if (lan) options.host = await lanAddress();
       signals.serving(await startServer(options));
     } catch (err) {
-      process.stderr.write(`handoff: ${describeStartError(err)}\n`);
-      process.exit(err instanceof InvalidOptionError ? 2 : 1);
+      process.exit(
+        reportCliFailure(err, {
+          prefix: 'handoff',
+          flags: SERVE_FLAGS,
+          other: (e) => ({ text: describeStartError(e), status: 1 }),
+        }),
+      );
     }
   },
 };
 
 function describeStartError(err: unknown): string {
-  if (err instanceof InvalidOptionError) return SERVE_FLAGS.describeError(err);
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (e.code === 'EADDRINUSE') return `cannot listen on ${e.address}:${e.port}: the address is already in use`;
   if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${e.address}: no such address on this machine`;

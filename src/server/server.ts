@@ -72,6 +72,12 @@ function deadlineAfter(ms: number): { reached: Promise<void>; cancel(): void } {
   return { reached, cancel: () => clearTimeout(timer) };
 }
 
+/** The chat bus every thread joins, and the Redis bridge on it when --redis is set. */
+interface ChatBus {
+  chat: { busName: string; bridge: boolean } | null;
+  bridge: RedisBridge | null;
+}
+
 /**
  * Starts a server and resolves once it accepts connections (strategies in
  * strategies.ts: handoff, the default, reuseport and single).
@@ -87,21 +93,8 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   counters.limit = options.maxConnections;
 
   log.essential('starting', '[STARTING] server is starting...');
-  const chat =
-    options.mode === 'chat'
-      ? { busName: `handoff-chat-${process.pid}-${randomUUID()}`, bridge: options.redis !== '' }
-      : null;
-  // The Redis bridge is on the chat bus before any thread, so that every thread finds it there.
-  const bridge = chat?.bridge
-    ? await RedisBridge.start({
-        url: options.redis,
-        busName: chat.busName,
-        headerBytes: options.headerBytes,
-        maxMessageBytes: options.maxMessageBytes,
-        log,
-        counters,
-      })
-    : null;
+  const bus = await startChatBus(options, log, counters);
+  const { chat, bridge } = bus;
   let serving: Serving;
   try {
     serving = await START_STRATEGY[options.strategy]({
@@ -122,58 +115,98 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
 
   const stats = (): ServerStats => serverStats(counters, options);
   logListening(log, options, address, serving.threads);
-  let metrics: MetricsEndpoint | null = null;
-  if (options.metricsPort !== null) {
-    try {
-      metrics = await startMetrics({
-        host: options.metricsHost,
-        port: options.metricsPort,
-        counters,
-        mode: options.mode,
-        log,
-      });
-    } catch (err) {
-      await serving.stop(Promise.resolve());
-      await bridge?.stop();
-      throw err;
-    }
-  }
+  const metrics = await startMetricsOrStop(options, log, counters, async () => {
+    await serving.stop(Promise.resolve());
+    await bridge?.stop();
+  });
   const statsTimer = startStatsLine(options, log, stats);
-
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      clearInterval(statsTimer);
-      await metrics?.close();
-      const open = counters.active;
-      if (open > 0) {
-        // Closing them is the server doing its job: one line, not an error per connection.
-        log.info('shutting-down', `[SHUTTING DOWN] closing ${count(open)} open connection${open === 1 ? '' : 's'}`, {
-          active: open,
-        });
-      }
-      const deadline = deadlineAfter(CLOSE_DEADLINE_MS);
-      try {
-        await serving.stop(deadline.reached);
-        await bridge?.stop();
-      } finally {
-        deadline.cancel();
-      }
-      const final = stats();
-      const deliveries = options.mode === 'chat' ? `, ${counted(final.deliveries, 'delivery', 'deliveries')}` : '';
-      const dropped = final.busDropped ? `, ${counted(final.busDropped, 'bus batch', 'bus batches')} dropped` : '';
-      log.essential(
-        'stopped',
-        `[STOPPED] ${counted(final.totalConnections, 'connection')}, ${counted(final.messages, 'message')} served${deliveries}${dropped}`,
-        { ...final },
-      );
-      log.flush();
-    })();
-    return closing;
-  };
+  const close = closeOnce(async () => {
+    clearInterval(statsTimer);
+    await metrics?.close();
+    await stopServing(log, counters, serving, bus);
+    logStopped(log, options, stats());
+  });
 
   const metricsAddress = metrics && { host: metrics.host, port: metrics.port };
   return { host: address.address, port: address.port, metrics: metricsAddress, options, stats, close };
+}
+
+/** Chat mode's bus; the Redis bridge is on it before any thread, so that every thread finds it there. */
+async function startChatBus(
+  options: ResolvedServerOptions,
+  log: ServerLog,
+  counters: ServerCounters,
+): Promise<ChatBus> {
+  if (options.mode !== 'chat') return { chat: null, bridge: null };
+  const chat = { busName: `handoff-chat-${process.pid}-${randomUUID()}`, bridge: options.redis !== '' };
+  const bridge = chat.bridge
+    ? await RedisBridge.start({
+        url: options.redis,
+        busName: chat.busName,
+        headerBytes: options.headerBytes,
+        maxMessageBytes: options.maxMessageBytes,
+        log,
+        counters,
+      })
+    : null;
+  return { chat, bridge };
+}
+
+/** The metrics endpoint when --metrics-port is set; when it cannot start, what started before it is stopped. */
+async function startMetricsOrStop(
+  options: ResolvedServerOptions,
+  log: ServerLog,
+  counters: ServerCounters,
+  stopStarted: () => Promise<void>,
+): Promise<MetricsEndpoint | null> {
+  if (options.metricsPort === null) return null;
+  try {
+    return await startMetrics({
+      host: options.metricsHost,
+      port: options.metricsPort,
+      counters,
+      mode: options.mode,
+      log,
+    });
+  } catch (err) {
+    await stopStarted();
+    throw err;
+  }
+}
+
+/** A close() that runs `stop` once, however often it is called. */
+function closeOnce(stop: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= stop());
+}
+
+/** Stops the threads (each open connection gets SHUTTING_DOWN) within CLOSE_DEADLINE_MS, then the bus. */
+async function stopServing(log: ServerLog, counters: ServerCounters, serving: Serving, bus: ChatBus): Promise<void> {
+  const open = counters.active;
+  if (open > 0) {
+    // Closing them is the server doing its job: one line, not an error per connection.
+    log.info('shutting-down', `[SHUTTING DOWN] closing ${count(open)} open connection${open === 1 ? '' : 's'}`, {
+      active: open,
+    });
+  }
+  const deadline = deadlineAfter(CLOSE_DEADLINE_MS);
+  try {
+    await serving.stop(deadline.reached);
+    await bus.bridge?.stop();
+  } finally {
+    deadline.cancel();
+  }
+}
+
+function logStopped(log: ServerLog, options: ResolvedServerOptions, final: ServerStats): void {
+  const deliveries = options.mode === 'chat' ? `, ${counted(final.deliveries, 'delivery', 'deliveries')}` : '';
+  const dropped = final.busDropped ? `, ${counted(final.busDropped, 'bus batch', 'bus batches')} dropped` : '';
+  log.essential(
+    'stopped',
+    `[STOPPED] ${counted(final.totalConnections, 'connection')}, ${counted(final.messages, 'message')} served${deliveries}${dropped}`,
+    { ...final },
+  );
+  log.flush();
 }
 
 function serverStats(counters: ServerCounters, options: ResolvedServerOptions): ServerStats {

@@ -3,7 +3,8 @@
  * measured apart. Talks to it only through its documented interface: one JSON
  * object per stdout line, SIGUSR2 for a `stats` line, SIGTERM to stop.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ServerStats } from '../../server/server.ts';
@@ -57,10 +58,27 @@ export function defaultServerCommand(): string[] {
   return [path.join(REPO_DIR, 'bin', 'handoff'), 'serve'];
 }
 
+/** Starts the server, waits for its `listening` line, and hands back its handle. */
 export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<ServerUnderTest> {
   const [cmd, ...pre] = options.command && options.command.length > 0 ? options.command : defaultServerCommand();
-  const args = [
-    ...pre,
+  const child = spawn(cmd!, [...pre, ...serveArgs(options)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = new ServerOutput(child);
+  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+  spawnError.catch(() => {});
+  let listening: Line;
+  try {
+    listening = await Promise.race([output.waitFor('listening', options.startTimeoutMs ?? 20_000), spawnError]);
+  } catch (err) {
+    if (!output.exited) child.kill('SIGKILL');
+    if (err instanceof EmbeddedServerError) throw err;
+    throw new EmbeddedServerError(`cannot start the server '${cmd}': ${(err as Error).message}`, { cause: err });
+  }
+  return runningServer(child, output, listening, options);
+}
+
+/** The `serve` flags of the server under test. */
+function serveArgs(options: EmbeddedServerOptions): string[] {
+  return [
     '--port',
     '0',
     '--host',
@@ -84,43 +102,53 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     '0',
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderrTail = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    stderrTail = (stderrTail + chunk).slice(-2000);
-  });
-  const waiters: Array<{ event: string; resolve: (line: Line) => void }> = [];
-  const eventListeners: Array<[string, (line: Line) => void]> = [];
-  const lastLines = new Map<string, Line>();
-  let exited: { code: number | null; signal: string | null } | null = null;
-  const exitListeners: Array<() => void> = [];
-  child.on('exit', (code, signal) => {
-    exited = { code, signal };
-    for (const l of exitListeners.splice(0)) l();
-  });
-  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
-  spawnError.catch(() => {});
-  createInterface({ input: child.stdout }).on('line', (text) => {
+}
+
+type ExitStatus = { code: number | null; signal: string | null };
+
+/** What the child prints (one JSON object per stdout line; the tail of stderr) and how it ended. */
+class ServerOutput {
+  exited: ExitStatus | null = null;
+  readonly #waiters: Array<{ event: string; resolve: (line: Line) => void }> = [];
+  readonly #eventListeners: Array<[string, (line: Line) => void]> = [];
+  readonly #lastLines = new Map<string, Line>();
+  readonly #exitListeners: Array<() => void> = [];
+  #stderrTail = '';
+
+  constructor(child: ChildProcessByStdio<null, Readable, Readable>) {
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      this.#stderrTail = (this.#stderrTail + chunk).slice(-2000);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = { code, signal };
+      for (const l of this.#exitListeners.splice(0)) l();
+    });
+    createInterface({ input: child.stdout }).on('line', (text) => this.#onLine(text));
+  }
+
+  #onLine(text: string): void {
     let line: Line;
     try {
       line = JSON.parse(text) as Line;
     } catch {
       return; // not a JSON line: nothing we wait for
     }
-    if (typeof line.event === 'string') lastLines.set(line.event, line);
-    for (const [event, listener] of eventListeners) if (event === line.event) listener(line);
-    const i = waiters.findIndex((w) => w.event === line.event);
-    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(line);
-  });
+    if (typeof line.event === 'string') this.#lastLines.set(line.event, line);
+    for (const [event, listener] of this.#eventListeners) if (event === line.event) listener(line);
+    const i = this.#waiters.findIndex((w) => w.event === line.event);
+    if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(line);
+  }
 
-  const describeExit = () =>
-    `the server exited (${exited?.code ?? exited?.signal})${stderrTail ? `: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
+  #describeExit(): string {
+    const tail = this.#stderrTail;
+    return `the server exited (${this.exited?.code ?? this.exited?.signal})${tail ? `: ${tail.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
+  }
 
-  function waitFor(event: string, timeoutMs: number): Promise<Line> {
+  waitFor(event: string, timeoutMs: number): Promise<Line> {
     return new Promise((resolve, reject) => {
-      if (exited) {
-        reject(new EmbeddedServerError(`waiting for '${event}': ${describeExit()}`));
+      if (this.exited) {
+        reject(new EmbeddedServerError(`waiting for '${event}': ${this.#describeExit()}`));
         return;
       }
       const waiter = {
@@ -131,29 +159,36 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
         },
       };
       const timer = setTimeout(() => {
-        waiters.splice(waiters.indexOf(waiter), 1);
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
         reject(new EmbeddedServerError(`the server printed no '${event}' line within ${timeoutMs} ms`));
       }, timeoutMs);
-      waiters.push(waiter);
-      exitListeners.push(() => {
+      this.#waiters.push(waiter);
+      this.#exitListeners.push(() => {
         clearTimeout(timer);
-        reject(new EmbeddedServerError(`waiting for '${event}': ${describeExit()}`));
+        reject(new EmbeddedServerError(`waiting for '${event}': ${this.#describeExit()}`));
       });
     });
   }
 
-  let listening: Line;
-  try {
-    listening = await Promise.race([waitFor('listening', options.startTimeoutMs ?? 20_000), spawnError]);
-  } catch (err) {
-    if (!exited) child.kill('SIGKILL');
-    if (err instanceof EmbeddedServerError) throw err;
-    throw new EmbeddedServerError(`cannot start the server '${cmd}': ${(err as Error).message}`, { cause: err });
+  onEvent(event: string, listener: (line: Line) => void): void {
+    this.#eventListeners.push([event, listener]);
   }
+
+  lastLine(event: string): Line | undefined {
+    return this.#lastLines.get(event);
+  }
+}
+
+/** The handle of a server that is listening: stats on SIGUSR2, its CPU, stop on SIGTERM. */
+function runningServer(
+  child: ChildProcess,
+  output: ServerOutput,
+  listening: Line,
+  options: EmbeddedServerOptions,
+): ServerUnderTest {
   const pid = typeof listening.pid === 'number' ? listening.pid : child.pid!;
   // One stats request at a time: two SIGUSR2 in a row could be merged into one line.
   let statsChain: Promise<unknown> = Promise.resolve();
-
   return {
     host: typeof listening.host === 'string' ? listening.host : '127.0.0.1',
     port: Number(listening.port),
@@ -162,8 +197,8 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     strategy: typeof listening.strategy === 'string' ? listening.strategy : options.strategy,
     stats() {
       const next = statsChain.then(async () => {
-        if (exited) return null;
-        const line = waitFor('stats', STATS_TIMEOUT_MS);
+        if (output.exited) return null;
+        const line = output.waitFor('stats', STATS_TIMEOUT_MS);
         child.kill('SIGUSR2');
         return toStats(await line);
       });
@@ -173,9 +208,9 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions): Promi
     cpuSeconds: () => processCpuSeconds(pid),
     mainThreadCpuSeconds: () => threadCpuSeconds(pid),
     stop: () => stopChild(child),
-    exitStatus: () => exited,
-    onEvent: (event, listener) => eventListeners.push([event, listener]),
-    lastLine: (event) => lastLines.get(event),
+    exitStatus: () => output.exited,
+    onEvent: (event, listener) => output.onEvent(event, listener),
+    lastLine: (event) => output.lastLine(event),
   };
 }
 

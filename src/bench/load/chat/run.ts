@@ -27,7 +27,7 @@ import { mergeHistograms, encodeHistogram, summarize } from '../histogram.ts';
 import { ThreadPool, type ThreadScript } from '../pool.ts';
 import { SATURATED_UTILIZATION } from '../run.ts';
 import { runRounds } from '../rounds.ts';
-import { type CounterReader, measureWindow, type PlanInfo, type RunHooks } from '../window.ts';
+import { type CounterReader, measureWindow, type PlanInfo, type RunHooks, type WindowFigures } from '../window.ts';
 import { expectedDeliveries, roomShapes, threadConnections } from './layout.ts';
 import {
   type ChatCounters,
@@ -148,6 +148,10 @@ function mergeKinds(all: ReadonlyArray<Record<string, number>>): Record<string, 
   return kinds;
 }
 
+/**
+ * One chat measurement, in the phases of this file's header: enter the rooms, the window, stop and drain,
+ * then the figures.
+ */
 async function measureChat(
   options: ResolvedBenchOptions,
   pool: ChatPool,
@@ -156,15 +160,45 @@ async function measureChat(
   hooks: ChatRunHooks,
   warn: (text: string) => void,
 ): Promise<ChatMeasurement> {
+  await target.settle();
+  const statsBefore = await target.stats();
+  const shapes = roomShapes(plan.clients, options.chat!.senders, options.chat!.rooms, plan.variant.kind);
+  const ready = await enterRooms(options, pool, target, plan, shapes, hooks);
+  const window = await chatWindow(options, pool, target, plan, hooks);
+  hooks.onPhase?.(plan, 'drain');
+  const sent = await stopAndDrain(options, pool);
+  const statsAfter = await target.stats();
+  await pool.all<'closed'>({ type: 'close' });
+  const deliveriesCounted = statsBefore && statsAfter ? statsAfter.deliveries - statsBefore.deliveries : null;
+  const m = chatMeasurement(options, plan, { shapes, ready, window, sent, target, deliveriesCounted });
+  warnAbout(m, warn);
+  return m;
+}
+
+type ChatReady = Extract<FromChatWorker, { type: 'ready' }>;
+type ChatWindow = WindowFigures<ChatCounters, ChatSample>;
+
+/** What the senders sent (in all, and inside the window), by sender id, and each thread's drained accounting. */
+interface ChatSent {
+  sentAll: number[];
+  sentCounted: number[];
+  drained: ChatDrained[];
+}
+
+/** Connect every connection and enter its room; one that does not get in fails the measurement (nothing would be exact). */
+async function enterRooms(
+  options: ResolvedBenchOptions,
+  pool: ChatPool,
+  target: ChatTarget,
+  plan: ChatPlan,
+  shapes: ReturnType<typeof roomShapes>,
+  hooks: ChatRunHooks,
+): Promise<ChatReady[]> {
   const chat = options.chat!;
   const { variant, clients, sizeBytes } = plan;
   const { senders, rooms } = chat;
-  await target.settle();
-  const statsBefore = await target.stats();
-  const shapes = roomShapes(clients, senders, rooms, variant.kind);
   const { names, lobby } = roomNames(options, variant);
   const perThread = threadConnections(clients, senders, rooms, pool.size, target.endpoints.length);
-
   pool.control.set(PHASE.RAMP);
   hooks.onPhase?.(plan, 'connect');
   const originMs = performance.now();
@@ -197,22 +231,34 @@ async function measureChat(
       `${plan.key}: ${failed} of ${clients} connections did not get into the room at ${where} (so nothing would be exact): ${first}`,
     );
   }
+  return ready;
+}
 
+/** Start the senders, then the warm-up and the measured window (per-second samples, CPU at its edges). */
+async function chatWindow(
+  options: ResolvedBenchOptions,
+  pool: ChatPool,
+  target: ChatTarget,
+  plan: ChatPlan,
+  hooks: ChatRunHooks,
+): Promise<ChatWindow> {
   const reader: CounterReader<ChatCounters> = { read: () => readChatCounters(pool), count: (c) => c.deliveries };
   await pool.all<'started'>({ type: 'start', startMs: performance.now() + 1 });
   const durationMs = options.durationS * 1000;
-  const { samples, c0, c1, seconds, serverCpuSeconds, testerCpuSeconds, threadUtilization, machineBusy } =
-    await measureWindow(
-      pool,
-      reader,
-      options.warmupS,
-      { durationMs, stopAtCount: 0, limitMs: durationMs },
-      chatSample,
-      () => target.cpuSeconds(),
-      { onPhase: (phase) => hooks.onPhase?.(plan, phase), onTick: (tick) => hooks.onTick?.(plan, tick) },
-    );
+  return measureWindow(
+    pool,
+    reader,
+    options.warmupS,
+    { durationMs, stopAtCount: 0, limitMs: durationMs },
+    chatSample,
+    () => target.cpuSeconds(),
+    { onPhase: (phase) => hooks.onPhase?.(plan, phase), onTick: (tick) => hooks.onTick?.(plan, tick) },
+  );
+}
 
-  hooks.onPhase?.(plan, 'drain');
+/** Stop the senders; each receiver then waits until it has every message sent to it, or nothing came for --timeout. */
+async function stopAndDrain(options: ResolvedBenchOptions, pool: ChatPool): Promise<ChatSent> {
+  const senders = options.chat!.senders;
   const stopped = await pool.all<'stopped'>({ type: 'stop' });
   const sentAll = new Array<number>(senders).fill(0);
   const sentCounted = new Array<number>(senders).fill(0);
@@ -226,25 +272,34 @@ async function measureChat(
     sentCounted,
     quietMs: options.timeoutS * 1000,
   });
-  const statsAfter = await target.stats();
-  await pool.all<'closed'>({ type: 'close' });
+  return { sentAll, sentCounted, drained };
+}
 
+/** What a measurement's figures are made of. */
+interface ChatFigures {
+  shapes: ReturnType<typeof roomShapes>;
+  ready: readonly ChatReady[];
+  window: ChatWindow;
+  sent: ChatSent;
+  target: ChatTarget;
+  /** Deliveries the servers counted over the measurement (null: not ours to read). */
+  deliveriesCounted: number | null;
+}
+
+/** The saved measurement (schema handoff-bench-chat/1). */
+function chatMeasurement(options: ResolvedBenchOptions, plan: ChatPlan, f: ChatFigures): ChatMeasurement {
+  const chat = options.chat!;
+  const { variant, clients, sizeBytes } = plan;
+  const { senders, rooms } = chat;
+  const { c0, c1, seconds, samples } = f.window;
+  const { sentAll, sentCounted, drained } = f.sent;
   const w = chatSample(c1, c0, seconds, seconds);
-  const perSecond = samples.filter((s) => s.seconds >= 0.999).map((s) => s.receiverDeliveriesPerSec);
-  const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [w.receiverDeliveriesPerSec]);
   const histogram = mergeHistograms(drained.map((d) => d.histogram));
   const totalSent = sumOf(sentAll, (n) => n);
   const counted = sumOf(sentCounted, (n) => n);
-  const sum = (f: (d: ChatDrained) => number) => sumOf(drained, f);
   const tallies = drained.flatMap((d) => d.receivers);
   const errorKinds = mergeKinds(drained.map((d) => d.errorKinds));
-  const errorTotal = sumOf(Object.values(errorKinds), (n) => n);
-  const testerCpu = testerCpuSeconds;
-  const serverCpu = serverCpuSeconds;
-  const frames = sum((d) => d.frames + d.presence);
-  const deliveriesCounted = statsBefore && statsAfter ? statsAfter.deliveries - statsBefore.deliveries : null;
-  const saturated = threadUtilization.some((u) => u >= SATURATED_UTILIZATION);
-  const m: ChatMeasurement = {
+  return {
     key: plan.key,
     variant: variant.name,
     round: plan.round,
@@ -259,21 +314,17 @@ async function measureChat(
     rooms,
     recipientsPerMessage:
       totalSent > 0
-        ? expectedDeliveries(sentAll, rooms, shapes) / totalSent
-        : sumOf(shapes, (s) => s.recipients * s.senders) / senders,
+        ? expectedDeliveries(sentAll, rooms, f.shapes) / totalSent
+        : sumOf(f.shapes, (s) => s.recipients * s.senders) / senders,
     window: chat.window,
     rate: options.rate,
-    setup: { ms: Math.max(...ready.map((r) => r.readyMs)), connectMs: Math.max(...ready.map((r) => r.connectMs)) },
+    setup: {
+      ms: Math.max(...f.ready.map((r) => r.readyMs)),
+      connectMs: Math.max(...f.ready.map((r) => r.connectMs)),
+    },
     windowSeconds: seconds,
     sent: { window: counted, total: totalSent, perSec: counted / seconds },
-    deliveriesPerSec: {
-      all: w.deliveries / seconds,
-      receivers: w.receiverDeliveriesPerSec,
-      mean,
-      stdev,
-      min: perSecond.length ? Math.min(...perSecond) : w.receiverDeliveriesPerSec,
-      max: perSecond.length ? Math.max(...perSecond) : w.receiverDeliveriesPerSec,
-    },
+    deliveriesPerSec: deliveryRates(w, samples, seconds),
     samples,
     latencyUs: summarize(histogram),
     histogram: encodeHistogram(histogram),
@@ -282,32 +333,59 @@ async function measureChat(
       min: Math.min(...tallies.filter((t) => t.receiverOnly).map((t) => t.inWindow)),
       max: Math.max(...tallies.filter((t) => t.receiverOnly).map((t) => t.inWindow)),
     },
-    presenceEvents: sum((d) => d.presence),
+    presenceEvents: sumOf(drained, (d) => d.presence),
     rxMBps: (c1.rxWire - c0.rxWire) / seconds / 1e6,
     txMBps: (c1.txWire - c0.txWire) / seconds / 1e6,
-    errors: { total: errorTotal, kinds: errorKinds, first: drained.find((d) => d.firstError)?.firstError ?? '' },
-    server:
-      target.processes.length === 0
-        ? null
-        : {
-            processes: target.processes,
-            cpuSeconds: serverCpu,
-            cpuUsPerDelivery: serverCpu !== null && w.deliveries > 0 ? (serverCpu * 1e6) / w.deliveries : null,
-            deliveriesCounted,
-            testerFrames: frames,
-            countsAgree: deliveriesCounted === null ? null : deliveriesCounted === frames,
-          },
-    tester: {
-      cpuSeconds: testerCpu,
-      cpuUsPerDelivery: w.deliveries > 0 ? (testerCpu * 1e6) / w.deliveries : 0,
-      deliveriesPerRead: c1.reads > c0.reads ? w.deliveries / (c1.reads - c0.reads) : 0,
-      threadUtilization,
-      machineBusy,
-      saturated,
+    errors: {
+      total: sumOf(Object.values(errorKinds), (n) => n),
+      kinds: errorKinds,
+      first: drained.find((d) => d.firstError)?.firstError ?? '',
     },
+    server: serverFigures(f, w),
+    tester: testerFigures(f.window, w),
   };
-  warnAbout(m, warn);
-  return m;
+}
+
+/** Deliveries per second over the window, and the spread of its whole seconds. */
+function deliveryRates(w: ChatSample, samples: readonly ChatSample[], seconds: number) {
+  const perSecond = samples.filter((s) => s.seconds >= 0.999).map((s) => s.receiverDeliveriesPerSec);
+  const { mean, stdev } = meanStdev(perSecond.length ? perSecond : [w.receiverDeliveriesPerSec]);
+  return {
+    all: w.deliveries / seconds,
+    receivers: w.receiverDeliveriesPerSec,
+    mean,
+    stdev,
+    min: perSecond.length ? Math.min(...perSecond) : w.receiverDeliveriesPerSec,
+    max: perSecond.length ? Math.max(...perSecond) : w.receiverDeliveriesPerSec,
+  };
+}
+
+/** The servers' side: their CPU per delivery, and whether their delivery count agrees with the frames read. */
+function serverFigures(f: ChatFigures, w: ChatSample): ChatMeasurement['server'] {
+  if (f.target.processes.length === 0) return null;
+  const serverCpu = f.window.serverCpuSeconds;
+  const frames = sumOf(f.sent.drained, (d) => d.frames + d.presence);
+  return {
+    processes: f.target.processes,
+    cpuSeconds: serverCpu,
+    cpuUsPerDelivery: serverCpu !== null && w.deliveries > 0 ? (serverCpu * 1e6) / w.deliveries : null,
+    deliveriesCounted: f.deliveriesCounted,
+    testerFrames: frames,
+    countsAgree: f.deliveriesCounted === null ? null : f.deliveriesCounted === frames,
+  };
+}
+
+/** The tester's own load: its CPU per delivery, deliveries per read, and whether a load thread was saturated. */
+function testerFigures(window: ChatWindow, w: ChatSample): ChatMeasurement['tester'] {
+  const { c0, c1, testerCpuSeconds: testerCpu, threadUtilization, machineBusy } = window;
+  return {
+    cpuSeconds: testerCpu,
+    cpuUsPerDelivery: w.deliveries > 0 ? (testerCpu * 1e6) / w.deliveries : 0,
+    deliveriesPerRead: c1.reads > c0.reads ? w.deliveries / (c1.reads - c0.reads) : 0,
+    threadUtilization,
+    machineBusy,
+    saturated: threadUtilization.some((u) => u >= SATURATED_UTILIZATION),
+  };
 }
 
 /** Every receiving connection's accounting, added up: what was lost is counted connection by connection. */
