@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Re-runs every figure published in README.md and results/published/, on this machine, in one go.
-# Everything is written into results/published (--out): the tracked folder the README cites. A plain
+# Re-runs every figure published in the docs (docs/performance.md, the README's headline figures) and
+# results/published/, on this machine, in one go.
+# Everything is written into results/published (--out): the tracked folder the docs cite. A plain
 # `npm run bench` writes into results/ instead, which git ignores.
 # Needs the reference instruments of ../shared/reference (C), built outside the repository:
 #   gcc -O2 -pthread -o ~/ref/loadgen ../shared/reference/loadgen.c

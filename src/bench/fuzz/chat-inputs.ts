@@ -4,7 +4,7 @@
  * batch published straight onto a room's Redis channel, as another server, a
  * stranger or a broken peer would: valid, foreign, truncated, oversize, of another
  * version or other limits, or not deliveries. Input `index` of `seed` is always
- * the same. Batches are written here from the format README "Several servers"
+ * the same. Batches are written here from the format docs/chat.md ("Several servers")
  * and src/server/chat/batch-codec.ts's comment describe, not with that code.
  */
 import { Random } from '../shared/random.ts';

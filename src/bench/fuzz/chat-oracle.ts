@@ -1,6 +1,6 @@
 /**
  * What a chat server must do, as pure functions, written from docs/PROTOCOL.md
- * ("Chat mode (v2)") and the Redis batch format (README "Several servers",
+ * ("Chat mode (v2)") and the Redis batch format (docs/chat.md "Several servers",
  * src/server/chat/batch-codec.ts's comment), sharing no code with src/server or
  * src/protocol, so that a bug there shows up as a disagreement:
  *

@@ -2,7 +2,7 @@
  * Charts as SVG: a vega-lite spec, compiled by vega-lite and rendered by
  * vega's headless View (no canvas needed for SVG).
  *
- * Sized to be read in the README on GitHub (about 800 px wide, panels two
+ * Sized to be read in docs/performance.md on GitHub (about 800 px wide, panels two
  * to a row, legends below): text is not shrunk by the page. A run of one
  * payload size draws bars per variant, not lone dots on a log axis.
  */

@@ -25,7 +25,7 @@
  *   but only by a server that has itself been heard by Redis for a whole expiry:
  *   after Redis stalled, every key may have expired, and nobody is dead.
  *
- * Faults (README "Several servers"): every command times out after
+ * Faults (docs/chat.md, "Several servers"): every command times out after
  * COMMAND_TIMEOUT_MS; a connection that fails DEAD_AFTER_FAILURES heartbeats in a
  * row is dropped and made again (a network that drops packets never closes it);
  * ioredis retries with backoff; while Redis is unreachable confirmations are given

@@ -20,7 +20,7 @@ import type { Mode } from '../options.ts';
 
 const METRICS_PATH = '/metrics';
 
-/** The bounds of the metrics endpoint (README, "Metrics"). */
+/** The bounds of the metrics endpoint (docs/server.md, "Metrics"). */
 export const METRICS_LIMITS = Object.freeze({
   /** Connections open at once; one more is closed as soon as it is accepted. */
   maxConnections: 16,

@@ -34,7 +34,7 @@ const legendSymbols = (svg: string) =>
 const visible = (attrs: string) =>
   /stroke="(?!transparent|none)[^"]+"/.test(attrs) || /fill="(?!transparent|none)[^"]+"/.test(attrs);
 
-/** Readable in the README on GitHub: at most about 900 px wide, no 1300 x 304 strips. */
+/** Readable in docs/performance.md on GitHub: at most about 900 px wide, no 1300 x 304 strips. */
 function assertReadableSize(svg: string) {
   const [w, h] = size(svg);
   assert.ok(w! <= 900 && w! >= 500, `width ${w}`);

@@ -4,7 +4,7 @@
 // server and a new client's first reply comes within a few seconds, on every server; once
 // it is over, membership (!WHO on both servers), presence (the !JOINED / !LEFT the other
 // side missed) and messages across servers come back right. What pub/sub loses meanwhile
-// (at most once) is what README "Faults" says, and nothing else.
+// (at most once) is what docs/chat.md ("Several servers", faults) says, and nothing else.
 //
 // The bridge's times are halved (HANDOFF_TEST_REDIS_TIME_SCALE): heartbeat 1 s, liveness
 // 5 s, command timeout and confirmation deadline 1 s.

@@ -136,7 +136,7 @@ describe('chat across servers (Redis)', { skip, concurrency: true }, () => {
     await sleep(300);
     assert.deepEqual((await b.who()).members, [a1.address, a2.address, b.address].sort());
     // Pub/sub is at most once: s2's subscriber may still be re-subscribing when s1 says it is back,
-    // so a message sent in that gap is lost (as the README says). Send until one crosses, within 10 s.
+    // so a message sent in that gap is lost (as docs/chat.md says). Send until one crosses, within 10 s.
     let sent = 0;
     const crossed = () => b.texts().some((d) => d.startsWith(`!MSG lobby ${a1.address} across again`));
     const deadline = performance.now() + 10_000;
