@@ -84,6 +84,11 @@ export class FrameDecoder {
     return this.#headerFilled > 0 || this.#state === READ_PAYLOAD;
   }
 
+  /** True between frames, before any byte of the next one, and not stopped: the next byte starts a header. */
+  get atFrameStart(): boolean {
+    return this.#state === READ_HEADER && this.#headerFilled === 0;
+  }
+
   /** True once the decoder failed or was stopped: further input is ignored. */
   get stopped(): boolean {
     return this.#state === STOPPED;

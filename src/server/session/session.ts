@@ -14,6 +14,7 @@ import {
   TimeoutError,
 } from '../../protocol/index.ts';
 import type { PrebuiltAcks } from '../io/acks.ts';
+import { DirectAcks } from '../io/direct-acks.ts';
 import type { ChatThread } from '../chat/chat-thread.ts';
 import { addressName } from '../chat/commands.ts';
 import type { ChatConnection, ChatMember } from '../chat/member.ts';
@@ -107,6 +108,8 @@ export class Session implements ChatConnection {
   #ackedFrames = 0;
   /** Ack mode: every frame is answered with an ack, counted from the decoder, not per frame. */
   readonly #acksFrames: boolean;
+  /** Ack mode on plain TCP: acks straight to the socket's handle (direct-acks.ts); null: through the stream. */
+  readonly #direct: DirectAcks | null;
   #pendingEcho: Buffer[] = [];
   #pendingEchoBytes = 0;
   /** Pool buffers behind this read's echo replies, given back once they are flushed. */
@@ -140,6 +143,13 @@ export class Session implements ChatConnection {
     this.remote = peer ? addressName(peer.address, peer.port) : addressName(socket.remoteAddress, socket.remotePort);
     this.#startedAt = this.#idleSince = performance.now();
     this.#acksFrames = !host.echo && host.chat === null;
+    // Acks libuv held and has now written count as the stream's 'drain' does: reading resumes.
+    this.#direct = this.#acksFrames
+      ? DirectAcks.of(
+          socket,
+          this.#guarded('socket-event', () => this.#resumeReading()),
+        )
+      : null;
     this.#decoder = new FrameDecoder(
       host.decoderOptions,
       (payload) => this.#onFrame(payload),
@@ -311,7 +321,16 @@ export class Session implements ChatConnection {
     }
   }
 
-  readonly #writeAcks = (acks: Buffer): void => this.#write(acks);
+  readonly #writeAcks = (acks: Buffer): void => {
+    const direct = this.#direct;
+    if (direct === null || !direct.write(acks)) {
+      this.#write(acks);
+      return;
+    }
+    this.bytesOut += acks.length;
+    this.#host.counters.sent(acks.length);
+    if (direct.pendingBytes >= this.#socket.writableHighWaterMark) this.#overHighWater();
+  };
 
   #releaser(buffers: Buffer[]): () => void {
     const pool = this.#host.replyPool;
