@@ -121,9 +121,9 @@ export function runBench(options: ResolvedBenchOptions, hooks: RunHooks = {}): P
 function noReply(server: ServerUnderTest, plan: MeasurementPlan, options: ResolvedBenchOptions, first: string) {
   const within = Math.max(options.timeoutS, options.connectTimeoutS);
   const what = first ? `first error ${first}` : `nothing within ${within} s`;
-  // The hint is in `first` already when a connection saw it; said once.
+  // The hint is in `first` already when a connection saw it, said once; one that names the mode mismatch needs none.
   const err = new NoReplyError(`${plan.key}: no reply from ${server.host}:${server.port} could be read (${what})`);
-  return first.includes('header size') ? err : withHeaderSizeHint(err, plan.headerBytes);
+  return first.includes('header size') || first.includes('--mode') ? err : withHeaderSizeHint(err, plan.headerBytes);
 }
 
 /** After the ramp: a warning for connections that had no reply, and the server's counters while all are busy. */

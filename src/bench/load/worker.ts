@@ -60,6 +60,8 @@ let frameBytes = 0;
 /** `pipelining` request frames back to back: a batch of n is one subarray. */
 let batch: Buffer = Buffer.alloc(0);
 let expectedReplyBytes = 0;
+/** What an ack says: a first reply that is one, where echoes were expected, names the mismatch. */
+const ACK_PAYLOAD = Buffer.from(ACK_TEXT, 'latin1');
 /** Ack mode: the ack frame, to check a read of whole acks against in one go; null in echo mode. */
 let wholeAcks: RepeatedFrame | null = null;
 /**
@@ -264,11 +266,10 @@ class Conn implements Scheduled {
     }
     const expected = payloadLengths.length > 0 ? payloadLengths[this.which[this.head]!]! : expectedReplyBytes;
     if (length !== expected) {
-      const bad = new BadReplyError(`reply of ${length} bytes, expected ${expected}`);
-      if (this.acked > 0) countError(bad);
+      if (this.acked > 0) countError(new BadReplyError(`reply of ${length} bytes, expected ${expected}`));
       else {
-        // A first reply of the wrong length: most likely not this protocol's frames at this header size.
-        countError(withHeaderSizeHint(bad, setup.headerBytes));
+        // A first reply of the wrong length: the other mode's replies, or not this protocol's frames at this header size.
+        countError(firstReplyMismatch(chunk.subarray(from, to), expected));
         this.errored = true;
         this.decoder.stop();
         this.socket.destroy();
@@ -403,9 +404,36 @@ function reconnect(slot: number): void {
   conns[slot] = next;
 }
 
-/** --amount: once the budget is spent and every reply is in (or its connection gone), says so in C.DONE. */
+/**
+ * The first reply of a connection is not the length expected: what it most likely is, with
+ * the flag that fixes it (a server in the other mode), or the header size hint.
+ */
+function firstReplyMismatch(reply: Buffer, expected: number): BadReplyError {
+  const bad = new BadReplyError(`reply of ${reply.length} bytes, expected ${expected}`);
+  if (setup.mode === 'echo' && reply.equals(ACK_PAYLOAD)) {
+    bad.message += `: the server acks each message ("${ACK_TEXT}") instead of sending it back; measure it with --mode ack`;
+    return bad;
+  }
+  if (setup.mode === 'ack' && reply.length === setup.sizeBytes && !reply.equals(ACK_PAYLOAD)) {
+    bad.message +=
+      `: the replies are not acks ("${ACK_TEXT}") but as long as the messages sent: the server sends each ` +
+      'message back (serve --mode echo); measure it with --mode echo';
+    return bad;
+  }
+  return withHeaderSizeHint(bad, setup.headerBytes);
+}
+
+/**
+ * --amount: once the budget is spent and every reply is in (or its connection gone), says so
+ * in C.DONE; so too once every connection is gone for good (each gave up on a reply it could
+ * not read): nothing is left to spend the budget, and the run must end with that error.
+ */
 function checkSpent(): void {
-  if (budget !== 0 || counters[C.DONE] === 1) return;
+  if (counters[C.DONE] === 1) return;
+  if (budget !== 0) {
+    if (budget !== Number.POSITIVE_INFINITY && conns.every((c) => !c.open && !c.live)) counters[C.DONE] = 1;
+    return;
+  }
   for (const c of conns) if (c.open && c.inflight > 0) return;
   counters[C.DONE] = 1;
 }

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { bench, type BenchResult, type PlanInfo } from '../../../src/bench/index.ts';
 import { connect } from '../../../src/client/index.ts';
+import { startServer } from '../../../src/server/index.ts';
 import { ACK_TEXT, encodeTextFrame, InvalidOptionError, NoReplyError } from '../../../src/protocol/index.ts';
 import { fakeServerCommand } from '../helpers/fake.ts';
 
@@ -107,4 +108,38 @@ test('client: the first reply that does not come, or does not parse, says header
   const narrow = await connect({ port, headerBytes: 16, replyTimeoutMs: 5_000 });
   await assert.rejects(narrow.send('hi'), /header must be .*; .*same header size \(this side used 16-byte headers/);
   narrow.destroy();
+});
+
+test('bench --amount against a server in the other mode ends at once with one error naming the mismatch and --mode (it used to hang)', async (t) => {
+  for (const [serverMode, benchMode, said] of [
+    ['echo', 'ack', /the replies are not acks \("Msg received"\).*measure it with --mode echo/],
+    [
+      'ack',
+      'echo',
+      /the server acks each message \("Msg received"\) instead of sending it back; measure it with --mode ack/,
+    ],
+  ] as const) {
+    const server = await startServer({ host: '127.0.0.1', port: 0, workers: 1, mode: serverMode, silent: true });
+    t.after(() => server.close());
+    const began = performance.now();
+    const run = bench({
+      ...{ clients: 2, workers: 1, sizes: [16], amount: 200, out: '' },
+      ...{ timeoutS: 5, target: `127.0.0.1:${server.port}`, mode: benchMode },
+    }).result;
+    let timer: NodeJS.Timeout | undefined;
+    const hang = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`bench --mode ${benchMode} against --mode ${serverMode}: no end in 20 s`)),
+        20_000,
+      );
+    });
+    await assert.rejects(Promise.race([run, hang]), (err: unknown) => {
+      assert.ok(err instanceof NoReplyError, String(err));
+      assert.match(err.message, said);
+      assert.doesNotMatch(err.message, /header size/, 'no header size hint: the sizes agree');
+      return true;
+    });
+    clearTimeout(timer);
+    assert.ok(performance.now() - began < 10_000, `${performance.now() - began} ms`);
+  }
 });
