@@ -1,26 +1,21 @@
 // A real HAProxy for a test (Debian's package; .ci/run installs it): a config written
 // to a temp dir, `haproxy -f cfg -db` on free loopback ports, stopped after the test.
 // Missing, the tests that need it are skipped, unless HANDOFF_REQUIRE_SERVICES is set (CI).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from './redis.ts';
+import { programAvailable } from './programs.ts';
 
 /** Debian installs it in /usr/sbin, which is not on every user's PATH. */
 export const HAPROXY =
   process.env.HANDOFF_HAPROXY ?? (existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy');
 
 export function haproxyAvailable(): boolean {
-  try {
-    execFileSync(HAPROXY, ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env.HANDOFF_REQUIRE_SERVICES) throw new Error(`${HAPROXY} is required here but not installed`);
-    return false;
-  }
+  return programAvailable(HAPROXY, ['-v']);
 }
 
 /** One TCP frontend to one backend server, sending the PROXY header `send` (send-proxy or send-proxy-v2). */

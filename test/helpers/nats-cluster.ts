@@ -6,6 +6,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { killAndWait, portPicker } from './service-process.ts';
+import { programAvailable } from './programs.ts';
 
 export const NATS_SERVER = process.env.HANDOFF_NATS_SERVER ?? findNatsServer();
 const READY_BOUND_MS = 20_000;
@@ -24,13 +25,7 @@ function findNatsServer(): string {
 }
 
 export function natsAvailable(): boolean {
-  try {
-    execFileSync(NATS_SERVER, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env.HANDOFF_REQUIRE_SERVICES) throw new Error(`${NATS_SERVER} is required here but not installed`);
-    return false;
-  }
+  return programAvailable(NATS_SERVER);
 }
 
 export interface NatsNode {

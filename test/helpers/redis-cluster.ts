@@ -3,7 +3,7 @@
 // be killed and started again on its ports with its nodes.conf (it comes back with its slots,
 // its data gone: nothing is persisted), and one slot can be moved to another master while
 // traffic flows (the CLUSTER SETSLOT / MIGRATE steps `redis-cli --cluster reshard` takes).
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { REDIS_SERVER } from './redis.ts';
 import { killAndWait, portPicker } from './service-process.ts';
+import { programAvailable } from './programs.ts';
 
 const run = promisify(execFile);
 export const REDIS_CLI = process.env.HANDOFF_REDIS_CLI ?? 'redis-cli';
@@ -47,15 +48,7 @@ export interface RedisClusterProcess {
 }
 
 export function redisClusterAvailable(): boolean {
-  for (const program of [REDIS_SERVER, REDIS_CLI]) {
-    try {
-      execFileSync(program, ['--version'], { stdio: 'ignore' });
-    } catch {
-      if (process.env.HANDOFF_REQUIRE_SERVICES) throw new Error(`${program} is required here but not installed`);
-      return false;
-    }
-  }
-  return true;
+  return programAvailable(REDIS_SERVER) && programAvailable(REDIS_CLI);
 }
 
 /** Starts an `n`-master cluster; resolves once `cluster info` says ok on every master and all agree on the slots. */

@@ -1,21 +1,16 @@
 // A real redis-server for a test: started on a free loopback port, stopped after the test.
 // Debian's package (.ci/run installs it). Missing, the tests that need it are skipped,
 // except where HANDOFF_REQUIRE_SERVICES is set (CI), where that is a failure.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import type { TestContext } from 'node:test';
+import { programAvailable } from './programs.ts';
 
 export const REDIS_SERVER = process.env.HANDOFF_REDIS_SERVER ?? 'redis-server';
 
 /** Whether redis-server can run here; when it cannot and CI requires it, throws. */
 export function redisAvailable(): boolean {
-  try {
-    execFileSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env.HANDOFF_REQUIRE_SERVICES) throw new Error(`${REDIS_SERVER} is required here but not installed`);
-    return false;
-  }
+  return programAvailable(REDIS_SERVER);
 }
 
 /** A port nothing listens on right now (the kernel's choice for port 0). */
