@@ -8,7 +8,7 @@ import { count, counted, createServerLog, fitLine, megabytes, rate, type ServerL
 import { DEFAULT_HEADER_BYTES } from '../protocol/index.ts';
 import { METRICS_LIMITS, type MetricsEndpoint, startMetrics } from './observe/metrics.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
-import { RedisBridge } from './chat/redis-bridge.ts';
+import { ChatBridge } from './chat/chat-bridge.ts';
 import { type Serving, START_STRATEGY } from './accept/strategies.ts';
 import { loadTlsMaterial } from './prelude/tls.ts';
 import { checkRuntime } from './runtime.ts';
@@ -89,19 +89,20 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   log.essential('starting', '[STARTING] server is starting...');
   const chat =
     options.mode === 'chat'
-      ? { busName: `handoff-chat-${process.pid}-${randomUUID()}`, bridge: options.redis !== '' }
+      ? { busName: `handoff-chat-${process.pid}-${randomUUID()}`, bridge: options.bus !== null }
       : null;
-  // The Redis bridge is on the chat bus before any thread, so that every thread finds it there.
-  const bridge = chat?.bridge
-    ? await RedisBridge.start({
-        url: options.redis,
-        busName: chat.busName,
-        headerBytes: options.headerBytes,
-        maxMessageBytes: options.maxMessageBytes,
-        log,
-        counters,
-      })
-    : null;
+  // The bridge to the other servers is on the chat bus before any thread, so that every thread finds it there.
+  const bridge =
+    chat?.bridge && options.bus
+      ? await ChatBridge.start({
+          bus: options.bus,
+          busName: chat.busName,
+          headerBytes: options.headerBytes,
+          maxMessageBytes: options.maxMessageBytes,
+          log,
+          counters,
+        })
+      : null;
   let serving: Serving;
   try {
     serving = await START_STRATEGY[options.strategy]({
