@@ -110,10 +110,17 @@ export const SERVE_FLAGS = defineFlags<ServeOptions>(
       describe: 'unsent reply bytes per connection above which reading pauses',
     },
     {
+      option: 'bus',
+      flag: 'bus',
+      kind: 'string',
+      describe:
+        'chat: servers on one bus are one chat (rooms, !WHO, presence): redis://host:port, redis-cluster://host:port[,...] or nats://host:port[,...]',
+    },
+    {
       option: 'redis',
       flag: 'redis',
       kind: 'string',
-      describe: 'chat: redis://host:port; servers on one Redis are one chat (rooms, !WHO, presence)',
+      describe: 'chat: the old name of --bus for redis://host:port',
     },
     {
       option: 'maxPendingBytes',

@@ -58,7 +58,13 @@ export interface ServerOptions {
   silent?: boolean;
   /** Periodic stats line while busy; 0 = never. */
   statsIntervalMs?: number;
-  /** Chat mode: `redis://host:port` makes several servers one chat; '' = this server alone. */
+  /**
+   * Chat mode: the service several servers share to be one chat: `redis://host:port` (one
+   * redis-server), `redis-cluster://host:port[,host:port...]` (a Redis Cluster, sharded
+   * pub/sub per room) or `nats://host:port[,host:port...]` (NATS). '' = this server alone.
+   */
+  bus?: string;
+  /** The old name of `bus` for `redis://` URLs (same behaviour); give one of the two. */
   redis?: string;
   /** Serve Prometheus metrics at http://metricsHost:metricsPort/metrics; 0 picks a free port; null = off. */
   metricsPort?: number | null;
@@ -79,7 +85,18 @@ export interface ServerOptions {
 /** The longest --handshake-timeout: a handshake is a few round trips, not minutes. */
 const MAX_HANDSHAKE_TIMEOUT_MS = 300_000;
 
-export type ResolvedServerOptions = Readonly<Required<ServerOptions>>;
+/** A `--bus` URL, parsed: which service, and where (docs/several-servers.md). */
+export type BusSpec =
+  | { kind: 'redis'; url: string }
+  | { kind: 'redis-cluster'; url: string; nodes: Array<{ host: string; port: number }> }
+  | { kind: 'nats'; url: string; servers: string[] };
+
+export type ResolvedServerOptions = Readonly<
+  Required<Omit<ServerOptions, 'bus' | 'redis'>> & {
+    /** The cross-server bus; null: this server alone (its threads share the in-process bus). */
+    bus: BusSpec | null;
+  }
+>;
 
 export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   host: '127.0.0.1',
@@ -102,7 +119,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   json: false,
   silent: false,
   statsIntervalMs: 5_000,
-  redis: '',
+  bus: null,
   metricsPort: null,
   metricsHost: '127.0.0.1',
   tlsCert: '',
@@ -112,16 +129,56 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   maxConnectionsPerIp: 1000,
 });
 
-function redisUrl(value: unknown, mode: Mode): string {
-  const url = text('redis', value);
-  if (url === '') return url;
+/** `host:port` (a name, IPv4, or `[v6]`), the port 1 to 65535; null when it is not one. */
+function hostPort(item: string): { host: string; port: number } | null {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(item);
+  const port = Number(match?.[2]);
+  if (!match || !(port >= 1 && port <= 65_535)) return null;
+  const host = match[1]!.startsWith('[') ? match[1]!.slice(1, -1) : match[1]!;
+  return { host, port };
+}
+
+const BUS_EXAMPLES = 'redis://127.0.0.1:6379, redis-cluster://127.0.0.1:7000,127.0.0.1:7001 or nats://127.0.0.1:4222';
+
+/** `--bus` (or its old name `--redis`, for redis:// only), checked once here. */
+function busSpec(bus: unknown, redis: unknown, mode: Mode): BusSpec | null {
+  const busText = text('bus', bus ?? '');
+  const redisText = text('redis', redis ?? '');
+  if (busText !== '' && redisText !== '') {
+    throw new InvalidOptionError('redis', `{redis} is the old name of {bus}: give one of the two, not both`);
+  }
+  const option = redisText !== '' ? 'redis' : 'bus';
+  const url = redisText !== '' ? redisText : busText;
+  if (url === '') return null;
   if (mode !== 'chat') {
-    throw new InvalidOptionError('redis', `{redis} joins chat servers together: it needs {mode} 'chat', not '${mode}'`);
+    throw new InvalidOptionError(
+      option,
+      `{${option}} joins chat servers together: it needs {mode} 'chat', not '${mode}'`,
+    );
   }
-  if (!/^rediss?:\/\/[^\s/]+/.test(url)) {
-    throw new InvalidOptionError('redis', `{redis} must be a URL such as redis://127.0.0.1:6379, got '${url}'`);
+  const scheme = /^([a-z-]+):\/\/(.*)$/.exec(url);
+  if (option === 'redis' || scheme?.[1] === 'redis' || scheme?.[1] === 'rediss') {
+    if (!/^rediss?:\/\/[^\s/]+/.test(url)) {
+      const example = option === 'redis' ? 'redis://127.0.0.1:6379' : BUS_EXAMPLES;
+      throw new InvalidOptionError(option, `{${option}} must be a URL such as ${example}, got ${shown(url)}`);
+    }
+    return { kind: 'redis', url };
   }
-  return url;
+  if (scheme?.[1] !== 'redis-cluster' && scheme?.[1] !== 'nats') {
+    throw new InvalidOptionError('bus', `{bus} must be a URL such as ${BUS_EXAMPLES}, got ${shown(url)}`);
+  }
+  const items = scheme[2]!.split(',');
+  const nodes = items.map(hostPort);
+  const bad = items.find((_, i) => nodes[i] === null);
+  if (bad !== undefined) {
+    throw new InvalidOptionError(
+      'bus',
+      `{bus} ${scheme[1]}:// takes host:port[,host:port...] (ports 1 to 65535), got ${shown(bad)} in ${shown(url)}`,
+    );
+  }
+  const found = nodes as Array<{ host: string; port: number }>;
+  if (scheme[1] === 'redis-cluster') return { kind: 'redis-cluster', url, nodes: found };
+  return { kind: 'nats', url, servers: items.map((item) => `nats://${item}`) };
 }
 
 /** A list of CIDRs (`10.0.0.0/8`, `2001:db8::/32`) or single addresses. */
@@ -175,7 +232,8 @@ function chatRepliesFit(headerBytes: number, maxMessageBytes: number): void {
 
 /** Validates every field once, with a precise message, and fills in defaults. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
-  const get = <K extends keyof ServerOptions>(name: K) => options[name] ?? SERVER_DEFAULTS[name];
+  const get = <K extends keyof ServerOptions & keyof ResolvedServerOptions>(name: K) =>
+    options[name] ?? SERVER_DEFAULTS[name];
   const mode = choice('mode', get('mode'), MODES);
   const ack = choice('ack', get('ack'), ACK_STYLES);
   if (ack === 'raw' && mode !== 'ack') {
@@ -206,7 +264,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     json: boolean('json', get('json')),
     silent: boolean('silent', get('silent')),
     statsIntervalMs: integer('statsIntervalMs', get('statsIntervalMs'), 0, DAY_MS),
-    redis: redisUrl(get('redis'), mode),
+    bus: busSpec(options.bus, options.redis, mode),
     metricsPort: options.metricsPort == null ? null : integer('metricsPort', options.metricsPort, 0, 65_535),
     metricsHost: text('metricsHost', get('metricsHost'), { nonEmpty: true }),
     ...tlsFiles(get('tlsCert'), get('tlsKey')),

@@ -8,7 +8,7 @@ import { count, counted, createServerLog, fitLine, megabytes, rate, type ServerL
 import { DEFAULT_HEADER_BYTES } from '../protocol/index.ts';
 import { METRICS_LIMITS, type MetricsEndpoint, startMetrics } from './observe/metrics.ts';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.ts';
-import { RedisBridge } from './chat/redis-bridge.ts';
+import { ChatBridge } from './chat/chat-bridge.ts';
 import { type Serving, START_STRATEGY } from './accept/strategies.ts';
 import { loadTlsMaterial } from './prelude/tls.ts';
 import { checkRuntime } from './runtime.ts';
@@ -72,10 +72,10 @@ function deadlineAfter(ms: number): { reached: Promise<void>; cancel(): void } {
   return { reached, cancel: () => clearTimeout(timer) };
 }
 
-/** The chat bus every thread joins, and the Redis bridge on it when --redis is set. */
+/** The chat bus every thread joins, and the bridge to the other servers on it when --bus is set. */
 interface ChatBus {
   chat: { busName: string; bridge: boolean } | null;
-  bridge: RedisBridge | null;
+  bridge: ChatBridge | null;
 }
 
 /**
@@ -131,17 +131,17 @@ export async function startServer(input: ServerOptions = {}): Promise<RunningSer
   return { host: address.address, port: address.port, metrics: metricsAddress, options, stats, close };
 }
 
-/** Chat mode's bus; the Redis bridge is on it before any thread, so that every thread finds it there. */
+/** Chat mode's bus; the bridge to the other servers is on it before any thread, so that every thread finds it there. */
 async function startChatBus(
   options: ResolvedServerOptions,
   log: ServerLog,
   counters: ServerCounters,
 ): Promise<ChatBus> {
   if (options.mode !== 'chat') return { chat: null, bridge: null };
-  const chat = { busName: `handoff-chat-${process.pid}-${randomUUID()}`, bridge: options.redis !== '' };
-  const bridge = chat.bridge
-    ? await RedisBridge.start({
-        url: options.redis,
+  const chat = { busName: `handoff-chat-${process.pid}-${randomUUID()}`, bridge: options.bus !== null };
+  const bridge = options.bus
+    ? await ChatBridge.start({
+        bus: options.bus,
         busName: chat.busName,
         headerBytes: options.headerBytes,
         maxMessageBytes: options.maxMessageBytes,

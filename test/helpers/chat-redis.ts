@@ -48,8 +48,24 @@ export interface HandBatch {
   payloads: Array<string | Buffer>;
 }
 
-/** A batch in the bus format: "hbus", version, header bytes, max message bytes, server id, payloads. */
+/**
+ * What a server publishes on a room's channel: the bus envelope (src/server/chat/bus-envelope.ts:
+ * version 1, kind 1 = batch, the sender's 16-hex-digit id) around a batch (handBatch()).
+ */
+export function enveloped(batch: Buffer, sender = 'feedfacefeedface'): Buffer {
+  return Buffer.concat([Buffer.from([1, 1, sender.length]), Buffer.from(sender, 'latin1'), batch]);
+}
+
+/**
+ * A batch in the bus format: "hbus", version, header bytes, max message bytes, server id,
+ * payloads; in its envelope (enveloped()), as it travels.
+ */
 export function handBatch(b: HandBatch): Buffer {
+  return enveloped(bareBatch(b));
+}
+
+/** handBatch() without its envelope: what the bus hands the bridge. */
+export function bareBatch(b: HandBatch): Buffer {
   const id = Buffer.from(b.server ?? 'test-server', 'latin1');
   const fixed = Buffer.alloc(12);
   fixed.write(b.magic ?? 'hbus', 0, 'latin1');

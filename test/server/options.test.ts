@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidOptionError } from '../../src/protocol/index.ts';
-import { resolveServerOptions, SERVER_DEFAULTS, type ServerOptions } from '../../src/server/options.ts';
+import {
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  SERVER_DEFAULTS,
+  type ServerOptions,
+} from '../../src/server/options.ts';
 import { startServer } from '../../src/server/server.ts';
 
 function rejects(options: Record<string, unknown>, option: string): void {
@@ -25,7 +30,7 @@ function rejects(options: Record<string, unknown>, option: string): void {
 // (null and undefined mean "the default", as for every option.)
 const NOT_INTEGERS = [1.5, Number.NaN, Number.POSITIVE_INFINITY, '10', true];
 
-const INTEGER_OPTIONS: Array<[keyof ServerOptions, number, number]> = [
+const INTEGER_OPTIONS: Array<[keyof ServerOptions & keyof ResolvedServerOptions, number, number]> = [
   ['port', 0, 65_535],
   ['headerBytes', 4, 1024],
   ['maxMessageBytes', 0, 2 ** 31 - 1],
@@ -131,12 +136,55 @@ test('chat mode: a message limit whose deliveries would not fit the header is re
   );
 });
 
-test('redis: a redis:// URL in chat mode; refused in another mode or in another form', () => {
-  assert.equal(resolveServerOptions({ mode: 'chat', redis: 'redis://10.0.0.5:6379' }).redis, 'redis://10.0.0.5:6379');
-  assert.equal(resolveServerOptions({ mode: 'chat' }).redis, '');
+test('redis: a redis:// URL in chat mode (the old name of bus); refused in another mode or in another form', () => {
+  assert.deepEqual(resolveServerOptions({ mode: 'chat', redis: 'redis://10.0.0.5:6379' }).bus, {
+    kind: 'redis',
+    url: 'redis://10.0.0.5:6379',
+  });
+  assert.equal(resolveServerOptions({ mode: 'chat' }).bus, null);
   rejects({ mode: 'ack', redis: 'redis://127.0.0.1:6379' }, 'redis');
   rejects({ mode: 'chat', redis: '127.0.0.1:6379' }, 'redis');
+  rejects({ mode: 'chat', redis: 'nats://127.0.0.1:4222' }, 'redis');
   rejects({ mode: 'chat', redis: 6379 }, 'redis');
+  rejects({ mode: 'chat', redis: 'redis://a:1', bus: 'redis://a:1' }, 'redis');
+});
+
+test('bus: redis://, redis-cluster:// and nats:// URLs parsed once; anything else refused, naming the bad part', () => {
+  const bus = (url: string) => resolveServerOptions({ mode: 'chat', bus: url }).bus;
+  assert.deepEqual(bus('redis://10.0.0.5:6379'), { kind: 'redis', url: 'redis://10.0.0.5:6379' });
+  assert.deepEqual(bus('redis-cluster://127.0.0.1:7000,h2.example:7001,[::1]:7002'), {
+    kind: 'redis-cluster',
+    url: 'redis-cluster://127.0.0.1:7000,h2.example:7001,[::1]:7002',
+    nodes: [
+      { host: '127.0.0.1', port: 7000 },
+      { host: 'h2.example', port: 7001 },
+      { host: '::1', port: 7002 },
+    ],
+  });
+  assert.deepEqual(bus('nats://127.0.0.1:4222,127.0.0.1:4223'), {
+    kind: 'nats',
+    url: 'nats://127.0.0.1:4222,127.0.0.1:4223',
+    servers: ['nats://127.0.0.1:4222', 'nats://127.0.0.1:4223'],
+  });
+  assert.equal(resolveServerOptions({ mode: 'chat', bus: '' }).bus, null);
+  rejects({ mode: 'echo', bus: 'nats://127.0.0.1:4222' }, 'bus');
+  for (const bad of [
+    'kafka://127.0.0.1:9092',
+    '127.0.0.1:4222',
+    'nats://',
+    'nats://127.0.0.1',
+    'nats://127.0.0.1:0',
+    'nats://127.0.0.1:70000',
+    'redis-cluster://127.0.0.1:7000,',
+    'redis-cluster://127.0.0.1:7000,bad host:7001',
+    'redis://',
+  ]) {
+    rejects({ mode: 'chat', bus: bad }, 'bus');
+  }
+  assert.throws(
+    () => resolveServerOptions({ mode: 'chat', bus: 'nats://127.0.0.1:4222,oops' }),
+    /nats:\/\/ takes host:port\[,host:port\.\.\.\] \(ports 1 to 65535\), got 'oops'/,
+  );
 });
 
 test('tlsCert and tlsKey: both or neither; the one missing is named', () => {

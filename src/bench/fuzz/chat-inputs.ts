@@ -174,6 +174,18 @@ function writeBatch(f: BatchFields): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * `batch` as it travels on a room's channel: in the bus envelope (src/server/chat/bus-envelope.ts:
+ * version 1, kind 1 = batch, the length of the sender's id, its 16 hex digits), written here from
+ * the format rather than with the server's code, so that the fuzz checks the server against the
+ * format. The sender is a server id no real server has (ids are random), so no server drops the
+ * batch as its own: what happens to it is the batch's doing.
+ */
+export function enveloped(batch: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([1, 1, FUZZ_SENDER.length]), Buffer.from(FUZZ_SENDER, 'latin1'), batch]);
+}
+const FUZZ_SENDER = 'f0220f0220f0220f';
+
 /** Payloads a real server would publish: `!MSG`/`!JOINED`/`!LEFT` of `room`, each from a tag `fz~<index>.<k>`. */
 function deliveries(r: Random, index: number, room: string, config: ChatFuzzConfig, n: number): Buffer[] {
   return Array.from({ length: n }, (_, k) => {

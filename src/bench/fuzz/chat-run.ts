@@ -17,7 +17,14 @@ import { startEmbeddedServer, type ServerUnderTest } from '../load/embedded-serv
 import type { StartedProcess } from '../load/processes.ts';
 import { startRedisServer } from '../load/chat/targets.ts';
 import { processFdCount, processRssBytes } from '../shared/system.ts';
-import { CHAT_FUZZ_ROOMS, type ChatFuzzConfig, frameOf, generateChatInput, type SessionInput } from './chat-inputs.ts';
+import {
+  CHAT_FUZZ_ROOMS,
+  type ChatFuzzConfig,
+  enveloped,
+  frameOf,
+  generateChatInput,
+  type SessionInput,
+} from './chat-inputs.ts';
 import { isDeliveryFrame, judgeSession, repliesIn } from './chat-judge.ts';
 import { expectedBatch, expectedSession } from './chat-oracle.ts';
 import type { Ending } from './judge.ts';
@@ -404,7 +411,7 @@ class ChatFuzzRun {
       } else {
         report.droppedExpected[fate.drop] = (report.droppedExpected[fate.drop] ?? 0) + 1;
       }
-      await pub.publish(`handoff:chat:${input.room}`, input.bytes);
+      await pub.publish(`handoff:chat:${input.room}`, enveloped(input.bytes));
       report.batches++;
       count(`batch ${input.variant}`);
     } else {

@@ -31,6 +31,7 @@ import {
   BusState,
   type BusStats,
   callSafely,
+  type CommonBusOptions,
   COMMAND_TIMEOUT_MS,
   DEAD_AFTER_MS,
   FIRST_CONNECT_MS,
@@ -43,10 +44,9 @@ import {
   type ServerBusHandlers,
 } from './server-bus.ts';
 
-export interface NatsBusOptions {
+export interface NatsBusOptions extends CommonBusOptions {
   /** `nats://host:port` of one or more nodes, validated by the caller; the others are discovered. */
   servers: string[];
-  commandTimeoutMs?: number;
 }
 
 /** How long who() waits for the servers it knows to answer (one that died unnoticed makes it wait this long). */
@@ -89,6 +89,9 @@ class NatsBus implements ServerBus {
   readonly #rooms = new Map<string, Room>();
   /** Other servers, by the time they were last heard from. */
   readonly #lastHeard = new Map<string, number>();
+  /** Other servers' records (CommonBusOptions.record), from their heartbeats and hellos. */
+  readonly #records = new Map<string, string>();
+  readonly #record: string;
   /** Bumped by every membership change of this server: others keep the newest they saw. */
   #seq = 0;
   #nc: NatsConnection | undefined;
@@ -103,6 +106,7 @@ class NatsBus implements ServerBus {
     this.#o = options;
     this.#handlers = handlers;
     this.#timeoutMs = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    this.#record = options.record ?? '';
   }
 
   get state(): BusState {
@@ -192,6 +196,17 @@ class NatsBus implements ServerBus {
     member.name = name;
     this.#control(NATS_SUBJECTS.chat(member.room), { t: 'm', seq: ++this.#seq, id, name });
     await this.#flush('rename');
+  }
+
+  /** Known from their heartbeats and their answers to this server's hello (said before UP). */
+  peers(): Promise<Array<{ server: string; record: string }>> {
+    if (!this.#connected) return Promise.reject(new BusUnavailableError('NATS is not reachable now'));
+    const out: Array<{ server: string; record: string }> = [];
+    for (const server of this.#lastHeard.keys()) {
+      const record = this.#records.get(server);
+      if (record !== undefined) out.push({ server, record });
+    }
+    return Promise.resolve(out);
   }
 
   async who(room: string): Promise<string[]> {
@@ -344,7 +359,7 @@ class NatsBus implements ServerBus {
   async #hello(): Promise<void> {
     try {
       const replies = await bounded(
-        this.#nc!.requestMany(NATS_SUBJECTS.hello, sealControl(this.serverId, { t: 'hello' }), {
+        this.#nc!.requestMany(NATS_SUBJECTS.hello, sealControl(this.serverId, { t: 'hello', record: this.#record }), {
           strategy: 'stall',
           stall: HELLO_STALL_MS,
           maxWait: this.#timeoutMs,
@@ -360,7 +375,7 @@ class NatsBus implements ServerBus {
 
   #heartbeat(): void {
     if (!this.#connected || this.#stopping) return;
-    this.#control(NATS_SUBJECTS.alive, { t: 'hb' });
+    this.#control(NATS_SUBJECTS.alive, { t: 'hb', record: this.#record });
     const now = performance.now();
     for (const [server, heard] of this.#lastHeard) {
       if (now - heard > DEAD_AFTER_MS) this.#dead(server);
@@ -370,6 +385,7 @@ class NatsBus implements ServerBus {
   /** A server gone silent: its members are gone from every room this server is subscribed to. */
   #dead(server: string): void {
     this.#lastHeard.delete(server);
+    this.#records.delete(server);
     this.stats.reaped++;
     for (const [room, entry] of this.#rooms) {
       const list = entry.remote.get(server);
@@ -396,13 +412,15 @@ class NatsBus implements ServerBus {
     if (control.t === 'bye') {
       // Left cleanly: its members have left one by one already.
       this.#lastHeard.delete(envelope.server);
+      this.#records.delete(envelope.server);
       for (const entry of this.#rooms.values()) entry.remote.delete(envelope.server);
       return;
     }
     this.#heard(envelope.server);
+    if (typeof control.record === 'string') this.#records.set(envelope.server, control.record);
     if (control.t === 'hello' && msg.reply) {
       try {
-        msg.respond(sealControl(this.serverId, { t: 'here' }));
+        msg.respond(sealControl(this.serverId, { t: 'here', record: this.#record }));
       } catch {
         this.stats.commandFailures++;
       }
@@ -442,6 +460,7 @@ class NatsBus implements ServerBus {
     const envelope = openEnvelope(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.length));
     if (!envelope) {
       this.stats.malformed++;
+      this.#report(() => this.#handlers.onUnreadable(msg.subject, 'not a bus envelope'));
       return;
     }
     if (envelope.server === this.serverId) return;
@@ -459,7 +478,7 @@ class NatsBus implements ServerBus {
     }
     if (control.t === 's') {
       const list = this.#membersOf(control.members);
-      if (list) this.#merge(room, envelope.server, { seq, members: list });
+      if (list) this.#mergeAnnounced(room, envelope.server, { seq, members: list });
       else this.stats.malformed++;
       return;
     }
@@ -490,6 +509,25 @@ class NatsBus implements ServerBus {
     if (!entry) return;
     const known = entry.remote.get(server);
     if (!known || list.seq >= known.seq) entry.remote.set(server, list);
+  }
+
+  /**
+   * A server's whole list, published when it (re)connected: its members that this server's
+   * members did not hear come or go while it was away (or since it was taken for dead) are
+   * reported, so they hear the `!JOINED` / `!LEFT` they missed.
+   */
+  #mergeAnnounced(room: string, server: string, list: RemoteList): void {
+    const entry = this.#rooms.get(room);
+    if (!entry) return;
+    const known = entry.remote.get(server);
+    if (known && list.seq < known.seq) return;
+    entry.remote.set(server, list);
+    const gone: string[] = [];
+    const came: string[] = [];
+    if (known) for (const [id, name] of known.members) if (!list.members.has(id)) gone.push(name);
+    for (const [id, name] of list.members) if (!known?.members.has(id)) came.push(name);
+    if (gone.length > 0) this.#report(() => this.#handlers.onMembersGone(room, gone));
+    if (came.length > 0) this.#report(() => this.#handlers.onMembersCame(room, came));
   }
 
   /** An answer to who(): `{server, seq, members}`, or null when it is not one. */

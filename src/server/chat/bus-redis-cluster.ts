@@ -20,12 +20,17 @@
  */
 import { Cluster } from 'ioredis';
 import { type RedisLayout, redisFamilyBus, type RedisTransport, type RedisTransportEvents } from './bus-redis-core.ts';
-import { COMMAND_TIMEOUT_MS, retryDelayMs, type ServerBus, type ServerBusHandlers } from './server-bus.ts';
+import {
+  type CommonBusOptions,
+  COMMAND_TIMEOUT_MS,
+  retryDelayMs,
+  type ServerBus,
+  type ServerBusHandlers,
+} from './server-bus.ts';
 
-export interface RedisClusterBusOptions {
+export interface RedisClusterBusOptions extends CommonBusOptions {
   /** Seed masters, validated by the caller; the others are discovered. */
   nodes: Array<{ host: string; port: number }>;
-  commandTimeoutMs?: number;
 }
 
 /** How often the slot map is read again: the longest a moved room's subscription stays on its old master. */
@@ -46,7 +51,7 @@ export function createRedisClusterBus(options: RedisClusterBusOptions, handlers:
     REDIS_CLUSTER_LAYOUT,
     (id) => new ClusterTransport(options, id),
     handlers,
-    options.commandTimeoutMs,
+    options,
   );
 }
 
@@ -200,4 +205,10 @@ class ClusterTransport implements RedisTransport {
     clearInterval(this.#refresh);
     this.commands.disconnect();
   }
+
+  /**
+   * Nothing to do: the cluster client has one connection per node and makes a failed one
+   * again by itself; dropping them all would cost every room for one node's silence.
+   */
+  reconnect(): void {}
 }

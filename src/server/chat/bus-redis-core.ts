@@ -16,7 +16,13 @@
  *   those rooms, so every server subscribed there says `!LEFT` for them.
  * - repair: a server whose SADD finds it missing from the servers set (it was reaped while
  *   away, or Redis lost its data), or whose service may have lost data (a reconnection, a
- *   cluster node back), writes all of its members and subscriptions again.
+ *   cluster node back), or whose commands failed, makes its own hash and the room hashes
+ *   hold exactly its members again, and renews its subscriptions. Its own hash is what the
+ *   others were last told: the members it held and this server no longer has are published
+ *   `gone`, those it lacks `came` (all of them after a reap), so the other servers' members
+ *   hear the `!LEFT` and `!JOINED` they missed.
+ * - a reaper only reaps once this server has been heard by Redis for a whole DEAD_AFTER_MS:
+ *   after Redis stalled, every alive key may have expired, and nobody is dead.
  */
 import type { ChainableCommander, RedisCommander } from 'ioredis';
 import { controlOf, ENTRY, openEnvelope, sealControl, sealEnvelope } from './bus-envelope.ts';
@@ -27,6 +33,7 @@ import {
   BusState,
   type BusStats,
   callSafely,
+  type CommonBusOptions,
   COMMAND_TIMEOUT_MS,
   DEAD_AFTER_MS,
   FIRST_CONNECT_MS,
@@ -42,6 +49,8 @@ import { BusUnavailableError } from '../../protocol/index.ts';
 
 /** A reaper holds its lock this long: if it dies mid-way, another one takes over after it. */
 const REAP_LOCK_MS = 30_000;
+/** Heartbeats that fail in a row before the connections are dropped and made again. */
+const RECONNECT_AFTER_FAILED_BEATS = 2;
 
 /** Where each thing lives in Redis. */
 export interface RedisLayout {
@@ -81,6 +90,8 @@ export interface RedisTransport {
   unsubscribe(channel: string): Promise<unknown>;
   /** After a reconnection: the subscriptions the client does not renew by itself. */
   renew(channels: string[]): Promise<unknown>;
+  /** Heartbeats keep failing on open connections (a link that loses bytes): make them again. */
+  reconnect(): void;
   quit(): Promise<void>;
   disconnect(): void;
 }
@@ -91,7 +102,7 @@ interface RedisBusCoreOptions {
   layout: RedisLayout;
   transport: RedisTransport;
   handlers: ServerBusHandlers;
-  commandTimeoutMs?: number;
+  options: CommonBusOptions;
 }
 
 /** A Redis-family bus with a new server id, on the transport `connect` makes for that id. */
@@ -100,10 +111,10 @@ export function redisFamilyBus(
   layout: RedisLayout,
   connect: (serverId: string) => RedisTransport,
   handlers: ServerBusHandlers,
-  commandTimeoutMs: number | undefined,
+  options: CommonBusOptions,
 ): ServerBus {
   const serverId = newServerId();
-  return new RedisFamilyBus({ kind, serverId, layout, transport: connect(serverId), handlers, commandTimeoutMs });
+  return new RedisFamilyBus({ kind, serverId, layout, transport: connect(serverId), handlers, options });
 }
 
 class RedisFamilyBus implements ServerBus {
@@ -115,6 +126,7 @@ class RedisFamilyBus implements ServerBus {
   readonly #redis: RedisCommands;
   readonly #handlers: ServerBusHandlers;
   readonly #timeoutMs: number;
+  readonly #record: string;
   /** This server's members: what is written again after a loss. */
   readonly #members = new Map<number, { name: string; room: string }>();
   /** Subscribed rooms, by channel name (what a message names). */
@@ -127,6 +139,11 @@ class RedisFamilyBus implements ServerBus {
   #repairWanted = false;
   #beat: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Since when every heartbeat has succeeded (null: the last one failed, or none yet). */
+  #healthySince: number | null = null;
+  #failedBeats = 0;
+  /** While a repair reads this server's hash: the members changed meanwhile (their own commands put them right). */
+  #changedDuringRepair: Set<number> | null = null;
   #stopping = false;
   #whenUp: (() => void) | undefined;
 
@@ -137,7 +154,8 @@ class RedisFamilyBus implements ServerBus {
     this.#transport = options.transport;
     this.#redis = options.transport.commands;
     this.#handlers = options.handlers;
-    this.#timeoutMs = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    this.#timeoutMs = options.options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
+    this.#record = options.options.record ?? '1';
     this.#transport.listen({
       message: (channel, message) => this.#onMessage(channel, message),
       up: () => void this.#onUp(),
@@ -153,8 +171,7 @@ class RedisFamilyBus implements ServerBus {
   }
 
   async start(): Promise<void> {
-    this.#timer = setInterval(() => void this.#heartbeat(), HEARTBEAT_MS);
-    this.#timer.unref();
+    this.#scheduleHeartbeat();
     const up = new Promise<void>((resolve) => (this.#whenUp = resolve));
     this.#transport.connect().catch(() => {}); // the client keeps retrying, with backoff
     let late: NodeJS.Timeout | undefined;
@@ -192,6 +209,7 @@ class RedisFamilyBus implements ServerBus {
   }
 
   async enter(member: BusMember): Promise<void> {
+    this.#changedDuringRepair?.add(member.id);
     const previous = this.#members.get(member.id);
     this.#members.set(member.id, { name: member.name, room: member.room });
     if (!this.#connected) return;
@@ -203,6 +221,7 @@ class RedisFamilyBus implements ServerBus {
   }
 
   async leave(id: number): Promise<void> {
+    this.#changedDuringRepair?.add(id);
     const previous = this.#members.get(id);
     if (!previous) return;
     this.#members.delete(id);
@@ -217,11 +236,31 @@ class RedisFamilyBus implements ServerBus {
   }
 
   async rename(id: number, name: string): Promise<void> {
+    this.#changedDuringRepair?.add(id);
     const member = this.#members.get(id);
     if (!member) return;
     member.name = name;
     if (!this.#connected) return;
     await this.#command(this.#register(id, name, member.room), 'rename');
+  }
+
+  async peers(): Promise<Array<{ server: string; record: string }>> {
+    if (!this.#connected) throw new BusUnavailableError(`${this.kind} is not reachable now`);
+    const servers = await bounded(this.#redis.smembers(this.#layout.servers), this.#timeoutMs, 'servers');
+    // Every id, even one that is not ours in form: an older handoff must be seen to be refused.
+    const others = servers.filter((server) => server !== this.serverId);
+    // One GET per server, not MGET: in a cluster their keys live on different shards.
+    const records = await bounded(
+      Promise.all(others.map((server) => this.#redis.get(this.#layout.alive(server)))),
+      this.#timeoutMs,
+      'peers',
+    );
+    const out: Array<{ server: string; record: string }> = [];
+    others.forEach((server, i) => {
+      const record = records[i];
+      if (typeof record === 'string') out.push({ server, record });
+    });
+    return out;
   }
 
   async who(room: string): Promise<string[]> {
@@ -234,7 +273,7 @@ class RedisFamilyBus implements ServerBus {
 
   async stop(): Promise<void> {
     this.#stopping = true;
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     if (this.#connected) {
       const removals: Array<Promise<unknown>> = [];
       for (const [id, member] of this.#members) {
@@ -255,7 +294,7 @@ class RedisFamilyBus implements ServerBus {
 
   disconnect(): void {
     this.#stopping = true;
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     this.#transport.disconnect();
   }
 
@@ -293,6 +332,7 @@ class RedisFamilyBus implements ServerBus {
 
   #onDown(): void {
     this.#connected = false;
+    this.#healthySince = null;
     this.#setState(BusState.DOWN);
   }
 
@@ -311,13 +351,69 @@ class RedisFamilyBus implements ServerBus {
     }
   }
 
-  /** Every member and subscription of this server, written again; false if some write failed. */
+  /**
+   * Makes the service hold exactly this server's members as they are now, renews the
+   * subscriptions, and tells the other servers what they missed (`gone` / `came`, against
+   * this server's own hash: what they were last told). False if some write failed.
+   */
   async #repair(): Promise<boolean> {
     this.#repairWanted = false;
+    const changed = new Set<number>();
+    this.#changedDuringRepair = changed;
+    let held: Record<string, string>;
+    try {
+      held = await bounded(this.#redis.hgetall(this.#layout.members(this.serverId)), this.#timeoutMs, 'repair');
+    } catch {
+      this.stats.commandFailures++;
+      return false;
+    } finally {
+      this.#changedDuringRepair = null;
+    }
+    const gone = new Map<string, string[]>();
+    const came = new Map<string, string[]>();
+    const add = (map: Map<string, string[]>, room: string, name: string) => {
+      let names = map.get(room);
+      if (!names) map.set(room, (names = []));
+      names.push(name);
+    };
     const writes: Array<Promise<unknown>> = [this.#transport.renew([...this.#rooms.keys()])];
-    for (const [id, member] of this.#members) writes.push(this.#register(id, member.name, member.room));
+    const wasIn = new Map<number, string>();
+    for (const [idText, place] of Object.entries(held)) {
+      const id = Number(idText);
+      const space = place.indexOf(' ');
+      const room = place.slice(0, space);
+      const name = place.slice(space + 1);
+      if (space <= 0 || !Number.isSafeInteger(id)) continue; // our own hash: only we write it
+      wasIn.set(id, room);
+      const now = this.#members.get(id);
+      if (changed.has(id) || (now && now.room === room)) continue;
+      writes.push(this.#redis.hdel(this.#layout.room(room), this.#field(id)));
+      if (!now) writes.push(this.#redis.hdel(this.#layout.members(this.serverId), idText));
+      if (MEMBER_NAME.test(name)) add(gone, room, name);
+    }
+    for (const [id, member] of this.#members) {
+      if (changed.has(id)) continue;
+      writes.push(this.#register(id, member.name, member.room));
+      if (wasIn.get(id) !== member.room) add(came, member.room, member.name);
+    }
+    for (const [room, names] of gone) writes.push(this.#notice(room, { t: 'gone', names }));
+    for (const [room, names] of came) writes.push(this.#notice(room, { t: 'came', names }));
     await this.#command(Promise.all(writes), 'write the members again');
     return !this.#repairWanted;
+  }
+
+  #notice(room: string, control: { t: 'gone' | 'came'; names: string[] }): Promise<unknown> {
+    const notice = { ...control, server: this.serverId };
+    return this.#transport.publish(this.#layout.channel(room), sealControl(this.serverId, notice));
+  }
+
+  /** One heartbeat at a time, each HEARTBEAT_MS after the last one ended, however long it took. */
+  #scheduleHeartbeat(): void {
+    if (this.#stopping) return;
+    this.#timer = setTimeout(() => {
+      void this.#heartbeat().finally(() => this.#scheduleHeartbeat());
+    }, HEARTBEAT_MS);
+    this.#timer.unref();
   }
 
   /** One heartbeat at a time: a call while one runs waits for it. */
@@ -332,7 +428,7 @@ class RedisFamilyBus implements ServerBus {
       // Alive first, then the members: a reaper never finds this server's members without its alive key.
       const [, added] = await bounded(
         Promise.all([
-          this.#redis.set(this.#layout.alive(this.serverId), '1', 'PX', DEAD_AFTER_MS),
+          this.#redis.set(this.#layout.alive(this.serverId), this.#record, 'PX', DEAD_AFTER_MS),
           this.#redis.sadd(this.#layout.servers, this.serverId),
         ]),
         this.#timeoutMs,
@@ -344,11 +440,20 @@ class RedisFamilyBus implements ServerBus {
       if (this.#repairWanted && !(await this.#repair())) throw new Error('members not written');
     } catch {
       this.stats.commandFailures++;
+      this.#healthySince = null;
       this.#repairWanted = true; // what the service lost meanwhile is written at the next one that works
       if (this.#connected) this.#setState(BusState.DOWN);
+      if (++this.#failedBeats >= RECONNECT_AFTER_FAILED_BEATS && this.#connected) {
+        this.#failedBeats = 0;
+        this.#transport.reconnect();
+      }
       return;
     }
+    this.#failedBeats = 0;
+    this.#healthySince ??= performance.now();
     if (this.#connected) this.#setState(BusState.UP);
+    // Heard by Redis for a whole expiry: an expired key is then a dead server, not Redis's stall.
+    if (performance.now() - this.#healthySince < DEAD_AFTER_MS) return;
     try {
       await this.#reapSilent();
     } catch {
@@ -405,7 +510,7 @@ class RedisFamilyBus implements ServerBus {
     const notices: Array<Promise<unknown>> = [];
     for (const [room, names] of goneByRoom) {
       notices.push(
-        this.#transport.publish(this.#layout.channel(room), sealControl(this.serverId, { t: 'gone', names })),
+        this.#transport.publish(this.#layout.channel(room), sealControl(this.serverId, { t: 'gone', server, names })),
       );
       // Our own notice is dropped when it comes back, like every entry of ours: say it here.
       if (this.#rooms.has(this.#layout.channel(room))) this.#report(() => this.#handlers.onMembersGone(room, names));
@@ -422,6 +527,7 @@ class RedisFamilyBus implements ServerBus {
     const envelope = openEnvelope(message);
     if (!envelope) {
       this.stats.malformed++;
+      this.#report(() => this.#handlers.onUnreadable(channel.toString('latin1'), 'not a bus envelope'));
       return;
     }
     if (envelope.server === this.serverId) return; // ours, back from Redis
@@ -431,12 +537,19 @@ class RedisFamilyBus implements ServerBus {
       return;
     }
     const control = controlOf(envelope);
-    const names = control?.t === 'gone' ? control.names : undefined;
+    const names = control?.t === 'gone' || control?.t === 'came' ? control.names : undefined;
     if (!Array.isArray(names) || !names.every((name) => typeof name === 'string' && MEMBER_NAME.test(name))) {
       this.stats.malformed++;
       return;
     }
-    this.#report(() => this.#handlers.onMembersGone(room, names as string[]));
+    if (control!.server === this.serverId) {
+      // Another server reaped this one (it was away): say nothing to our own members, who
+      // are still here, and write them again, which tells the others they came back.
+      this.#repairWanted = true;
+      return;
+    }
+    if (control!.t === 'gone') this.#report(() => this.#handlers.onMembersGone(room, names as string[]));
+    else this.#report(() => this.#handlers.onMembersCame(room, names as string[]));
   }
 
   #report(call: () => void): void {

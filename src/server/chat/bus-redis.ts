@@ -9,12 +9,17 @@
  */
 import { Redis } from 'ioredis';
 import { type RedisLayout, redisFamilyBus, type RedisTransport, type RedisTransportEvents } from './bus-redis-core.ts';
-import { COMMAND_TIMEOUT_MS, retryDelayMs, type ServerBus, type ServerBusHandlers } from './server-bus.ts';
+import {
+  type CommonBusOptions,
+  COMMAND_TIMEOUT_MS,
+  retryDelayMs,
+  type ServerBus,
+  type ServerBusHandlers,
+} from './server-bus.ts';
 
-export interface RedisBusOptions {
+export interface RedisBusOptions extends CommonBusOptions {
   /** `redis://host:port` (or `rediss://` for TLS), validated by the caller. */
   url: string;
-  commandTimeoutMs?: number;
 }
 
 const KEY = 'handoff:';
@@ -28,13 +33,7 @@ export const REDIS_LAYOUT: RedisLayout = Object.freeze({
 });
 
 export function createRedisBus(options: RedisBusOptions, handlers: ServerBusHandlers): ServerBus {
-  return redisFamilyBus(
-    'redis',
-    REDIS_LAYOUT,
-    (id) => new StandaloneTransport(options, id),
-    handlers,
-    options.commandTimeoutMs,
-  );
+  return redisFamilyBus('redis', REDIS_LAYOUT, (id) => new StandaloneTransport(options, id), handlers, options);
 }
 
 class StandaloneTransport implements RedisTransport {
@@ -103,5 +102,11 @@ class StandaloneTransport implements RedisTransport {
   disconnect(): void {
     this.commands.disconnect();
     this.#sub.disconnect();
+  }
+
+  /** Both connections dropped and made again (ioredis reconnects them): a link that loses bytes never closes. */
+  reconnect(): void {
+    this.commands.disconnect(true);
+    this.#sub.disconnect(true);
   }
 }

@@ -25,8 +25,8 @@ export function busFaultMarker(): Buffer | null {
 }
 
 /**
- * Test-only: the Redis bridge's heartbeat, liveness, command and confirmation times are
- * multiplied by this (e.g. 0.2), so that faults longer than a liveness period take
- * seconds in a test. Read once when the bridge starts.
+ * Test-only: the cross-server bus's heartbeat, liveness, command and confirmation times
+ * (every bus, server-bus.ts) are multiplied by this (e.g. 0.5), so that faults longer than
+ * a liveness period take seconds in a test. Read once when the bus module loads.
  */
 export const REDIS_TIME_SCALE_ENV = 'HANDOFF_TEST_REDIS_TIME_SCALE';

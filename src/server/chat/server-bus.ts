@@ -22,6 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BusTimeoutError, BusUnavailableError } from '../../protocol/index.ts';
+import { REDIS_TIME_SCALE_ENV } from './injected-faults.ts';
 
 /** Which service a bus uses. */
 export type BusKind = 'redis' | 'redis-cluster' | 'nats';
@@ -47,6 +48,14 @@ export interface ServerBusHandlers {
    */
   onMembersGone(room: string, names: string[]): void;
   /**
+   * Members of another server are in `room` (which this server is subscribed to) and this
+   * server's members may not have heard them join: the other server was away (reaped, or
+   * its `!JOINED` published while it could not reach the service) and is back. Deliver
+   * `!JOINED <room> <name>` for each. After a data loss of the service this may repeat a
+   * `!JOINED` that was heard already (presence, not messages: never a message twice).
+   */
+  onMembersCame(room: string, names: string[]): void;
+  /**
    * The service became unreachable, or this server's heartbeat failed (DOWN: the others
    * reap it if that lasts), or both work again (UP). Before UP is reported the bus has
    * written this server's members again and renewed its subscriptions (the service may
@@ -54,6 +63,19 @@ export interface ServerBusHandlers {
    * bus still tries every publish it can: on a cluster, most rooms may still work.
    */
   onState(state: BusState): void;
+  /**
+   * Something that is not a bus entry arrived on `channel` (a room's channel or subject, as
+   * the service names it): anyone can publish there. Dropped; said so that it is counted.
+   */
+  onUnreadable(channel: string, detail: string): void;
+}
+
+/** What every bus takes, besides where its service is. */
+export interface CommonBusOptions {
+  /** Text this server publishes with its heartbeat, what the others' peers() return (its limits). */
+  record?: string;
+  /** Bound of every command (default COMMAND_TIMEOUT_MS). */
+  commandTimeoutMs?: number;
 }
 
 /** What a bus has counted since it started. */
@@ -111,6 +133,12 @@ export interface ServerBus {
   /** Member `id` of this server is now known as `name`. Same resolution as enter(). */
   rename(id: number, name: string): Promise<void>;
   /**
+   * The records (CommonBusOptions.record) of the other live servers, as they published them:
+   * untrusted text, for the start-up check that every server of one chat runs the same limits.
+   * Rejects like who().
+   */
+  peers(): Promise<Array<{ server: string; record: string }>>;
+  /**
    * The names of every member of `room` on every live server, this one included, in no
    * particular order. Rejects with BusUnavailableError or BusTimeoutError when the service
    * cannot answer (the caller then answers from this server's own members).
@@ -127,20 +155,30 @@ export interface ServerBus {
 // The shared timing, documented in PROTOCOL.md ("Several servers": a dead server's
 // members are gone within 15 s).
 
+/**
+ * Test-only: REDIS_TIME_SCALE_ENV multiplies every time below (e.g. 0.5), so that faults
+ * longer than a liveness period take seconds in a test. Read once, when this module loads.
+ */
+const SCALE = (() => {
+  const scale = Number(process.env[REDIS_TIME_SCALE_ENV] ?? 1);
+  return scale > 0 ? scale : 1;
+})();
+const scaled = (ms: number) => Math.max(1, Math.round(ms * SCALE));
+
 /** How often a server tells the others it is alive. */
-export const HEARTBEAT_MS = 2_000;
+export const HEARTBEAT_MS = scaled(2_000);
 /** A server not heard from for this long is dead: its members are gone within this + HEARTBEAT_MS. */
-export const DEAD_AFTER_MS = 10_000;
+export const DEAD_AFTER_MS = scaled(10_000);
 /** Default bound of every command to the service. */
-export const COMMAND_TIMEOUT_MS = 2_000;
+export const COMMAND_TIMEOUT_MS = scaled(2_000);
 /** How long start() waits for the service before it resolves without it. */
-export const FIRST_CONNECT_MS = 3_000;
+export const FIRST_CONNECT_MS = scaled(3_000);
 /** Longest wait between two reconnection attempts. */
-const MAX_RETRY_MS = 2_000;
+const MAX_RETRY_MS = scaled(2_000);
 
 /** The wait before reconnection attempt `attempt` (1, 2, ...): doubling from 100 ms up to MAX_RETRY_MS. */
 export function retryDelayMs(attempt: number): number {
-  return Math.min(100 * 2 ** Math.max(0, attempt - 1), MAX_RETRY_MS);
+  return Math.min(scaled(100) * 2 ** Math.max(0, attempt - 1), MAX_RETRY_MS);
 }
 
 export function newStats(): BusStats {

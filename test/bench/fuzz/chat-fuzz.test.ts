@@ -7,7 +7,7 @@ import { judgeSession } from '../../../src/bench/fuzz/chat-judge.ts';
 import { expectedBatch, expectedSession, whoProblem } from '../../../src/bench/fuzz/chat-oracle.ts';
 import { CHAT_FUZZ_DEFAULTS, chatFuzzProblems, runChatFuzz } from '../../../src/bench/fuzz/chat-run.ts';
 import { redisAvailable } from '../../helpers/redis.ts';
-import { handBatch } from '../../helpers/chat-redis.ts';
+import { bareBatch as handBatch } from '../../helpers/chat-redis.ts';
 
 const CONFIG = { headerBytes: 64, maxMessageBytes: 100 };
 const b = (s: string) => Buffer.from(s, 'latin1');
@@ -57,6 +57,7 @@ test('the judge catches a missing reply, a wrong one, a connection left open, an
   assert.match(judgeSession(refused, frames('!NO BAD_COMMAND'), 'fin', CONFIG)!, /not !NO BAD_COMMAND <text>/);
 });
 
+// The oracle judges a batch as the bus hands it over, out of its envelope (bareBatch).
 test('batch oracle: every reason, and what is delivered (against batches written by hand)', () => {
   const limits = { headerBytes: 64, maxMessageBytes: 100 };
   const fate = (batch: Buffer, room = 'lobby') => {

@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ACK_TEXT } from '../../../src/protocol/index.ts';
 import { ChatPeer } from '../../helpers/chat-wire.ts';
-import { chatServer, droppedFor, eventuallyAsync, handBatch, linesOf, redisClient } from '../../helpers/chat-redis.ts';
+import {
+  bareBatch,
+  chatServer,
+  droppedFor,
+  enveloped,
+  eventuallyAsync,
+  handBatch,
+  linesOf,
+  redisClient,
+} from '../../helpers/chat-redis.ts';
 import { nthEvent, run } from '../../helpers/process.ts';
 import { redisAvailable, startRedis } from '../../helpers/redis.ts';
 import { eventually } from '../../helpers/wire.ts';
@@ -54,15 +63,15 @@ describe('batches on the Redis bus are untrusted', { skip, concurrency: true }, 
     const member = await ChatPeer.connect(t, server.address);
     const publisher = redisClient(t, redis.url);
     const limits = { server: 'peer-7', maxMessageBytes: MAX };
-    const valid = handBatch({ ...limits, payloads: ['!MSG lobby x bad0'] });
+    const valid = bareBatch({ ...limits, payloads: ['!MSG lobby x bad0'] });
     const cases: Array<[reason: string, batch: Buffer]> = [
       ['header_bytes', handBatch({ ...limits, headerBytes: 32, payloads: ['!MSG lobby x bad1'] })],
       ['max_message_bytes', handBatch({ ...limits, maxMessageBytes: 2 * MAX, payloads: ['!MSG lobby x bad2'] })],
       ['version', handBatch({ ...limits, version: 2, payloads: ['!MSG lobby x bad3'] })],
-      ['truncated', valid.subarray(0, valid.length - 3)],
+      ['truncated', enveloped(valid.subarray(0, valid.length - 3))],
       ['truncated', handBatch({ ...limits, count: 1_000_000_000, payloads: ['!MSG lobby x bad4'] })],
-      ['truncated', valid.subarray(0, 14)],
-      ['malformed', Buffer.concat([valid, Buffer.from('xx')])],
+      ['truncated', enveloped(valid.subarray(0, 14))],
+      ['malformed', enveloped(Buffer.concat([valid, Buffer.from('xx')]))],
       ['malformed', handBatch({ ...limits, server: '', payloads: ['!MSG lobby x bad5'] })],
       ['too_large', handBatch({ ...limits, payloads: [`!MSG lobby x bad6 ${'y'.repeat(MAX + 100)}`] })],
       ['not_delivery', handBatch({ ...limits, payloads: ['!MSG lobby x fine', 'bad7: a reply, not a delivery'] })],
@@ -71,6 +80,7 @@ describe('batches on the Redis bus are untrusted', { skip, concurrency: true }, 
       ['not_delivery', handBatch({ ...limits, payloads: ['!MSG lobby bad9'] })],
       ['garbage', Buffer.alloc(0)],
       ['garbage', Buffer.from('hbu')],
+      ['garbage', enveloped(Buffer.from('hbu'))],
     ];
     for (const [, batch] of cases) await publisher.publish(LOBBY, batch);
     const expected = new Map<string, number>();
@@ -100,7 +110,7 @@ describe('batches on the Redis bus are untrusted', { skip, concurrency: true }, 
   test('a server refuses to join a chat whose live servers run other limits: one line, exit status 2', async (t) => {
     const redis = await startRedis(t);
     const first = await chatServer(t, redis.url, ['--workers', '1', '--max-message-bytes', String(MAX)]);
-    const id = String((await nthEvent(first.p, 'redis')).server);
+    const id = String((await nthEvent(first.p, 'bus')).server);
     for (const [flags, pattern] of [
       [['--max-message-bytes', String(2 * MAX)], /runs --max-message-bytes 4096, this server 8192/],
       [['--max-message-bytes', String(MAX), '--header-bytes', '32'], /runs --header-bytes 64, this server 32/],

@@ -70,10 +70,7 @@ test(
       handBatch({ server: 'elsewhere', maxMessageBytes: 1048576, payloads: [`!MSG lobby dave ${text}`] });
     await publisher.publish('handoff:chat:lobby', batch(`${MARKER} in a batch`));
     await eventuallyAsync(async () => (await droppedFor(server, 'error')) === 1, 'the batch dropped as error');
-    assert.match(
-      linesOf(server, 'bus-dropped')[0]!,
-      /dropped a batch on handoff:chat:lobby .*\(error\): injected fault/,
-    );
+    assert.match(linesOf(server, 'bus-dropped')[0]!, /dropped a batch on room lobby .*\(error\): injected fault/);
     await publisher.publish('handoff:chat:lobby', batch('the next one'));
     await member.waitDelivery('!MSG lobby dave the next one');
     assert.ok(!member.texts().some((d) => d.includes(MARKER)));

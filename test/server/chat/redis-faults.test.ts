@@ -6,7 +6,7 @@
 // side missed) and messages across servers come back right. What pub/sub loses meanwhile
 // (at most once) is what docs/chat.md ("Several servers", faults) says, and nothing else.
 //
-// The bridge's times are halved (HANDOFF_TEST_REDIS_TIME_SCALE): heartbeat 1 s, liveness
+// The bus's times are halved (HANDOFF_TEST_REDIS_TIME_SCALE): heartbeat 1 s, liveness
 // 5 s, command timeout and confirmation deadline 1 s.
 import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
@@ -185,7 +185,7 @@ describe('Redis faults: chat survives them, and comes back whole', { skip, concu
     await join(t, s1, 'a3');
     // A connection that loses bytes never closes by itself: s1 finds out from its heartbeats.
     await eventually(
-      () => s1.server.p.stdout.some((l) => l.includes('has not answered for')),
+      () => s1.server.p.stdout.some((l) => l.includes('lost the connection')),
       'the dead connection detected',
       10_000,
     );
@@ -225,7 +225,7 @@ describe('Redis faults: chat survives them, and comes back whole', { skip, concu
     const redis = await startRedis(t);
     const proxy = await FaultProxy.start(t, { port: redis.port });
     const server = await chatServer(t, proxy.url, ['--workers', '1']); // real times: a heartbeat every 2 s
-    const id = String((await nthEvent(server.p, 'redis')).server);
+    const id = String((await nthEvent(server.p, 'bus')).server);
     const monitor = redisClient(t, redis.url);
     const beats: number[] = [];
     const watching = await monitor.monitor();

@@ -122,16 +122,16 @@ describe('chat across servers (Redis)', { skip, concurrency: true }, () => {
     const a2 = await ChatPeer.connect(t, s1.address);
     const b = await ChatPeer.connect(t, s2.address);
     await redis.stop();
-    await nthEvent(s1.p, 'redis', 2); // connected, then lost
-    assert.match(String((await nthEvent(s1.p, 'redis', 2)).msg), /lost the connection/);
+    await nthEvent(s1.p, 'bus', 2); // connected, then lost
+    assert.match(String((await nthEvent(s1.p, 'bus', 2)).msg), /lost the connection/);
     assert.equal(await a1.request('local only'), ACK_TEXT);
     await a2.waitDelivery(`!MSG lobby ${a1.address} local only`);
     assert.ok((await a1.who()).members.includes(a2.address), '!WHO answers from this server meanwhile');
 
     await startRedis(t, redis.port);
-    await nthEvent(s1.p, 'redis', 3, 15_000);
-    await nthEvent(s2.p, 'redis', 3, 15_000);
-    assert.match(String((await nthEvent(s1.p, 'redis', 3)).msg), /connected again/);
+    await nthEvent(s1.p, 'bus', 3, 15_000);
+    await nthEvent(s2.p, 'bus', 3, 15_000);
+    assert.match(String((await nthEvent(s1.p, 'bus', 3)).msg), /connected again/);
     // Membership is written again on reconnection: !WHO spans both servers once more.
     await sleep(300);
     assert.deepEqual((await b.who()).members, [a1.address, a2.address, b.address].sort());

@@ -32,6 +32,7 @@ import { eventually, sleep } from '../../helpers/wire.ts';
 class Recorder implements ServerBusHandlers {
   readonly batches = new Map<string, string[]>();
   readonly gone: Array<{ room: string; names: string[] }> = [];
+  readonly came: Array<{ room: string; names: string[] }> = [];
   readonly states: BusState[] = [];
   throwing = false;
   onBatch(room: string, batch: Buffer): void {
@@ -43,9 +44,13 @@ class Recorder implements ServerBusHandlers {
   onMembersGone(room: string, names: string[]): void {
     this.gone.push({ room, names: [...names].sort() });
   }
+  onMembersCame(room: string, names: string[]): void {
+    this.came.push({ room, names: [...names].sort() });
+  }
   onState(state: BusState): void {
     this.states.push(state);
   }
+  onUnreadable(): void {}
   in(room: string): string[] {
     return this.batches.get(room) ?? [];
   }
