@@ -17,7 +17,7 @@ import {
   TargetLookupError,
 } from '../protocol/index.ts';
 import { MODES, STRATEGIES } from '../server/options.ts';
-import { TARGET_KINDS } from './results/chat-result.ts';
+import { BENCH_BUSES, TARGET_KINDS } from './results/chat-result.ts';
 import {
   BENCH_DEFAULTS,
   type BenchOptions,
@@ -82,11 +82,24 @@ const CHAT_ROWS: Array<FlagRow<BenchFlagOptions>> = (
       'integer',
       "NATS: a sender's PING after every this many messages (its PONG acks)",
     ],
-    ['redis', 'redis', 'boolean', 'two handoff servers on a redis-server started here, connections spread over both'],
+    ['servers', 'servers', 'integer', "handoff servers on --bus, each room's members spread over them"],
+    ['redis', 'redis', 'boolean', 'the old spelling of --bus redis (with --servers 2 unless given)'],
     ['natsServer', 'nats-server', 'string', 'the nats-server program'],
     ['redisServer', 'redis-server', 'string', 'the redis-server program'],
+    ['redisCli', 'redis-cli', 'string', "the redis-cli program (joins the Redis Cluster's masters)"],
   ] as const
 ).map(([option, flag, kind, describe]) => ({ option, flag, kind, describe: `chat: ${describe}` }));
+
+/** `--bus`: a choice, so a row of its own. */
+const BUS_ROW: FlagRow<BenchFlagOptions> = {
+  option: 'bus',
+  flag: 'bus',
+  kind: 'choice',
+  choices: BENCH_BUSES,
+  describe:
+    'chat: what joins the --servers, started here on loopback: local (one server alone), redis, ' +
+    'redis-cluster (3 masters, sharded pub/sub), nats (3 routed nodes)',
+};
 
 /** Every flag of `handoff bench`. */
 export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
@@ -280,6 +293,7 @@ export const BENCH_FLAGS = defineFlags<BenchFlagOptions>(
       describe: 'chat: what to measure, started here (or the kind of --target); several are one interleaved run',
     },
     ...CHAT_ROWS,
+    BUS_ROW,
     {
       option: 'serverCommand',
       flag: 'server-command',

@@ -10,7 +10,7 @@ import { boolean, choice, integer, MAX_SECONDS, number, parseHostPort, text } fr
 import { MODES, type Mode, STRATEGIES, type Strategy } from '../server/options.ts';
 import { roomShapes } from './load/chat/layout.ts';
 import { MAX_SENDERS, STAMP_BYTES } from './load/chat/stamp.ts';
-import { TARGET_KINDS, type TargetKind } from './results/chat-result.ts';
+import { BENCH_BUSES, type BenchBus, TARGET_KINDS, type TargetKind } from './results/chat-result.ts';
 
 /**
  * Everything a bench run takes. All optional; units are in the names, values
@@ -90,11 +90,17 @@ export interface BenchOptions {
   natsPingEvery?: number;
   /** What to measure: handoff's chat, nats-server, redis-server (started here, or --target). */
   targetKinds?: readonly TargetKind[];
-  /** Two embedded handoff servers on a redis-server the bench starts, the connections spread over both. */
+  /** Embedded handoff servers on one bus, the members of every room spread over them (default 1). */
+  servers?: number;
+  /** What joins them, started here: `local` (one server's own threads), `redis`, `redis-cluster` (3 masters), `nats` (3 nodes). */
+  bus?: BenchBus;
+  /** The old spelling of `bus: 'redis'` (with `servers` 2 unless given). */
   redis?: boolean;
-  /** The programs started for target kinds nats and redis (and the Redis between two servers). */
+  /** The programs started for target kinds nats and redis, and for the buses. */
   natsServer?: string;
   redisServer?: string;
+  /** Joins the Redis Cluster's masters (`redis-cli --cluster create`). */
+  redisCli?: string;
 }
 
 /** The chat scenario, resolved (mode 'chat'). */
@@ -102,13 +108,16 @@ export type ResolvedChatOptions = Readonly<
   Required<
     Pick<
       BenchOptions,
-      'senders' | 'rooms' | 'window' | 'natsPingEvery' | 'targetKinds' | 'redis' | 'natsServer' | 'redisServer'
+      'senders' | 'rooms' | 'window' | 'natsPingEvery' | 'targetKinds' | 'natsServer' | 'redisServer' | 'redisCli'
     >
   > & {
     /** The sweep of connection counts. */
     clients: readonly number[];
     /** For the handoff target kind: one variant per worker count. */
     serverWorkers: readonly number[];
+    /** Embedded handoff servers, and the bus between them (1 and `local`: one server alone). */
+    servers: number;
+    bus: BenchBus;
   }
 >;
 
@@ -188,16 +197,33 @@ export const BENCH_DEFAULTS = Object.freeze({
   window: 64,
   natsPingEvery: 100,
   targetKinds: Object.freeze<TargetKind[]>(['handoff']),
-  redis: false,
+  servers: 1,
+  bus: 'local',
   natsServer: 'nats-server',
   redisServer: 'redis-server',
+  redisCli: 'redis-cli',
 });
+
+/** Handoff servers one bench run may start (each is a process with its threads on this machine). */
+const MAX_SERVERS = 16;
 
 /** Options chat mode refuses: they shape ack and echo runs. */
 const NOT_CHAT = ['amount', 'bailout', 'connectionRate', 'payloads', 'payloadFile', 'payloadJson', 'onPort'] as const;
 
 /** Options only chat mode takes: given in another mode, they are refused. */
-const CHAT_ONLY = ['senders', 'rooms', 'window', 'natsPingEvery', 'targetKinds', 'redis', 'natsServer', 'redisServer'];
+const CHAT_ONLY = [
+  'senders',
+  'rooms',
+  'window',
+  'natsPingEvery',
+  'targetKinds',
+  'servers',
+  'bus',
+  'redis',
+  'natsServer',
+  'redisServer',
+  'redisCli',
+];
 
 /** Payload sizes above this are refused: the server's default limit is 1 MiB. */
 const MAX_SIZE_BYTES = 1024 * 1024;
@@ -546,9 +572,11 @@ function resolveChat(given: BenchOptions, o: BenchOptions, inputs: ChatInputs): 
     natsPingEvery: integer('natsPingEvery', o.natsPingEvery, 1, 1_000_000),
     targetKinds: targets.targetKinds,
     serverWorkers: inputs.serverWorkerCounts,
-    redis: targets.redis,
+    servers: targets.servers,
+    bus: targets.bus,
     natsServer: text('natsServer', o.natsServer, { nonEmpty: true }),
     redisServer: text('redisServer', o.redisServer, { nonEmpty: true }),
+    redisCli: text('redisCli', o.redisCli, { nonEmpty: true }),
   });
 }
 
@@ -574,16 +602,15 @@ function refuseForChat(given: BenchOptions, { sizes, headerBytes }: ChatInputs):
 }
 
 /**
- * What chat mode measures: the target kinds, and how the handoff servers are started (their threads, a Redis
- * between two of them), or the one running server of `target`.
+ * What chat mode measures: the target kinds, and how the handoff servers are started (their threads, how many,
+ * the bus between them), or the one running server of `target`.
  */
 function resolveChatTargets(
   given: BenchOptions,
   o: BenchOptions,
   target: ChatInputs['target'],
-): { targetKinds: readonly TargetKind[]; redis: boolean } {
+): { targetKinds: readonly TargetKind[]; servers: number; bus: BenchBus } {
   const targetKinds = list('targetKinds', o.targetKinds, (k) => choice('targetKinds', k, TARGET_KINDS));
-  const redis = boolean('redis', o.redis);
   const handoff = targetKinds.includes('handoff');
   if (given.serverWorkers !== undefined && !handoff) {
     throw new InvalidOptionError(
@@ -591,14 +618,37 @@ function resolveChatTargets(
       `{serverWorkers} sets the handoff server's threads: {targetKinds} ${targetKinds.join(',')} starts none`,
     );
   }
-  if (redis && targetKinds.some((k) => k !== 'handoff')) {
+  if (target) refuseWithTarget(given, targetKinds);
+  const { servers, bus } = resolveServersAndBus(given, o);
+  const named = (['servers', 'bus', 'redis'] as const).find((k) => given[k] !== undefined);
+  if (named && targetKinds.some((k) => k !== 'handoff')) {
     throw new InvalidOptionError(
-      'redis',
-      `{redis} puts a Redis between two handoff servers: it cannot go with {targetKinds} ${targetKinds.join(',')}`,
+      named,
+      `{${named}} starts handoff servers on a bus: it cannot go with {targetKinds} ${targetKinds.join(',')}`,
     );
   }
-  if (target) refuseWithTarget(given, targetKinds);
-  return { targetKinds, redis };
+  return { targetKinds, servers, bus };
+}
+
+/** `servers` and `bus` (or the old `redis`, which is `bus` redis on 2 servers unless `servers` says otherwise). */
+function resolveServersAndBus(given: BenchOptions, o: BenchOptions): { servers: number; bus: BenchBus } {
+  const redis = boolean('redis', o.redis ?? false);
+  if (redis && given.bus !== undefined && given.bus !== 'redis') {
+    throw new InvalidOptionError(
+      'redis',
+      `{redis} is the old spelling of {bus} redis: it cannot go with {bus} ${given.bus}`,
+    );
+  }
+  const bus = redis ? 'redis' : choice('bus', o.bus, BENCH_BUSES);
+  const servers = integer('servers', given.servers ?? (redis ? 2 : 1), 1, MAX_SERVERS);
+  if (bus === 'local' && servers > 1) {
+    throw new InvalidOptionError(
+      'servers',
+      `{servers} ${servers} needs a bus between the servers: {bus} local is one process's own threads ` +
+        '(give {bus} redis, redis-cluster or nats)',
+    );
+  }
+  return { servers, bus };
 }
 
 /** A running server is one target: no second kind, and no option that chooses the embedded servers. */
@@ -606,7 +656,7 @@ function refuseWithTarget(given: BenchOptions, targetKinds: readonly TargetKind[
   if (targetKinds.length > 1) {
     throw new InvalidOptionError('targetKinds', '{target} is one running server: give the one {targetKinds} it speaks');
   }
-  for (const option of ['redis', 'serverWorkers'] as const) {
+  for (const option of ['servers', 'bus', 'redis', 'serverWorkers'] as const) {
     if (given[option] !== undefined) {
       throw new InvalidOptionError(option, `{${option}} chooses the embedded servers; it cannot be used with {target}`);
     }

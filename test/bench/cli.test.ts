@@ -138,7 +138,10 @@ test('chat flags map onto the options: a sweep, senders, rooms, window, target k
   assert.equal(o.chat?.redisServer, '/opt/redis');
   assert.deepEqual(o.sizes, [16, 1024]);
   assert.equal(o.rate, 1000);
-  assert.equal((await fromArgv('--mode chat -c 20 --redis')).chat?.redis, true);
+  const old = (await fromArgv('--mode chat -c 20 --redis')).chat;
+  assert.deepEqual([old?.servers, old?.bus], [2, 'redis'], '--redis is the old spelling of --servers 2 --bus redis');
+  const four = (await fromArgv('--mode chat -c 20 --servers 4 --bus redis-cluster')).chat;
+  assert.deepEqual([four?.servers, four?.bus], [4, 'redis-cluster']);
 });
 
 test('chat: bad combinations are one line in the flags typed', async () => {
@@ -149,7 +152,11 @@ test('chat: bad combinations are one line in the flags typed', async () => {
   );
   assert.match(
     await flagError('--mode chat --target-kind nats --redis'),
-    /^--redis puts a Redis between two handoff servers: .*--target-kind nats$/,
+    /^--redis starts handoff servers on a bus: .*--target-kind nats$/,
+  );
+  assert.match(
+    await flagError('--mode chat -c 20 --servers 2'),
+    /^--servers 2 needs a bus between the servers: --bus local is one process's own threads \(give --bus redis/,
   );
   assert.match(
     await flagError('--mode chat --target :4222 --target-kind nats,redis'),

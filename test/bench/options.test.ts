@@ -105,7 +105,8 @@ test('chat defaults: 10 senders, one room, a window of 64, NATS PING every 100, 
   assert.equal(o.chat.window, 64);
   assert.equal(o.chat.natsPingEvery, 100);
   assert.deepEqual(o.chat.targetKinds, ['handoff']);
-  assert.equal(o.chat.redis, false);
+  assert.equal(o.chat.servers, 1);
+  assert.equal(o.chat.bus, 'local');
   assert.deepEqual(o.chat.serverWorkers, [BENCH_DEFAULTS.serverWorkers]);
   assert.equal(resolveBenchOptions().chat, null, 'ack mode has no chat part');
 });
@@ -130,6 +131,33 @@ test('chat: --redis with NATS is refused (Redis goes between two handoff servers
   rejects({ mode: 'chat', redis: true, targetKinds: ['handoff', 'nats'] }, 'redis', /targetKinds handoff,nats/));
 test('chat: --redis with --target is refused', () =>
   rejects({ mode: 'chat', redis: true, target: ':5050' }, 'redis', /with target$/));
+test('chat: --servers N on a bus; one server may run on a bus too', () => {
+  for (const bus of ['redis', 'redis-cluster', 'nats'] as const) {
+    assert.deepEqual([chat({ servers: 4, bus }).chat!.servers, chat({ servers: 4, bus }).chat!.bus], [4, bus]);
+    assert.equal(chat({ bus }).chat!.servers, 1);
+  }
+  assert.equal(chat({ redis: true, servers: 4 }).chat!.servers, 4, '--redis keeps a --servers given');
+});
+test('chat: --servers above 1 on the local bus is refused, saying local is one process', () => {
+  rejects(
+    { mode: 'chat', servers: 2 },
+    'servers',
+    /^servers 2 needs a bus between the servers: bus local is one process/,
+  );
+  rejects({ mode: 'chat', servers: 2, bus: 'local' }, 'servers', /give bus redis, redis-cluster or nats/);
+});
+test('chat: --servers and --bus out of range, unknown, or contradicting --redis are refused', () => {
+  rejects({ mode: 'chat', servers: 0, bus: 'redis' }, 'servers');
+  rejects({ mode: 'chat', servers: 17, bus: 'redis' }, 'servers');
+  rejects({ mode: 'chat', bus: 'kafka' as 'nats' }, 'bus', /one of local, redis, redis-cluster, nats/);
+  rejects({ mode: 'chat', redis: true, bus: 'nats' }, 'redis', /old spelling of bus redis: it cannot go with bus nats/);
+});
+test('chat: --servers and --bus start handoff servers: not with another target kind, nor with --target', () => {
+  rejects({ mode: 'chat', bus: 'nats', targetKinds: ['nats'] }, 'bus', /targetKinds nats/);
+  rejects({ mode: 'chat', servers: 1, targetKinds: ['handoff', 'redis'] }, 'servers', /targetKinds handoff,redis/);
+  rejects({ mode: 'chat', servers: 2, bus: 'redis', target: ':5050' }, 'servers', /with target$/);
+  rejects({ mode: 'chat', bus: 'nats', target: ':5050' }, 'bus', /with target$/);
+});
 test('chat: --target with two target kinds is refused', () =>
   rejects({ mode: 'chat', target: ':4222', targetKinds: ['nats', 'redis'] }, 'targetKinds', /one running server/));
 test('chat: a target kind outside handoff, nats, redis is refused', () =>
@@ -152,6 +180,8 @@ test("ack mode refuses chat's options, a sweep of clients and several server wor
   rejects({ senders: 5 }, 'senders', /^senders is for mode chat only$/);
   rejects({ targetKinds: ['nats'] }, 'targetKinds');
   rejects({ redis: true }, 'redis');
+  rejects({ servers: 2 }, 'servers', /for mode chat only/);
+  rejects({ bus: 'nats' }, 'bus', /for mode chat only/);
   rejects({ clients: [10, 20] }, 'clients', /a sweep/);
   rejects({ serverWorkers: [1, 2] }, 'serverWorkers');
 });

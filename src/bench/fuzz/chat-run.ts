@@ -297,7 +297,7 @@ class ChatFuzzRun {
       mode: 'chat',
       headerBytes: options.headerBytes,
       maxConnections: Math.max(10_000, options.concurrency * 4),
-      redis: url,
+      bus: url,
       // The listeners only read, for the whole run: no idle timeout (sessions end by themselves).
       extraArgs: ['--max-message-bytes', String(options.maxMessageBytes), '--metrics-port', '0', '--idle-timeout', '0'],
     });

@@ -19,8 +19,8 @@ export interface EmbeddedServerOptions {
   mode: Mode;
   headerBytes: number;
   maxConnections: number;
-  /** Chat mode: `redis://host:port`, so that several servers are one chat. */
-  redis?: string;
+  /** Chat mode: the `--bus` URL (`redis://`, `redis-cluster://`, `nats://`), so that several servers are one chat. */
+  bus?: string;
   /** Serve TLS with this certificate and key. */
   tls?: { certFile: string; keyFile: string } | null;
   /** Command before the flags; default `bin/handoff serve`. */
@@ -95,7 +95,7 @@ function serveArgs(options: EmbeddedServerOptions): string[] {
     String(options.headerBytes),
     '--max-connections',
     String(options.maxConnections),
-    ...(options.redis ? ['--redis', options.redis] : []),
+    ...(options.bus ? ['--bus', options.bus] : []),
     ...(options.tls ? ['--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile] : []),
     // The bench opens all its connections from one address.
     '--max-connections-per-ip',

@@ -105,10 +105,11 @@ const rows: Row[] = [];
 
 for (const kind of targets) {
   const variant = {
-    name: variantName(kind, kind === 'handoff' ? serverWorkers : null, false, false),
+    name: variantName(kind, kind === 'handoff' ? serverWorkers : null, 1, 'local', false),
     kind,
     serverWorkers: kind === 'handoff' ? serverWorkers : null,
-    redis: false,
+    servers: 1,
+    bus: 'local' as const,
     external: null,
   };
   const target = await startChatTarget(variant, {
@@ -118,6 +119,7 @@ for (const kind of targets) {
     serverCommand: [],
     natsServer: 'nats-server',
     redisServer: 'redis-server',
+    redisCli: 'redis-cli',
   });
   const { port } = target.endpoints[0]!;
   try {

@@ -14,6 +14,10 @@ import { median } from '../shared/stats.ts';
 
 /** What a chat run measures: handoff's chat, a nats-server or a redis-server (each speaks its own wire). */
 export const TARGET_KINDS = ['handoff', 'nats', 'redis'] as const;
+
+/** What joins the chat bench's handoff servers: `local` is one server's own threads (no service). */
+export const BENCH_BUSES = ['local', 'redis', 'redis-cluster', 'nats'] as const;
+export type BenchBus = (typeof BENCH_BUSES)[number];
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export const CHAT_SCHEMA = 'handoff-bench-chat/1';
@@ -37,6 +41,10 @@ export interface ChatMeasurement {
   round: number;
   targetKind: TargetKind;
   serverWorkers: number | null;
+  /** Embedded handoff servers in the measurement, and the bus between them; null for other targets. */
+  servers: number | null;
+  bus: BenchBus | null;
+  /** Whether the bus was one redis-server (the field of runs before `bus`). */
   redis: boolean;
   sizeBytes: number;
   headerBytes: number;

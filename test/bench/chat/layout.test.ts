@@ -39,7 +39,7 @@ test('rooms share senders and receivers round robin; a receiver tells its room f
   assert.equal(expectedDeliveries([1, 1, 1, 1, 1], 2, shapes), 3 * 11 + 2 * 10);
 });
 
-test('connections are dealt to threads and endpoints round robin, every one once, senders first', () => {
+test('connections are dealt to threads round robin, every one once, senders first', () => {
   const threads = threadConnections(11, 3, 1, 2, 2);
   assert.equal(threads.length, 2);
   const all = threads.flat().sort((a, b) => a.g - b.g);
@@ -53,6 +53,28 @@ test('connections are dealt to threads and endpoints round robin, every one once
   );
   assert.ok(all.every((c) => c.endpoint === c.g % 2));
   assert.ok(threads[0]!.every((c) => c.g % 2 === 0));
+});
+
+test("each room's members are dealt to every server in turn, whatever the rooms and servers", () => {
+  for (const [clients, senders, rooms, servers] of [
+    [5000, 100, 100, 2],
+    [5000, 100, 100, 4],
+    [500, 10, 1, 4],
+    [60, 6, 3, 2],
+  ] as const) {
+    const all = threadConnections(clients, senders, rooms, 2, servers).flat();
+    for (let room = 0; room < rooms; room++) {
+      const members = all.filter((c) => c.room === room);
+      const perServer = Array.from({ length: servers }, (_, e) => members.filter((c) => c.endpoint === e).length);
+      assert.ok(
+        Math.max(...perServer) - Math.min(...perServer) <= 1,
+        `${clients}/${senders}/${rooms} on ${servers}: room ${room} has ${perServer.join('/')} members per server`,
+      );
+      // A room's senders are not all on one server either (when it has several).
+      const sendersOn = new Set(members.filter((c) => c.sid >= 0).map((c) => c.endpoint));
+      assert.equal(sendersOn.size, Math.min(servers, members.filter((c) => c.sid >= 0).length));
+    }
+  }
 });
 
 test('the stamp: sender, sequence, window flag and due time come back as written, at any offset', () => {

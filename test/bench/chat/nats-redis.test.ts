@@ -77,7 +77,7 @@ test(
     assert.equal(m.recipientsPerMessage, 11);
     assert.deepEqual(
       m.server?.processes.map((p) => p.name),
-      ['handoff 1', 'handoff 2', 'redis-server (bridge)'],
+      ['handoff 1', 'handoff 2', 'redis-server'],
     );
     assert.equal(m.server?.countsAgree, true, `${m.server?.deliveriesCounted} counted, ${m.server?.testerFrames} read`);
   },

@@ -2,8 +2,10 @@
  * Who is who in a chat measurement. Connections are numbered 0..clients-1:
  * the first `senders` send (sender id = number), the others only receive.
  * Sender s is in room s % rooms, receiver r in room (r - senders) % rooms;
- * connection g is served by load thread g % threads and connects to endpoint
- * g % endpoints (two handoff servers on one Redis share the load evenly).
+ * connection g is served by load thread g % threads. The members of each room
+ * are dealt to the endpoints (the handoff servers on one bus) in turn, starting
+ * at the room's own number: so every room spans the servers, and a room's
+ * messages cross the bus however the rooms and servers divide.
  * So a receiver tells a sender of its room from the sender id alone:
  * id % rooms = its room, and floor(id / rooms) is that sender's place there.
  */
@@ -46,6 +48,12 @@ export function sendersIn(room: number, senders: number, rooms: number): number 
   return room < senders ? Math.floor((senders - 1 - room) / rooms) + 1 : 0;
 }
 
+/** The place of connection `g` among its room's members: its senders first, then its receivers. */
+function placeInRoom(g: number, senders: number, rooms: number): number {
+  if (g < senders) return Math.floor(g / rooms);
+  return sendersIn(roomOf(g, senders, rooms), senders, rooms) + Math.floor((g - senders) / rooms);
+}
+
 /** The connections of each load thread. */
 export function threadConnections(
   clients: number,
@@ -56,7 +64,9 @@ export function threadConnections(
 ): ChatConnSpec[][] {
   const out: ChatConnSpec[][] = Array.from({ length: threads }, () => []);
   for (let g = 0; g < clients; g++) {
-    out[g % threads]!.push({ g, sid: g < senders ? g : -1, room: roomOf(g, senders, rooms), endpoint: g % endpoints });
+    const room = roomOf(g, senders, rooms);
+    const endpoint = (room + placeInRoom(g, senders, rooms)) % endpoints;
+    out[g % threads]!.push({ g, sid: g < senders ? g : -1, room, endpoint });
   }
   return out;
 }

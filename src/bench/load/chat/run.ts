@@ -1,6 +1,6 @@
 /**
  * Orchestration of a chat run (mode 'chat'): for each round and variant
- * (handoff with N workers, handoff x2 on Redis, nats-server, redis-server) a
+ * (handoff with N workers, N handoff servers on a bus, nats-server, redis-server) a
  * target; for each connection count and payload size one measurement in phases
  *
  *   connect and enter the room (every connection confirmed) -> warm-up ->
@@ -85,15 +85,16 @@ function chatVariants(options: ResolvedBenchOptions): ChatVariant[] {
   const chat = options.chat!;
   const external = options.target;
   return chat.targetKinds.flatMap((kind): ChatVariant[] => {
-    if (external)
-      return [{ name: variantName(kind, null, false, true), kind, serverWorkers: null, redis: false, external }];
+    const alone = { serverWorkers: null, servers: 1, bus: 'local' as const };
+    if (external) return [{ name: variantName(kind, null, 1, 'local', true), kind, ...alone, external }];
     if (kind !== 'handoff')
-      return [{ name: variantName(kind, null, false, false), kind, serverWorkers: null, redis: false, external: null }];
+      return [{ name: variantName(kind, null, 1, 'local', false), kind, ...alone, external: null }];
     return chat.serverWorkers.map((w) => ({
-      name: variantName(kind, w, chat.redis, false),
+      name: variantName(kind, w, chat.servers, chat.bus, false),
       kind,
       serverWorkers: w,
-      redis: chat.redis,
+      servers: chat.servers,
+      bus: chat.bus,
       external: null,
     }));
   });
@@ -116,6 +117,7 @@ export function runChatBench(options: ResolvedBenchOptions, hooks: ChatRunHooks 
           serverCommand: options.serverCommand,
           natsServer: chat.natsServer,
           redisServer: chat.redisServer,
+          redisCli: chat.redisCli,
         }),
       address: (target) => target.endpoints[0]!,
       // Inside a variant (a target, started once a round): every connection count x size.
@@ -305,13 +307,16 @@ function chatMeasurement(options: ResolvedBenchOptions, plan: ChatPlan, f: ChatF
   const counted = sumOf(sentCounted, (n) => n);
   const tallies = drained.flatMap((d) => d.receivers);
   const errorKinds = mergeKinds(drained.map((d) => d.errorKinds));
+  const embedded = variant.kind === 'handoff' && !variant.external;
   return {
     key: plan.key,
     variant: variant.name,
     round: plan.round,
     targetKind: variant.kind,
     serverWorkers: variant.serverWorkers,
-    redis: variant.redis,
+    servers: embedded ? variant.servers : null,
+    bus: embedded ? variant.bus : null,
+    redis: embedded && variant.bus === 'redis',
     sizeBytes,
     headerBytes: options.headerBytes[0]!,
     clients,

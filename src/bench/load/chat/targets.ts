@@ -1,8 +1,9 @@
 /**
- * What a chat measurement runs against: a handoff chat server (1 or more
- * workers), two of them joined by a Redis the bench starts (--redis), a
- * nats-server or a redis-server started on a free loopback port, or a running
- * server (--target). Each is seen as its endpoints, the processes whose CPU it
+ * What a chat measurement runs against: N handoff chat servers (1 or more
+ * workers each) on one bus the bench starts (--servers, --bus: their own
+ * threads, a redis-server, a 3-master Redis Cluster or a 3-node NATS cluster),
+ * a nats-server or a redis-server started on a free loopback port, or a
+ * running server (--target). Each is seen as its endpoints, the processes whose CPU it
  * costs, and (handoff) its stats lines.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,7 +12,8 @@ import type { Strategy } from '../../../server/options.ts';
 import { startEmbeddedServer, type ServerUnderTest } from '../embedded-server.ts';
 import { startListeningProgram, type StartedProcess } from '../processes.ts';
 import { processCpuSeconds } from '../../shared/system.ts';
-import type { TargetKind } from '../../results/chat-result.ts';
+import type { BenchBus, TargetKind } from '../../results/chat-result.ts';
+import { type BusPrograms, type BusService, startBusService } from './bus-services.ts';
 
 /** One line of a chat run's chart: a server and how it is run. */
 export interface ChatVariant {
@@ -19,22 +21,29 @@ export interface ChatVariant {
   kind: TargetKind;
   /** Embedded handoff: worker threads of each server. */
   serverWorkers: number | null;
-  /** Embedded handoff: two servers on a Redis the bench starts. */
-  redis: boolean;
+  /** Embedded handoff: how many servers, and the bus that joins them (`local`: one server alone). */
+  servers: number;
+  bus: BenchBus;
   /** A running server (--target) instead of one started here. */
   external: { host: string; port: number } | null;
 }
 
-export function variantName(kind: TargetKind, serverWorkers: number | null, redis: boolean, external: boolean): string {
+export function variantName(
+  kind: TargetKind,
+  serverWorkers: number | null,
+  servers: number,
+  bus: BenchBus,
+  external: boolean,
+): string {
   if (external) return `${kind} target`;
   if (kind !== 'handoff') return `${kind}-server`;
-  return `handoff w${serverWorkers}${redis ? ' x2 +redis' : ''}`;
+  return `handoff w${serverWorkers}${bus === 'local' ? '' : ` x${servers} +${bus}`}`;
 }
 
 export interface ChatTarget {
   readonly variant: ChatVariant;
   readonly endpoints: Array<{ host: string; port: number }>;
-  /** The processes serving the room (both handoff servers and their Redis), for CPU and the report. */
+  /** The processes serving the room (the handoff servers and their bus's), for CPU and the report. */
   readonly processes: Array<{ name: string; pid: number }>;
   /** Messages and deliveries the handoff servers counted (summed); null for other servers. */
   stats(): Promise<{ messages: number; deliveries: number } | null>;
@@ -45,13 +54,11 @@ export interface ChatTarget {
   stop(): Promise<void>;
 }
 
-export interface TargetStartOptions {
+export interface TargetStartOptions extends BusPrograms {
   strategy: Strategy;
   headerBytes: number;
   maxConnections: number;
   serverCommand: readonly string[];
-  natsServer: string;
-  redisServer: string;
 }
 
 const SETTLE_LIMIT_MS = 5_000;
@@ -127,29 +134,10 @@ export async function startChatTarget(variant: ChatVariant, o: TargetStartOption
   }
   if (variant.kind === 'nats') return ofPrograms(variant, [await startNats(o.natsServer)]);
   if (variant.kind === 'redis') return ofPrograms(variant, [await startRedisServer(o.redisServer, o.maxConnections)]);
-  const bridge = variant.redis ? await startRedisServer(o.redisServer, 64) : null;
-  const servers: ServerUnderTest[] = [];
-  try {
-    for (let i = 0; i < (bridge ? 2 : 1); i++) {
-      servers.push(
-        await startEmbeddedServer({
-          workers: variant.serverWorkers!,
-          strategy: o.strategy,
-          mode: 'chat',
-          headerBytes: o.headerBytes,
-          maxConnections: o.maxConnections,
-          command: o.serverCommand,
-          ...(bridge ? { redis: `redis://127.0.0.1:${bridge.port}` } : {}),
-        }),
-      );
-    }
-  } catch (err) {
-    await Promise.all(servers.map((s) => s.stop()));
-    await bridge?.stop();
-    throw err;
-  }
+  const bus = variant.bus === 'local' ? null : await startBusService(variant.bus, o);
+  const servers = await startServers(variant, o, bus);
   const processes = servers.map((s, i) => ({ name: servers.length > 1 ? `handoff ${i + 1}` : 'handoff', pid: s.pid! }));
-  if (bridge) processes.push({ name: 'redis-server (bridge)', pid: bridge.pid });
+  if (bus) processes.push(...bus.processes);
   return {
     variant,
     endpoints: servers.map((s) => ({ host: s.host, port: s.port })),
@@ -166,7 +154,32 @@ export async function startChatTarget(variant: ChatVariant, o: TargetStartOption
     cpuSeconds: () => sumCpu(processes.map((p) => p.pid)),
     async stop() {
       await Promise.all(servers.map((s) => s.stop()));
-      await bridge?.stop();
+      await bus?.stop();
     },
   };
+}
+
+/** The variant's handoff servers, server i on `bus.urlFor(i)`; a failure stops the ones started and the bus. */
+async function startServers(variant: ChatVariant, o: TargetStartOptions, bus: BusService | null) {
+  const servers: ServerUnderTest[] = [];
+  try {
+    for (let i = 0; i < variant.servers; i++) {
+      servers.push(
+        await startEmbeddedServer({
+          workers: variant.serverWorkers!,
+          strategy: o.strategy,
+          mode: 'chat',
+          headerBytes: o.headerBytes,
+          maxConnections: o.maxConnections,
+          command: o.serverCommand,
+          ...(bus ? { bus: bus.urlFor(i) } : {}),
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.stop()));
+    await bus?.stop();
+    throw err;
+  }
+  return servers;
 }
