@@ -113,7 +113,8 @@ export interface ChatMeasurement {
   txMBps: number;
   errors: { total: number; kinds: Record<string, number>; first: string };
   server: {
-    processes: Array<{ name: string; pid: number }>;
+    /** Each process serving the room, with its own CPU seconds in the window (null: could not be read). */
+    processes: Array<{ name: string; pid: number; cpuSeconds?: number | null }>;
     cpuSeconds: number | null;
     /** Server CPU per delivery to any recipient, µs. */
     cpuUsPerDelivery: number | null;

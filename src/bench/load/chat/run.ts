@@ -22,6 +22,7 @@ import {
   summarizeChat,
 } from '../../results/chat-result.ts';
 import { meanStdev } from '../../shared/stats.ts';
+import { processCpuSeconds } from '../../shared/system.ts';
 import { PHASE, readNamed } from '../counters.ts';
 import { mergeHistograms, encodeHistogram, summarize } from '../../shared/latency.ts';
 import { ThreadPool, type ThreadScript } from '../pool.ts';
@@ -184,7 +185,10 @@ async function measureChat(
 }
 
 type ChatReady = Extract<FromChatWorker, { type: 'ready' }>;
-type ChatWindow = WindowFigures<ChatCounters, ChatSample>;
+type ChatWindow = WindowFigures<ChatCounters, ChatSample> & {
+  /** CPU seconds of each of the target's processes over the window (null: could not be read). */
+  processCpuSeconds: Array<number | null>;
+};
 
 /** What the senders sent (in all, and inside the window), by sender id, and each thread's drained accounting. */
 interface ChatSent {
@@ -253,15 +257,27 @@ async function chatWindow(
   const reader: CounterReader<ChatCounters> = { read: () => readChatCounters(pool), count: (c) => c.deliveries };
   await pool.all<'started'>({ type: 'start', startMs: performance.now() + 1 });
   const durationMs = options.durationS * 1000;
-  return measureWindow(
+  // Read at the window's two edges: each process's CPU apart (handoff's and the bus's), and their sum.
+  const edges: Array<Array<number | null>> = [];
+  const serverCpu = () => {
+    edges.push(target.processes.map((p) => processCpuSeconds(p.pid)));
+    return target.cpuSeconds();
+  };
+  const figures = await measureWindow(
     pool,
     reader,
     options.warmupS,
     { durationMs, stopAtCount: 0, limitMs: durationMs },
     chatSample,
-    () => target.cpuSeconds(),
+    serverCpu,
     { onPhase: (phase) => hooks.onPhase?.(plan, phase), onTick: (tick) => hooks.onTick?.(plan, tick) },
   );
+  const [before, after] = [edges[0] ?? [], edges.at(-1) ?? []];
+  const processCpu = target.processes.map((_, i) => {
+    const [a, b] = [before[i], after[i]];
+    return a === null || a === undefined || b === null || b === undefined ? null : b - a;
+  });
+  return { ...figures, processCpuSeconds: processCpu };
 }
 
 /** Stop the senders; each receiver then waits until it has every message sent to it, or nothing came for --timeout. */
@@ -377,7 +393,7 @@ function serverFigures(f: ChatFigures, w: ChatSample): ChatMeasurement['server']
   const serverCpu = f.window.serverCpuSeconds;
   const frames = sumOf(f.sent.drained, (d) => d.frames + d.presence);
   return {
-    processes: f.target.processes,
+    processes: f.target.processes.map((p, i) => ({ ...p, cpuSeconds: f.window.processCpuSeconds[i] ?? null })),
     cpuSeconds: serverCpu,
     cpuUsPerDelivery: serverCpu !== null && w.deliveries > 0 ? (serverCpu * 1e6) / w.deliveries : null,
     deliveriesCounted: f.deliveriesCounted,
