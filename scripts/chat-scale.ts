@@ -4,7 +4,7 @@
  * which starts the servers and the bus on free loopback ports and stops them).
  *
  *   flock /tmp/handoff-heavy.lock node_modules/.bin/node scripts/chat-scale.ts [--seconds 3]
- *     [--rooms-rate 1000] [--hot-rate 100] [--max-rate 20000] [--max-rounds 2] [--save]
+ *     [--rooms-rate 1000] [--hot-rate 100] [--max-rate 20000] [--max-rounds 3] [--max-only] [--save]
  *
  * Cells: every bus (local with 1 server only; redis, redis-cluster, nats with 1, 2, 4) x two
  * workloads (100 rooms of 50 members, 1 sender each; one hot room of 500 members, 10 senders)
@@ -15,7 +15,7 @@
  * deliveries/s one core of handoff or of the bus could carry (1e6 / CPU-µs per delivery).
  * Then the hot-room goal: one hot room of 500, 2 servers, 16 B, at --max-rate (more than this
  * machine carries, so the figure is what it saturates at), on redis, redis-cluster and nats,
- * taking turns for --max-rounds rounds in this run; the median of each.
+ * taking turns for --max-rounds rounds in this run; the median of each (--max-only: these cells alone).
  * --save writes results/published/<time>-chat-scale.{json,md}.
  */
 import { execFileSync } from 'node:child_process';
@@ -32,8 +32,9 @@ const { values } = parseArgs({
     'rooms-rate': { type: 'string', default: '1000' },
     'hot-rate': { type: 'string', default: '100' },
     'max-rate': { type: 'string', default: '20000' },
-    'max-rounds': { type: 'string', default: '2' },
+    'max-rounds': { type: 'string', default: '3' },
     only: { type: 'string', default: '' },
+    'max-only': { type: 'boolean', default: false },
     save: { type: 'boolean', default: false },
   },
 });
@@ -59,7 +60,11 @@ const commit = () => {
     return 'unknown';
   }
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 const load = () =>
   os
     .loadavg()
@@ -146,7 +151,7 @@ const cells: Cell[] = [];
 const maxCells: Cell[] = [];
 const started = new Date();
 const loadAtStart = load();
-for (const workload of WORKLOADS) {
+for (const workload of values['max-only'] ? [] : WORKLOADS) {
   for (const config of CONFIGS) {
     const loadBefore = load();
     for (const m of await run(workload, config, [16, 1024], workload.rate)) {
@@ -170,7 +175,7 @@ for (let round = 1; round <= MAX_ROUNDS; round++) {
 }
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
-const us = (x: number | null) => (x === null ? '-' : x.toFixed(2));
+const us = (x: number | null, digits = 2) => (x === null || Number.isNaN(x) ? '-' : x.toFixed(digits));
 const perCore = (x: number | null) => (x === null || x <= 0 ? '-' : `${n(1e6 / x)}`);
 const ms = (x: number) => (x / 1000).toFixed(1);
 const size = (b: number) => (b === 1024 ? '1 KiB' : `${b} B`);
@@ -179,16 +184,20 @@ const lines = [
   '',
   `Measured ${started.toISOString()} on ${os.cpus()[0]?.model ?? 'cpu'} (${os.availableParallelism()} cores, shared: load average ${loadAtStart} at the start), Node ${process.version}, commit ${commit()}.`,
   '',
-  `Command: \`flock /tmp/handoff-heavy.lock node_modules/.bin/node scripts/chat-scale.ts --seconds ${SECONDS} --rooms-rate ${ROOMS_RATE} --hot-rate ${HOT_RATE} --max-rate ${MAX_RATE} --max-rounds ${MAX_ROUNDS} --save\`;`,
+  `Command: \`flock /tmp/handoff-heavy.lock node_modules/.bin/node scripts/chat-scale.ts --seconds ${SECONDS} --rooms-rate ${ROOMS_RATE} --hot-rate ${HOT_RATE} --max-rate ${MAX_RATE} --max-rounds ${MAX_ROUNDS}${values['max-only'] ? ' --max-only' : ''}${values.only ? ` --only ${values.only}` : ''} --save\`;`,
   `each cell is what \`npm run bench -- --mode chat --servers N --bus B --server-workers 1 -c C --senders S --rooms R --rate X -s 16,1k -d ${SECONDS} -w 1\` measures.`,
   '',
   `Workloads: 100 rooms of 50 members (1 sender and 49 receivers each, ${n(ROOMS_RATE)} messages/s in all, 49 deliveries each) and one hot room of 500 (10 senders, ${n(HOT_RATE)} messages/s, 499 deliveries each). Each server has 1 worker thread; each room's members are spread over the servers in turn, so with 2 or more servers nearly every message crosses the bus. One ${SECONDS} s window per cell after 1 s at rate, one round: cells are single measurements on a shared 2-core machine that also runs the load tester, so read the CPU figures as a guide (±15% between runs), the latencies as noisy, and throughput at a fixed rate as just the rate carried.`,
   '',
   'CPU per delivery is utime + stime of the processes from /proc (10 ms ticks) over the window divided by every delivery in it (sender copies included); handoff is all its servers together, the bus all its processes (1 redis-server, 3 masters, 3 nats-servers). Per core: the deliveries/s one core of that side would carry at that cost (1e6 / CPU-µs per delivery), the way docs/performance.md projects the acceptor.',
   '',
-  '| workload | bus | servers | size | sent/s | deliveries/s | p50 ms | p99 ms | lost | handoff CPU-µs/delivery | bus CPU-µs/delivery | per core: handoff | per core: bus | load before |',
-  '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
 ];
+if (cells.length > 0) {
+  lines.push(
+    '| workload | bus | servers | size | sent/s | deliveries/s | p50 ms | p99 ms | lost | handoff CPU-µs/delivery | bus CPU-µs/delivery | per core: handoff | per core: bus | load before |',
+    '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  );
+}
 for (const c of cells) {
   lines.push(
     `| ${c.workload} | ${c.bus} | ${c.servers} | ${size(c.sizeBytes)} | ${n(c.sentPerS)} | ${n(c.deliveriesPerS)} | ${ms(c.p50Us)} | ${ms(c.p99Us)} | ${c.lost}${c.errors ? ` (${c.errors} errors)` : ''} | ${us(c.handoffCpuUsPerDelivery)} | ${us(c.busCpuUsPerDelivery)} | ${perCore(c.handoffCpuUsPerDelivery)} | ${perCore(c.busCpuUsPerDelivery)} | ${c.loadBefore} |`,
@@ -200,8 +209,8 @@ lines.push(
   '',
   `More than this machine carries: the senders' window caps what is in flight, so deliveries/s is where it saturates (and losses, if any, are receivers cut off for reading too slowly). The buses took turns, ${MAX_ROUNDS} rounds, medians; the ratio is to one redis-server in this run.`,
   '',
-  '| bus | deliveries/s (median) | rounds | vs redis | p99 ms | lost | handoff CPU-µs/delivery | bus CPU-µs/delivery |',
-  '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+  '| bus | deliveries/s (median) | rounds | vs redis | p99 ms | lost | handoff CPU-µs/delivery | bus CPU-µs/delivery | load tester saturated | machine busy |',
+  '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
 );
 const maxOf = (bus: BenchBus) => maxCells.filter((c) => c.bus === bus);
 const redisMax = maxOf('redis').length ? median(maxOf('redis').map((c) => c.deliveriesPerS)) : NaN;
@@ -209,7 +218,7 @@ for (const bus of maxBuses) {
   const mine = maxOf(bus);
   const med = median(mine.map((c) => c.deliveriesPerS));
   lines.push(
-    `| ${bus} | ${n(med)} | ${mine.map((c) => n(c.deliveriesPerS)).join(', ')} | ${(med / redisMax).toFixed(2)}x | ${ms(median(mine.map((c) => c.p99Us)))} | ${mine.reduce((a, c) => a + c.lost, 0)} | ${us(median(mine.map((c) => c.handoffCpuUsPerDelivery ?? NaN)))} | ${us(median(mine.map((c) => c.busCpuUsPerDelivery ?? NaN)))} |`,
+    `| ${bus} | ${n(med)} | ${mine.map((c) => n(c.deliveriesPerS)).join(', ')} | ${(med / redisMax).toFixed(2)}x | ${ms(median(mine.map((c) => c.p99Us)))} | ${mine.reduce((a, c) => a + c.lost, 0)} | ${us(median(mine.map((c) => c.handoffCpuUsPerDelivery ?? NaN)))} | ${us(median(mine.map((c) => c.busCpuUsPerDelivery ?? NaN)), 4)} | ${mine.map((c) => (c.testerSaturated ? 'yes' : 'no')).join(', ')} | ${mine.map((c) => `${Math.round(100 * c.machineBusy)}%`).join(', ')} |`,
   );
 }
 lines.push('', `Load average at the end: ${load()}.`);
