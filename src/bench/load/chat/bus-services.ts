@@ -72,8 +72,8 @@ function service(
   return { bus, urlFor, processes: started.map((p) => ({ name: p.name, pid: p.pid })), stop };
 }
 
-/** A redis-server on a free loopback port, no persistence; `more` adds the cluster flags. */
-function startRedisNode(program: string, name: string, more: string[]): Promise<StartedProcess> {
+/** A redis-server on a free loopback port, no persistence, loopback only; `more` adds flags (a cluster's, a limit). */
+export function startRedisNode(program: string, name: string, more: string[]): Promise<StartedProcess> {
   return startListeningProgram(name, program, (port) => [
     '--port', String(port),
     '--bind', '127.0.0.1',

@@ -13,7 +13,7 @@ import { startEmbeddedServer, type ServerUnderTest } from '../embedded-server.ts
 import { startListeningProgram, type StartedProcess } from '../processes.ts';
 import { processCpuSeconds } from '../../shared/system.ts';
 import type { BenchBus, TargetKind } from '../../results/chat-result.ts';
-import { type BusPrograms, type BusService, startBusService } from './bus-services.ts';
+import { type BusPrograms, type BusService, startBusService, startRedisNode } from './bus-services.ts';
 
 /** One line of a chat run's chart: a server and how it is run. */
 export interface ChatVariant {
@@ -77,21 +77,8 @@ function startNats(program: string): Promise<StartedProcess> {
 
 /** A redis-server on a free loopback port, no persistence (the chat bench's comparison, the chat fuzz's bus). */
 export function startRedisServer(program: string, maxClients: number): Promise<StartedProcess> {
-  // No persistence, loopback only; pub/sub output buffer limits stay Redis's defaults.
-  return startListeningProgram('redis-server', program, (port) => [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--maxclients',
-    String(maxClients),
-    '--loglevel',
-    'warning',
-  ]);
+  // Pub/sub output buffer limits stay Redis's defaults.
+  return startRedisNode(program, 'redis-server', ['--maxclients', String(maxClients)]);
 }
 
 function ofPrograms(variant: ChatVariant, programs: StartedProcess[]): ChatTarget {
