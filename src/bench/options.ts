@@ -620,7 +620,7 @@ function resolveChatTargets(
   }
   if (target) refuseWithTarget(given, targetKinds);
   const { servers, bus } = resolveServersAndBus(given, o);
-  const named = (['servers', 'bus', 'redis'] as const).find((k) => given[k] !== undefined);
+  const named = (['servers', 'bus', 'redis'] as const).find((k) => given[k] !== undefined && given[k] !== false);
   if (named && targetKinds.some((k) => k !== 'handoff')) {
     throw new InvalidOptionError(
       named,
@@ -633,13 +633,14 @@ function resolveChatTargets(
 /** `servers` and `bus` (or the old `redis`, which is `bus` redis on 2 servers unless `servers` says otherwise). */
 function resolveServersAndBus(given: BenchOptions, o: BenchOptions): { servers: number; bus: BenchBus } {
   const redis = boolean('redis', o.redis ?? false);
-  if (redis && given.bus !== undefined && given.bus !== 'redis') {
+  const chosen = choice('bus', o.bus, BENCH_BUSES);
+  if (redis && given.bus !== undefined && chosen !== 'redis') {
     throw new InvalidOptionError(
       'redis',
-      `{redis} is the old spelling of {bus} redis: it cannot go with {bus} ${given.bus}`,
+      `{redis} is the old spelling of {bus} redis: it cannot go with {bus} ${chosen}`,
     );
   }
-  const bus = redis ? 'redis' : choice('bus', o.bus, BENCH_BUSES);
+  const bus = redis ? 'redis' : chosen;
   const servers = integer('servers', given.servers ?? (redis ? 2 : 1), 1, MAX_SERVERS);
   if (bus === 'local' && servers > 1) {
     throw new InvalidOptionError(

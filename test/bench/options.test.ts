@@ -137,6 +137,7 @@ test('chat: --servers N on a bus; one server may run on a bus too', () => {
     assert.equal(chat({ bus }).chat!.servers, 1);
   }
   assert.equal(chat({ redis: true, servers: 4 }).chat!.servers, 4, '--redis keeps a --servers given');
+  assert.equal(chat({ redis: false, targetKinds: ['nats'] }).chat!.bus, 'local', '--no-redis asks for nothing');
 });
 test('chat: --servers above 1 on the local bus is refused, saying local is one process', () => {
   rejects(
