@@ -34,6 +34,7 @@ import {
   type BusStats,
   callSafely,
   type CommonBusOptions,
+  countMalformed,
   COMMAND_TIMEOUT_MS,
   DEAD_AFTER_MS,
   FIRST_CONNECT_MS,
@@ -267,7 +268,7 @@ class RedisFamilyBus implements ServerBus {
     if (!this.#connected) throw new BusUnavailableError(`${this.kind} is not reachable now`);
     const names = await bounded(this.#redis.hvals(this.#layout.room(room)), this.#timeoutMs, 'who');
     const valid = names.filter((name) => MEMBER_NAME.test(name));
-    this.stats.malformed += names.length - valid.length;
+    this.#malformed(this.#layout.room(room), names.length - valid.length);
     return valid;
   }
 
@@ -466,7 +467,7 @@ class RedisFamilyBus implements ServerBus {
     const servers = await bounded(this.#redis.smembers(this.#layout.servers), this.#timeoutMs, 'servers');
     const others = servers.filter((server) => server !== this.serverId);
     const valid = others.filter((server) => SERVER_ID.test(server));
-    this.stats.malformed += others.length - valid.length;
+    this.#malformed(this.#layout.servers, others.length - valid.length);
     const alive = await bounded(
       Promise.all(valid.map((server) => this.#redis.exists(this.#layout.alive(server)))),
       this.#timeoutMs,
@@ -498,7 +499,7 @@ class RedisFamilyBus implements ServerBus {
       const room = place.slice(0, space);
       const name = place.slice(space + 1);
       if (space <= 0 || !MEMBER_NAME.test(name)) {
-        this.stats.malformed++;
+        this.#malformed(this.#layout.members(server));
         continue;
       }
       removals.push(this.#redis.hdel(this.#layout.room(room), `${server}:${id}`));
@@ -539,7 +540,7 @@ class RedisFamilyBus implements ServerBus {
     const control = controlOf(envelope);
     const names = control?.t === 'gone' || control?.t === 'came' ? control.names : undefined;
     if (!Array.isArray(names) || !names.every((name) => typeof name === 'string' && MEMBER_NAME.test(name))) {
-      this.stats.malformed++;
+      this.#malformed(channel.toString('latin1'));
       return;
     }
     if (control!.server === this.serverId) {
@@ -550,6 +551,10 @@ class RedisFamilyBus implements ServerBus {
     }
     if (control!.t === 'gone') this.#report(() => this.#handlers.onMembersGone(room, names as string[]));
     else this.#report(() => this.#handlers.onMembersCame(room, names as string[]));
+  }
+
+  #malformed(where: string, count = 1): void {
+    countMalformed(this.stats, this.#handlers, where, count);
   }
 
   #report(call: () => void): void {

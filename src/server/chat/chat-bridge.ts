@@ -105,6 +105,14 @@ export class ChatBridge {
       onMembersCame: (room, names) => this.#deliverPresence(room, names, '!JOINED'),
       onState: (state) => this.#onState(state),
       onUnreadable: (channel, detail) => this.#dropped({ reason: 'garbage', server: null, detail }, channel),
+      onMalformed: (where, count) => {
+        for (let i = 0; i < count; i++) {
+          this.#dropped(
+            { reason: 'malformed_envelope', server: null, detail: 'an entry that is not well-formed' },
+            where,
+          );
+        }
+      },
     });
     this.#channel = new Bus(
       options.busName,
