@@ -211,9 +211,15 @@ class NatsBus implements ServerBus {
   }
 
   async who(room: string): Promise<string[]> {
+    const others = await this.othersIn(room);
+    const mine: string[] = [];
+    for (const member of this.#members.values()) if (member.room === room) mine.push(member.name);
+    return [...mine, ...others];
+  }
+
+  async othersIn(room: string): Promise<string[]> {
     if (!this.#connected) throw new BusUnavailableError('NATS is not reachable now');
     const names: string[] = [];
-    for (const member of this.#members.values()) if (member.room === room) names.push(member.name);
     const expected = this.#lastHeard.size;
     if (expected === 0) return names;
     const replies = await bounded(

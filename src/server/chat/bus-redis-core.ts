@@ -265,11 +265,25 @@ class RedisFamilyBus implements ServerBus {
   }
 
   async who(room: string): Promise<string[]> {
+    const others = await this.othersIn(room);
+    const mine: string[] = [];
+    for (const member of this.#members.values()) if (member.room === room) mine.push(member.name);
+    return [...mine, ...others];
+  }
+
+  async othersIn(room: string): Promise<string[]> {
     if (!this.#connected) throw new BusUnavailableError(`${this.kind} is not reachable now`);
-    const names = await bounded(this.#redis.hvals(this.#layout.room(room)), this.#timeoutMs, 'who');
-    const valid = names.filter((name) => MEMBER_NAME.test(name));
-    this.#malformed(this.#layout.room(room), names.length - valid.length);
-    return valid;
+    const fields = await bounded(this.#redis.hgetall(this.#layout.room(room)), this.#timeoutMs, 'who');
+    const ours = `${this.serverId}:`;
+    const names: string[] = [];
+    let malformed = 0;
+    for (const [field, name] of Object.entries(fields)) {
+      if (field.startsWith(ours)) continue;
+      if (MEMBER_NAME.test(name)) names.push(name);
+      else malformed++;
+    }
+    this.#malformed(this.#layout.room(room), malformed);
+    return names;
   }
 
   async stop(): Promise<void> {

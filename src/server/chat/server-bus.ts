@@ -150,6 +150,13 @@ export interface ServerBus {
    * cannot answer (the caller then answers from this server's own members).
    */
   who(room: string): Promise<string[]>;
+  /**
+   * who() without this server's members: the names of `room`'s members on every other live
+   * server. What the bridge answers `!WHO` from, with this server's own members added from its
+   * own roster, which is always right (the service may have lost this server's entries, or not
+   * have them back yet after a reconnection). Rejects like who().
+   */
+  othersIn(room: string): Promise<string[]>;
 
   /** Leaves cleanly: this server's members and keys are removed, connections closed. */
   stop(): Promise<void>;

@@ -8,6 +8,7 @@ import { describe, type TestContext, test } from 'node:test';
 import { ACK_TEXT } from '../../../src/protocol/index.ts';
 import { chatServerOn } from '../../helpers/chat-buses.ts';
 import { ChatPeer } from '../../helpers/chat-wire.ts';
+import { redisClient } from '../../helpers/chat-redis.ts';
 import { nthEvent } from '../../helpers/process.ts';
 import { redisAvailable, startRedis } from '../../helpers/redis.ts';
 import { eventually, sleep } from '../../helpers/wire.ts';
@@ -47,5 +48,35 @@ describe('chat across servers (Redis)', { skip, concurrency: true }, () => {
       await eventually(crossed, 'a delivery across again', 500).catch(() => {});
     }
     assert.ok(crossed(), `none of ${sent} messages crossed within 10 s of Redis coming back`);
+  });
+
+  test("!WHO lists this server's members from its own roster and leaves the asker out by id: another server's member of the same name stays, even when Redis lost this server's entries", async (t) => {
+    const redis = await startRedis(t);
+    const [s1, s2] = await Promise.all([chatServer(t, redis.url), chatServer(t, redis.url)]);
+    const asker = await ChatPeer.connect(t, s1.address);
+    const carol = await ChatPeer.connect(t, s1.address);
+    const twin = await ChatPeer.connect(t, s2.address);
+    for (const [peer, name] of [
+      [asker, 'alice'],
+      [carol, 'carol'],
+      [twin, 'alice'],
+    ] as const) {
+      assert.equal(await peer.request(`!NICK ${name}`), `!OK NICK ${name}`);
+    }
+    assert.deepEqual((await asker.who()).members, ['alice', 'alice', 'carol']);
+    // Redis loses s1's entries of the lobby (as after a restart, before s1 writes them again).
+    const s1Id = String((await nthEvent(s1.p, 'bus')).server);
+    const raw = redisClient(t, redis.url);
+    const fields = Object.keys(await raw.hgetall('handoff:room:lobby')).filter((f) => f.startsWith(`${s1Id}:`));
+    assert.equal(fields.length, 2);
+    await raw.hdel('handoff:room:lobby', ...fields);
+    const reply = await asker.request('!WHO');
+    assert.equal(reply.split(' ')[3], 'alice', 'the asker first');
+    assert.deepEqual(reply.split(' ').slice(3).sort(), ['alice', 'alice', 'carol'], reply);
+    assert.deepEqual(
+      (await twin.who()).members,
+      ['alice'],
+      's2 sees what Redis has: s1 writes it again at its next repair',
+    );
   });
 });
