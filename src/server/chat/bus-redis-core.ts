@@ -50,6 +50,8 @@ import { BusUnavailableError } from '../../protocol/index.ts';
 
 /** A reaper holds its lock this long: if it dies mid-way, another one takes over after it. */
 const REAP_LOCK_MS = 30_000;
+/** How long a reaper's mark stays: a server away longer than this is taken for one whose data was lost. */
+const REAPED_MARK_MS = 3_600_000;
 /** Heartbeats that fail in a row before the connections are dropped and made again. */
 const RECONNECT_AFTER_FAILED_BEATS = 2;
 
@@ -65,6 +67,11 @@ export interface RedisLayout {
   alive(server: string): string;
   /** The reaper's lock on a dead server. */
   reapLock(server: string): string;
+  /**
+   * Set by the reaper of a server (REAPED_MARK_MS): the others were told its members are gone.
+   * What tells a server that comes back "you were reaped" from "the service lost its data".
+   */
+  reaped(server: string): string;
   /** Set of the server ids that have not left. */
   servers: string;
 }
@@ -130,6 +137,13 @@ class RedisFamilyBus implements ServerBus {
   readonly #record: string;
   /** This server's members: what is written again after a loss. */
   readonly #members = new Map<number, { name: string; room: string }>();
+  /**
+   * This server's members as the service last confirmed them: what the others were told
+   * (their rooms' !JOINED went with those writes), kept here because the service may lose it
+   * (a restart without persistence, a cluster master back empty). A repair announces only the
+   * difference between this and #members, so nobody hears a !JOINED twice after a data loss.
+   */
+  #written = new Map<number, { name: string; room: string }>();
   /** Subscribed rooms, by channel name (what a message names). */
   readonly #rooms = new Map<string, string>();
   #state: BusState = BusState.DOWN;
@@ -218,7 +232,7 @@ class RedisFamilyBus implements ServerBus {
     if (previous && previous.room !== member.room) {
       writes.push(this.#redis.hdel(this.#layout.room(previous.room), this.#field(member.id)));
     }
-    await this.#command(Promise.all(writes), 'enter');
+    if (await this.#command(Promise.all(writes), 'enter')) this.#confirmed(member.id, member.name, member.room);
   }
 
   async leave(id: number): Promise<void> {
@@ -227,13 +241,14 @@ class RedisFamilyBus implements ServerBus {
     if (!previous) return;
     this.#members.delete(id);
     if (!this.#connected) return;
-    await this.#command(
+    const done = await this.#command(
       Promise.all([
         this.#redis.hdel(this.#layout.room(previous.room), this.#field(id)),
         this.#redis.hdel(this.#layout.members(this.serverId), String(id)),
       ]),
       'leave',
     );
+    if (done && !this.#members.has(id)) this.#written.delete(id);
   }
 
   async rename(id: number, name: string): Promise<void> {
@@ -242,7 +257,7 @@ class RedisFamilyBus implements ServerBus {
     if (!member) return;
     member.name = name;
     if (!this.#connected) return;
-    await this.#command(this.#register(id, name, member.room), 'rename');
+    if (await this.#command(this.#register(id, name, member.room), 'rename')) this.#confirmed(id, name, member.room);
   }
 
   async peers(): Promise<Array<{ server: string; record: string }>> {
@@ -326,14 +341,22 @@ class RedisFamilyBus implements ServerBus {
     ]);
   }
 
-  /** A command whose failure is counted and repaired at the next heartbeat, never thrown. */
-  async #command(promise: Promise<unknown>, what: string): Promise<void> {
+  /** A command whose failure is counted and repaired at the next heartbeat, never thrown; false if it failed. */
+  async #command(promise: Promise<unknown>, what: string): Promise<boolean> {
     try {
       await bounded(promise, this.#timeoutMs, what);
+      return true;
     } catch {
       this.stats.commandFailures++;
       this.#repairWanted = true;
+      return false;
     }
+  }
+
+  /** The service has member `id` as `name` in `room`: kept as told, unless it changed again meanwhile. */
+  #confirmed(id: number, name: string, room: string): void {
+    const now = this.#members.get(id);
+    if (now && now.name === name && now.room === room) this.#written.set(id, { name, room });
   }
 
   async #onUp(): Promise<void> {
@@ -376,8 +399,16 @@ class RedisFamilyBus implements ServerBus {
     const changed = new Set<number>();
     this.#changedDuringRepair = changed;
     let held: Record<string, string>;
+    let reaped: string | null;
     try {
-      held = await bounded(this.#redis.hgetall(this.#layout.members(this.serverId)), this.#timeoutMs, 'repair');
+      [held, reaped] = await bounded(
+        Promise.all([
+          this.#redis.hgetall(this.#layout.members(this.serverId)),
+          this.#redis.get(this.#layout.reaped(this.serverId)),
+        ]),
+        this.#timeoutMs,
+        'repair',
+      );
     } catch {
       this.stats.commandFailures++;
       return false;
@@ -392,18 +423,26 @@ class RedisFamilyBus implements ServerBus {
       names.push(name);
     };
     const writes: Array<Promise<unknown>> = [this.#transport.renew([...this.#rooms.keys()])];
-    const wasIn = new Map<number, string>();
+    // What the others were told: after a reap, that every member is gone; else what the
+    // service confirmed, from our own hash, or from memory where the service lost it.
+    const told = new Map<number, { name: string; room: string }>(reaped === null ? this.#written : []);
+    if (reaped !== null) writes.push(this.#redis.del(this.#layout.reaped(this.serverId)));
     for (const [idText, place] of Object.entries(held)) {
       const id = Number(idText);
       const space = place.indexOf(' ');
-      const room = place.slice(0, space);
-      const name = place.slice(space + 1);
       if (space <= 0 || !Number.isSafeInteger(id)) continue; // our own hash: only we write it
-      wasIn.set(id, room);
+      const room = place.slice(0, space);
       const now = this.#members.get(id);
+      if (reaped === null) told.set(id, { room, name: place.slice(space + 1) });
       if (changed.has(id) || (now && now.room === room)) continue;
       writes.push(this.#redis.hdel(this.#layout.room(room), this.#field(id)));
       if (!now) writes.push(this.#redis.hdel(this.#layout.members(this.serverId), idText));
+    }
+    const wasIn = new Map<number, string>();
+    for (const [id, { room, name }] of told) {
+      wasIn.set(id, room);
+      const now = this.#members.get(id);
+      if (changed.has(id) || (now && now.room === room)) continue;
       if (MEMBER_NAME.test(name)) add(gone, room, name);
     }
     for (const [id, member] of this.#members) {
@@ -413,7 +452,9 @@ class RedisFamilyBus implements ServerBus {
     }
     for (const [room, names] of gone) writes.push(this.#notice(room, { t: 'gone', names }));
     for (const [room, names] of came) writes.push(this.#notice(room, { t: 'came', names }));
-    await this.#command(Promise.all(writes), 'write the members again');
+    if (await this.#command(Promise.all(writes), 'write the members again')) {
+      this.#written = new Map([...this.#members].map(([id, m]) => [id, { ...m }]));
+    }
     return !this.#repairWanted;
   }
 
@@ -530,7 +571,11 @@ class RedisFamilyBus implements ServerBus {
       // Our own notice is dropped when it comes back, like every entry of ours: say it here.
       if (this.#rooms.has(this.#layout.channel(room))) this.#report(() => this.#handlers.onMembersGone(room, names));
     }
-    notices.push(this.#redis.del(this.#layout.members(server)), this.#redis.srem(this.#layout.servers, server));
+    notices.push(
+      this.#redis.set(this.#layout.reaped(server), this.serverId, 'PX', REAPED_MARK_MS),
+      this.#redis.del(this.#layout.members(server)),
+      this.#redis.srem(this.#layout.servers, server),
+    );
     await bounded(Promise.all(notices), this.#timeoutMs, 'reap');
     this.stats.reaped++;
   }

@@ -8,7 +8,7 @@ import { describe, type TestContext, test } from 'node:test';
 import { ACK_TEXT } from '../../../src/protocol/index.ts';
 import { chatServerOn } from '../../helpers/chat-buses.ts';
 import { ChatPeer } from '../../helpers/chat-wire.ts';
-import { redisClient } from '../../helpers/chat-redis.ts';
+import { eventuallyAsync, redisClient } from '../../helpers/chat-redis.ts';
 import { nthEvent } from '../../helpers/process.ts';
 import { redisAvailable, startRedis } from '../../helpers/redis.ts';
 import { eventually, sleep } from '../../helpers/wire.ts';
@@ -78,5 +78,30 @@ describe('chat across servers (Redis)', { skip, concurrency: true }, () => {
       ['alice'],
       's2 sees what Redis has: s1 writes it again at its next repair',
     );
+  });
+
+  test('Redis restarted without its data: the servers write their members again and nobody hears a !JOINED twice', async (t) => {
+    const redis = await startRedis(t);
+    const [s1, s2] = await Promise.all([chatServer(t, redis.url), chatServer(t, redis.url)]);
+    const alice = await ChatPeer.connect(t, s1.address);
+    assert.equal(await alice.request('!NICK alice'), '!OK NICK alice');
+    const bob = await ChatPeer.connect(t, s2.address);
+    assert.equal(await bob.request('!NICK bob'), '!OK NICK bob');
+    await alice.waitDelivery(`!JOINED lobby ${bob.address}`);
+    await redis.stop();
+    await startRedis(t, redis.port); // --save '' --appendonly no: it comes back empty
+    for (const s of [s1, s2]) assert.match(String((await nthEvent(s.p, 'bus', 3, 15_000)).msg), /connected again/);
+    // Membership is back (written again), and a message crosses: the repair is done.
+    await eventuallyAsync(async () => (await bob.who()).members.length === 2, '!WHO across servers again', 10_000);
+    let n = 0;
+    const crossed = () => bob.texts().some((d) => d.startsWith('!MSG lobby alice after '));
+    while (!crossed() && n < 50) {
+      await alice.request(`after ${++n}`);
+      await sleep(200);
+    }
+    await sleep(1_000);
+    const joined = (peer: ChatPeer) => peer.texts().filter((d) => d.startsWith('!JOINED '));
+    assert.deepEqual(joined(alice), [`!JOINED lobby ${bob.address}`], joined(alice).join('|'));
+    assert.deepEqual(joined(bob), [], 'bob never missed alice: she was there before him');
   });
 });
