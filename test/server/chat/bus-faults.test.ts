@@ -10,6 +10,7 @@ import { describe, type TestContext, test } from 'node:test';
 import { ACK_TEXT } from '../../../src/protocol/index.ts';
 import { BUS_TEST_ENV, CHAT_BUSES, type ChatServer, chatServerOn } from '../../helpers/chat-buses.ts';
 import { ChatPeer, parseMessage } from '../../helpers/chat-wire.ts';
+import { eventuallyAsync } from '../../helpers/chat-redis.ts';
 import { eventually, sleep } from '../../helpers/wire.ts';
 
 const target = (kind: string) => CHAT_BUSES.find((b) => b.kind === kind)!;
@@ -156,6 +157,25 @@ describe('bus faults through the server', { concurrency: false }, () => {
         got,
         [...new Set(got)].sort((x, y) => x - y),
       );
+    },
+  );
+
+  test(
+    "the master of the cluster's handoff:servers set restarts empty: every server lists itself again, so a server that dies later still gets its members' !LEFT",
+    { skip: target('redis-cluster').skip },
+    async (t) => {
+      const bus = await target('redis-cluster').start(t);
+      const cluster = bus.cluster!;
+      const room = 'fault-servers';
+      const { servers, alice, bob } = await twoSides(t, bus.flags, room);
+      const owner = await cluster.ownerOf(await cluster.slotOf('handoff:servers'));
+      await cluster.restart(owner); // SIGKILL, then back without its keys
+      const set = () => cluster.admin(owner).call('SMEMBERS', 'handoff:servers') as Promise<string[]>;
+      await eventuallyAsync(async () => (await set()).length === 2, 'both servers in the set again', 10_000);
+      await recovered(t, alice, bob);
+      servers[1]!.p.child.kill('SIGKILL');
+      await alice.waitDelivery(`!LEFT ${room} bob`, 15_000);
+      assert.deepEqual((await alice.who()).members, ['alice']);
     },
   );
 });
