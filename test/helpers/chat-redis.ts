@@ -4,29 +4,18 @@
 // cannot hide behind an encoder that shares it), the servers' counters from /metrics.
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
-import { listening, nthEvent, run, type Spawned } from './process.ts';
+import { type ChatServer, chatServerOn } from './chat-buses.ts';
 
-export interface ChatServer {
-  p: Spawned;
-  address: { host: string; port: number };
-  metricsPort: number;
-}
+export type { ChatServer };
 
 /** `bin/handoff serve --mode chat --redis <url>` with metrics, in JSON; extra flags and environment as given. */
-export async function chatServer(
+export function chatServer(
   t: TestContext,
   redisUrl: string,
   args: string[] = [],
   env?: NodeJS.ProcessEnv,
 ): Promise<ChatServer> {
-  const p = run(
-    t,
-    ['serve', '--port', '0', '--json', '--mode', 'chat', '--redis', redisUrl, '--metrics-port', '0', ...args],
-    env,
-  );
-  const address = await listening(p);
-  const metricsPort = Number((await nthEvent(p, 'metrics')).port);
-  return { p, address, metricsPort };
+  return chatServerOn(t, ['--redis', redisUrl], args, env);
 }
 
 /** A Redis connection for the test itself (publishing, reading keys), closed after the test. */

@@ -32,6 +32,7 @@ import {
   type BusStats,
   callSafely,
   type CommonBusOptions,
+  countMalformed,
   COMMAND_TIMEOUT_MS,
   DEAD_AFTER_MS,
   FIRST_CONNECT_MS,
@@ -210,9 +211,15 @@ class NatsBus implements ServerBus {
   }
 
   async who(room: string): Promise<string[]> {
+    const others = await this.othersIn(room);
+    const mine: string[] = [];
+    for (const member of this.#members.values()) if (member.room === room) mine.push(member.name);
+    return [...mine, ...others];
+  }
+
+  async othersIn(room: string): Promise<string[]> {
     if (!this.#connected) throw new BusUnavailableError('NATS is not reachable now');
     const names: string[] = [];
-    for (const member of this.#members.values()) if (member.room === room) names.push(member.name);
     const expected = this.#lastHeard.size;
     if (expected === 0) return names;
     const replies = await bounded(
@@ -405,7 +412,7 @@ class NatsBus implements ServerBus {
     const envelope = openEnvelope(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.length));
     const control = envelope && controlOf(envelope);
     if (!envelope || !control || typeof control.t !== 'string') {
-      this.stats.malformed++;
+      this.#malformed(msg.subject);
       return;
     }
     if (envelope.server === this.serverId) return;
@@ -443,7 +450,7 @@ class NatsBus implements ServerBus {
     const control = envelope && controlOf(envelope);
     const room = control?.room;
     if (!msg.reply || !envelope || typeof room !== 'string' || !CHAT_NAME_PATTERN.test(room)) {
-      this.stats.malformed++;
+      this.#malformed(msg.subject);
       return;
     }
     if (envelope.server === this.serverId) return;
@@ -473,18 +480,18 @@ class NatsBus implements ServerBus {
     const control = controlOf(envelope);
     const seq = control?.seq;
     if (!control || typeof seq !== 'number' || !Number.isSafeInteger(seq)) {
-      this.stats.malformed++;
+      this.#malformed(msg.subject);
       return;
     }
     if (control.t === 's') {
       const list = this.#membersOf(control.members);
       if (list) this.#mergeAnnounced(room, envelope.server, { seq, members: list });
-      else this.stats.malformed++;
+      else this.#malformed(msg.subject);
       return;
     }
     const id = control.id;
     if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
-      this.stats.malformed++;
+      this.#malformed(msg.subject);
       return;
     }
     const entry = this.#rooms.get(room);
@@ -497,7 +504,7 @@ class NatsBus implements ServerBus {
     } else if (control.t === 'm' && typeof control.name === 'string' && MEMBER_NAME.test(control.name)) {
       list.members.set(id, control.name);
     } else {
-      this.stats.malformed++;
+      this.#malformed(msg.subject);
       return;
     }
     list.seq = seq;
@@ -536,7 +543,7 @@ class NatsBus implements ServerBus {
     const control = envelope && controlOf(envelope);
     const members = control && control.t === 's' ? this.#membersOf(control.members) : null;
     if (!envelope || !members || typeof control!.seq !== 'number') {
-      this.stats.malformed++;
+      this.#malformed(NATS_SUBJECTS.who);
       return null;
     }
     return { server: envelope.server, seq: control!.seq, members };
@@ -553,6 +560,10 @@ class NatsBus implements ServerBus {
       members.set(id, name);
     }
     return members;
+  }
+
+  #malformed(where: string): void {
+    countMalformed(this.stats, this.#handlers, where);
   }
 
   #report(call: () => void): void {

@@ -42,6 +42,7 @@ export const REDIS_CLUSTER_LAYOUT: RedisLayout = Object.freeze({
   members: (server: string) => `handoff:{s:${server}}:members`,
   alive: (server: string) => `handoff:{s:${server}}:alive`,
   reapLock: (server: string) => `handoff:{s:${server}}:reap`,
+  reaped: (server: string) => `handoff:{s:${server}}:reaped`,
   servers: 'handoff:servers',
 });
 

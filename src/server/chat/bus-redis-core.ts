@@ -34,6 +34,7 @@ import {
   type BusStats,
   callSafely,
   type CommonBusOptions,
+  countMalformed,
   COMMAND_TIMEOUT_MS,
   DEAD_AFTER_MS,
   FIRST_CONNECT_MS,
@@ -49,6 +50,8 @@ import { BusUnavailableError } from '../../protocol/index.ts';
 
 /** A reaper holds its lock this long: if it dies mid-way, another one takes over after it. */
 const REAP_LOCK_MS = 30_000;
+/** How long a reaper's mark stays: a server away longer than this is taken for one whose data was lost. */
+const REAPED_MARK_MS = 3_600_000;
 /** Heartbeats that fail in a row before the connections are dropped and made again. */
 const RECONNECT_AFTER_FAILED_BEATS = 2;
 
@@ -64,6 +67,11 @@ export interface RedisLayout {
   alive(server: string): string;
   /** The reaper's lock on a dead server. */
   reapLock(server: string): string;
+  /**
+   * Set by the reaper of a server (REAPED_MARK_MS): the others were told its members are gone.
+   * What tells a server that comes back "you were reaped" from "the service lost its data".
+   */
+  reaped(server: string): string;
   /** Set of the server ids that have not left. */
   servers: string;
 }
@@ -129,6 +137,13 @@ class RedisFamilyBus implements ServerBus {
   readonly #record: string;
   /** This server's members: what is written again after a loss. */
   readonly #members = new Map<number, { name: string; room: string }>();
+  /**
+   * This server's members as the service last confirmed them: what the others were told
+   * (their rooms' !JOINED went with those writes), kept here because the service may lose it
+   * (a restart without persistence, a cluster master back empty). A repair announces only the
+   * difference between this and #members, so nobody hears a !JOINED twice after a data loss.
+   */
+  #written = new Map<number, { name: string; room: string }>();
   /** Subscribed rooms, by channel name (what a message names). */
   readonly #rooms = new Map<string, string>();
   #state: BusState = BusState.DOWN;
@@ -217,7 +232,7 @@ class RedisFamilyBus implements ServerBus {
     if (previous && previous.room !== member.room) {
       writes.push(this.#redis.hdel(this.#layout.room(previous.room), this.#field(member.id)));
     }
-    await this.#command(Promise.all(writes), 'enter');
+    if (await this.#command(Promise.all(writes), 'enter')) this.#confirmed(member.id, member.name, member.room);
   }
 
   async leave(id: number): Promise<void> {
@@ -226,13 +241,14 @@ class RedisFamilyBus implements ServerBus {
     if (!previous) return;
     this.#members.delete(id);
     if (!this.#connected) return;
-    await this.#command(
+    const done = await this.#command(
       Promise.all([
         this.#redis.hdel(this.#layout.room(previous.room), this.#field(id)),
         this.#redis.hdel(this.#layout.members(this.serverId), String(id)),
       ]),
       'leave',
     );
+    if (done && !this.#members.has(id)) this.#written.delete(id);
   }
 
   async rename(id: number, name: string): Promise<void> {
@@ -241,7 +257,7 @@ class RedisFamilyBus implements ServerBus {
     if (!member) return;
     member.name = name;
     if (!this.#connected) return;
-    await this.#command(this.#register(id, name, member.room), 'rename');
+    if (await this.#command(this.#register(id, name, member.room), 'rename')) this.#confirmed(id, name, member.room);
   }
 
   async peers(): Promise<Array<{ server: string; record: string }>> {
@@ -264,11 +280,25 @@ class RedisFamilyBus implements ServerBus {
   }
 
   async who(room: string): Promise<string[]> {
+    const others = await this.othersIn(room);
+    const mine: string[] = [];
+    for (const member of this.#members.values()) if (member.room === room) mine.push(member.name);
+    return [...mine, ...others];
+  }
+
+  async othersIn(room: string): Promise<string[]> {
     if (!this.#connected) throw new BusUnavailableError(`${this.kind} is not reachable now`);
-    const names = await bounded(this.#redis.hvals(this.#layout.room(room)), this.#timeoutMs, 'who');
-    const valid = names.filter((name) => MEMBER_NAME.test(name));
-    this.stats.malformed += names.length - valid.length;
-    return valid;
+    const fields = await bounded(this.#redis.hgetall(this.#layout.room(room)), this.#timeoutMs, 'who');
+    const ours = `${this.serverId}:`;
+    const names: string[] = [];
+    let malformed = 0;
+    for (const [field, name] of Object.entries(fields)) {
+      if (field.startsWith(ours)) continue;
+      if (MEMBER_NAME.test(name)) names.push(name);
+      else malformed++;
+    }
+    this.#malformed(this.#layout.room(room), malformed);
+    return names;
   }
 
   async stop(): Promise<void> {
@@ -311,14 +341,22 @@ class RedisFamilyBus implements ServerBus {
     ]);
   }
 
-  /** A command whose failure is counted and repaired at the next heartbeat, never thrown. */
-  async #command(promise: Promise<unknown>, what: string): Promise<void> {
+  /** A command whose failure is counted and repaired at the next heartbeat, never thrown; false if it failed. */
+  async #command(promise: Promise<unknown>, what: string): Promise<boolean> {
     try {
       await bounded(promise, this.#timeoutMs, what);
+      return true;
     } catch {
       this.stats.commandFailures++;
       this.#repairWanted = true;
+      return false;
     }
+  }
+
+  /** The service has member `id` as `name` in `room`: kept as told, unless it changed again meanwhile. */
+  #confirmed(id: number, name: string, room: string): void {
+    const now = this.#members.get(id);
+    if (now && now.name === name && now.room === room) this.#written.set(id, { name, room });
   }
 
   async #onUp(): Promise<void> {
@@ -361,8 +399,16 @@ class RedisFamilyBus implements ServerBus {
     const changed = new Set<number>();
     this.#changedDuringRepair = changed;
     let held: Record<string, string>;
+    let reaped: string | null;
     try {
-      held = await bounded(this.#redis.hgetall(this.#layout.members(this.serverId)), this.#timeoutMs, 'repair');
+      [held, reaped] = await bounded(
+        Promise.all([
+          this.#redis.hgetall(this.#layout.members(this.serverId)),
+          this.#redis.get(this.#layout.reaped(this.serverId)),
+        ]),
+        this.#timeoutMs,
+        'repair',
+      );
     } catch {
       this.stats.commandFailures++;
       return false;
@@ -377,18 +423,26 @@ class RedisFamilyBus implements ServerBus {
       names.push(name);
     };
     const writes: Array<Promise<unknown>> = [this.#transport.renew([...this.#rooms.keys()])];
-    const wasIn = new Map<number, string>();
+    // What the others were told: after a reap, that every member is gone; else what the
+    // service confirmed, from our own hash, or from memory where the service lost it.
+    const told = new Map<number, { name: string; room: string }>(reaped === null ? this.#written : []);
+    if (reaped !== null) writes.push(this.#redis.del(this.#layout.reaped(this.serverId)));
     for (const [idText, place] of Object.entries(held)) {
       const id = Number(idText);
       const space = place.indexOf(' ');
-      const room = place.slice(0, space);
-      const name = place.slice(space + 1);
       if (space <= 0 || !Number.isSafeInteger(id)) continue; // our own hash: only we write it
-      wasIn.set(id, room);
+      const room = place.slice(0, space);
       const now = this.#members.get(id);
+      if (reaped === null) told.set(id, { room, name: place.slice(space + 1) });
       if (changed.has(id) || (now && now.room === room)) continue;
       writes.push(this.#redis.hdel(this.#layout.room(room), this.#field(id)));
       if (!now) writes.push(this.#redis.hdel(this.#layout.members(this.serverId), idText));
+    }
+    const wasIn = new Map<number, string>();
+    for (const [id, { room, name }] of told) {
+      wasIn.set(id, room);
+      const now = this.#members.get(id);
+      if (changed.has(id) || (now && now.room === room)) continue;
       if (MEMBER_NAME.test(name)) add(gone, room, name);
     }
     for (const [id, member] of this.#members) {
@@ -398,7 +452,9 @@ class RedisFamilyBus implements ServerBus {
     }
     for (const [room, names] of gone) writes.push(this.#notice(room, { t: 'gone', names }));
     for (const [room, names] of came) writes.push(this.#notice(room, { t: 'came', names }));
-    await this.#command(Promise.all(writes), 'write the members again');
+    if (await this.#command(Promise.all(writes), 'write the members again')) {
+      this.#written = new Map([...this.#members].map(([id, m]) => [id, { ...m }]));
+    }
     return !this.#repairWanted;
   }
 
@@ -466,7 +522,7 @@ class RedisFamilyBus implements ServerBus {
     const servers = await bounded(this.#redis.smembers(this.#layout.servers), this.#timeoutMs, 'servers');
     const others = servers.filter((server) => server !== this.serverId);
     const valid = others.filter((server) => SERVER_ID.test(server));
-    this.stats.malformed += others.length - valid.length;
+    this.#malformed(this.#layout.servers, others.length - valid.length);
     const alive = await bounded(
       Promise.all(valid.map((server) => this.#redis.exists(this.#layout.alive(server)))),
       this.#timeoutMs,
@@ -498,7 +554,7 @@ class RedisFamilyBus implements ServerBus {
       const room = place.slice(0, space);
       const name = place.slice(space + 1);
       if (space <= 0 || !MEMBER_NAME.test(name)) {
-        this.stats.malformed++;
+        this.#malformed(this.#layout.members(server));
         continue;
       }
       removals.push(this.#redis.hdel(this.#layout.room(room), `${server}:${id}`));
@@ -515,7 +571,11 @@ class RedisFamilyBus implements ServerBus {
       // Our own notice is dropped when it comes back, like every entry of ours: say it here.
       if (this.#rooms.has(this.#layout.channel(room))) this.#report(() => this.#handlers.onMembersGone(room, names));
     }
-    notices.push(this.#redis.del(this.#layout.members(server)), this.#redis.srem(this.#layout.servers, server));
+    notices.push(
+      this.#redis.set(this.#layout.reaped(server), this.serverId, 'PX', REAPED_MARK_MS),
+      this.#redis.del(this.#layout.members(server)),
+      this.#redis.srem(this.#layout.servers, server),
+    );
     await bounded(Promise.all(notices), this.#timeoutMs, 'reap');
     this.stats.reaped++;
   }
@@ -539,7 +599,7 @@ class RedisFamilyBus implements ServerBus {
     const control = controlOf(envelope);
     const names = control?.t === 'gone' || control?.t === 'came' ? control.names : undefined;
     if (!Array.isArray(names) || !names.every((name) => typeof name === 'string' && MEMBER_NAME.test(name))) {
-      this.stats.malformed++;
+      this.#malformed(channel.toString('latin1'));
       return;
     }
     if (control!.server === this.serverId) {
@@ -550,6 +610,10 @@ class RedisFamilyBus implements ServerBus {
     }
     if (control!.t === 'gone') this.#report(() => this.#handlers.onMembersGone(room, names as string[]));
     else this.#report(() => this.#handlers.onMembersCame(room, names as string[]));
+  }
+
+  #malformed(where: string, count = 1): void {
+    countMalformed(this.stats, this.#handlers, where, count);
   }
 
   #report(call: () => void): void {

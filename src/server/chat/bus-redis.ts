@@ -29,6 +29,7 @@ export const REDIS_LAYOUT: RedisLayout = Object.freeze({
   members: (server: string) => `${KEY}members:${server}`,
   alive: (server: string) => `${KEY}alive:${server}`,
   reapLock: (server: string) => `${KEY}reap:${server}`,
+  reaped: (server: string) => `${KEY}reaped:${server}`,
   servers: `${KEY}servers`,
 });
 

@@ -105,6 +105,14 @@ export class ChatBridge {
       onMembersCame: (room, names) => this.#deliverPresence(room, names, '!JOINED'),
       onState: (state) => this.#onState(state),
       onUnreadable: (channel, detail) => this.#dropped({ reason: 'garbage', server: null, detail }, channel),
+      onMalformed: (where, count) => {
+        for (let i = 0; i < count; i++) {
+          this.#dropped(
+            { reason: 'malformed_envelope', server: null, detail: 'an entry that is not well-formed' },
+            where,
+          );
+        }
+      },
     });
     this.#channel = new Bus(
       options.busName,
@@ -424,15 +432,19 @@ export class ChatBridge {
     void this.#bus.unsubscribe(room);
   }
 
-  /** `room`'s members on every server, `member` (the asker, of `thread`) left out once. */
+  /**
+   * `room`'s members on every server but the asker (`member`, of `thread`): the other servers'
+   * from the bus, this server's from its own roster, as they are when the asker asked (a !NICK
+   * may follow before the answer comes). The asker is left out by id, never by name: another
+   * member may have its name, and the bus may not list the asker (it lost this server's entries,
+   * or has not got them back yet).
+   */
   async #who(thread: number, request: number, room: string, member: number): Promise<void> {
-    // The asker's name when it asked (a !NICK may follow before the answer comes).
-    const asker = this.#roster.get(member)?.name;
+    const mine: string[] = [];
+    for (const info of this.#roster.membersIn(room)) if (info.id !== member) mine.push(info.name);
     let names: string[] | null;
     try {
-      names = await this.#bus.who(room);
-      const at = asker === undefined ? -1 : names.indexOf(asker);
-      if (at >= 0) names.splice(at, 1);
+      names = [...mine, ...(await this.#bus.othersIn(room))];
     } catch {
       names = null; // the thread answers from this server's roster
     }

@@ -68,6 +68,12 @@ export interface ServerBusHandlers {
    * the service names it): anyone can publish there. Dropped; said so that it is counted.
    */
   onUnreadable(channel: string, detail: string): void;
+  /**
+   * `count` other entries read from the service (at `where`: a channel, subject or key) were
+   * not well-formed: a control entry, a member name, a server id. Skipped; said so that it is
+   * counted (stats.malformed counts them too, and the unreadable ones).
+   */
+  onMalformed(where: string, count: number): void;
 }
 
 /** What every bus takes, besides where its service is. */
@@ -144,6 +150,13 @@ export interface ServerBus {
    * cannot answer (the caller then answers from this server's own members).
    */
   who(room: string): Promise<string[]>;
+  /**
+   * who() without this server's members: the names of `room`'s members on every other live
+   * server. What the bridge answers `!WHO` from, with this server's own members added from its
+   * own roster, which is always right (the service may have lost this server's entries, or not
+   * have them back yet after a reconnection). Rejects like who().
+   */
+  othersIn(room: string): Promise<string[]>;
 
   /** Leaves cleanly: this server's members and keys are removed, connections closed. */
   stop(): Promise<void>;
@@ -207,6 +220,13 @@ export function newServerId(): string {
  * `A-Z a-z 0-9 _ . -`, addresses `ip:port` or `[v6]:port`; anything else is malformed.
  */
 export const MEMBER_NAME = /^[\x21-\x7e]{1,64}$/;
+
+/** Counts `count` malformed entries (stats.malformed) and tells the handler. */
+export function countMalformed(stats: BusStats, handlers: ServerBusHandlers, where: string, count = 1): void {
+  if (count <= 0) return;
+  stats.malformed += count;
+  if (!callSafely(() => handlers.onMalformed(where, count))) stats.handlerErrors++;
+}
 
 /**
  * Calls a handler so that nothing it throws reaches the service client's event loop.

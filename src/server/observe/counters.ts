@@ -42,9 +42,18 @@ export const BATCH_DROP_REASONS = [
 export type BatchDropReason = (typeof BATCH_DROP_REASONS)[number];
 /**
  * Why a chat bus message was dropped: a batch from another server that this one cannot
- * serve, or (`error`) a bus message or batch whose handling threw. Each has a server-wide counter.
+ * serve, (`error`) a bus message or batch whose handling threw, or (`malformed_envelope`)
+ * another entry from the bus's service that was not well-formed. Each has a server-wide counter.
  */
-export const BUS_DROP_REASONS = [...BATCH_DROP_REASONS, 'error'] as const;
+export const BUS_DROP_REASONS = [
+  ...BATCH_DROP_REASONS,
+  'error',
+  /**
+   * An entry read from the bus's service that is not well-formed, besides a batch: a control
+   * entry, a member name, a server id (ServerBusHandlers.onMalformed).
+   */
+  'malformed_envelope',
+] as const;
 export type BusDropReason = (typeof BUS_DROP_REASONS)[number];
 
 // Per-thread fields.

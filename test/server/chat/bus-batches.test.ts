@@ -153,4 +153,27 @@ describe('batches on the Redis bus are untrusted', { skip, concurrency: true }, 
     assert.deepEqual(await p.exited, { code: 2, signal: null });
     assert.match(p.stderr(), /server old-one there runs an older handoff/);
   });
+
+  test('entries of the bus that are not well-formed besides batches (a member name, a control entry) are counted: handoff_bus_dropped_total{reason="malformed_envelope"} and [STATS]', async (t) => {
+    const redis = await startRedis(t);
+    const server = await chatServer(t, redis.url, ['--workers', '1']);
+    const a = await ChatPeer.connect(t, server.address);
+    const raw = redisClient(t, redis.url);
+    // A member name no handoff server writes, in the lobby's member hash: !WHO skips it and counts it.
+    await raw.hset('handoff:room:lobby', 'feedfacefeedface:1', 'two words');
+    assert.deepEqual((await a.who()).members, [a.address]);
+    assert.equal(await droppedFor(server, 'malformed_envelope'), 1);
+    // A control entry whose names are not names, in a well-formed envelope.
+    const control = Buffer.from(JSON.stringify({ t: 'gone', server: 'feedfacefeedface', names: [7] }));
+    const envelope = Buffer.concat([Buffer.from([1, 2, 16]), Buffer.from('feedfacefeedface', 'latin1'), control]);
+    assert.equal(await raw.publish(LOBBY, envelope), 1);
+    await eventuallyAsync(
+      async () => (await droppedFor(server, 'malformed_envelope')) === 2,
+      'the control entry counted',
+    );
+    assert.equal(await droppedFor(server, 'garbage'), 0, 'envelopes, so not counted as foreign bytes');
+    server.p.child.kill('SIGUSR2');
+    assert.equal((await nthEvent(server.p, 'stats')).busDropped, 2);
+    assert.ok(!a.texts().some((d) => d.startsWith('!LEFT')), 'nothing of it reached a member');
+  });
 });

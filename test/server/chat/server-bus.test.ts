@@ -51,6 +51,7 @@ class Recorder implements ServerBusHandlers {
     this.states.push(state);
   }
   onUnreadable(): void {}
+  onMalformed(): void {}
   in(room: string): string[] {
     return this.batches.get(room) ?? [];
   }
