@@ -9,7 +9,6 @@
  * participant has confirmed it has applied the change. From then on every
  * thread delivers that room's messages to the member and lists it in `!WHO`.
  */
-import { performance } from 'node:perf_hooks';
 import { encodeTextFrame, SlowConsumerError } from '../../protocol/index.ts';
 import type { PrebuiltAcks } from '../io/acks.ts';
 import type { ServerLog } from '../observe/log.ts';
@@ -50,14 +49,6 @@ export interface ChatThreadOptions {
   busFault?: Buffer | null;
 }
 
-/**
- * After a flush that wrote at least this many connections and took at least this long (ms),
- * the next one waits until as long again has passed (#scheduleFlush); otherwise the next
- * turn flushes (setImmediate).
- */
-const FLUSH_GAP_FROM_WRITES = 100;
-const FLUSH_GAP_FROM_MS = 1;
-
 interface PendingTicket extends Ticket {
   seq: number;
   /** Participants that have yet to confirm. */
@@ -89,9 +80,6 @@ export class ChatThread {
   /** The other half of #dirtyMembers: #flush swaps them, so that a member touched while it runs is kept. */
   #flushingMembers = new Set<ChatMember>();
   #flushScheduled = false;
-  /** When the next flush may run: the last one's end plus its cost (see #scheduleFlush). */
-  #nextFlushAt = 0;
-  readonly #runFlush = (): void => this.#flush();
   #whoRequests = 0;
   /** `!WHO`s asked of the bridge: the reply is of the room and the name the asker had when it asked. */
   readonly #whoWaiting = new Map<number, { ticket: PendingTicket; member: ChatMember; room: string; name: string }>();
@@ -476,20 +464,10 @@ export class ChatThread {
     this.#scheduleFlush();
   }
 
-  /**
-   * The flush runs on the next turn, unless the last one was long and wrote many connections (a
-   * large room: one write per member): then it waits until as much time has passed since as the
-   * last one took. A write
-   * costs the same for one delivery or many, so under load the deliveries of that wait share
-   * each member's write, and the thread keeps at least half of its time for reading and for
-   * the other threads (results/published/chat-p99-two-workers.md has the trace behind it).
-   */
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    const wait = this.#nextFlushAt - performance.now();
-    if (wait < FLUSH_GAP_FROM_MS) setImmediate(this.#runFlush);
-    else setTimeout(this.#runFlush, wait);
+    setImmediate(() => this.#flush());
   }
 
   /** Hands out a room's batch now: to this thread's members, and once to each other participant with members there. */
@@ -519,18 +497,6 @@ export class ChatThread {
    * the thread and every other connection go on.
    */
   #flush(): void {
-    const startedAt = performance.now();
-    let writes = 0;
-    try {
-      writes = this.#flushNow();
-    } finally {
-      const endedAt = performance.now();
-      this.#nextFlushAt = writes >= FLUSH_GAP_FROM_WRITES ? endedAt + (endedAt - startedAt) : 0;
-    }
-  }
-
-  /** Returns the number of connections written. */
-  #flushNow(): number {
     this.#flushScheduled = false;
     for (const room of this.#dirtyRooms) {
       try {
@@ -550,11 +516,9 @@ export class ChatThread {
     const members = this.#dirtyMembers;
     this.#dirtyMembers = this.#flushingMembers;
     this.#flushingMembers = members;
-    let writes = 0;
     for (const member of members) {
       if (!member.dirty) continue; // written meanwhile (flushMember), or gone
       member.dirty = false;
-      writes++;
       try {
         this.#write(member, acks, maxPendingBytes);
       } catch (err) {
@@ -562,7 +526,6 @@ export class ChatThread {
       }
     }
     members.clear();
-    return writes;
   }
 
   /** One member's write of this turn; one that does not read (more than maxPendingBytes unsent) is failed. */

@@ -1,8 +1,8 @@
 /**
  * A write straight to a socket's libuv handle (`socket._handle.writeBuffer`),
  * as ../shared/reference/node_fast.mjs does, instead of `socket.write`: the one
- * place that leans on that Node internal, shared by the server's ack and chat writes
- * (direct-writes.ts) and the load threads' request writes (src/bench/load/handle-write.ts).
+ * place that leans on that Node internal, shared by the server's ack path
+ * (direct-acks.ts) and the load threads' request writes (src/bench/load/handle-write.ts).
  *
  * Why: at one message in flight a session writes once per read, and
  * `socket.write` costs per write the Writable's bookkeeping and a
@@ -14,7 +14,7 @@
  * Node's own shape of the error; a write the kernel could not take at once keeps
  * its buffer alive until libuv is done with it, and its owner hears when it is.
  * If a Node upgrade changes the handle, writableHandle() is false (callers use
- * `socket.write`) and test/server/io/direct-writes.test.ts and
+ * `socket.write`) and test/server/io/direct-acks.test.ts and
  * test/bench/load/handle-write.test.ts fail loudly.
  */
 import type net from 'node:net';

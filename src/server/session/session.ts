@@ -14,7 +14,7 @@ import {
   TimeoutError,
 } from '../../protocol/index.ts';
 import type { PrebuiltAcks } from '../io/acks.ts';
-import { DirectWrites } from '../io/direct-writes.ts';
+import { DirectAcks } from '../io/direct-acks.ts';
 import type { ChatThread } from '../chat/chat-thread.ts';
 import { addressName } from '../chat/commands.ts';
 import type { ChatConnection, ChatMember } from '../chat/member.ts';
@@ -108,8 +108,8 @@ export class Session implements ChatConnection {
   #ackedFrames = 0;
   /** Ack mode: every frame is answered with an ack, counted from the decoder, not per frame. */
   readonly #acksFrames: boolean;
-  /** Ack and chat modes on plain TCP: replies straight to the socket's handle (direct-writes.ts); null: the stream. */
-  readonly #direct: DirectWrites | null;
+  /** Ack mode on plain TCP: acks straight to the socket's handle (direct-acks.ts); null: through the stream. */
+  readonly #direct: DirectAcks | null;
   #pendingEcho: Buffer[] = [];
   #pendingEchoBytes = 0;
   /** Pool buffers behind this read's echo replies, given back once they are flushed. */
@@ -143,14 +143,13 @@ export class Session implements ChatConnection {
     this.remote = peer ? addressName(peer.address, peer.port) : addressName(socket.remoteAddress, socket.remotePort);
     this.#startedAt = this.#idleSince = performance.now();
     this.#acksFrames = !host.echo && host.chat === null;
-    // Replies libuv held and has now written count as the stream's 'drain' does: reading resumes.
-    this.#direct =
-      this.#acksFrames || host.chat !== null
-        ? DirectWrites.of(
-            socket,
-            this.#guarded('socket-event', () => this.#resumeReading()),
-          )
-        : null;
+    // Acks libuv held and has now written count as the stream's 'drain' does: reading resumes.
+    this.#direct = this.#acksFrames
+      ? DirectAcks.of(
+          socket,
+          this.#guarded('socket-event', () => this.#resumeReading()),
+        )
+      : null;
     this.#decoder = new FrameDecoder(
       host.decoderOptions,
       (payload) => this.#onFrame(payload),
@@ -181,7 +180,7 @@ export class Session implements ChatConnection {
   }
 
   get unsentBytes(): number {
-    return this.#socket.writableLength + (this.#direct?.pendingBytes ?? 0);
+    return this.#socket.writableLength;
   }
 
   /** One write for everything the chat has for this connection this turn. */
@@ -191,9 +190,8 @@ export class Session implements ChatConnection {
       this.#armedFault = null; // once: the failure boundary's own flush of this connection must not throw again
       throw injectedFault(`a message asked for a throw in the chat's flush (${this.remote})`);
     }
-    // A room's batch is shared by its members and never changed: it may go to the handle as it is.
-    if (chunks.length === 1) this.#writeReply(chunks[0]!);
-    else if (bytes <= JOIN_ECHO_BELOW_BYTES) this.#writeReply(Buffer.concat(chunks, bytes));
+    if (chunks.length === 1) this.#write(chunks[0]!);
+    else if (bytes <= JOIN_ECHO_BELOW_BYTES) this.#write(Buffer.concat(chunks, bytes));
     else {
       this.#socket.cork();
       for (const chunk of chunks) this.#write(chunk);
@@ -299,7 +297,7 @@ export class Session implements ChatConnection {
       const acks = this.#decoder.frames - this.#ackedFrames;
       if (acks > 0) {
         this.#ackedFrames += acks;
-        this.#host.acks.forEachRun(acks, this.#writeReply);
+        this.#host.acks.forEachRun(acks, this.#writeAcks);
       }
       return;
     }
@@ -323,15 +321,14 @@ export class Session implements ChatConnection {
     }
   }
 
-  /** A reply that is never changed afterwards (an ack run, a chat turn's write): to the handle when it may. */
-  readonly #writeReply = (bytes: Buffer): void => {
+  readonly #writeAcks = (acks: Buffer): void => {
     const direct = this.#direct;
-    if (direct === null || !direct.write(bytes)) {
-      this.#write(bytes);
+    if (direct === null || !direct.write(acks)) {
+      this.#write(acks);
       return;
     }
-    this.bytesOut += bytes.length;
-    this.#host.counters.sent(bytes.length);
+    this.bytesOut += acks.length;
+    this.#host.counters.sent(acks.length);
     if (direct.pendingBytes >= this.#socket.writableHighWaterMark) this.#overHighWater();
   };
 

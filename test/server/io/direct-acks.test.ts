@@ -1,4 +1,4 @@
-// DirectWrites writes ack-mode replies straight to the socket's libuv handle (src/server/io/direct-writes.ts).
+// DirectAcks writes ack-mode replies straight to the socket's libuv handle (src/server/io/direct-acks.ts).
 // The first test fails loudly when a Node upgrade moves the handle's write away from it; the others hold
 // it to what socket.write gave: every byte, in order, held bytes counted and their drain told, and a
 // server's ack-mode flow control still working through it.
@@ -8,7 +8,7 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACK_TEXT, encodeFrame, encodeTextFrame, repeatFrame } from '../../../src/protocol/index.ts';
-import { DirectWrites } from '../../../src/server/io/direct-writes.ts';
+import { DirectAcks } from '../../../src/server/io/direct-acks.ts';
 import { withServer } from '../../helpers/wire.ts';
 
 async function socketPair(t: test.TestContext): Promise<{ ours: net.Socket; peer: net.Socket }> {
@@ -27,7 +27,7 @@ async function socketPair(t: test.TestContext): Promise<{ ours: net.Socket; peer
 
 test('on the pinned Node a plain TCP socket gets direct acks, and the bytes arrive', async (t) => {
   const { ours, peer } = await socketPair(t);
-  const direct = DirectWrites.of(ours, () => {});
+  const direct = DirectAcks.of(ours, () => {});
   assert.ok(direct, `Node ${process.version}: the socket handle has no writeBuffer; acks would go through the stream`);
   const ack = encodeTextFrame(ACK_TEXT, 64);
   const got: Buffer[] = [];
@@ -42,7 +42,7 @@ test('bytes the kernel cannot take yet are counted until written, then the drain
   const { ours, peer } = await socketPair(t);
   peer.pause();
   let drained = 0;
-  const direct = DirectWrites.of(ours, () => drained++)!;
+  const direct = DirectAcks.of(ours, () => drained++)!;
   const run = repeatFrame(encodeTextFrame(ACK_TEXT, 64), 256);
   let written = 0;
   while (direct.pendingBytes === 0 && written < 256 * 1024 * 1024) {
@@ -69,14 +69,14 @@ test('bytes the kernel cannot take yet are counted until written, then the drain
 test('a socket that holds unsent stream bytes gets no direct write (they must go first); TLS gets none at all', async (t) => {
   const { ours, peer } = await socketPair(t);
   peer.pause();
-  const direct = DirectWrites.of(ours, () => {})!;
+  const direct = DirectAcks.of(ours, () => {})!;
   const big = Buffer.alloc(64 * 1024 * 1024, 0x61);
   ours.write(big);
   assert.ok(ours.writableLength > 0);
   assert.equal(direct.write(encodeTextFrame(ACK_TEXT, 64)), false);
   const tlsLike = Object.assign(Object.create(ours) as net.Socket, { encrypted: true });
   assert.equal(
-    DirectWrites.of(tlsLike, () => {}),
+    DirectAcks.of(tlsLike, () => {}),
     null,
   );
 });

@@ -2,10 +2,8 @@ import type net from 'node:net';
 import { handleWrite, type QueuedWriteOwner, writableHandle } from './handle-write.ts';
 
 /**
- * Replies written straight to the socket's libuv handle (handle-write.ts says why
- * and what it keeps), for plain TCP sessions: ack mode's acks and chat mode's
- * one write per connection per turn (echo mode keeps the stream, whose write
- * callbacks give its pooled buffers back). The second lean on
+ * Acks written straight to the socket's libuv handle (handle-write.ts says why
+ * and what it keeps), for plain TCP ack-mode sessions only; the second lean on
  * Node internals beside fast-socket.ts. Later `socket.write`s (the error frame,
  * the FIN of `end()`) queue in libuv behind these, so a session may mix the two.
  *
@@ -13,18 +11,18 @@ import { handleWrite, type QueuedWriteOwner, writableHandle } from './handle-wri
  * are counted (`pendingBytes`), so stopping reads above the high-water mark and
  * the write deadline see them; the session hears when they are all out
  * (`onDrained`, its 'drain'). If a Node upgrade changes the handle,
- * DirectWrites.of() returns null (the session writes through the stream) and
- * test/server/io/direct-writes.test.ts fails.
+ * DirectAcks.of() returns null (the session writes through the stream) and
+ * test/server/io/direct-acks.test.ts fails.
  */
-export class DirectWrites implements QueuedWriteOwner {
+export class DirectAcks implements QueuedWriteOwner {
   /** Bytes handed to libuv and not yet written. */
   pendingBytes = 0;
   readonly #socket: net.Socket;
   readonly #onDrained: () => void;
 
   /** Null unless `socket` is plain TCP with the handle this module knows. */
-  static of(socket: net.Socket, onDrained: () => void): DirectWrites | null {
-    return writableHandle(socket) ? new DirectWrites(socket, onDrained) : null;
+  static of(socket: net.Socket, onDrained: () => void): DirectAcks | null {
+    return writableHandle(socket) ? new DirectAcks(socket, onDrained) : null;
   }
 
   private constructor(socket: net.Socket, onDrained: () => void) {
@@ -33,7 +31,7 @@ export class DirectWrites implements QueuedWriteOwner {
   }
 
   /**
-   * Writes `data` (never changed afterwards: a prebuilt ack run, a room's batch). False when the
+   * Writes `data` (a prebuilt ack run: never changed afterwards). False when the
    * stream must be used instead: it holds unsent bytes of its own, which must go first.
    */
   write(data: Buffer): boolean {
