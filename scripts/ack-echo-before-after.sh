@@ -14,10 +14,7 @@ if [ $# -lt 2 ]; then echo "usage: scripts/ack-echo-before-after.sh BEFORE_DIR A
 before=$1; after=$2; rounds=${3:-5}
 loadgen=${LOADGEN:-$HOME/ref/loadgen}
 need_program "$loadgen" "$(build_hint loadgen) (or set LOADGEN)"
-for dir in "$before" "$after"; do
-  need_program "$dir/node_modules/node/bin/node" "run 'npm ci' in $dir (or link its node_modules)"
-done
-need_command python3 "apt-get install python3 (it prints the table)"
+need_checkouts "$before" "$after"
 needs_met
 out=$(mktemp)
 port=5390

@@ -15,10 +15,7 @@ if [ $# -lt 2 ]; then echo "usage: scripts/chat-before-after.sh BEFORE_DIR AFTER
 before=$1; after=$2; rounds=${3:-5}; rate=${4:-1000}
 fanout=${FANOUT:-$HOME/ref/fanout}
 need_program "$fanout" "$(build_hint fanout) (or set FANOUT)"
-for dir in "$before" "$after"; do
-  need_program "$dir/node_modules/node/bin/node" "run 'npm ci' in $dir (or link its node_modules)"
-done
-need_command python3 "apt-get install python3 (it prints the table)"
+need_checkouts "$before" "$after"
 needs_met
 out=$(mktemp)
 port=5640

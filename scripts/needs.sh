@@ -3,6 +3,7 @@
 #   need_node                 -> $node: the pinned Node.js of node_modules (the machine's own may be too old)
 #   need_program PATH HINT    -> PATH must be an executable; HINT says how to get it
 #   need_command NAME HINT    -> NAME must be on PATH
+#   need_checkouts DIR...     -> each DIR a checkout with its pinned Node (a before/after comparison), and python3 for its table
 #   needs_met                 -> exits 2 with every problem listed, if there was any
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 needs_problems=()
@@ -17,6 +18,12 @@ need_program() {
 }
 need_command() {
   command -v "$1" >/dev/null 2>&1 || needs_problems+=("$1 is not installed: $2")
+}
+need_checkouts() {
+  for dir in "$@"; do
+    need_program "$dir/node_modules/node/bin/node" "run 'npm ci' in $dir (or link its node_modules)"
+  done
+  need_command python3 "apt-get install python3 (it prints the table)"
 }
 # How to build one of the C reference instruments (../shared/reference), for a hint.
 build_hint() {
