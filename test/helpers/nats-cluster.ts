@@ -7,9 +7,9 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { killAndWait, portPicker } from './service-process.ts';
 import { programAvailable } from './programs.ts';
+import { untilRouted as untilBusRouted } from '../../src/bench/load/chat/bus-services.ts';
 
 export const NATS_SERVER = process.env.HANDOFF_NATS_SERVER ?? findNatsServer();
-const READY_BOUND_MS = 20_000;
 
 function findNatsServer(): string {
   // Debian installs it in /usr/sbin, which is not on every PATH.
@@ -103,27 +103,15 @@ export async function startNatsCluster(t: TestContext, n = 3): Promise<NatsClust
   };
 }
 
-/** Each node's monitoring endpoint (`/routez`) lists a route to every other node. */
-async function untilRouted(nodes: NatsNode[]): Promise<void> {
-  const deadline = performance.now() + READY_BOUND_MS;
-  let last = '';
-  for (;;) {
-    let routed = 0;
-    for (const node of nodes) {
-      if (node.child.exitCode !== null) throw new Error(`nats-server exited (${node.child.exitCode}) on ${node.port}`);
-      try {
-        const response = await fetch(`http://127.0.0.1:${node.monitorPort}/routez`, {
-          signal: AbortSignal.timeout(1_000),
-        });
-        const routez = (await response.json()) as { num_routes?: number };
-        last = `node ${node.port}: ${routez.num_routes} routes`;
-        if (routez.num_routes === nodes.length - 1) routed++;
-      } catch (err) {
-        last = `node ${node.port}: ${String(err)}`;
+/** Every node routed to every other (the bench's wait, src/bench/load/chat/bus-services.ts); a node that exited fails it at once. */
+function untilRouted(nodes: NatsNode[]): Promise<void> {
+  return untilBusRouted(
+    nodes.map((node) => node.monitorPort),
+    () => {
+      for (const node of nodes) {
+        if (node.child.exitCode !== null)
+          throw new Error(`nats-server exited (${node.child.exitCode}) on ${node.port}`);
       }
-    }
-    if (routed === nodes.length) return;
-    if (performance.now() > deadline) throw new Error(`the NATS cluster did not form in time: ${last}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    },
+  );
 }

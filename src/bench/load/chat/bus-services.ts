@@ -158,20 +158,25 @@ async function startNatsCluster(program: string, started: StartedProcess[]): Pro
   await untilRouted(monitorPorts);
 }
 
-/** Each node's monitoring endpoint (`/routez`) lists a route to every other node. */
-async function untilRouted(monitorPorts: number[]): Promise<void> {
+/**
+ * Each node's monitoring endpoint (`/routez`) lists a route to every other node.
+ * `stillRunning` (called before each look) throws when a node has exited, so a
+ * dead node fails the wait at once instead of at the deadline (the tests' helper).
+ */
+export async function untilRouted(monitorPorts: number[], stillRunning: () => void = () => {}): Promise<void> {
   const deadline = performance.now() + READY_BOUND_MS;
   let last = '';
   for (;;) {
     let routed = 0;
     for (const port of monitorPorts) {
+      stillRunning();
       try {
         const response = await fetch(`http://127.0.0.1:${port}/routez`, { signal: AbortSignal.timeout(1_000) });
         const routez = (await response.json()) as { num_routes?: number };
-        last = `${routez.num_routes} routes`;
+        last = `node monitored on ${port}: ${routez.num_routes} routes`;
         if (routez.num_routes === monitorPorts.length - 1) routed++;
       } catch (err) {
-        last = (err as Error).message;
+        last = `node monitored on ${port}: ${String(err)}`;
       }
     }
     if (routed === monitorPorts.length) return;
