@@ -338,7 +338,9 @@ class Conn implements Scheduled {
   #write(n: number): void {
     this.inflight += n;
     this.sent += n;
-    budget -= n;
+    // Unlimited (no --amount) stays Infinity untouched: a module-level number written per
+    // write is a new heap number each time (V8 boxes it), the load thread's one allocation per message.
+    if (budget !== Number.POSITIVE_INFINITY) budget -= n;
     let bytes = n * frameBytes;
     if (cycle === null) {
       this.#out(n === setup.pipelining ? batch : batch.subarray(0, bytes));
