@@ -12,7 +12,12 @@
  *   scripts/reference.sh tester-vs-loadgen [-c 50] [-s 16,4k] [-d 3] [--rounds 2] [-w 1]
  *        [--tools bench,node_fast_client,loadgen] [--before DIR] [--other LABEL=DIR] [--server handoff|ref]
  *        [--server-workers 1] [--strategy handoff] [--quiet-wait 60] [--max-foreign 0.15] [--attempts 3]
- *        [--out results]
+ *        [--out results] [--pin]
+ *
+ * --pin (Linux, taskset) puts every thread of the server on CPU 1 and each tool on CPU 0: on a
+ * 2-core machine the scheduler otherwise now and then runs a tool on the server's core, and
+ * that round's figures halve (seen as rounds in two clusters); pinned, both sides of the
+ * comparison get one core each, every round.
  *
  * On a shared machine each measurement first waits for it to be quiet and is made again
  * when other processes took more than --max-foreign cores during it (watched.ts).
@@ -21,6 +26,7 @@
  * there) as the first tool of every round: before/after in one run. --other LABEL=DIR (as
  * often as wanted) adds more, under their labels: a probe build, say.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +74,7 @@ const { values } = parseArgs({
     'quiet-wait': { type: 'string', default: '60' },
     'max-foreign': { type: 'string', default: '0.15' },
     attempts: { type: 'string', default: '3' },
+    pin: { type: 'boolean', default: false },
   },
 });
 
@@ -237,7 +244,11 @@ function toolCommand(
  * than --max-foreign cores during it.
  */
 async function measure(tool: Tool, server: { port: number; pid: number | null }, size: number, round: number) {
-  const { program, args, read } = toolCommand(tool, server.port, size);
+  const run = toolCommand(tool, server.port, size);
+  const { read } = run;
+  const [program, args] = values.pin
+    ? ['taskset', ['-c', String(TOOL_CPU), run.program, ...run.args]]
+    : [run.program, run.args];
   const attempts = Math.max(1, Number(values.attempts));
   let row: Row | null = null;
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -253,7 +264,13 @@ async function measure(tool: Tool, server: { port: number; pid: number | null },
   return row!;
 }
 
+/** --pin: the CPUs of the tool and of the server. */
+const TOOL_CPU = 0;
+const SERVER_CPU = 1;
 const server = await startServer();
+// Every thread the server has now (a handoff server's workers are up once it listens).
+if (values.pin && server.pid !== null)
+  execFileSync('taskset', ['-a', '-p', '-c', String(SERVER_CPU), String(server.pid)]);
 const serverText = onRef ? 'ref_epoll -t 1' : `embedded ${values.strategy}, ${values['server-workers']} worker(s)`;
 const rows: Row[] = [];
 try {
@@ -344,7 +361,8 @@ const command =
   (onRef ? ' --server ref' : ` --server-workers ${values['server-workers']}`) +
   (values['quiet-wait'] === '60' ? '' : ` --quiet-wait ${values['quiet-wait']}`) +
   (values['max-foreign'] === '0.15' ? '' : ` --max-foreign ${values['max-foreign']}`) +
-  (values.attempts === '3' ? '' : ` --attempts ${values.attempts}`);
+  (values.attempts === '3' ? '' : ` --attempts ${values.attempts}`) +
+  (values.pin ? ' --pin' : '');
 const remeasured = rows.filter((r) => r.attempts > 1).length;
 const stillDisturbed = rows.filter((r) => r.foreignCores !== null && r.foreignCores > maxForeign).length;
 const md = [
@@ -353,6 +371,7 @@ const md = [
   `Same server (${serverText}, ack, 64-byte header), ${clients} connections x 1, ` +
     `${durationS} s per measurement after ${WARMUP_S} s warm-up, ${threads} load thread(s) each, ${rounds} interleaved round(s): ` +
     `${tools.join(', ')} in turn. ${describeEnvironment(env)}.` +
+    (values.pin ? ` Pinned (--pin): the server on CPU ${SERVER_CPU}, each tool on CPU ${TOOL_CPU}.` : '') +
     [...checkouts]
       .map(([label, dir]) => ` "${label}" is ${dir} at commit ${gitCommit(dir)?.slice(0, 12) ?? 'unknown'}.`)
       .join(''),
