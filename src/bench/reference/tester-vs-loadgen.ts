@@ -269,8 +269,17 @@ const TOOL_CPU = 0;
 const SERVER_CPU = 1;
 const server = await startServer();
 // Every thread the server has now (a handoff server's workers are up once it listens).
-if (values.pin && server.pid !== null)
-  execFileSync('taskset', ['-a', '-p', '-c', String(SERVER_CPU), String(server.pid)]);
+if (values.pin && server.pid !== null) {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(SERVER_CPU), String(server.pid)], { stdio: 'ignore' });
+  } catch (err) {
+    await server.stop();
+    process.stderr.write(
+      `tester-vs-loadgen: --pin needs taskset (util-linux) and a CPU ${SERVER_CPU}: ${(err as Error).message}\n`,
+    );
+    process.exit(2);
+  }
+}
 const serverText = onRef ? 'ref_epoll -t 1' : `embedded ${values.strategy}, ${values['server-workers']} worker(s)`;
 const rows: Row[] = [];
 try {
