@@ -339,7 +339,8 @@ class Conn implements Scheduled {
     this.inflight += n;
     this.sent += n;
     // Unlimited (no --amount) stays Infinity untouched: a module-level number written per
-    // write is a new heap number each time (V8 boxes it), the load thread's one allocation per message.
+    // write is a new heap number each time (V8 boxes it), about half of what the load thread
+    // allocated per message (scavenges per million messages 47.6 -> 25.4).
     if (budget !== Number.POSITIVE_INFINITY) budget -= n;
     let bytes = n * frameBytes;
     if (cycle === null) {
