@@ -5,7 +5,7 @@
  *   gcc -O2 -pthread -o ~/ref/loadgen   ../shared/reference/loadgen.c
  *   gcc -O2 -pthread -o ~/ref/ref_epoll ../shared/reference/ref_epoll.c
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -109,9 +109,39 @@ export function parseLoadgenReport(stdout: string): LoadgenReport {
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadgenReport;
 }
 
-export async function runLoadgen(binary: string, r: LoadgenRun): Promise<LoadgenReport> {
-  const { stdout } = await run(binary, loadgenArgs(r), { timeout: (r.durationS + r.warmupS + 60) * 1000 });
+/** `pinned`: on the tools' CPU (pinnedCommand). */
+export async function runLoadgen(binary: string, r: LoadgenRun, pinned = false): Promise<LoadgenReport> {
+  const [program, args] = pinned ? pinnedCommand(binary, loadgenArgs(r)) : [binary, loadgenArgs(r)];
+  const { stdout } = await run(program, args, { timeout: (r.durationS + r.warmupS + 60) * 1000 });
   return parseLoadgenReport(stdout);
+}
+
+/**
+ * --pin (Linux, taskset): every thread of a server on SERVER_CPU, each tool on TOOL_CPU. On a
+ * 2-core machine the scheduler otherwise now and then runs a tool on the server's core, and that
+ * round's figures halve (rounds in two clusters); pinned, each side gets one core, every round.
+ */
+export const PINNED_CPUS = { tool: 0, server: 1 } as const;
+
+/** `program args`, to run on the tools' CPU. */
+export function pinnedCommand(program: string, args: readonly string[]): [string, string[]] {
+  return ['taskset', ['-c', String(PINNED_CPUS.tool), program, ...args]];
+}
+
+class PinError extends Error {
+  readonly code = 'PIN_FAILED';
+}
+
+/**
+ * Moves every thread `pid` has now onto the server's CPU (a handoff server's workers are up
+ * once it listens). Throws a PinError that says what is missing when taskset cannot.
+ */
+export function pinServer(pid: number): void {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(PINNED_CPUS.server), String(pid)], { stdio: 'ignore' });
+  } catch (err) {
+    throw new PinError(`--pin needs taskset (util-linux) and a CPU ${PINNED_CPUS.server}: ${(err as Error).message}`);
+  }
 }
 
 /**

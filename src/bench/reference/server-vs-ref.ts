@@ -6,7 +6,11 @@
  * medians. Writes results/server-vs-reference.{md,json}.
  *
  *   scripts/reference.sh server-vs-ref [--cases 16:ack,64k:ack,64k:echo] [--rounds 5]
- *        [-c 500] [-d 4] [--servers ref,handoff,single] [--server-workers 2] [--out results]
+ *        [-c 500] [-d 4] [--servers ref,handoff,single] [--server-workers 2] [--out results] [--pin]
+ *
+ * --pin (Linux, taskset): every thread of each server on CPU 1, loadgen on CPU 0 (loadgen.ts,
+ * PINNED_CPUS says why). A 2-worker server then shares one core between its workers: pinned
+ * figures compare CPU per message, not what a second core adds.
  *
  * A server is `ref` (ref_epoll), `node_fast` (../shared/reference/node_fast.mjs on the pinned
  * Node, the hand-tuned single-file floor), or a strategy, optionally with its worker count
@@ -25,6 +29,8 @@ import { median } from '../shared/stats.ts';
 import {
   DEFAULT_LOADGEN,
   DEFAULT_REF_SERVER,
+  pinServer,
+  PINNED_CPUS,
   requireInstruments,
   runLoadgen,
   saveReferenceReport,
@@ -45,6 +51,7 @@ const { values } = parseArgs({
     'ref-threads': { type: 'string', default: '1' },
     'ref-port': { type: 'string', default: '5799' },
     out: { type: 'string', default: 'results' },
+    pin: { type: 'boolean', default: false },
     'node-fast': {
       type: 'string',
       default: fileURLToPath(new URL('../../../../shared/reference/node_fast.mjs', import.meta.url)),
@@ -130,21 +137,26 @@ for (const mode of [...new Set(cases.map((c) => c.mode))]) {
         });
         started.push({ name, port: s.port, pid: s.pid!, stop: () => s.stop() });
       }
+      if (values.pin) pinServer(started.at(-1)!.pid);
     }
     for (let round = 1; round <= rounds; round++) {
       for (const c of cases.filter((x) => x.mode === mode)) {
         for (const s of started) {
-          const r = await runLoadgen(values.loadgen, {
-            port: s.port,
-            clients,
-            sizeBytes: c.sizeBytes,
-            durationS,
-            warmupS: 1,
-            depth: 1,
-            threads: 1,
-            echo: mode === 'echo',
-            serverPids: [s.pid],
-          });
+          const r = await runLoadgen(
+            values.loadgen,
+            {
+              port: s.port,
+              clients,
+              sizeBytes: c.sizeBytes,
+              durationS,
+              warmupS: 1,
+              depth: 1,
+              threads: 1,
+              echo: mode === 'echo',
+              serverPids: [s.pid],
+            },
+            values.pin,
+          );
           rows.push({
             sizeBytes: c.sizeBytes,
             mode,
@@ -195,9 +207,12 @@ const md = [
   '',
   `loadgen (C, closed loop) with ${clients} connections, depth 1, ${durationS} s per measurement after 1 s warm-up, ` +
     `${rounds} rounds with the servers taking turns. Server CPU from /proc (loadgen -S), all threads of the process. ` +
+    (values.pin
+      ? `Pinned (--pin): each server on CPU ${PINNED_CPUS.server}, loadgen on CPU ${PINNED_CPUS.tool}. `
+      : '') +
     `${describeEnvironment(env)}.`,
   '',
-  `Command: \`scripts/reference.sh server-vs-ref --cases ${values.cases} --servers ${values.servers} --rounds ${rounds} -c ${clients} -d ${durationS} --server-workers ${serverWorkers}\``,
+  `Command: \`scripts/reference.sh server-vs-ref --cases ${values.cases} --servers ${values.servers} --rounds ${rounds} -c ${clients} -d ${durationS} --server-workers ${serverWorkers}${values.pin ? ' --pin' : ''}\``,
   '',
   markdownTable(
     ['size', 'mode', 'server', 'median msgs/s', 'median CPU-s / M msgs', 'range', 'ratio to ref (CPU/msg)', 'errors'],

@@ -14,10 +14,8 @@
  *        [--server-workers 1] [--strategy handoff] [--quiet-wait 60] [--max-foreign 0.15] [--attempts 3]
  *        [--out results] [--pin]
  *
- * --pin (Linux, taskset) puts every thread of the server on CPU 1 and each tool on CPU 0: on a
- * 2-core machine the scheduler otherwise now and then runs a tool on the server's core, and
- * that round's figures halve (seen as rounds in two clusters); pinned, both sides of the
- * comparison get one core each, every round.
+ * --pin (Linux, taskset) puts every thread of the server on CPU 1 and each tool on CPU 0
+ * (loadgen.ts, PINNED_CPUS says why).
  *
  * On a shared machine each measurement first waits for it to be quiet and is made again
  * when other processes took more than --max-foreign cores during it (watched.ts).
@@ -26,7 +24,6 @@
  * there) as the first tool of every round: before/after in one run. --other LABEL=DIR (as
  * often as wanted) adds more, under their labels: a probe build, say.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +42,9 @@ import {
   requireInstruments,
   loadgenArgs,
   parseLoadgenReport,
+  pinnedCommand,
+  PINNED_CPUS,
+  pinServer,
   saveReferenceReport,
   startRefServer,
 } from './loadgen.ts';
@@ -246,9 +246,7 @@ function toolCommand(
 async function measure(tool: Tool, server: { port: number; pid: number | null }, size: number, round: number) {
   const run = toolCommand(tool, server.port, size);
   const { read } = run;
-  const [program, args] = values.pin
-    ? ['taskset', ['-c', String(TOOL_CPU), run.program, ...run.args]]
-    : [run.program, run.args];
+  const [program, args] = values.pin ? pinnedCommand(run.program, run.args) : [run.program, run.args];
   const attempts = Math.max(1, Number(values.attempts));
   let row: Row | null = null;
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -264,19 +262,13 @@ async function measure(tool: Tool, server: { port: number; pid: number | null },
   return row!;
 }
 
-/** --pin: the CPUs of the tool and of the server. */
-const TOOL_CPU = 0;
-const SERVER_CPU = 1;
 const server = await startServer();
-// Every thread the server has now (a handoff server's workers are up once it listens).
 if (values.pin && server.pid !== null) {
   try {
-    execFileSync('taskset', ['-a', '-p', '-c', String(SERVER_CPU), String(server.pid)], { stdio: 'ignore' });
+    pinServer(server.pid);
   } catch (err) {
     await server.stop();
-    process.stderr.write(
-      `tester-vs-loadgen: --pin needs taskset (util-linux) and a CPU ${SERVER_CPU}: ${(err as Error).message}\n`,
-    );
+    process.stderr.write(`tester-vs-loadgen: ${(err as Error).message}\n`);
     process.exit(2);
   }
 }
@@ -380,7 +372,9 @@ const md = [
   `Same server (${serverText}, ack, 64-byte header), ${clients} connections x 1, ` +
     `${durationS} s per measurement after ${WARMUP_S} s warm-up, ${threads} load thread(s) each, ${rounds} interleaved round(s): ` +
     `${tools.join(', ')} in turn. ${describeEnvironment(env)}.` +
-    (values.pin ? ` Pinned (--pin): the server on CPU ${SERVER_CPU}, each tool on CPU ${TOOL_CPU}.` : '') +
+    (values.pin
+      ? ` Pinned (--pin): the server on CPU ${PINNED_CPUS.server}, each tool on CPU ${PINNED_CPUS.tool}.`
+      : '') +
     [...checkouts]
       .map(([label, dir]) => ` "${label}" is ${dir} at commit ${gitCommit(dir)?.slice(0, 12) ?? 'unknown'}.`)
       .join(''),
