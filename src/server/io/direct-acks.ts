@@ -17,6 +17,8 @@ import { handleWrite, type QueuedWriteOwner, writableHandle } from './handle-wri
 export class DirectAcks implements QueuedWriteOwner {
   /** Bytes handed to libuv and not yet written. */
   pendingBytes = 0;
+  /** The session wrote through the stream since the stream was last seen empty. */
+  #viaStream = false;
   readonly #socket: net.Socket;
   readonly #onDrained: () => void;
 
@@ -36,11 +38,20 @@ export class DirectAcks implements QueuedWriteOwner {
    */
   write(data: Buffer): boolean {
     const socket = this.#socket;
-    if (socket.writableLength > 0) return false;
+    // The stream's length is only looked at after a write through it (rare in ack mode: an error frame, a fallback).
+    if (this.#viaStream) {
+      if (socket.writableLength > 0) return false;
+      this.#viaStream = false;
+    }
     // Counted first: a write libuv finishes inside the call settles before handleWrite returns.
     this.pendingBytes += data.length;
     if (!handleWrite(socket, data, this)) this.pendingBytes -= data.length;
     return true;
+  }
+
+  /** The session wrote to the socket's stream: its bytes must go out before the next direct write. */
+  wroteThroughStream(): void {
+    this.#viaStream = true;
   }
 
   /** A queued write is done (`ok` false: it failed and the socket is destroyed). */

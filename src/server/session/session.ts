@@ -115,8 +115,18 @@ export class Session implements ChatConnection {
   /** Pool buffers behind this read's echo replies, given back once they are flushed. */
   #pendingPooled: Buffer[] = [];
 
+  /**
+   * The timeout clocks are stamped by the thread's sweep, not per read (a clock read per
+   * message is a measurable share of a small message's cost): the sweep that first sees a
+   * frame completed, or a new frame begun, stamps its own time. A timeout therefore fires
+   * at most one sweep period late, never early (checkTimeouts).
+   */
   #idleSince: number;
   #frameStartedAt = NOT_STARTED;
+  /** `messages` as the last sweep saw it. */
+  #messagesAtSweep = 0;
+  /** The socket's high-water mark (fixed at adoption), read on every ack write. */
+  readonly #highWaterMark: number;
   /** When the server stopped reading for flow control; NOT_STARTED while reading. */
   #pausedAt = NOT_STARTED;
   /** Since when unsent bytes are above the high-water mark (write() said so), until 'drain'. */
@@ -142,6 +152,7 @@ export class Session implements ChatConnection {
     this.#host = host;
     this.remote = peer ? addressName(peer.address, peer.port) : addressName(socket.remoteAddress, socket.remotePort);
     this.#startedAt = this.#idleSince = performance.now();
+    this.#highWaterMark = socket.writableHighWaterMark;
     this.#acksFrames = !host.echo && host.chat === null;
     // Acks libuv held and has now written count as the stream's 'drain' does: reading resumes.
     this.#direct = this.#acksFrames
@@ -211,14 +222,7 @@ export class Session implements ChatConnection {
     decoder.push(buffer, bytesRead);
     const completed = decoder.frames - before;
     this.#host.counters.received(completed, bytesRead);
-    const now = performance.now();
-    if (completed > 0) {
-      this.messages += completed;
-      this.#idleSince = now;
-    }
-    // The frame timer runs from the first byte of the frame now in progress.
-    if (!decoder.inFrame) this.#frameStartedAt = NOT_STARTED;
-    else if (completed > 0 || this.#frameStartedAt === NOT_STARTED) this.#frameStartedAt = now;
+    this.messages += completed;
     this.#flushReplies();
     if (this.#disconnecting && !this.#closing) {
       this.#closing = true;
@@ -297,7 +301,9 @@ export class Session implements ChatConnection {
       const acks = this.#decoder.frames - this.#ackedFrames;
       if (acks > 0) {
         this.#ackedFrames += acks;
-        this.#host.acks.forEachRun(acks, this.#writeAcks);
+        // One ack per read is the common case (a client waiting for each reply): no run to slice.
+        if (acks === 1) this.#writeAcks(this.#host.acks.frame);
+        else this.#host.acks.forEachRun(acks, this.#writeAcks);
       }
       return;
     }
@@ -329,7 +335,7 @@ export class Session implements ChatConnection {
     }
     this.bytesOut += acks.length;
     this.#host.counters.sent(acks.length);
-    if (direct.pendingBytes >= this.#socket.writableHighWaterMark) this.#overHighWater();
+    if (direct.pendingBytes >= this.#highWaterMark) this.#overHighWater();
   };
 
   #releaser(buffers: Buffer[]): () => void {
@@ -340,6 +346,7 @@ export class Session implements ChatConnection {
   }
 
   #write(bytes: Buffer, onFlushed?: () => void): void {
+    this.#direct?.wroteThroughStream();
     this.bytesOut += bytes.length;
     this.#host.counters.sent(bytes.length);
     // write() says false once unsent replies pass the high-water mark: stop reading until 'drain'.
@@ -366,10 +373,21 @@ export class Session implements ChatConnection {
     if (!this.#closing) this.#socket.resume();
   }
 
-  /** Called by the thread's sweep timer. */
+  /**
+   * Called by the thread's sweep timer. It first stamps the timeout clocks (see #idleSince):
+   * a frame completed since the last sweep restarts the idle clock now; the frame timer runs
+   * from the sweep that first saw the frame now in progress (a completed frame restarts it).
+   */
   checkTimeouts(now: number, frameTimeoutMs: number, idleTimeoutMs: number, writeTimeoutMs: number): void {
     if (this.#armedFault !== null) this.#trip('sweep');
     if (this.#closing) return;
+    const progressed = this.messages !== this.#messagesAtSweep;
+    if (progressed) {
+      this.#messagesAtSweep = this.messages;
+      this.#idleSince = now;
+    }
+    if (!this.#decoder.inFrame) this.#frameStartedAt = NOT_STARTED;
+    else if (progressed || this.#frameStartedAt === NOT_STARTED) this.#frameStartedAt = now;
     // The write deadline: a peer that has not taken our bytes for that long will not.
     if (
       writeTimeoutMs > 0 &&

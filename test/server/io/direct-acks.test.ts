@@ -72,8 +72,18 @@ test('a socket that holds unsent stream bytes gets no direct write (they must go
   const direct = DirectAcks.of(ours, () => {})!;
   const big = Buffer.alloc(64 * 1024 * 1024, 0x61);
   ours.write(big);
+  direct.wroteThroughStream(); // what the session does after each write through the stream
   assert.ok(ours.writableLength > 0);
   assert.equal(direct.write(encodeTextFrame(ACK_TEXT, 64)), false);
+  // Once the stream is empty again, acks go straight to the handle again, after the stream's bytes.
+  peer.resume();
+  let received = 0;
+  peer.on('data', (d: Buffer) => (received += d.length));
+  while (ours.writableLength > 0) await sleep(5);
+  const ack = encodeTextFrame(ACK_TEXT, 64);
+  assert.equal(direct.write(ack), true);
+  while (received < big.length + ack.length) await sleep(5);
+  assert.equal(received, big.length + ack.length);
   const tlsLike = Object.assign(Object.create(ours) as net.Socket, { encrypted: true });
   assert.equal(
     DirectAcks.of(tlsLike, () => {}),
